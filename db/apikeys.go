@@ -1,0 +1,143 @@
+package db
+
+import (
+	"context"
+	"crypto/subtle"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+)
+
+// APIKeyPrefix starts every API key, so that secret scanners recognize a leaked one.
+const APIKeyPrefix = "kh_"
+
+// APIKey is an organization API key as stored: never the key itself.
+type APIKey struct {
+	ID         string
+	OrgID      string
+	User       UserRef
+	Label      string
+	Prefix     string
+	CreatedAt  time.Time
+	ExpiresAt  time.Time // zero: never
+	LastUsedAt time.Time // zero: never used
+}
+
+// CreateAPIKey makes a key for the actor in its organization. It returns the key (shown once) and
+// its record. expires may be zero (never). It returns CodeInvalid.
+func (s *Store) CreateAPIKey(ctx context.Context, a Actor, label string, expires time.Time) (string, *APIKey, error) {
+	label, err := cleanText("Label", label, true, maxTextLen)
+	if err != nil {
+		return "", nil, err
+	}
+	if a.UserID == "" {
+		return "", nil, Errorf(CodeForbidden, "API keys belong to users.")
+	}
+	now := s.now()
+	if !expires.IsZero() && !expires.After(now) {
+		return "", nil, Errorf(CodeInvalid, "The expiry must be in the future.")
+	}
+	token := newToken(APIKeyPrefix)
+	k := &APIKey{ID: newID(), OrgID: a.OrgID, User: UserRef{ID: a.UserID, Email: a.Email, Name: a.Name}, Label: label,
+		Prefix: token[:len(APIKeyPrefix)+6], CreatedAt: now.UTC().Truncate(time.Millisecond)}
+	var exp any
+	if !expires.IsZero() {
+		k.ExpiresAt = expires.UTC().Truncate(time.Millisecond)
+		exp = ms(expires)
+	}
+	_, err = inTx(ctx, s, func(tx *sql.Tx) (struct{}, error) {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO api_keys (id, org_id, user_id, label, prefix, hash, created_at, expires_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, k.ID, k.OrgID, a.UserID, label, k.Prefix, tokenHash(token), ms(now), exp); err != nil {
+			return struct{}{}, err
+		}
+		return struct{}{}, recordTx(ctx, tx, a, now, Event{Action: ActionAPIKeyCreate, TargetKind: "api_key", TargetID: k.ID, TargetName: label})
+	})
+	if err != nil {
+		return "", nil, err
+	}
+	return token, k, nil
+}
+
+// ListAPIKeys lists the live keys the actor may see: its own, or every key of the organization for an
+// admin. Revoked keys are not listed.
+func (s *Store) ListAPIKeys(ctx context.Context, a Actor) ([]APIKey, error) {
+	all := 0
+	if a.IsAdmin() {
+		all = 1
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT k.id, k.org_id, u.id, u.email, u.first_name, u.last_name, k.label, k.prefix,
+		k.created_at, k.expires_at, k.last_used_at
+		FROM api_keys k JOIN users u ON u.id = k.user_id
+		WHERE k.org_id = ? AND k.revoked_at IS NULL AND (? = 1 OR k.user_id = ?) ORDER BY k.created_at DESC`, a.OrgID, all, a.UserID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []APIKey
+	for rows.Next() {
+		var k APIKey
+		var first, last string
+		var created int64
+		var expires, used sql.NullInt64
+		if err := rows.Scan(&k.ID, &k.OrgID, &k.User.ID, &k.User.Email, &first, &last, &k.Label, &k.Prefix, &created, &expires, &used); err != nil {
+			return nil, err
+		}
+		k.User.Name = displayName(first, last, k.User.Email)
+		k.CreatedAt, k.ExpiresAt, k.LastUsedAt = fromMS(created), fromNullMS(expires), fromNullMS(used)
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
+// RevokeAPIKey revokes a key: it stops working at once. Its owner or an admin only. It returns
+// CodeNotFound.
+func (s *Store) RevokeAPIKey(ctx context.Context, a Actor, id string) error {
+	now := s.now()
+	_, err := inTx(ctx, s, func(tx *sql.Tx) (struct{}, error) {
+		var owner, label string
+		err := tx.QueryRowContext(ctx, `SELECT user_id, label FROM api_keys WHERE id = ? AND org_id = ? AND revoked_at IS NULL`, id, a.OrgID).Scan(&owner, &label)
+		if errors.Is(err, sql.ErrNoRows) || err == nil && owner != a.UserID && !a.IsAdmin() {
+			return struct{}{}, Errorf(CodeNotFound, "No such API key.")
+		} else if err != nil {
+			return struct{}{}, err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = ? WHERE id = ?`, ms(now), id); err != nil {
+			return struct{}{}, err
+		}
+		return struct{}{}, recordTx(ctx, tx, a, now, Event{Action: ActionAPIKeyRevoke, TargetKind: "api_key", TargetID: id, TargetName: label})
+	})
+	return err
+}
+
+// AuthenticateAPIKey returns the actor a key acts as: its user, in its organization, with that user's
+// current role. A malformed, unknown, revoked or expired key, or one whose user has left the
+// organization, is CodeUnauthorized.
+func (s *Store) AuthenticateAPIKey(ctx context.Context, token, clientIP string) (Actor, error) {
+	fail := Errorf(CodeUnauthorized, "Invalid or missing API key.")
+	if !strings.HasPrefix(token, APIKeyPrefix) || len(token) > 128 {
+		return Actor{}, fail
+	}
+	want := tokenHash(token)
+	var (
+		a       = Actor{Source: "api", ClientIP: clientIP}
+		hash    []byte
+		expires sql.NullInt64
+		first   string
+		last    string
+	)
+	err := s.r.QueryRowContext(ctx, `SELECT k.id, k.label, k.hash, k.expires_at, k.org_id, u.id, u.email, u.first_name, u.last_name, m.role
+		FROM api_keys k JOIN users u ON u.id = k.user_id JOIN memberships m ON m.org_id = k.org_id AND m.user_id = k.user_id
+		WHERE k.hash = ? AND k.revoked_at IS NULL`, want).
+		Scan(&a.APIKeyID, &a.APIKeyLabel, &hash, &expires, &a.OrgID, &a.UserID, &a.Email, &first, &last, &a.Role)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Actor{}, fail
+	} else if err != nil {
+		return Actor{}, err
+	}
+	if subtle.ConstantTimeCompare(hash, want) != 1 || expires.Valid && expires.Int64 <= ms(s.now()) {
+		return Actor{}, fail
+	}
+	a.Name = displayName(first, last, a.Email)
+	return a, nil
+}

@@ -1,0 +1,256 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Audit actions.
+const (
+	ActionOrgCreate      = "org.create"
+	ActionMemberAdd      = "member.add"
+	ActionMemberRole     = "member.role"
+	ActionMemberRemove   = "member.remove"
+	ActionSecretCreate   = "secret.create"
+	ActionSecretUpdate   = "secret.update"
+	ActionSecretDelete   = "secret.delete"
+	ActionSecretRead     = "secret.read"
+	ActionAccessGrant    = "access.grant"
+	ActionAccessRevoke   = "access.revoke"
+	ActionTeamCreate     = "team.create"
+	ActionTeamUpdate     = "team.update"
+	ActionTeamDelete     = "team.delete"
+	ActionTeamMemberAdd  = "team.member_add"
+	ActionTeamMemberDrop = "team.member_remove"
+	ActionAPIKeyCreate   = "apikey.create"
+	ActionAPIKeyRevoke   = "apikey.revoke"
+	ActionSignIn         = "user.sign_in"
+)
+
+// Event is one audit record. It never holds a secret value.
+type Event struct {
+	Action     string
+	SecretID   string
+	SecretName string
+	TargetKind string
+	TargetID   string
+	TargetName string
+	Role       string
+	Detail     string
+}
+
+// AuditEvent is a recorded Event with who, where and when.
+type AuditEvent struct {
+	Event
+	ID          int64
+	At          time.Time
+	OrgID       string
+	ActorID     string
+	ActorEmail  string
+	APIKeyID    string
+	APIKeyLabel string
+	Source      string
+	ClientIP    string
+}
+
+const insertAuditSQL = `INSERT INTO audit_events (at, org_id, actor_id, actor_email, api_key_id, api_key_label, source, client_ip,
+	action, secret_id, secret_name, target_kind, target_id, target_name, role, detail)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// recordTx writes ev inside the transaction of the change it describes: the change and its record
+// commit together or not at all.
+func recordTx(ctx context.Context, q queryer, a Actor, at time.Time, ev Event) error {
+	_, err := q.ExecContext(ctx, insertAuditSQL, ms(at), a.OrgID, a.UserID, a.Email, a.APIKeyID, a.APIKeyLabel, a.Source, a.ClientIP,
+		ev.Action, ev.SecretID, ev.SecretName, ev.TargetKind, ev.TargetID, ev.TargetName, ev.Role, ev.Detail)
+	if err != nil {
+		return fmt.Errorf("db: audit: %w", err)
+	}
+	return nil
+}
+
+// auditWriter records read events (value reveals and API fetches) in batches: every reader waits for
+// the commit of the batch that holds its event (group commit), so a value is returned only once its
+// read is on disk, while many reads share one transaction.
+type auditWriter struct {
+	s    *Store
+	reqs chan auditReq
+	wg   sync.WaitGroup
+	once sync.Once
+	quit chan struct{}
+}
+
+type auditReq struct {
+	a    Actor
+	at   time.Time
+	ev   Event
+	done chan error
+}
+
+const auditBatchMax = 512
+
+func newAuditWriter(s *Store) *auditWriter {
+	w := &auditWriter{s: s, reqs: make(chan auditReq, 4096), quit: make(chan struct{})}
+	w.wg.Add(1)
+	go w.loop()
+	return w
+}
+
+var errAuditClosed = errors.New("db: audit writer closed")
+
+// record queues ev and waits until it is committed. It fails closed: an error means the event is not
+// recorded and the caller must not hand out what it read.
+func (w *auditWriter) record(ctx context.Context, a Actor, ev Event) error {
+	req := auditReq{a: a, at: w.s.now(), ev: ev, done: make(chan error, 1)}
+	select {
+	case w.reqs <- req:
+	case <-w.quit:
+		return errAuditClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Once queued, the event is written even if the caller goes away; wait for the outcome.
+	return <-req.done
+}
+
+func (w *auditWriter) loop() {
+	defer w.wg.Done()
+	batch := make([]auditReq, 0, auditBatchMax)
+	for {
+		select {
+		case req := <-w.reqs:
+			batch = append(batch[:0], req)
+		case <-w.quit:
+			// Drain what was queued before close.
+			for {
+				select {
+				case req := <-w.reqs:
+					req.done <- w.write([]auditReq{req})
+				default:
+					return
+				}
+			}
+		}
+	fill:
+		for len(batch) < auditBatchMax {
+			select {
+			case req := <-w.reqs:
+				batch = append(batch, req)
+			default:
+				break fill
+			}
+		}
+		err := w.write(batch)
+		for _, req := range batch {
+			req.done <- err
+		}
+	}
+}
+
+func (w *auditWriter) write(batch []auditReq) error {
+	ctx := context.Background()
+	_, err := inTx(ctx, w.s, func(tx *sql.Tx) (struct{}, error) {
+		stmt, err := tx.PrepareContext(ctx, insertAuditSQL)
+		if err != nil {
+			return struct{}{}, err
+		}
+		defer stmt.Close()
+		used := map[string]int64{}
+		for _, r := range batch {
+			a, ev := r.a, r.ev
+			if _, err := stmt.ExecContext(ctx, ms(r.at), a.OrgID, a.UserID, a.Email, a.APIKeyID, a.APIKeyLabel, a.Source, a.ClientIP,
+				ev.Action, ev.SecretID, ev.SecretName, ev.TargetKind, ev.TargetID, ev.TargetName, ev.Role, ev.Detail); err != nil {
+				return struct{}{}, err
+			}
+			if a.APIKeyID != "" {
+				used[a.APIKeyID] = ms(r.at)
+			}
+		}
+		for id, at := range used {
+			if _, err := tx.ExecContext(ctx, `UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`, at, id, at); err != nil {
+				return struct{}{}, err
+			}
+		}
+		return struct{}{}, nil
+	})
+	if err != nil {
+		w.s.log.Error("audit write failed; reads refused", "err", err, "events", len(batch))
+		return Errorf(CodeUnavailable, "The audit trail cannot record this read right now, so the value is withheld. Try again shortly.")
+	}
+	return nil
+}
+
+func (w *auditWriter) close() {
+	w.once.Do(func() { close(w.quit) })
+	w.wg.Wait()
+}
+
+// AuditFilter selects audit events. Zero fields match everything.
+type AuditFilter struct {
+	ActorID  string
+	SecretID string
+	Action   string
+	From, To time.Time
+	// Before pages backwards: only events with ID < Before.
+	Before int64
+	Limit  int
+}
+
+// ListAudit lists the organization's audit events, newest first. Admins only.
+func (s *Store) ListAudit(ctx context.Context, a Actor, f AuditFilter) ([]AuditEvent, error) {
+	if !a.IsAdmin() {
+		return nil, Errorf(CodeForbidden, "Only organization admins can read the audit log.")
+	}
+	return s.listAudit(ctx, a.OrgID, f)
+}
+
+// SecretActivity lists the audit events of one secret, newest first. Owners only.
+func (s *Store) SecretActivity(ctx context.Context, a Actor, secretID string, limit int) ([]AuditEvent, error) {
+	sec, err := s.secretForActor(ctx, s.r, a, secretID)
+	if err != nil {
+		return nil, err
+	}
+	if !sec.Access.CanEdit() {
+		return nil, Errorf(CodeForbidden, "Only Owners can see a secret's activity.")
+	}
+	return s.listAudit(ctx, a.OrgID, AuditFilter{SecretID: secretID, Limit: limit})
+}
+
+func (s *Store) listAudit(ctx context.Context, orgID string, f AuditFilter) ([]AuditEvent, error) {
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 100
+	}
+	var from, to int64
+	if !f.From.IsZero() {
+		from = ms(f.From)
+	}
+	if !f.To.IsZero() {
+		to = ms(f.To)
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT id, at, org_id, actor_id, actor_email, api_key_id, api_key_label, source, client_ip,
+		action, secret_id, secret_name, target_kind, target_id, target_name, role, detail
+		FROM audit_events
+		WHERE org_id = ? AND (? = '' OR actor_id = ?) AND (? = '' OR secret_id = ?) AND (? = '' OR action = ?)
+		AND (? = 0 OR at >= ?) AND (? = 0 OR at < ?) AND (? = 0 OR id < ?)
+		ORDER BY id DESC LIMIT ?`,
+		orgID, f.ActorID, f.ActorID, f.SecretID, f.SecretID, f.Action, f.Action, from, from, to, to, f.Before, f.Before, f.Limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []AuditEvent
+	for rows.Next() {
+		var e AuditEvent
+		var at int64
+		if err := rows.Scan(&e.ID, &at, &e.OrgID, &e.ActorID, &e.ActorEmail, &e.APIKeyID, &e.APIKeyLabel, &e.Source, &e.ClientIP,
+			&e.Action, &e.SecretID, &e.SecretName, &e.TargetKind, &e.TargetID, &e.TargetName, &e.Role, &e.Detail); err != nil {
+			return nil, err
+		}
+		e.At = fromMS(at)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

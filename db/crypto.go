@@ -1,0 +1,198 @@
+package db
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+)
+
+// MasterKeySize is the length of the master key: AES-256.
+const MasterKeySize = 32
+
+// ErrWrongMasterKey is returned by Open when the master key does not open this database.
+var ErrWrongMasterKey = errors.New("the master key does not match this database: start keyhold with the master key it was created with (KEYHOLD_MASTER_KEY, KEYHOLD_MASTER_KEY_FILE or <data>/master.key)")
+
+const masterCheckPlain = "keyhold master key check"
+
+// keyring holds the master key's cipher and the unwrapped data keys. Data keys never change once
+// created, so caching them is safe across instances.
+type keyring struct {
+	master   cipher.AEAD
+	masterID string
+
+	mu   sync.RWMutex
+	deks map[string]cipher.AEAD // data key ID -> cipher
+	orgs map[string]string      // org ID -> its data key ID
+}
+
+func newKeyring(master []byte) (*keyring, error) {
+	if len(master) != MasterKeySize {
+		return nil, fmt.Errorf("db: the master key must be %d bytes, got %d", MasterKeySize, len(master))
+	}
+	aead, err := newAEAD(master)
+	if err != nil {
+		return nil, err
+	}
+	return &keyring{master: aead, masterID: MasterKeyID(master), deks: map[string]cipher.AEAD{}, orgs: map[string]string{}}, nil
+}
+
+// MasterKeyID names a master key without revealing it: an HMAC of a fixed label under the key.
+func MasterKeyID(master []byte) string {
+	m := hmac.New(sha256.New, master)
+	m.Write([]byte("keyhold master key id"))
+	return hex.EncodeToString(m.Sum(nil)[:8])
+}
+
+// GenerateMasterKey returns a new random master key, base64-encoded.
+func GenerateMasterKey() string {
+	k := make([]byte, MasterKeySize)
+	rand.Read(k)
+	return base64.StdEncoding.EncodeToString(k)
+}
+
+func newAEAD(key []byte) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, fmt.Errorf("db: cipher: %w", err)
+	}
+	return cipher.NewGCM(block)
+}
+
+// sealWith encrypts plain under aead with a random nonce, returning nonce || ciphertext.
+func sealWith(aead cipher.AEAD, plain, ad []byte) []byte {
+	out := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plain)+aead.Overhead())
+	rand.Read(out)
+	return aead.Seal(out, out, plain, ad)
+}
+
+func openWith(aead cipher.AEAD, sealed, ad []byte) ([]byte, error) {
+	n := aead.NonceSize()
+	if len(sealed) < n+aead.Overhead() {
+		return nil, errors.New("sealed value too short")
+	}
+	return aead.Open(nil, sealed[:n], sealed[n:], ad)
+}
+
+func valueAD(orgID, secretID string) []byte { return []byte("keyhold/v1/secret\x00" + orgID + "\x00" + secretID) }
+
+func dataKeyAD(orgID, keyID string) []byte { return []byte("keyhold/v1/data-key\x00" + orgID + "\x00" + keyID) }
+
+// checkMasterKey records a check value sealed under the master key on first use, and refuses a master
+// key that cannot open it.
+func (s *Store) checkMasterKey(ctx context.Context) error {
+	var stored string
+	err := s.w.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'master_check'`).Scan(&stored)
+	if errors.Is(err, sql.ErrNoRows) {
+		sealed := sealWith(s.keys.master, []byte(masterCheckPlain), []byte("keyhold/v1/master-check"))
+		_, err = s.w.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('master_check', ?)`,
+			base64.StdEncoding.EncodeToString(sealed))
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("db: read master key check: %w", err)
+	}
+	raw, err := base64.StdEncoding.DecodeString(stored)
+	if err != nil {
+		return fmt.Errorf("db: master key check is corrupt: %w", err)
+	}
+	if plain, err := openWith(s.keys.master, raw, []byte("keyhold/v1/master-check")); err != nil || string(plain) != masterCheckPlain {
+		return ErrWrongMasterKey
+	}
+	return nil
+}
+
+// createDataKey makes and stores a new data key for org, wrapped under the master key.
+func (s *Store) createDataKey(ctx context.Context, tx *sql.Tx, orgID string) error {
+	key := make([]byte, 32)
+	rand.Read(key)
+	id := newID()
+	wrapped := sealWith(s.keys.master, key, dataKeyAD(orgID, id))
+	_, err := tx.ExecContext(ctx, `INSERT INTO data_keys (id, org_id, wrapped, master_key_id, created_at) VALUES (?, ?, ?, ?, ?)`,
+		id, orgID, wrapped, s.keys.masterID, ms(s.now()))
+	return err
+}
+
+// orgDataKey returns the ID and cipher of org's data key.
+func (s *Store) orgDataKey(ctx context.Context, q queryer, orgID string) (string, cipher.AEAD, error) {
+	s.keys.mu.RLock()
+	id, ok := s.keys.orgs[orgID]
+	aead := s.keys.deks[id]
+	s.keys.mu.RUnlock()
+	if ok && aead != nil {
+		return id, aead, nil
+	}
+	if err := q.QueryRowContext(ctx, `SELECT id FROM data_keys WHERE org_id = ? ORDER BY created_at DESC LIMIT 1`, orgID).Scan(&id); err != nil {
+		return "", nil, fmt.Errorf("db: data key of org: %w", err)
+	}
+	aead, err := s.dataKey(ctx, q, id)
+	if err != nil {
+		return "", nil, err
+	}
+	s.keys.mu.Lock()
+	s.keys.orgs[orgID] = id
+	s.keys.mu.Unlock()
+	return id, aead, nil
+}
+
+// dataKey returns the cipher of the data key id, unwrapping it on first use.
+func (s *Store) dataKey(ctx context.Context, q queryer, id string) (cipher.AEAD, error) {
+	s.keys.mu.RLock()
+	aead := s.keys.deks[id]
+	s.keys.mu.RUnlock()
+	if aead != nil {
+		return aead, nil
+	}
+	var (
+		orgID, masterID string
+		wrapped         []byte
+	)
+	if err := q.QueryRowContext(ctx, `SELECT org_id, wrapped, master_key_id FROM data_keys WHERE id = ?`, id).Scan(&orgID, &wrapped, &masterID); err != nil {
+		return nil, fmt.Errorf("db: data key: %w", err)
+	}
+	if masterID != s.keys.masterID {
+		return nil, fmt.Errorf("db: data key %s is wrapped under another master key (%s)", id, masterID)
+	}
+	key, err := openWith(s.keys.master, wrapped, dataKeyAD(orgID, id))
+	if err != nil {
+		return nil, fmt.Errorf("db: unwrap data key %s: %w", id, err)
+	}
+	aead, err = newAEAD(key)
+	if err != nil {
+		return nil, err
+	}
+	s.keys.mu.Lock()
+	s.keys.deks[id] = aead
+	s.keys.mu.Unlock()
+	return aead, nil
+}
+
+// seal encrypts a secret's value with its organization's data key, binding org and secret ID.
+func (s *Store) seal(ctx context.Context, q queryer, orgID, secretID string, value []byte) (string, []byte, error) {
+	keyID, aead, err := s.orgDataKey(ctx, q, orgID)
+	if err != nil {
+		return "", nil, err
+	}
+	return keyID, sealWith(aead, value, valueAD(orgID, secretID)), nil
+}
+
+// open decrypts a sealed value. A ciphertext moved to another row or altered fails here.
+func (s *Store) open(ctx context.Context, q queryer, orgID, secretID, keyID string, sealed []byte) (string, error) {
+	aead, err := s.dataKey(ctx, q, keyID)
+	if err != nil {
+		return "", err
+	}
+	plain, err := openWith(aead, sealed, valueAD(orgID, secretID))
+	if err != nil {
+		return "", fmt.Errorf("db: secret %s does not decrypt (moved or tampered ciphertext): %w", secretID, err)
+	}
+	return string(plain), nil
+}

@@ -1,0 +1,257 @@
+// Package db is keyhold's model layer: the only road to data. It owns the schema and its migrations,
+// the rules on names and values, the Owner/Reader permission checks, sealing values at rest, and the
+// audit trail. It knows nothing of HTTP.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+//go:embed migrations/*.sql
+var migrationsFS embed.FS
+
+// FileName is the database file inside the data directory.
+const FileName = "keyhold.db"
+
+// Options configure Open.
+type Options struct {
+	// MasterKey is the 32-byte key that wraps every data key.
+	MasterKey []byte
+	Logger    *slog.Logger
+	// Now returns the current time; tests may set it. Defaults to time.Now.
+	Now func() time.Time
+	// ReadConns is the size of the read pool (default 8).
+	ReadConns int
+}
+
+// Store is keyhold's data: every read and change goes through its methods, which enforce the rules.
+type Store struct {
+	w    *sql.DB // the one writer connection: writes queue here instead of failing with SQLITE_BUSY
+	r    *sql.DB // a pool of read-only connections
+	path string
+	log  *slog.Logger
+	now  func() time.Time
+	keys *keyring
+
+	audit *auditWriter
+}
+
+// Open opens (creating if needed) the database at path, applies pending migrations, checks the master
+// key against the database, and starts the audit writer. Close releases it.
+func Open(ctx context.Context, path string, opt Options) (*Store, error) {
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.ReadConns <= 0 {
+		opt.ReadConns = 8
+	}
+	kr, err := newKeyring(opt.MasterKey)
+	if err != nil {
+		return nil, err
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("db: %w", err)
+	}
+	w, err := sql.Open("sqlite", dsn(abs, true))
+	if err != nil {
+		return nil, fmt.Errorf("db: open: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxIdleTime(0)
+	w.SetConnMaxLifetime(0)
+	s := &Store{w: w, path: abs, log: opt.Logger, now: opt.Now, keys: kr}
+	if err := s.migrate(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+	s.r, err = sql.Open("sqlite", dsn(abs, false))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("db: open: %w", err)
+	}
+	s.r.SetMaxOpenConns(opt.ReadConns)
+	s.r.SetMaxIdleConns(opt.ReadConns)
+	if err := s.checkMasterKey(ctx); err != nil {
+		s.r.Close()
+		w.Close()
+		return nil, err
+	}
+	s.audit = newAuditWriter(s)
+	return s, nil
+}
+
+// dsn builds the connection string. Every pragma is in the DSN so every pooled connection gets it:
+// WAL lets readers run beside the writer; synchronous=NORMAL in WAL mode keeps every committed
+// transaction across a crash of the process (a power loss may lose the last commits, never
+// consistency); the busy timeout makes a second process (the CLI) wait instead of failing.
+func dsn(path string, writer bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	if writer {
+		// Take the write lock at BEGIN, so a transaction never fails half-way on lock upgrade.
+		q.Add("_txlock", "immediate")
+	} else {
+		q.Add("_pragma", "query_only(1)")
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+// Close stops the audit writer (flushing what it holds) and closes the database.
+func (s *Store) Close() error {
+	if s.audit != nil {
+		s.audit.close()
+	}
+	return errors.Join(s.r.Close(), s.w.Close())
+}
+
+// Path is the database file.
+func (s *Store) Path() string { return s.path }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	return s.r.PingContext(ctx)
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("db: migrations table: %w", err)
+	}
+	names, err := fs.Glob(migrationsFS, "migrations/*.sql")
+	if err != nil {
+		return fmt.Errorf("db: %w", err)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		base := filepath.Base(name)
+		var version int
+		if _, err := fmt.Sscanf(base, "%d_", &version); err != nil {
+			return fmt.Errorf("db: migration %s: no version number", base)
+		}
+		body, err := migrationsFS.ReadFile(name)
+		if err != nil {
+			return fmt.Errorf("db: %w", err)
+		}
+		_, err = inTx(ctx, s, func(tx *sql.Tx) (struct{}, error) {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil || n > 0 {
+				return struct{}{}, err
+			}
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return struct{}{}, fmt.Errorf("apply %s: %w", base, err)
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+				version, base, s.now().UnixMilli())
+			return struct{}{}, err
+		})
+		if err != nil {
+			return fmt.Errorf("db: migrate: %w", err)
+		}
+	}
+	return nil
+}
+
+// inTx runs fn in a write transaction: begin, roll back on error or panic, commit on success.
+func inTx[T any](ctx context.Context, s *Store, fn func(tx *sql.Tx) (T, error)) (T, error) {
+	var zero T
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return zero, fmt.Errorf("db: begin: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	v, err := fn(tx)
+	if err != nil {
+		return zero, err
+	}
+	if err := tx.Commit(); err != nil {
+		return zero, fmt.Errorf("db: commit: %w", err)
+	}
+	return v, nil
+}
+
+// dryRun runs fn in a write transaction and always rolls it back: previews of a change (which
+// secrets would be deleted) run the very code of the change.
+func dryRun[T any](ctx context.Context, s *Store, fn func(tx *sql.Tx) (T, error)) (T, error) {
+	var zero T
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return zero, fmt.Errorf("db: begin: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck
+	v, err := fn(tx)
+	if err != nil {
+		return zero, err
+	}
+	return v, nil
+}
+
+// inReadTx runs fn in one read transaction, so that everything it reads is one snapshot.
+func inReadTx[T any](ctx context.Context, s *Store, fn func(tx *sql.Tx) (T, error)) (T, error) {
+	var zero T
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return zero, fmt.Errorf("db: begin read: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck
+	return fn(tx)
+}
+
+// queryer is what the unexported helpers need: a *sql.Tx or a *sql.DB.
+type queryer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func newID() string { return uuid.NewString() }
+
+// isUniqueViolation reports whether err is a UNIQUE or PRIMARY KEY constraint failure: the one
+// engine-specific error check.
+func isUniqueViolation(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		c := se.Code()
+		return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+func fromNullMS(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return fromMS(v.Int64)
+}
+
+// likePattern turns a search text into a LIKE pattern matching it anywhere, with \ as the escape.
+func likePattern(q string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return "%" + r.Replace(q) + "%"
+}

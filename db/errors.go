@@ -1,0 +1,55 @@
+package db
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code classifies a failure a person can act on. The web layer maps each code to an HTTP status.
+type Code string
+
+// The error codes Store methods return. Any other error is internal.
+const (
+	CodeInvalid      Code = "invalid"      // bad input: 400 / dialog message
+	CodeUnauthorized Code = "unauthorized" // no valid credentials: 401
+	CodeForbidden    Code = "forbidden"    // authenticated but not allowed: 403
+	CodeNotFound     Code = "not_found"    // no such object, or not visible to the actor: 404
+	CodeConflict     Code = "conflict"     // name taken, last Owner, stale version: 409
+	CodeTooLarge     Code = "too_large"    // value over the size limit: 413
+	CodeRateLimited  Code = "rate_limited" // too many attempts: 429
+	CodeUnavailable  Code = "unavailable"  // the audit trail could not record a read: 503
+)
+
+// Error is a failure whose Message is safe to show to the person who caused it. It never carries a
+// secret value.
+type Error struct {
+	Code    Code
+	Message string
+	// RetryAfterSeconds is set with CodeRateLimited.
+	RetryAfterSeconds int
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// Errorf returns an *Error with a formatted message.
+func Errorf(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the Code of err, or "" when err is nil or not an *Error.
+func ErrorCode(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}
+
+// ErrorMessage returns the message of an *Error, or "Internal error." for any other error.
+func ErrorMessage(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return "Internal error."
+}

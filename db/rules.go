@@ -1,0 +1,198 @@
+package db
+
+import (
+	"fmt"
+	"net/mail"
+	"strings"
+	"unicode/utf8"
+)
+
+// Limits on what a secret may hold.
+const (
+	MaxNameLen     = 256
+	MaxValueBytes  = 5 << 20 // 5 MiB = 5,242,880 bytes
+	MinPasswordLen = 12
+	maxTextLen     = 256 // organization, team, user names and labels
+	maxDescLen     = 1024
+)
+
+// Role is a principal's access to a secret.
+type Role string
+
+// The two roles. The zero Role means no access.
+const (
+	RoleOwner  Role = "owner"
+	RoleReader Role = "reader"
+)
+
+// ParseRole accepts "Owner"/"Reader" in any case.
+func ParseRole(s string) (Role, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "owner":
+		return RoleOwner, nil
+	case "reader":
+		return RoleReader, nil
+	}
+	return "", Errorf(CodeInvalid, "Unknown role %q: use Owner or Reader.", s)
+}
+
+// Title is the role as the portal and the API spell it: "Owner" or "Reader".
+func (r Role) Title() string {
+	switch r {
+	case RoleOwner:
+		return "Owner"
+	case RoleReader:
+		return "Reader"
+	}
+	return ""
+}
+
+// CanRead reports whether the role may see the secret and its value.
+func (r Role) CanRead() bool { return r == RoleOwner || r == RoleReader }
+
+// CanEdit reports whether the role may change the value, share and delete the secret.
+func (r Role) CanEdit() bool { return r == RoleOwner }
+
+func (r Role) rank() int {
+	switch r {
+	case RoleOwner:
+		return 2
+	case RoleReader:
+		return 1
+	}
+	return 0
+}
+
+func roleFromRank(n int) Role {
+	switch n {
+	case 2:
+		return RoleOwner
+	case 1:
+		return RoleReader
+	}
+	return ""
+}
+
+// OrgRole is a user's role in an organization.
+type OrgRole string
+
+// Organization roles.
+const (
+	OrgAdmin  OrgRole = "admin"
+	OrgMember OrgRole = "member"
+)
+
+// ValidateSecretName checks the name rule: 1–256 characters of A–Z, a–z, 0–9 and _.
+func ValidateSecretName(name string) error {
+	if name == "" {
+		return Errorf(CodeInvalid, "Name is required.")
+	}
+	var bad []string
+	seen := map[rune]bool{}
+	n := 0
+	for _, r := range name {
+		n++
+		if r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			continue
+		}
+		if !seen[r] && len(bad) < 5 {
+			seen[r] = true
+			bad = append(bad, describeRune(r))
+		}
+	}
+	if len(bad) > 0 {
+		return Errorf(CodeInvalid, "Name may contain only letters, digits and _ (not %s).", strings.Join(bad, ", "))
+	}
+	if n > MaxNameLen {
+		return Errorf(CodeInvalid, "Name is %d characters long; the limit is %d.", n, MaxNameLen)
+	}
+	return nil
+}
+
+func describeRune(r rune) string {
+	switch {
+	case r == ' ':
+		return "spaces"
+	case r == utf8.RuneError:
+		return "invalid UTF-8"
+	case r < 0x20 || r == 0x7f:
+		return fmt.Sprintf("control character U+%04X", r)
+	}
+	return fmt.Sprintf("%q", string(r))
+}
+
+// ValidateSecretValue checks the value rule: non-empty UTF-8 text of at most 5 MiB.
+func ValidateSecretValue(value string) error {
+	if len(value) > MaxValueBytes {
+		return Errorf(CodeTooLarge, "Value is %s; the limit is 5 MB (5,242,880 bytes).", byteSize(len(value)))
+	}
+	if value == "" {
+		return Errorf(CodeInvalid, "Value is required.")
+	}
+	if !utf8.ValidString(value) {
+		return Errorf(CodeInvalid, "Value must be UTF-8 text.")
+	}
+	return nil
+}
+
+// ValidateSecret checks a name and a value together.
+func ValidateSecret(name, value string) error {
+	if err := ValidateSecretName(name); err != nil {
+		return err
+	}
+	return ValidateSecretValue(value)
+}
+
+func byteSize(n int) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// normalizeEmail validates an email address and returns it trimmed, with its lower-case key.
+func normalizeEmail(email string) (string, string, error) {
+	email = strings.TrimSpace(email)
+	if email == "" {
+		return "", "", Errorf(CodeInvalid, "Email is required.")
+	}
+	addr, err := mail.ParseAddress(email)
+	if err != nil || addr.Address != email || len(email) > 254 {
+		return "", "", Errorf(CodeInvalid, "%q is not a valid email address.", email)
+	}
+	return email, strings.ToLower(email), nil
+}
+
+// cleanText trims s and checks it is valid, printable and not too long; what names the field.
+func cleanText(what, s string, required bool, limit int) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" && required {
+		return "", Errorf(CodeInvalid, "%s is required.", what)
+	}
+	if !utf8.ValidString(s) {
+		return "", Errorf(CodeInvalid, "%s must be UTF-8 text.", what)
+	}
+	if n := utf8.RuneCountInString(s); n > limit {
+		return "", Errorf(CodeInvalid, "%s is %d characters long; the limit is %d.", what, n, limit)
+	}
+	for _, r := range s {
+		if r < 0x20 && r != '\t' || r == 0x7f {
+			return "", Errorf(CodeInvalid, "%s must not contain control characters.", what)
+		}
+	}
+	return s, nil
+}
+
+// ValidatePassword checks the password policy.
+func ValidatePassword(pw string) error {
+	if utf8.RuneCountInString(pw) < MinPasswordLen {
+		return Errorf(CodeInvalid, "Password must be at least %d characters long.", MinPasswordLen)
+	}
+	if len(pw) > 1024 {
+		return Errorf(CodeInvalid, "Password is too long (at most 1024 bytes).")
+	}
+	return nil
+}

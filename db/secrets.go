@@ -1,0 +1,296 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// UserRef names a user in a listing.
+type UserRef struct {
+	ID    string
+	Email string
+	Name  string
+}
+
+// Secret is a named value in an organization. Value is set only by the methods that reveal it.
+type Secret struct {
+	ID        string
+	OrgID     string
+	Name      string
+	Version   int64
+	Size      int
+	CreatedBy UserRef
+	CreatedAt time.Time
+	UpdatedBy UserRef
+	UpdatedAt time.Time
+	DeletedBy string
+	DeletedAt time.Time
+	// Access is the actor's effective role: the strongest of its direct grant and its teams' grants.
+	Access Role
+	Value  string
+
+	dataKeyID string
+	sealed    []byte
+}
+
+// accessExpr is the actor's effective role on secret s as a rank (2 Owner, 1 Reader, NULL none):
+// the strongest of the direct grant to user ?1 and the grants to every team ?1 belongs to. It is
+// the one place the permission rule is written; every read and change goes through it.
+const accessExpr = `(SELECT MAX(CASE g.role WHEN 'owner' THEN 2 ELSE 1 END) FROM grants g
+	WHERE g.secret_id = s.id AND ((g.principal_kind = 'user' AND g.principal_id = ?1)
+	OR (g.principal_kind = 'team' AND g.principal_id IN (SELECT tm.team_id FROM team_members tm WHERE tm.user_id = ?1))))`
+
+const secretCols = `s.id, s.org_id, s.name, s.version, s.value_size, s.created_at, s.updated_at,
+	cu.id, cu.email, cu.first_name, cu.last_name, uu.id, uu.email, uu.first_name, uu.last_name`
+
+const secretFrom = `FROM secrets s JOIN users cu ON cu.id = s.created_by JOIN users uu ON uu.id = s.updated_by`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanSecret(row scanner, extra ...any) (*Secret, error) {
+	var (
+		sec                  Secret
+		created, updated     int64
+		cFirst, cLast, uF, uL string
+	)
+	dest := []any{&sec.ID, &sec.OrgID, &sec.Name, &sec.Version, &sec.Size, &created, &updated,
+		&sec.CreatedBy.ID, &sec.CreatedBy.Email, &cFirst, &cLast, &sec.UpdatedBy.ID, &sec.UpdatedBy.Email, &uF, &uL}
+	if err := row.Scan(append(dest, extra...)...); err != nil {
+		return nil, err
+	}
+	sec.CreatedAt, sec.UpdatedAt = fromMS(created), fromMS(updated)
+	sec.CreatedBy.Name = displayName(cFirst, cLast, sec.CreatedBy.Email)
+	sec.UpdatedBy.Name = displayName(uF, uL, sec.UpdatedBy.Email)
+	return &sec, nil
+}
+
+func notFoundSecret() error { return Errorf(CodeNotFound, "No such secret.") }
+
+// secretForActor loads a live secret of the actor's organization with the actor's access, sealed
+// value included. It returns CodeNotFound when the secret does not exist or the actor cannot read it.
+func (s *Store) secretForActor(ctx context.Context, q queryer, a Actor, id string) (*Secret, error) {
+	var rank sql.NullInt64
+	var sec *Secret
+	row := q.QueryRowContext(ctx, `SELECT `+secretCols+`, s.data_key_id, s.sealed, `+accessExpr+` `+secretFrom+`
+		WHERE s.id = ?2 AND s.org_id = ?3 AND s.deleted_at IS NULL`, a.UserID, id, a.OrgID)
+	var keyID string
+	var sealed []byte
+	sec, err := scanSecret(row, &keyID, &sealed, &rank)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFoundSecret()
+	} else if err != nil {
+		return nil, err
+	}
+	sec.Access = roleFromRank(int(rank.Int64))
+	if !sec.Access.CanRead() {
+		return nil, notFoundSecret()
+	}
+	sec.dataKeyID, sec.sealed = keyID, sealed
+	return sec, nil
+}
+
+// CreateSecret seals value and stores it under name in the actor's organization, with the actor as
+// its only Owner. It returns CodeInvalid or CodeTooLarge (bad name or value) or CodeConflict (name
+// taken in the organization).
+func (s *Store) CreateSecret(ctx context.Context, a Actor, name, value string) (*Secret, error) {
+	if err := ValidateSecret(name, value); err != nil {
+		return nil, err
+	}
+	if a.UserID == "" {
+		return nil, Errorf(CodeForbidden, "Secrets are created by users.")
+	}
+	id := newID()
+	now := s.now()
+	return inTx(ctx, s, func(tx *sql.Tx) (*Secret, error) {
+		keyID, sealed, err := s.seal(ctx, tx, a.OrgID, id, []byte(value))
+		if err != nil {
+			return nil, fmt.Errorf("db: seal secret: %w", err)
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO secrets (id, org_id, name, data_key_id, sealed, value_size, version,
+			created_by, created_at, updated_by, updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)`,
+			id, a.OrgID, name, keyID, sealed, len(value), a.UserID, ms(now), a.UserID, ms(now))
+		if isUniqueViolation(err) {
+			return nil, Errorf(CodeConflict, "A secret named %s already exists in this organization.", name)
+		} else if err != nil {
+			return nil, err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO grants (secret_id, principal_kind, principal_id, role, created_by, created_at)
+			VALUES (?, 'user', ?, 'owner', ?, ?)`, id, a.UserID, a.UserID, ms(now)); err != nil {
+			return nil, err
+		}
+		if err := recordTx(ctx, tx, a, now, Event{Action: ActionSecretCreate, SecretID: id, SecretName: name}); err != nil {
+			return nil, err
+		}
+		return s.secretForActor(ctx, tx, a, id)
+	})
+}
+
+// UpdateSecret replaces the value of a secret. Owners only. When version is not 0 it must be the
+// secret's current version, so an editor working from a stale copy overwrites nothing. It returns
+// CodeNotFound, CodeForbidden (Reader), CodeInvalid, CodeTooLarge or CodeConflict (stale version).
+func (s *Store) UpdateSecret(ctx context.Context, a Actor, id, value string, version int64) (*Secret, error) {
+	if err := ValidateSecretValue(value); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	return inTx(ctx, s, func(tx *sql.Tx) (*Secret, error) {
+		sec, err := s.secretForActor(ctx, tx, a, id)
+		if err != nil {
+			return nil, err
+		}
+		if !sec.Access.CanEdit() {
+			return nil, Errorf(CodeForbidden, "Only Owners can change %s.", sec.Name)
+		}
+		if version != 0 && version != sec.Version {
+			return nil, Errorf(CodeConflict, "%s was changed by %s at %s — reload to see the latest.",
+				sec.Name, sec.UpdatedBy.Name, sec.UpdatedAt.Format("2006-01-02 15:04:05 UTC"))
+		}
+		keyID, sealed, err := s.seal(ctx, tx, a.OrgID, id, []byte(value))
+		if err != nil {
+			return nil, fmt.Errorf("db: seal secret: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE secrets SET data_key_id = ?, sealed = ?, value_size = ?, version = version + 1,
+			updated_by = ?, updated_at = ? WHERE id = ?`, keyID, sealed, len(value), a.UserID, ms(now), id); err != nil {
+			return nil, err
+		}
+		if err := recordTx(ctx, tx, a, now, Event{Action: ActionSecretUpdate, SecretID: id, SecretName: sec.Name,
+			Detail: fmt.Sprintf("version %d", sec.Version+1)}); err != nil {
+			return nil, err
+		}
+		return s.secretForActor(ctx, tx, a, id)
+	})
+}
+
+// DeleteSecret soft-deletes a secret: hidden everywhere, its name freed. Owners only. It returns
+// CodeNotFound or CodeForbidden.
+func (s *Store) DeleteSecret(ctx context.Context, a Actor, id string) (*Secret, error) {
+	now := s.now()
+	return inTx(ctx, s, func(tx *sql.Tx) (*Secret, error) {
+		sec, err := s.secretForActor(ctx, tx, a, id)
+		if err != nil {
+			return nil, err
+		}
+		if !sec.Access.CanEdit() {
+			return nil, Errorf(CodeForbidden, "Only Owners can delete %s.", sec.Name)
+		}
+		return sec, deleteSecretTx(ctx, tx, a, sec, now, "")
+	})
+}
+
+// deleteSecretTx soft-deletes sec and records why (cause is empty for a direct delete).
+func deleteSecretTx(ctx context.Context, tx *sql.Tx, a Actor, sec *Secret, now time.Time, cause string) error {
+	by := any(a.UserID)
+	if a.UserID == "" {
+		by = nil
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE secrets SET deleted_by = ?, deleted_at = ? WHERE id = ? AND deleted_at IS NULL`,
+		by, ms(now), sec.ID); err != nil {
+		return err
+	}
+	sec.DeletedBy, sec.DeletedAt = a.UserID, now.UTC().Truncate(time.Millisecond)
+	return recordTx(ctx, tx, a, now, Event{Action: ActionSecretDelete, SecretID: sec.ID, SecretName: sec.Name, Detail: cause})
+}
+
+// SecretByID returns a secret the actor can read, without its value. It returns CodeNotFound.
+func (s *Store) SecretByID(ctx context.Context, a Actor, id string) (*Secret, error) {
+	sec, err := s.secretForActor(ctx, s.r, a, id)
+	if err != nil {
+		return nil, err
+	}
+	sec.sealed = nil
+	return sec, nil
+}
+
+// RevealSecret returns a secret with its value, once the read is recorded in the audit trail. It
+// returns CodeNotFound, or CodeUnavailable when the read cannot be recorded.
+func (s *Store) RevealSecret(ctx context.Context, a Actor, id string) (*Secret, error) {
+	sec, err := s.secretForActor(ctx, s.r, a, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.reveal(ctx, a, sec)
+}
+
+// SecretByName returns the named secret with its value, for fetching by code. The read is audited.
+// It returns CodeNotFound when there is no such secret or the actor cannot read it.
+func (s *Store) SecretByName(ctx context.Context, a Actor, name string) (*Secret, error) {
+	if ValidateSecretName(name) != nil {
+		return nil, notFoundSecret()
+	}
+	var rank sql.NullInt64
+	var keyID string
+	var sealed []byte
+	row := s.r.QueryRowContext(ctx, `SELECT `+secretCols+`, s.data_key_id, s.sealed, `+accessExpr+` `+secretFrom+`
+		WHERE s.org_id = ?2 AND s.name = ?3 AND s.deleted_at IS NULL`, a.UserID, a.OrgID, name)
+	sec, err := scanSecret(row, &keyID, &sealed, &rank)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFoundSecret()
+	} else if err != nil {
+		return nil, err
+	}
+	sec.Access = roleFromRank(int(rank.Int64))
+	if !sec.Access.CanRead() {
+		return nil, notFoundSecret()
+	}
+	sec.dataKeyID, sec.sealed = keyID, sealed
+	return s.reveal(ctx, a, sec)
+}
+
+func (s *Store) reveal(ctx context.Context, a Actor, sec *Secret) (*Secret, error) {
+	value, err := s.open(ctx, s.r, sec.OrgID, sec.ID, sec.dataKeyID, sec.sealed)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.audit.record(ctx, a, Event{Action: ActionSecretRead, SecretID: sec.ID, SecretName: sec.Name}); err != nil {
+		return nil, err
+	}
+	sec.Value, sec.sealed = value, nil
+	return sec, nil
+}
+
+// SecretPage is one page of a secret listing.
+type SecretPage struct {
+	Secrets []Secret
+	Total   int
+}
+
+// ListSecrets lists the live secrets of the actor's organization that the actor can read, by name,
+// without values. query filters by a part of the name; offset and limit page the list.
+func (s *Store) ListSecrets(ctx context.Context, a Actor, query string, offset, limit int) (*SecretPage, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 50
+	}
+	if offset < 0 {
+		offset = 0
+	}
+	pattern := ""
+	if query != "" {
+		pattern = likePattern(query)
+	}
+	rows, err := s.r.QueryContext(ctx, `WITH acc AS (
+			SELECT g.secret_id AS sid, MAX(CASE g.role WHEN 'owner' THEN 2 ELSE 1 END) AS r FROM grants g
+			WHERE (g.principal_kind = 'user' AND g.principal_id = ?1)
+			OR (g.principal_kind = 'team' AND g.principal_id IN (SELECT tm.team_id FROM team_members tm WHERE tm.user_id = ?1))
+			GROUP BY g.secret_id)
+		SELECT `+secretCols+`, acc.r, COUNT(*) OVER () `+secretFrom+` JOIN acc ON acc.sid = s.id
+		WHERE s.org_id = ?2 AND s.deleted_at IS NULL AND (?3 = '' OR s.name LIKE ?3 ESCAPE '\')
+		ORDER BY s.name LIMIT ?4 OFFSET ?5`, a.UserID, a.OrgID, pattern, limit, offset)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	page := &SecretPage{}
+	for rows.Next() {
+		var rank int
+		sec, err := scanSecret(rows, &rank, &page.Total)
+		if err != nil {
+			return nil, err
+		}
+		sec.Access = roleFromRank(rank)
+		page.Secrets = append(page.Secrets, *sec)
+	}
+	return page, rows.Err()
+}

@@ -1,0 +1,105 @@
+package db
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// Session is a signed-in browser. Its token lives only in the cookie; the database keeps its hash.
+type Session struct {
+	UserID     string
+	OrgID      string
+	Data       map[string]string
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+}
+
+// SessionLimits are the idle and absolute lifetimes of a session.
+type SessionLimits struct {
+	Idle     time.Duration
+	Absolute time.Duration
+}
+
+func newToken(prefix string) string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return prefix + base64.RawURLEncoding.EncodeToString(b)
+}
+
+func tokenHash(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+// CreateSession starts a session for userID in orgID and returns its token, the cookie's value.
+func (s *Store) CreateSession(ctx context.Context, userID, orgID string, data map[string]string) (string, error) {
+	token := newToken("")
+	raw, _ := json.Marshal(data)
+	now := ms(s.now())
+	_, err := s.w.ExecContext(ctx, `INSERT INTO sessions (id_hash, user_id, org_id, data, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		tokenHash(token), userID, orgID, string(raw), now, now)
+	if err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+// SessionByToken returns the live session of token. An unknown, idle-expired or too old session is
+// CodeNotFound (and an expired one is deleted). The last-seen time is refreshed at most once a minute,
+// so most requests write nothing.
+func (s *Store) SessionByToken(ctx context.Context, token string, lim SessionLimits) (*Session, error) {
+	if token == "" || len(token) > 128 {
+		return nil, Errorf(CodeNotFound, "No session.")
+	}
+	h := tokenHash(token)
+	var (
+		sess            Session
+		raw             string
+		created, seenAt int64
+	)
+	err := s.r.QueryRowContext(ctx, `SELECT user_id, org_id, data, created_at, last_seen_at FROM sessions WHERE id_hash = ?`, h).
+		Scan(&sess.UserID, &sess.OrgID, &raw, &created, &seenAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, Errorf(CodeNotFound, "No session.")
+	} else if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	sess.CreatedAt, sess.LastSeenAt = fromMS(created), fromMS(seenAt)
+	if now.Sub(sess.LastSeenAt) > lim.Idle || now.Sub(sess.CreatedAt) > lim.Absolute {
+		_, _ = s.w.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = ?`, h)
+		return nil, Errorf(CodeNotFound, "Session expired.")
+	}
+	if now.Sub(sess.LastSeenAt) > time.Minute {
+		if _, err := s.w.ExecContext(ctx, `UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?`, ms(now), h); err != nil {
+			return nil, err
+		}
+	}
+	_ = json.Unmarshal([]byte(raw), &sess.Data)
+	return &sess, nil
+}
+
+// UpdateSession changes a session's organization and data.
+func (s *Store) UpdateSession(ctx context.Context, token, orgID string, data map[string]string) error {
+	raw, _ := json.Marshal(data)
+	_, err := s.w.ExecContext(ctx, `UPDATE sessions SET org_id = ?, data = ? WHERE id_hash = ?`, orgID, string(raw), tokenHash(token))
+	return err
+}
+
+// DeleteSession ends one session.
+func (s *Store) DeleteSession(ctx context.Context, token string) error {
+	_, err := s.w.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = ?`, tokenHash(token))
+	return err
+}
+
+// DeleteUserSessions ends every session of userID except the one with token keep (empty ends all).
+func (s *Store) DeleteUserSessions(ctx context.Context, userID, keep string) error {
+	_, err := s.w.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ? AND id_hash <> ?`, userID, tokenHash(keep))
+	return err
+}

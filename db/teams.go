@@ -1,0 +1,276 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Team is a named group of members of an organization; a grant to a team reaches all its members.
+type Team struct {
+	ID          string
+	OrgID       string
+	Name        string
+	Description string
+	CreatedAt   time.Time
+	Members     []UserRef
+}
+
+// TeamChange describes an update to a team. Nil fields are left alone.
+type TeamChange struct {
+	Name          *string
+	Description   *string
+	AddUserIDs    []string
+	AddEmails     []string
+	RemoveUserIDs []string
+	RemoveEmails  []string
+}
+
+// CreateTeam creates a team in the actor's organization. Admins only. It returns CodeForbidden,
+// CodeInvalid or CodeConflict (name taken).
+func (s *Store) CreateTeam(ctx context.Context, a Actor, name, description string) (*Team, error) {
+	if !a.IsAdmin() {
+		return nil, Errorf(CodeForbidden, "Only organization admins can manage teams.")
+	}
+	name, err := cleanText("Team name", name, true, maxTextLen)
+	if err != nil {
+		return nil, err
+	}
+	description, err = cleanText("Description", description, false, maxDescLen)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	return inTx(ctx, s, func(tx *sql.Tx) (*Team, error) {
+		t := &Team{ID: newID(), OrgID: a.OrgID, Name: name, Description: description, CreatedAt: now.UTC().Truncate(time.Millisecond)}
+		_, err := tx.ExecContext(ctx, `INSERT INTO teams (id, org_id, name, name_key, description, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			t.ID, a.OrgID, name, strings.ToLower(name), description, a.UserID, ms(now))
+		if isUniqueViolation(err) {
+			return nil, Errorf(CodeConflict, "A team named %q already exists in this organization.", name)
+		} else if err != nil {
+			return nil, err
+		}
+		return t, recordTx(ctx, tx, a, now, Event{Action: ActionTeamCreate, TargetKind: "team", TargetID: t.ID, TargetName: name})
+	})
+}
+
+// ListTeams lists the organization's teams by name, with their members. Every member may read them.
+func (s *Store) ListTeams(ctx context.Context, a Actor) ([]Team, error) {
+	return inReadTx(ctx, s, func(tx *sql.Tx) ([]Team, error) { return listTeamsTx(ctx, tx, a.OrgID, "") })
+}
+
+// TeamByID returns one team of the actor's organization. It returns CodeNotFound.
+func (s *Store) TeamByID(ctx context.Context, a Actor, id string) (*Team, error) {
+	ts, err := inReadTx(ctx, s, func(tx *sql.Tx) ([]Team, error) { return listTeamsTx(ctx, tx, a.OrgID, id) })
+	if err != nil {
+		return nil, err
+	}
+	if len(ts) == 0 || id == "" {
+		return nil, Errorf(CodeNotFound, "No such team.")
+	}
+	return &ts[0], nil
+}
+
+func listTeamsTx(ctx context.Context, q queryer, orgID, id string) ([]Team, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, name, description, created_at FROM teams WHERE org_id = ? AND (? = '' OR id = ?) ORDER BY name_key`, orgID, id, id)
+	if err != nil {
+		return nil, err
+	}
+	var out []Team
+	idx := map[string]int{}
+	for rows.Next() {
+		t := Team{OrgID: orgID}
+		var created int64
+		if err := rows.Scan(&t.ID, &t.Name, &t.Description, &created); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		t.CreatedAt = fromMS(created)
+		idx[t.ID] = len(out)
+		out = append(out, t)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows, err = q.QueryContext(ctx, `SELECT tm.team_id, u.id, u.email, u.first_name, u.last_name FROM team_members tm
+		JOIN teams t ON t.id = tm.team_id JOIN users u ON u.id = tm.user_id
+		WHERE t.org_id = ? AND (? = '' OR t.id = ?) ORDER BY u.email_key`, orgID, id, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var teamID, first, last string
+		var u UserRef
+		if err := rows.Scan(&teamID, &u.ID, &u.Email, &first, &last); err != nil {
+			return nil, err
+		}
+		u.Name = displayName(first, last, u.Email)
+		if i, ok := idx[teamID]; ok {
+			out[i].Members = append(out[i].Members, u)
+		}
+	}
+	return out, rows.Err()
+}
+
+// UpdateTeam renames a team, changes its description, and adds and removes members (by user ID or
+// email; each must be a member of the organization). Removing members may leave secrets with no Owner
+// user: those are deleted and returned. With preview nothing changes and the secrets that would be
+// deleted are returned. Admins only. It returns CodeForbidden, CodeNotFound, CodeInvalid or
+// CodeConflict (name taken).
+func (s *Store) UpdateTeam(ctx context.Context, a Actor, id string, ch TeamChange, preview bool) ([]Secret, error) {
+	if !a.IsAdmin() {
+		return nil, Errorf(CodeForbidden, "Only organization admins can manage teams.")
+	}
+	now := s.now()
+	return change(ctx, s, preview, func(tx *sql.Tx) ([]Secret, error) {
+		var name string
+		if err := tx.QueryRowContext(ctx, `SELECT name FROM teams WHERE id = ? AND org_id = ?`, id, a.OrgID).Scan(&name); errors.Is(err, sql.ErrNoRows) {
+			return nil, Errorf(CodeNotFound, "No such team.")
+		} else if err != nil {
+			return nil, err
+		}
+		if ch.Name != nil || ch.Description != nil {
+			if err := renameTeamTx(ctx, tx, a, id, &name, ch, now); err != nil {
+				return nil, err
+			}
+		}
+		add, err := resolveMembers(ctx, tx, a.OrgID, ch.AddUserIDs, ch.AddEmails)
+		if err != nil {
+			return nil, err
+		}
+		remove, err := resolveMembers(ctx, tx, a.OrgID, ch.RemoveUserIDs, ch.RemoveEmails)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range add {
+			res, err := tx.ExecContext(ctx, `INSERT INTO team_members (team_id, user_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, id, m.ID, ms(now))
+			if err != nil {
+				return nil, err
+			}
+			if n, _ := res.RowsAffected(); n > 0 {
+				if err := recordTx(ctx, tx, a, now, Event{Action: ActionTeamMemberAdd, TargetKind: "team", TargetID: id, TargetName: name, Detail: m.Email}); err != nil {
+					return nil, err
+				}
+			}
+		}
+		if len(remove) == 0 {
+			return nil, nil
+		}
+		candidates, err := ownedSecretIDs(ctx, tx, a.OrgID, PrincipalTeam, id)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range remove {
+			res, err := tx.ExecContext(ctx, `DELETE FROM team_members WHERE team_id = ? AND user_id = ?`, id, m.ID)
+			if err != nil {
+				return nil, err
+			}
+			if n, _ := res.RowsAffected(); n > 0 {
+				if err := recordTx(ctx, tx, a, now, Event{Action: ActionTeamMemberDrop, TargetKind: "team", TargetID: id, TargetName: name, Detail: m.Email}); err != nil {
+					return nil, err
+				}
+			}
+		}
+		return deleteOrphansTx(ctx, tx, a, now, candidates, fmt.Sprintf("no Owner left after members left team %s", name))
+	})
+}
+
+func renameTeamTx(ctx context.Context, tx *sql.Tx, a Actor, id string, name *string, ch TeamChange, now time.Time) error {
+	var detail []string
+	if ch.Name != nil {
+		n, err := cleanText("Team name", *ch.Name, true, maxTextLen)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE teams SET name = ?, name_key = ? WHERE id = ?`, n, strings.ToLower(n), id)
+		if isUniqueViolation(err) {
+			return Errorf(CodeConflict, "A team named %q already exists in this organization.", n)
+		} else if err != nil {
+			return err
+		}
+		if n != *name {
+			detail = append(detail, "renamed from "+*name)
+		}
+		*name = n
+	}
+	if ch.Description != nil {
+		d, err := cleanText("Description", *ch.Description, false, maxDescLen)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE teams SET description = ? WHERE id = ?`, d, id); err != nil {
+			return err
+		}
+		detail = append(detail, "description changed")
+	}
+	return recordTx(ctx, tx, a, now, Event{Action: ActionTeamUpdate, TargetKind: "team", TargetID: id, TargetName: *name, Detail: strings.Join(detail, "; ")})
+}
+
+// resolveMembers turns user IDs and emails into members of org, or CodeInvalid naming the stranger.
+func resolveMembers(ctx context.Context, q queryer, orgID string, ids, emails []string) ([]Member, error) {
+	var out []Member
+	for _, id := range ids {
+		m, err := memberTx(ctx, q, orgID, id)
+		if ErrorCode(err) == CodeNotFound {
+			return nil, Errorf(CodeInvalid, "User %s is not a member of this organization.", id)
+		} else if err != nil {
+			return nil, err
+		}
+		out = append(out, *m)
+	}
+	for _, e := range emails {
+		var id string
+		err := q.QueryRowContext(ctx, `SELECT u.id FROM users u JOIN memberships m ON m.user_id = u.id WHERE m.org_id = ? AND u.email_key = ?`,
+			orgID, strings.ToLower(strings.TrimSpace(e))).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, Errorf(CodeInvalid, "%s is not a member of this organization.", strings.TrimSpace(e))
+		} else if err != nil {
+			return nil, err
+		}
+		m, err := memberTx(ctx, q, orgID, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *m)
+	}
+	return out, nil
+}
+
+// DeleteTeam deletes a team and its grants; secrets left with no Owner user are deleted and returned.
+// With preview nothing changes. Admins only. It returns CodeForbidden or CodeNotFound.
+func (s *Store) DeleteTeam(ctx context.Context, a Actor, id string, preview bool) ([]Secret, error) {
+	if !a.IsAdmin() {
+		return nil, Errorf(CodeForbidden, "Only organization admins can manage teams.")
+	}
+	now := s.now()
+	return change(ctx, s, preview, func(tx *sql.Tx) ([]Secret, error) {
+		var name string
+		if err := tx.QueryRowContext(ctx, `SELECT name FROM teams WHERE id = ? AND org_id = ?`, id, a.OrgID).Scan(&name); errors.Is(err, sql.ErrNoRows) {
+			return nil, Errorf(CodeNotFound, "No such team.")
+		} else if err != nil {
+			return nil, err
+		}
+		candidates, err := ownedSecretIDs(ctx, tx, a.OrgID, PrincipalTeam, id)
+		if err != nil {
+			return nil, err
+		}
+		for _, q := range []string{
+			`DELETE FROM grants WHERE principal_kind = 'team' AND principal_id = ?`,
+			`DELETE FROM team_members WHERE team_id = ?`,
+			`DELETE FROM teams WHERE id = ?`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, id); err != nil {
+				return nil, err
+			}
+		}
+		if err := recordTx(ctx, tx, a, now, Event{Action: ActionTeamDelete, TargetKind: "team", TargetID: id, TargetName: name}); err != nil {
+			return nil, err
+		}
+		return deleteOrphansTx(ctx, tx, a, now, candidates, fmt.Sprintf("no Owner left after team %s was deleted", name))
+	})
+}
