@@ -1,10 +1,18 @@
 package db_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"io/fs"
+	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/keyhold/keyhold/db"
 )
@@ -21,7 +29,17 @@ var testMasterKey = func() []byte {
 // mustOpen opens a real SQLite file under t.TempDir().
 func mustOpen(t testing.TB) *db.Store {
 	t.Helper()
-	s, err := db.Open(ctx, filepath.Join(t.TempDir(), db.FileName), db.Options{MasterKey: testMasterKey})
+	return mustOpenAt(t, filepath.Join(t.TempDir(), db.FileName), db.Options{})
+}
+
+// mustOpenAt opens (or reopens) the database at path; opt.MasterKey defaults to testMasterKey. The
+// store is closed when the test ends (closing it earlier as well is fine).
+func mustOpenAt(t testing.TB, path string, opt db.Options) *db.Store {
+	t.Helper()
+	if opt.MasterKey == nil {
+		opt.MasterKey = testMasterKey
+	}
+	s, err := db.Open(ctx, path, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,28 +47,61 @@ func mustOpen(t testing.TB) *db.Store {
 	return s
 }
 
-// mustOrg creates an organization whose admin is adminEmail and returns the admin's actor.
+// testClock is a settable clock for Options.Now.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *testClock {
+	return &testClock{t: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// mustOpenClock opens a temp database whose clock the test controls.
+func mustOpenClock(t testing.TB) (*db.Store, *testClock) {
+	t.Helper()
+	c := newClock()
+	return mustOpenAt(t, filepath.Join(t.TempDir(), db.FileName), db.Options{Now: c.Now}), c
+}
+
+// mustOrg creates an organization whose admin is adminEmail and returns the admin's actor. When
+// adminEmail already has an account, that user becomes the admin (no password is hashed).
 func mustOrg(t testing.TB, s *db.Store, name, adminEmail string) db.Actor {
 	t.Helper()
 	org, u, err := s.CreateOrg(ctx, name, db.NewUser{Email: adminEmail, FirstName: "Ada", LastName: "Admin", Password: "correct horse battery"}, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := s.ActorFor(ctx, u.ID, org.ID, "portal", "127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
+	return mustActor(t, s, u.ID, org.ID)
 }
 
-// mustMember adds a plain member to admin's organization and returns their actor.
+// mustMember adds a plain member to admin's organization and returns their actor. The member's first
+// name is the local part of the email ("bob@example.com" is "bob Member").
 func mustMember(t testing.TB, s *db.Store, admin db.Actor, email string) db.Actor {
 	t.Helper()
-	m, err := s.AddMember(ctx, admin, db.NewUser{Email: email, FirstName: "Max", LastName: "Member", Password: "correct horse battery"}, db.OrgMember)
+	first, _, _ := strings.Cut(email, "@")
+	m, err := s.AddMember(ctx, admin, db.NewUser{Email: email, FirstName: first, LastName: "Member", Password: "correct horse battery"}, db.OrgMember)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := s.ActorFor(ctx, m.ID, admin.OrgID, "portal", "127.0.0.1")
+	return mustActor(t, s, m.ID, admin.OrgID)
+}
+
+func mustActor(t testing.TB, s *db.Store, userID, orgID string) db.Actor {
+	t.Helper()
+	a, err := s.ActorFor(ctx, userID, orgID, "portal", "127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,9 +124,177 @@ func mustShare(t testing.TB, s *db.Store, owner db.Actor, sec *db.Secret, kind, 
 	}
 }
 
+func mustRevoke(t testing.TB, s *db.Store, owner db.Actor, sec *db.Secret, kind, id string) {
+	t.Helper()
+	if err := s.ChangeAccess(ctx, owner, sec.ID, []db.AccessChange{{Kind: kind, ID: id, Revoke: true}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// mustTeam creates a team in admin's organization with the given members.
+func mustTeam(t testing.TB, s *db.Store, admin db.Actor, name string, members ...db.Actor) *db.Team {
+	t.Helper()
+	team, err := s.CreateTeam(ctx, admin, name, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(members) > 0 {
+		var ids []string
+		for _, m := range members {
+			ids = append(ids, m.UserID)
+		}
+		if _, err := s.UpdateTeam(ctx, admin, team.ID, db.TeamChange{AddUserIDs: ids}, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return team
+}
+
+// mustReveal returns the value of a secret as a reads it.
+func mustReveal(t testing.TB, s *db.Store, a db.Actor, id string) string {
+	t.Helper()
+	sec, err := s.RevealSecret(ctx, a, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sec.Value
+}
+
+// wantAccess checks a's effective role on a secret; "" means a cannot see it.
+func wantAccess(t testing.TB, s *db.Store, a db.Actor, id string, want db.Role) {
+	t.Helper()
+	sec, err := s.SecretByID(ctx, a, id)
+	if want == "" {
+		wantCode(t, err, db.CodeNotFound)
+		return
+	}
+	if err != nil {
+		t.Fatalf("SecretByID: %v", err)
+	}
+	if sec.Access != want {
+		t.Fatalf("access=%q, want %q", sec.Access, want)
+	}
+}
+
 func wantCode(t testing.TB, err error, want db.Code) {
 	t.Helper()
 	if got := db.ErrorCode(err); got != want {
 		t.Fatalf("code=%q (err=%v), want %q", got, err, want)
 	}
+}
+
+// rawDB opens a second, unchecked connection to s's file, for looking under the store and for
+// breaking things on purpose.
+func rawDB(t testing.TB, s *db.Store) *sql.DB {
+	t.Helper()
+	r, err := sql.Open("sqlite", "file:"+s.Path()+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.SetMaxOpenConns(1)
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+func rawExec(t testing.TB, r *sql.DB, query string, args ...any) {
+	t.Helper()
+	if _, err := r.ExecContext(ctx, query, args...); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+}
+
+func rawInt(t testing.TB, r *sql.DB, query string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := r.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return n
+}
+
+// tableBytes returns every column of every row of table, as stored, for scanning.
+func tableBytes(t testing.TB, r *sql.DB, table string) [][]byte {
+	t.Helper()
+	rows, err := r.QueryContext(ctx, `SELECT * FROM `+table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]byte
+	for rows.Next() {
+		vals := make([]sql.RawBytes, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range vals {
+			out = append(out, bytes.Clone(v))
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// tableContains reports whether any column of any row of table contains needle.
+func tableContains(t testing.TB, r *sql.DB, table string, needle []byte) bool {
+	t.Helper()
+	for _, v := range tableBytes(t, r, table) {
+		if bytes.Contains(v, needle) {
+			return true
+		}
+	}
+	return false
+}
+
+// filesContaining returns the files under dir (the database, -wal, -shm, anything) that contain
+// needle.
+func filesContaining(t testing.TB, dir string, needle []byte) []string {
+	t.Helper()
+	var hits []string
+	n := 0
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		n++
+		if bytes.Contains(b, needle) {
+			hits = append(hits, filepath.Base(path))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 {
+		t.Fatalf("no files under %s", dir)
+	}
+	return hits
+}
+
+// canary returns a distinctive value that appears nowhere unless this test put it there.
+func canary(label string) string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return "PLAINTEXT-CANARY-" + label + "-" + hex.EncodeToString(b)
+}
+
+func secretNames(secs []db.Secret) []string {
+	out := []string{}
+	for _, s := range secs {
+		out = append(out, s.Name)
+	}
+	return out
 }

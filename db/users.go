@@ -89,6 +89,16 @@ func (s *Store) HasOrgs(ctx context.Context) (bool, error) {
 // existing user, that user becomes the admin and the password is ignored. It returns CodeInvalid or
 // CodeConflict (name taken).
 func (s *Store) CreateOrg(ctx context.Context, name string, admin NewUser, source string) (*Org, *User, error) {
+	return s.createOrg(ctx, name, admin, source, false)
+}
+
+// SetupFirstOrg is first-run setup: CreateOrg, refused with CodeConflict once any organization exists
+// (checked in the same transaction, so two racing setups cannot both succeed).
+func (s *Store) SetupFirstOrg(ctx context.Context, name string, admin NewUser) (*Org, *User, error) {
+	return s.createOrg(ctx, name, admin, "portal", true)
+}
+
+func (s *Store) createOrg(ctx context.Context, name string, admin NewUser, source string, first bool) (*Org, *User, error) {
 	name, err := cleanText("Organization name", name, true, maxTextLen)
 	if err != nil {
 		return nil, nil, err
@@ -103,6 +113,12 @@ func (s *Store) CreateOrg(ctx context.Context, name string, admin NewUser, sourc
 	}
 	now := s.now()
 	res, err := inTx(ctx, s, func(tx *sql.Tx) (result, error) {
+		if first {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM orgs`).Scan(&n); err != nil || n > 0 {
+				return result{}, errors.Join(err, Errorf(CodeConflict, "keyhold is already set up: sign in instead."))
+			}
+		}
 		org := &Org{ID: newID(), Name: name, CreatedAt: now.UTC().Truncate(time.Millisecond)}
 		_, err := tx.ExecContext(ctx, `INSERT INTO orgs (id, name, name_key, created_at) VALUES (?, ?, ?, ?)`,
 			org.ID, org.Name, strings.ToLower(name), ms(now))
@@ -334,4 +350,9 @@ func (s *Store) MemberByEmail(ctx context.Context, a Actor, email string) (*Memb
 		return nil, Errorf(CodeNotFound, "%s is not a member of this organization.", strings.TrimSpace(email))
 	}
 	return &ms[0], nil
+}
+
+// UserByEmail finds a user by email, case-insensitively. It returns CodeNotFound.
+func (s *Store) UserByEmail(ctx context.Context, email string) (*User, error) {
+	return userByEmailKey(ctx, s.r, strings.ToLower(strings.TrimSpace(email)))
 }

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/keyhold/keyhold/db"
+)
+
+// config is everything keyhold reads from flags and the environment, read once here and passed down.
+// Flags win over environment variables; every secret setting also has a *_FILE variant.
+type config struct {
+	Addr          string
+	Data          string
+	MasterKey     []byte
+	SecureCookies bool
+	APIRate       float64
+	APIBurst      int
+	SessionIdle   time.Duration
+	SessionMax    time.Duration
+}
+
+// env returns the variable name's value, or the contents of the file named by name_FILE.
+func env(name string) (string, error) {
+	if v, ok := os.LookupEnv(name); ok {
+		return v, nil
+	}
+	if path, ok := os.LookupEnv(name + "_FILE"); ok {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return "", fmt.Errorf("%s_FILE: %w", name, err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	return "", nil
+}
+
+func envOr(name, def string) string {
+	if v, _ := env(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// dataFlags registers the flags every command shares.
+func dataFlags(fs *flag.FlagSet, cfg *config) {
+	fs.StringVar(&cfg.Data, "data", envOr("KEYHOLD_DATA", "./keyhold-data"), "data `directory` (env KEYHOLD_DATA)")
+}
+
+// serveFlags registers the server's flags.
+func serveFlags(fs *flag.FlagSet, cfg *config) {
+	dataFlags(fs, cfg)
+	fs.StringVar(&cfg.Addr, "addr", envOr("KEYHOLD_ADDR", "127.0.0.1:8080"), "listen `address` (env KEYHOLD_ADDR)")
+	secure, _ := strconv.ParseBool(envOr("KEYHOLD_SECURE_COOKIES", "false"))
+	fs.BoolVar(&cfg.SecureCookies, "secure-cookies", secure, "mark cookies Secure, for serving behind a TLS proxy (env KEYHOLD_SECURE_COOKIES)")
+	rate, _ := strconv.ParseFloat(envOr("KEYHOLD_API_RATE", "100"), 64)
+	fs.Float64Var(&cfg.APIRate, "api-rate", rate, "API requests per second per key (env KEYHOLD_API_RATE)")
+	burst, _ := strconv.Atoi(envOr("KEYHOLD_API_BURST", "200"))
+	fs.IntVar(&cfg.APIBurst, "api-burst", burst, "API burst per key (env KEYHOLD_API_BURST)")
+	idle, _ := time.ParseDuration(envOr("KEYHOLD_SESSION_IDLE", "2h"))
+	fs.DurationVar(&cfg.SessionIdle, "session-idle", idle, "sign out after this long without a request (env KEYHOLD_SESSION_IDLE)")
+	max, _ := time.ParseDuration(envOr("KEYHOLD_SESSION_MAX", "24h"))
+	fs.DurationVar(&cfg.SessionMax, "session-max", max, "sign out this long after sign-in (env KEYHOLD_SESSION_MAX)")
+}
+
+// masterKeyFile is where the generated master key lives when none is configured.
+func masterKeyFile(data string) string { return filepath.Join(data, "master.key") }
+
+// loadMasterKey finds the master key: KEYHOLD_MASTER_KEY, KEYHOLD_MASTER_KEY_FILE, or <data>/master.key.
+// On a fresh data directory with none of them it generates <data>/master.key (mode 0600) and logs,
+// without the key, that it must be backed up.
+func loadMasterKey(data string, log *slog.Logger) ([]byte, error) {
+	v, err := env("KEYHOLD_MASTER_KEY")
+	if err != nil {
+		return nil, err
+	}
+	source := "KEYHOLD_MASTER_KEY"
+	if v == "" {
+		path := masterKeyFile(data)
+		b, err := os.ReadFile(path)
+		switch {
+		case err == nil:
+			v, source = strings.TrimSpace(string(b)), path
+		case errors.Is(err, fs.ErrNotExist):
+			if _, err := os.Stat(filepath.Join(data, db.FileName)); err == nil {
+				return nil, fmt.Errorf("%s holds a database but no master key was given: set KEYHOLD_MASTER_KEY or KEYHOLD_MASTER_KEY_FILE, or restore %s", data, path)
+			}
+			if err := os.MkdirAll(data, 0o700); err != nil {
+				return nil, err
+			}
+			v = db.GenerateMasterKey()
+			f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+			if err != nil {
+				return nil, fmt.Errorf("create master key: %w", err)
+			}
+			if _, err := f.WriteString(v + "\n"); err != nil {
+				f.Close()
+				return nil, err
+			}
+			if err := f.Close(); err != nil {
+				return nil, err
+			}
+			log.Warn("generated a new master key: back it up now, separately from the data; without it no secret can be read", "file", path)
+			source = path
+		default:
+			return nil, err
+		}
+	}
+	key, err := base64.StdEncoding.DecodeString(v)
+	if err != nil || len(key) != db.MasterKeySize {
+		return nil, fmt.Errorf("%s must be the base64 encoding of %d random bytes", source, db.MasterKeySize)
+	}
+	return key, nil
+}

@@ -1,0 +1,56 @@
+package handlers
+
+import (
+	"log/slog"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/keyhold/keyhold/db"
+	"github.com/keyhold/keyhold/views"
+)
+
+// CSRFKey is the echo context key under which the CSRF middleware leaves the request's token.
+const CSRFKey = "csrf"
+
+// SessionManager starts, switches and ends portal sessions; web implements it over gorilla/sessions.
+type SessionManager interface {
+	// Start signs the user in with a new session ID.
+	Start(c echo.Context, userID, orgID string) error
+	// SwitchOrg changes the session's current organization.
+	SwitchOrg(c echo.Context, orgID string) error
+	// End signs out, ending the session server-side.
+	End(c echo.Context) error
+	// EndOthers ends every other session of the user.
+	EndOthers(c echo.Context, userID string) error
+}
+
+// Pages serves the portal: full pages, htmx fragments and dialogs.
+type Pages struct {
+	Store        *db.Store
+	Sessions     SessionManager
+	Log          *slog.Logger
+	LoginAccount db.Throttle
+	LoginClient  db.Throttle
+}
+
+func csrfToken(c echo.Context) string {
+	t, _ := c.Get(CSRFKey).(string)
+	return t
+}
+
+// layout builds the frame of a signed-in page: who, which organization, and the switcher.
+func (p *Pages) layout(c echo.Context, title, active string) (views.LayoutProps, error) {
+	a := actor(c)
+	lp := views.LayoutProps{Title: title, CSRF: csrfToken(c), UserName: a.Name, UserEmail: a.Email, Active: active, IsAdmin: a.IsAdmin()}
+	ms, err := p.Store.Memberships(c.Request().Context(), a.UserID)
+	if err != nil {
+		return lp, err
+	}
+	for _, m := range ms {
+		if m.OrgID == a.OrgID {
+			lp.OrgName = m.OrgName
+		}
+		lp.Orgs = append(lp.Orgs, views.OrgOption{ID: m.OrgID, Name: m.OrgName, Current: m.OrgID == a.OrgID})
+	}
+	return lp, nil
+}

@@ -1,0 +1,156 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/keyhold/keyhold/db"
+	"github.com/keyhold/keyhold/views"
+)
+
+// Home handles GET /: first-run setup until an organization exists, then the Secrets tab or sign-in.
+func (p *Pages) Home(c echo.Context) error {
+	has, err := p.Store.HasOrgs(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	switch {
+	case !has:
+		return c.Redirect(http.StatusSeeOther, "/setup")
+	case SignedIn(c):
+		return c.Redirect(http.StatusSeeOther, "/secrets")
+	}
+	return c.Redirect(http.StatusSeeOther, "/login")
+}
+
+// SetupPage handles GET /setup: the first-run form, gone once an organization exists.
+func (p *Pages) SetupPage(c echo.Context) error {
+	has, err := p.Store.HasOrgs(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	if has {
+		return c.Redirect(http.StatusSeeOther, "/")
+	}
+	return Render(c, http.StatusOK, views.SetupPage(views.SetupProps{CSRF: csrfToken(c)}))
+}
+
+// Setup handles POST /setup: creates the first organization and its admin, and signs the admin in.
+func (p *Pages) Setup(c echo.Context) error {
+	form := views.SetupProps{
+		OrgName:   strings.TrimSpace(c.FormValue("org_name")),
+		FirstName: strings.TrimSpace(c.FormValue("first_name")),
+		LastName:  strings.TrimSpace(c.FormValue("last_name")),
+		Email:     strings.TrimSpace(c.FormValue("email")),
+		CSRF:      csrfToken(c),
+	}
+	pw := c.FormValue("password")
+	if pw != c.FormValue("password_confirm") {
+		form.Err = "The two passwords do not match."
+		return Render(c, http.StatusUnprocessableEntity, views.SetupPage(form))
+	}
+	org, u, err := p.Store.SetupFirstOrg(c.Request().Context(), form.OrgName,
+		db.NewUser{Email: form.Email, FirstName: form.FirstName, LastName: form.LastName, Password: pw})
+	if code := db.ErrorCode(err); code == db.CodeInvalid || code == db.CodeConflict {
+		form.Err = db.ErrorMessage(err)
+		return Render(c, http.StatusUnprocessableEntity, views.SetupPage(form))
+	} else if err != nil {
+		return err
+	}
+	if err := p.Sessions.Start(c, u.ID, org.ID); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/secrets")
+}
+
+// LoginPage handles GET /login.
+func (p *Pages) LoginPage(c echo.Context) error {
+	if SignedIn(c) {
+		return c.Redirect(http.StatusSeeOther, safeNext(c.QueryParam("next")))
+	}
+	return Render(c, http.StatusOK, views.LoginPage(views.LoginProps{Next: safeNext(c.QueryParam("next")), CSRF: csrfToken(c)}))
+}
+
+// Login handles POST /login. Failures are throttled per account and per client address, and every
+// failure reads the same whether or not the email exists.
+func (p *Pages) Login(c echo.Context) error {
+	ctx := c.Request().Context()
+	form := views.LoginProps{Email: strings.TrimSpace(c.FormValue("email")), Next: safeNext(c.FormValue("next")), CSRF: csrfToken(c)}
+	accountKey, clientKey := "email:"+strings.ToLower(form.Email), "ip:"+ClientIP(c)
+	if err := p.Store.LoginAllowed(ctx, accountKey, clientKey); err != nil {
+		var de *db.Error
+		if !errors.As(err, &de) || de.Code != db.CodeRateLimited {
+			return err
+		}
+		c.Response().Header().Set("Retry-After", strconv.Itoa(de.RetryAfterSeconds))
+		form.Err = de.Message
+		return Render(c, http.StatusTooManyRequests, views.LoginPage(form))
+	}
+	u, err := p.Store.Authenticate(ctx, form.Email, c.FormValue("password"))
+	if db.ErrorCode(err) == db.CodeUnauthorized {
+		if ferr := p.Store.LoginFailed(ctx, []string{accountKey, clientKey}, []db.Throttle{p.LoginAccount, p.LoginClient}); ferr != nil {
+			return ferr
+		}
+		form.Err = db.ErrorMessage(err)
+		return Render(c, http.StatusUnauthorized, views.LoginPage(form))
+	} else if err != nil {
+		return err
+	}
+	ms, err := p.Store.Memberships(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	if len(ms) == 0 {
+		form.Err = "Your account is not a member of any organization. Ask an organization admin to add you."
+		return Render(c, http.StatusForbidden, views.LoginPage(form))
+	}
+	if err := p.Store.LoginSucceeded(ctx, accountKey); err != nil {
+		return err
+	}
+	if err := p.Sessions.Start(c, u.ID, ms[0].OrgID); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, form.Next)
+}
+
+// safeNext keeps a post-sign-in redirect on this site: a local absolute path, or /secrets.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+		return "/secrets"
+	}
+	return next
+}
+
+// Logout handles POST /logout: the session ends server-side.
+func (p *Pages) Logout(c echo.Context) error {
+	if err := p.Sessions.End(c); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/login")
+}
+
+// OrgSwitch handles POST /org/switch: the current organization becomes org_id, if the user belongs to it.
+func (p *Pages) OrgSwitch(c echo.Context) error {
+	a := actor(c)
+	orgID := c.FormValue("org_id")
+	if _, err := p.Store.ActorFor(c.Request().Context(), a.UserID, orgID, "portal", ClientIP(c)); err != nil {
+		return db.Errorf(db.CodeNotFound, "No such organization.")
+	}
+	if err := p.Sessions.SwitchOrg(c, orgID); err != nil {
+		return err
+	}
+	return redirect(c, "/secrets")
+}
+
+// redirect sends the browser to target: by HX-Redirect for htmx requests, by 303 otherwise.
+func redirect(c echo.Context, target string) error {
+	if c.Request().Header.Get("HX-Request") == "true" {
+		c.Response().Header().Set("HX-Redirect", target)
+		return c.NoContent(http.StatusOK)
+	}
+	return c.Redirect(http.StatusSeeOther, target)
+}

@@ -1,0 +1,156 @@
+package handlers
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/a-h/templ"
+	"github.com/labstack/echo/v4"
+
+	"github.com/keyhold/keyhold/db"
+	"github.com/keyhold/keyhold/views"
+)
+
+// secretsPageSize is how many rows the Secrets table shows at once.
+const secretsPageSize = 50
+
+// page renders body inside the signed-in layout, or alone for an htmx fragment request.
+func (p *Pages) page(c echo.Context, title, active string, body templ.Component) error {
+	if isFragment(c) {
+		return Render(c, http.StatusOK, body)
+	}
+	lp, err := p.layout(c, title, active)
+	if err != nil {
+		return err
+	}
+	return Render(c, http.StatusOK, views.Page(lp, body))
+}
+
+// SecretsPage handles GET /secrets: the Secrets tab, or with HX-Request its table fragment (search,
+// paging, refresh after a change).
+func (p *Pages) SecretsPage(c echo.Context) error {
+	q := strings.TrimSpace(c.QueryParam("q"))
+	pageNo, _ := strconv.Atoi(c.QueryParam("page"))
+	if pageNo < 1 {
+		pageNo = 1
+	}
+	list, err := p.Store.ListSecrets(c.Request().Context(), actor(c), q, (pageNo-1)*secretsPageSize, secretsPageSize)
+	if err != nil {
+		return err
+	}
+	props := views.SecretsProps{Query: q, Page: pageNo, PageSize: secretsPageSize, Total: list.Total, Now: time.Now()}
+	for _, s := range list.Secrets {
+		props.Rows = append(props.Rows, views.SecretItem{ID: s.ID, Name: s.Name, CreatedBy: s.CreatedBy.Name,
+			UpdatedBy: s.UpdatedBy.Name, UpdatedAt: s.UpdatedAt, Owner: s.Access.CanEdit()})
+	}
+	if isFragment(c) {
+		return Render(c, http.StatusOK, views.SecretsTable(props))
+	}
+	return p.page(c, "Secrets", "secrets", views.SecretsPage(props))
+}
+
+// SecretNew handles GET /secrets/new: the New Secret dialog.
+func (p *Pages) SecretNew(c echo.Context) error {
+	return Render(c, http.StatusOK, views.NewSecretDialog(views.SecretForm{}))
+}
+
+// SecretCreate handles POST /secrets from the New Secret dialog.
+func (p *Pages) SecretCreate(c echo.Context) error {
+	form := views.SecretForm{Name: strings.TrimSpace(c.FormValue("name")), Value: c.FormValue("value")}
+	sec, err := p.Store.CreateSecret(c.Request().Context(), actor(c), form.Name, form.Value)
+	if code := db.ErrorCode(err); code == db.CodeInvalid || code == db.CodeConflict || code == db.CodeTooLarge {
+		form.Err = db.ErrorMessage(err)
+		if code == db.CodeTooLarge {
+			form.Value = "" // do not send 5 MB back
+		}
+		return Render(c, http.StatusUnprocessableEntity, views.NewSecretDialog(form))
+	} else if err != nil {
+		return err
+	}
+	return changed(c, "Created "+sec.Name+".")
+}
+
+// changed answers a successful dialog action: the empty body closes the dialog, the trigger refreshes
+// the table and the toast confirms.
+func changed(c echo.Context, msg string) error {
+	c.Response().Header().Set("HX-Trigger", "secrets-changed")
+	return Render(c, http.StatusOK, views.Toast(msg))
+}
+
+// SecretEdit handles GET /secrets/:id/edit: the Edit dialog for Owners, the View dialog for Readers.
+func (p *Pages) SecretEdit(c echo.Context) error {
+	sec, err := p.Store.SecretByID(c.Request().Context(), actor(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return Render(c, http.StatusOK, views.EditSecretDialog(editProps(sec)))
+}
+
+func editProps(sec *db.Secret) views.SecretEdit {
+	return views.SecretEdit{ID: sec.ID, Name: sec.Name, Version: sec.Version, Owner: sec.Access.CanEdit(),
+		UpdatedBy: sec.UpdatedBy.Name, UpdatedAt: sec.UpdatedAt, Now: time.Now()}
+}
+
+// SecretReveal handles GET /secrets/:id/value: the value field filled with the value. The read is
+// audited before the value is sent.
+func (p *Pages) SecretReveal(c echo.Context) error {
+	sec, err := p.Store.RevealSecret(c.Request().Context(), actor(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	props := editProps(sec)
+	props.Value, props.Revealed = sec.Value, true
+	return Render(c, http.StatusOK, views.SecretValueField(props))
+}
+
+// SecretUpdate handles PUT /secrets/:id from the Edit dialog. The version the dialog was opened at
+// comes along, so an edit from a stale copy is refused instead of overwriting.
+func (p *Pages) SecretUpdate(c echo.Context) error {
+	ctx := c.Request().Context()
+	a := actor(c)
+	version, err := strconv.ParseInt(c.FormValue("version"), 10, 64)
+	if err != nil || version < 1 {
+		return db.Errorf(db.CodeInvalid, "The form is missing the secret's version: reload the page.")
+	}
+	value := c.FormValue("value")
+	sec, err := p.Store.UpdateSecret(ctx, a, c.Param("id"), value, version)
+	if code := db.ErrorCode(err); code == db.CodeInvalid || code == db.CodeConflict || code == db.CodeTooLarge || code == db.CodeForbidden {
+		cur, gerr := p.Store.SecretByID(ctx, a, c.Param("id"))
+		if gerr != nil {
+			return gerr
+		}
+		props := editProps(cur)
+		props.Version = version // keep the stale version: the user must reload to see the latest
+		props.Err = db.ErrorMessage(err)
+		if code != db.CodeTooLarge {
+			props.Value = value
+		}
+		return Render(c, http.StatusUnprocessableEntity, views.EditSecretDialog(props))
+	} else if err != nil {
+		return err
+	}
+	return changed(c, "Updated "+sec.Name+".")
+}
+
+// SecretDeleteConfirm handles GET /secrets/:id/delete: the confirmation dialog (Owners only).
+func (p *Pages) SecretDeleteConfirm(c echo.Context) error {
+	sec, err := p.Store.SecretByID(c.Request().Context(), actor(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	if !sec.Access.CanEdit() {
+		return db.Errorf(db.CodeForbidden, "Only Owners can delete %s.", sec.Name)
+	}
+	return Render(c, http.StatusOK, views.DeleteSecretDialog(views.SecretDelete{ID: sec.ID, Name: sec.Name}))
+}
+
+// SecretDelete handles DELETE /secrets/:id.
+func (p *Pages) SecretDelete(c echo.Context) error {
+	sec, err := p.Store.DeleteSecret(c.Request().Context(), actor(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return changed(c, "Deleted "+sec.Name+".")
+}

@@ -1,0 +1,366 @@
+// Command keyhold is a self-hosted secrets portal: a web portal for people, a JSON API for code, and
+// an admin command line.
+//
+//	keyhold [serve] [--addr 127.0.0.1:8080] [--data ./keyhold-data]
+//	keyhold org create --name NAME --admin-email EMAIL          (password on stdin)
+//	keyhold user add --org NAME --email EMAIL [--first F] [--last L] [--admin]
+//	keyhold user remove --org NAME --email EMAIL
+//	keyhold apikey create --org NAME --email EMAIL [--label L] [--expires 30d]
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/keyhold/keyhold/db"
+	"github.com/keyhold/keyhold/web"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// usageError is a mistake in the command line: it prints as one line and exits 1 (2 for bad flags).
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+// run dispatches a command line and returns the exit code. Every failure is one clear line on stderr.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") && (cmd == "org" || cmd == "user" || cmd == "apikey") {
+		cmd, args = cmd+" "+args[0], args[1:]
+	}
+	var err error
+	switch cmd {
+	case "serve":
+		err = serve(ctx, args, log)
+	case "org create":
+		err = orgCreate(ctx, args, stdin, stdout, log)
+	case "user add":
+		err = userAdd(ctx, args, stdin, stdout, log)
+	case "user remove":
+		err = userRemove(ctx, args, stdout, log)
+	case "apikey create":
+		err = apikeyCreate(ctx, args, stdout, log)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		err = usageError{fmt.Sprintf("unknown command %q: run 'keyhold help'", cmd)}
+	}
+	if err == nil {
+		return 0
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	fmt.Fprintln(stderr, "keyhold: "+oneLine(err))
+	return 1
+}
+
+const usage = `keyhold: a self-hosted secrets portal
+
+  keyhold [serve] [--addr 127.0.0.1:8080] [--data ./keyhold-data] [--secure-cookies]
+  keyhold org create --name NAME --admin-email EMAIL [--first F] [--last L]   (password on stdin)
+  keyhold user add --org NAME --email EMAIL [--first F] [--last L] [--admin]  (password on stdin for a new user)
+  keyhold user remove --org NAME --email EMAIL
+  keyhold apikey create --org NAME --email EMAIL [--label L] [--expires 30d]
+
+Environment: KEYHOLD_ADDR, KEYHOLD_DATA, KEYHOLD_MASTER_KEY or KEYHOLD_MASTER_KEY_FILE,
+KEYHOLD_SECURE_COOKIES, KEYHOLD_API_RATE, KEYHOLD_API_BURST. Flags win.
+`
+
+func oneLine(err error) string {
+	if de := db.ErrorMessage(err); db.ErrorCode(err) != "" {
+		return de
+	}
+	return strings.ReplaceAll(err.Error(), "\n", "; ")
+}
+
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	return nil
+}
+
+// openStore opens the data directory's database with its master key.
+func openStore(ctx context.Context, data string, log *slog.Logger) (*db.Store, error) {
+	key, err := loadMasterKey(data, log)
+	if err != nil {
+		return nil, err
+	}
+	s, err := db.Open(ctx, filepath.Join(data, db.FileName), db.Options{MasterKey: key, Logger: log})
+	if errors.Is(err, db.ErrWrongMasterKey) {
+		return nil, err
+	}
+	return s, err
+}
+
+func serve(ctx context.Context, args []string, log *slog.Logger) error {
+	var cfg config
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	serveFlags(fs, &cfg)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	store, err := openStore(ctx, cfg.Data, log)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	e := web.New(store, web.Config{Logger: log, SecureCookies: cfg.SecureCookies, APIRate: cfg.APIRate, APIBurst: cfg.APIBurst,
+		SessionIdle: cfg.SessionIdle, SessionAbsolute: cfg.SessionMax})
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           e,
+		ReadHeaderTimeout: 10 * time.Second, // a slow client cannot hold a connection open by trickling headers
+		ReadTimeout:       2 * time.Minute,  // room for a 30 MB body on a slow link, no more
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("keyhold is serving", "addr", "http://"+ln.Addr().String(), "data", cfg.Data)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// readPassword reads one line from stdin.
+func readPassword(stdin io.Reader) (string, error) {
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		return "", usageError{"no password on stdin: pipe the password in as one line"}
+	}
+	return line, nil
+}
+
+func orgCreate(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, log *slog.Logger) error {
+	var cfg config
+	var name, email, first, last string
+	fs := flag.NewFlagSet("org create", flag.ContinueOnError)
+	dataFlags(fs, &cfg)
+	fs.StringVar(&name, "name", "", "organization name")
+	fs.StringVar(&email, "admin-email", "", "email of the first admin")
+	fs.StringVar(&first, "first", "", "admin's first name")
+	fs.StringVar(&last, "last", "", "admin's last name")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if name == "" || email == "" {
+		return usageError{"org create needs --name and --admin-email"}
+	}
+	pw, err := readPassword(stdin)
+	if err != nil {
+		return err
+	}
+	store, err := openStore(ctx, cfg.Data, log)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	org, _, err := store.CreateOrg(ctx, name, db.NewUser{Email: email, FirstName: first, LastName: last, Password: pw}, "cli")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, org.ID)
+	return nil
+}
+
+// orgActor opens the store and returns the CLI's actor in the named organization.
+func orgActor(ctx context.Context, cfg config, orgName string, log *slog.Logger) (*db.Store, db.Actor, error) {
+	store, err := openStore(ctx, cfg.Data, log)
+	if err != nil {
+		return nil, db.Actor{}, err
+	}
+	org, err := store.OrgByName(ctx, orgName)
+	if err != nil {
+		store.Close()
+		return nil, db.Actor{}, err
+	}
+	return store, db.SystemActor(org.ID), nil
+}
+
+func userAdd(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer, log *slog.Logger) error {
+	var cfg config
+	var orgName, email, first, last string
+	var admin bool
+	fs := flag.NewFlagSet("user add", flag.ContinueOnError)
+	dataFlags(fs, &cfg)
+	fs.StringVar(&orgName, "org", "", "organization name")
+	fs.StringVar(&email, "email", "", "user's email")
+	fs.StringVar(&first, "first", "", "first name")
+	fs.StringVar(&last, "last", "", "last name")
+	fs.BoolVar(&admin, "admin", false, "make the user an organization admin")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if orgName == "" || email == "" {
+		return usageError{"user add needs --org and --email"}
+	}
+	store, a, err := orgActor(ctx, cfg, orgName, log)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	nu := db.NewUser{Email: email, FirstName: first, LastName: last}
+	if _, err := store.UserByEmail(ctx, email); db.ErrorCode(err) == db.CodeNotFound {
+		if nu.Password, err = readPassword(stdin); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	role := db.OrgMember
+	if admin {
+		role = db.OrgAdmin
+	}
+	m, err := store.AddMember(ctx, a, nu, role)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, m.ID)
+	return nil
+}
+
+func userRemove(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger) error {
+	var cfg config
+	var orgName, email string
+	fs := flag.NewFlagSet("user remove", flag.ContinueOnError)
+	dataFlags(fs, &cfg)
+	fs.StringVar(&orgName, "org", "", "organization name")
+	fs.StringVar(&email, "email", "", "user's email")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if orgName == "" || email == "" {
+		return usageError{"user remove needs --org and --email"}
+	}
+	store, a, err := orgActor(ctx, cfg, orgName, log)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	m, err := store.MemberByEmail(ctx, a, email)
+	if err != nil {
+		return err
+	}
+	deleted, err := store.RemoveMember(ctx, a, m.ID, false)
+	if err != nil {
+		return err
+	}
+	for _, s := range deleted {
+		fmt.Fprintln(stdout, s.Name)
+	}
+	return nil
+}
+
+func apikeyCreate(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger) error {
+	var cfg config
+	var orgName, email, label, expires string
+	fs := flag.NewFlagSet("apikey create", flag.ContinueOnError)
+	dataFlags(fs, &cfg)
+	fs.StringVar(&orgName, "org", "", "organization name")
+	fs.StringVar(&email, "email", "", "the key's user")
+	fs.StringVar(&label, "label", "cli", "label shown in the portal")
+	fs.StringVar(&expires, "expires", "", "lifetime such as 30d or 12h (default: never)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if orgName == "" || email == "" {
+		return usageError{"apikey create needs --org and --email"}
+	}
+	var exp time.Time
+	if expires != "" {
+		d, err := parseLifetime(expires)
+		if err != nil {
+			return err
+		}
+		exp = time.Now().Add(d)
+	}
+	store, sys, err := orgActor(ctx, cfg, orgName, log)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	m, err := store.MemberByEmail(ctx, sys, email)
+	if err != nil {
+		return err
+	}
+	a, err := store.ActorFor(ctx, m.ID, sys.OrgID, "cli", "")
+	if err != nil {
+		return err
+	}
+	key, _, err := store.CreateAPIKey(ctx, a, label, exp)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, key)
+	return nil
+}
+
+// parseLifetime reads "30d", "12h", "90m": Go durations plus days.
+func parseLifetime(s string) (time.Duration, error) {
+	bad := usageError{fmt.Sprintf("--expires %q: use a lifetime such as 30d, 12h or 90m", s)}
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil || days <= 0 || days > 3650 {
+			return 0, bad
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, bad
+	}
+	return d, nil
+}

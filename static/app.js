@@ -1,0 +1,352 @@
+// keyhold portal behaviour. No framework, no inline code: the page is served
+// with Content-Security-Policy default-src 'self', so everything hangs off
+// data-* attributes and htmx events.
+(function () {
+  "use strict";
+
+  var MAX_FILE_BYTES = 5242880; // 5 MiB, the largest value the server takes
+  var TOAST_MS = 4000;
+  var COPIED_MS = 1500;
+
+  // ---- Dialogs -----------------------------------------------------------
+  // Dialog markup arrives from the server into #dialog. We open it as a
+  // modal, remember what opened it, and on close empty #dialog and give the
+  // focus back. A successful submit answers with an empty body: the dialog is
+  // then removed without a close event, so we restore the focus there too.
+
+  var opener = null; // the element that asked for the dialog
+  var openerKey = null; // its hx-get, to find it again if the table reloads
+  var showing = false; // a dialog of ours is open
+
+  function dialogRoot() {
+    return document.getElementById("dialog");
+  }
+
+  function inDialogRoot(el) {
+    var root = dialogRoot();
+    return !!(root && el && (el === root || root.contains(el)));
+  }
+
+  function openDialog() {
+    var root = dialogRoot();
+    return root ? root.querySelector("dialog[open]") : null;
+  }
+
+  // The element to focus in a freshly shown dialog: [autofocus] first, then
+  // the first text field, then the first button.
+  function initialFocus(dlg) {
+    return (
+      dlg.querySelector("[autofocus]") ||
+      dlg.querySelector(
+        "input:not([type=hidden]):not([type=file]):not([disabled]), textarea:not([disabled]), select:not([disabled])"
+      ) ||
+      dlg.querySelector("button:not([disabled])")
+    );
+  }
+
+  function syncDialog() {
+    var root = dialogRoot();
+    if (!root) return;
+    var dlg = root.querySelector("dialog");
+    if (!dlg) {
+      if (showing) {
+        showing = false;
+        restoreFocus();
+      }
+      return;
+    }
+    if (!dlg.open) {
+      dlg.showModal();
+      showing = true;
+      var first = initialFocus(dlg);
+      if (first) first.focus();
+    } else if (!dlg.contains(document.activeElement)) {
+      // Part of the open dialog was swapped (Reveal): keep the focus inside.
+      var next = dlg.querySelector("[data-copy-target]") || initialFocus(dlg);
+      if (next) next.focus();
+    }
+  }
+
+  function restoreFocus() {
+    var el = opener && opener.isConnected ? opener : findOpener();
+    opener = null;
+    if (el) {
+      el.focus();
+    } else {
+      var main = document.getElementById("main");
+      if (main) main.focus();
+    }
+    // Keep openerKey a moment: a table reload may still replace the opener.
+    window.setTimeout(function () {
+      openerKey = null;
+    }, 3000);
+  }
+
+  function findOpener() {
+    if (!openerKey) return null;
+    var all = document.querySelectorAll("[hx-get]");
+    for (var i = 0; i < all.length; i++) {
+      if (all[i].getAttribute("hx-get") === openerKey && !inDialogRoot(all[i])) return all[i];
+    }
+    return null;
+  }
+
+  // Remember who asked for a dialog before the request goes out.
+  document.addEventListener("htmx:beforeRequest", function (evt) {
+    var d = evt.detail || {};
+    if (d.target && d.target.id === "dialog" && d.elt && !inDialogRoot(d.elt)) {
+      opener = d.elt;
+      openerKey = d.elt.getAttribute("hx-get");
+    }
+  });
+
+  document.addEventListener("htmx:afterSettle", function () {
+    syncDialog();
+    // A table reload right after a dialog closed replaced the button that
+    // had the focus back: give it to the new copy of that button.
+    if (!showing && openerKey) {
+      var active = document.activeElement;
+      if (!active || active === document.body || active.id === "main") {
+        var el = findOpener();
+        if (el) el.focus();
+      }
+    }
+    scheduleToasts();
+  });
+
+  // close does not bubble: listen in the capture phase.
+  document.addEventListener(
+    "close",
+    function (evt) {
+      var dlg = evt.target;
+      if (!(dlg instanceof HTMLDialogElement) || !inDialogRoot(dlg)) return;
+      showing = false;
+      dialogRoot().replaceChildren();
+      restoreFocus();
+    },
+    true
+  );
+
+  document.addEventListener("click", function (evt) {
+    var closer = evt.target.closest("[data-close-dialog]");
+    if (closer) {
+      var dlg = closer.closest("dialog");
+      if (dlg) dlg.close();
+    }
+  });
+
+  // ---- Copy to clipboard -------------------------------------------------
+
+  document.addEventListener("click", function (evt) {
+    var btn = evt.target.closest("[data-copy-target]");
+    if (!btn) return;
+    var src = document.querySelector(btn.getAttribute("data-copy-target"));
+    if (!src) return;
+    var text = "value" in src ? src.value : src.textContent;
+    copyText(text, src).then(
+      function () {
+        flashLabel(btn, "Copied");
+      },
+      function () {
+        flashLabel(btn, "Copy failed");
+      }
+    );
+  });
+
+  function copyText(text, src) {
+    if (navigator.clipboard && window.isSecureContext) {
+      return navigator.clipboard.writeText(text);
+    }
+    // Plain http on a LAN has no clipboard API: fall back to a selection.
+    return new Promise(function (resolve, reject) {
+      if (typeof src.select !== "function") {
+        reject(new Error("cannot select"));
+        return;
+      }
+      src.select();
+      var ok = false;
+      try {
+        ok = document.execCommand("copy");
+      } catch (e) {
+        ok = false;
+      }
+      if (ok) resolve();
+      else reject(new Error("copy refused"));
+    });
+  }
+
+  function flashLabel(btn, text) {
+    var label = btn.querySelector("[data-copy-label]") || btn;
+    if (!btn.hasAttribute("data-copy-original")) {
+      btn.setAttribute("data-copy-original", label.textContent);
+    }
+    label.textContent = text;
+    btn.classList.add("is-copied");
+    window.clearTimeout(btn._copyTimer);
+    btn._copyTimer = window.setTimeout(function () {
+      label.textContent = btn.getAttribute("data-copy-original");
+      btn.removeAttribute("data-copy-original");
+      btn.classList.remove("is-copied");
+    }, COPIED_MS);
+  }
+
+  // ---- Load from file ----------------------------------------------------
+
+  document.addEventListener("change", function (evt) {
+    var input = evt.target;
+    if (!(input instanceof HTMLInputElement) || !input.hasAttribute("data-load-into")) return;
+    var file = input.files && input.files[0];
+    if (!file) return;
+    var form = input.closest("form");
+    var errorEl = form ? form.querySelector("[data-file-error]") : null;
+    var target = document.querySelector(input.getAttribute("data-load-into"));
+    showFileError(errorEl, "");
+    if (file.size > MAX_FILE_BYTES) {
+      showFileError(
+        errorEl,
+        file.name + " is " + formatBytes(file.size) + ". Values can be at most 5 MiB."
+      );
+      input.value = "";
+      return;
+    }
+    var reader = new FileReader();
+    reader.onload = function () {
+      if (target) {
+        target.value = String(reader.result);
+        target.focus();
+      }
+      input.value = "";
+    };
+    reader.onerror = function () {
+      showFileError(errorEl, "Could not read " + file.name + ".");
+      input.value = "";
+    };
+    reader.readAsText(file);
+  });
+
+  function showFileError(el, msg) {
+    if (!el) return;
+    el.textContent = msg;
+    el.hidden = msg === "";
+    if (msg) el.setAttribute("role", "alert");
+    else el.removeAttribute("role");
+  }
+
+  function formatBytes(n) {
+    return (n / 1048576).toFixed(1) + " MiB";
+  }
+
+  // ---- Toasts ------------------------------------------------------------
+
+  function scheduleToasts() {
+    var toasts = document.querySelectorAll(".toast:not([data-scheduled])");
+    toasts.forEach(function (toast) {
+      toast.setAttribute("data-scheduled", "");
+      window.setTimeout(function () {
+        toast.classList.add("is-leaving");
+        window.setTimeout(function () {
+          toast.remove();
+        }, 200);
+      }, TOAST_MS);
+    });
+  }
+
+  document.addEventListener("htmx:oobAfterSwap", scheduleToasts);
+  document.addEventListener("htmx:load", scheduleToasts);
+
+  // Responses that htmx does not swap (404, 500, …) and errors outside a
+  // dialog: show the message of the server's error toast, or a generic one.
+  // Only text is taken from the response, never markup.
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    var d = evt.detail;
+    var status = d.xhr ? d.xhr.status : 0;
+    if (status < 400) return;
+    if (d.shouldSwap && inDialogRoot(d.target)) return; // the dialog shows its error
+    d.shouldSwap = false;
+    showError(errorText(d.xhr));
+  });
+
+  document.addEventListener("htmx:sendError", function () {
+    showError("Could not reach the server. Check your connection and try again.");
+  });
+
+  function errorText(xhr) {
+    var fallback = "Something went wrong (HTTP " + xhr.status + "). Try again.";
+    var type = xhr.getResponseHeader("Content-Type") || "";
+    if (type.indexOf("text/html") === -1 || !xhr.responseText) return fallback;
+    var doc = new DOMParser().parseFromString(xhr.responseText, "text/html");
+    var el = doc.querySelector(".toast span") || doc.querySelector(".toast");
+    var text = el ? el.textContent.trim() : "";
+    return text || fallback;
+  }
+
+  // showError puts msg in the open dialog's error box, where the user is
+  // looking (a toast would sit under the modal backdrop), or in a toast.
+  function showError(msg) {
+    var dlg = openDialog();
+    var body = dlg ? dlg.querySelector(".modal-body") : null;
+    if (!body) {
+      showToast(msg, true);
+      return;
+    }
+    var box = body.querySelector(".alert-error");
+    if (!box) {
+      box = document.createElement("div");
+      box.className = "alert alert-error";
+      box.setAttribute("role", "alert");
+      body.insertBefore(box, body.firstChild);
+    }
+    var span = document.createElement("span");
+    span.textContent = msg;
+    box.replaceChildren(span);
+  }
+
+  function showToast(msg, isError) {
+    var region = document.getElementById("toast");
+    if (!region) return;
+    var toast = document.createElement("div");
+    toast.className = isError ? "toast toast-error" : "toast";
+    toast.setAttribute("role", isError ? "alert" : "status");
+    var span = document.createElement("span");
+    span.textContent = msg;
+    toast.appendChild(span);
+    region.replaceChildren(toast);
+    scheduleToasts();
+  }
+
+  // ---- Menus and the organization switcher -------------------------------
+
+  document.addEventListener("change", function (evt) {
+    var sel = evt.target;
+    if (sel instanceof HTMLSelectElement && sel.hasAttribute("data-autosubmit") && sel.form) {
+      sel.form.requestSubmit();
+    }
+  });
+
+  // <details data-menu> closes on a click outside it or on Escape.
+  document.addEventListener("click", function (evt) {
+    document.querySelectorAll("details[data-menu][open]").forEach(function (menu) {
+      if (!menu.contains(evt.target)) menu.open = false;
+    });
+  });
+
+  document.addEventListener("keydown", function (evt) {
+    if (evt.key !== "Escape") return;
+    document.querySelectorAll("details[data-menu][open]").forEach(function (menu) {
+      menu.open = false;
+      var summary = menu.querySelector("summary");
+      if (summary) summary.focus();
+    });
+  });
+
+  // A page rendered with a dialog or a toast already in it.
+  function init() {
+    syncDialog();
+    scheduleToasts();
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", init);
+  } else {
+    init();
+  }
+})();

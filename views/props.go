@@ -1,0 +1,167 @@
+// Package views holds the portal's templ components: the layouts, the pages,
+// the secrets table and the dialogs that htmx swaps into #dialog.
+//
+// Components take plain props structs built by the handlers, so this package
+// imports nothing else of ours and makes no permission decisions: a handler
+// says whether the viewer is an Owner and the views only hide buttons.
+package views
+
+import "time"
+
+// LayoutProps is what Layout needs to draw the header and the navigation
+// around a signed-in page.
+type LayoutProps struct {
+	// Title is the page name; the document title becomes "Title · keyhold".
+	Title string
+	// CSRF is the session's token, sent by htmx as the X-CSRF-Token header
+	// and by plain forms (logout, organization switch) as the _csrf field.
+	CSRF string
+	// UserName is the signed-in user's display name, e.g. "Ada Admin".
+	UserName string
+	// UserEmail is the signed-in user's email address.
+	UserEmail string
+	// OrgName is the name of the current organization.
+	OrgName string
+	// Orgs lists the organizations the user belongs to. With more than one
+	// the header shows a switcher that posts to /org/switch.
+	Orgs []OrgOption
+	// Active is the key of the highlighted navigation item: "secrets",
+	// "members", "teams", "apikeys" or "audit".
+	Active string
+	// IsAdmin shows the "Audit log" navigation item.
+	IsAdmin bool
+}
+
+// OrgOption is one entry of the organization switcher.
+type OrgOption struct {
+	// ID is sent as org_id to POST /org/switch.
+	ID string
+	// Name is shown in the switcher.
+	Name string
+	// Current marks the organization the user is working in.
+	Current bool
+}
+
+// LoginProps fills the sign-in page. The password is never sent back.
+type LoginProps struct {
+	// Email is kept after a failed attempt.
+	Email string
+	// Next is the local path to return to after signing in.
+	Next string
+	// Err is shown in the error box when not empty.
+	Err string
+	// CSRF is sent as the _csrf field.
+	CSRF string
+}
+
+// SetupProps fills the first-run page that creates the organization and its
+// first admin. Passwords are never sent back.
+type SetupProps struct {
+	// OrgName is the organization's name as typed.
+	OrgName string
+	// FirstName is the admin's first name as typed.
+	FirstName string
+	// LastName is the admin's last name as typed.
+	LastName string
+	// Email is the admin's email address as typed.
+	Email string
+	// Err is shown in the error box when not empty.
+	Err string
+	// CSRF is sent as the _csrf field.
+	CSRF string
+}
+
+// ErrorProps fills the full-page error.
+type ErrorProps struct {
+	// Status is the HTTP status code, e.g. 404.
+	Status int
+	// Message is shown as is, e.g. "Secret not found.".
+	Message string
+}
+
+// SecretItem is one row of the secrets table. It carries no value: values
+// never appear in the table.
+type SecretItem struct {
+	// ID identifies the secret in URLs such as /secrets/{id}/edit.
+	ID string
+	// Name is the secret's name, e.g. "STRIPE_API_KEY".
+	Name string
+	// CreatedBy is the display name of the user who created the secret.
+	CreatedBy string
+	// UpdatedBy is the display name of the user who last changed the value.
+	UpdatedBy string
+	// UpdatedAt is when the value last changed.
+	UpdatedAt time.Time
+	// Owner is true when the viewer holds the Owner role on the secret and
+	// false when they are a Reader.
+	Owner bool
+}
+
+// SecretsProps fills the secrets page and its table fragment.
+type SecretsProps struct {
+	// Rows holds the secrets on this page, at most PageSize of them.
+	Rows []SecretItem
+	// Query is the search text, echoed in the search box and the pager links.
+	Query string
+	// Page is the 1-based page number.
+	Page int
+	// PageSize is the number of rows per page (50).
+	PageSize int
+	// Total counts every secret matching Query, over all pages.
+	Total int
+	// Now is the time that "3 minutes ago" is measured from.
+	Now time.Time
+}
+
+// SecretForm fills the New Secret dialog. After an error the dialog is drawn
+// again with what the user typed.
+type SecretForm struct {
+	// Name is the typed name.
+	Name string
+	// Value is the typed value.
+	Value string
+	// Err is shown in the dialog's error box when not empty.
+	Err string
+}
+
+// SecretEdit fills the Edit (Owner) or View (Reader) dialog and the value
+// field that the Reveal button fetches.
+type SecretEdit struct {
+	// ID identifies the secret in URLs.
+	ID string
+	// Name is the secret's name, shown read-only.
+	Name string
+	// Version is the version being edited, sent back in the hidden "version"
+	// field so the server can refuse a stale update.
+	Version int64
+	// Owner is true for an Owner (editable dialog, Update button) and false
+	// for a Reader (read-only dialog).
+	Owner bool
+	// Value is the text put in the value field: the stored value when
+	// Revealed, or what the user typed when the dialog is drawn again after
+	// an error. Leave it empty for a freshly opened dialog.
+	Value string
+	// Revealed says Value is the stored value: the field then shows a Copy
+	// button instead of Reveal.
+	Revealed bool
+	// UpdatedBy is the display name of the user who last changed the value;
+	// the dialog shows it with UpdatedAt when UpdatedAt is not zero.
+	UpdatedBy string
+	// UpdatedAt is when the value last changed.
+	UpdatedAt time.Time
+	// Now is the time that relative times are measured from.
+	Now time.Time
+	// Err is shown in the dialog's error box when not empty, e.g. a stale
+	// edit message.
+	Err string
+}
+
+// SecretDelete fills the Delete dialog.
+type SecretDelete struct {
+	// ID identifies the secret in URLs.
+	ID string
+	// Name is the secret's name.
+	Name string
+	// Err is shown in the dialog's error box when not empty.
+	Err string
+}

@@ -1,0 +1,82 @@
+package web
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/keyhold/keyhold/db"
+	"github.com/keyhold/keyhold/handlers"
+	"github.com/keyhold/keyhold/views"
+)
+
+// statusOf maps a db error code to its HTTP status.
+var statusOf = map[db.Code]int{
+	db.CodeInvalid:      http.StatusBadRequest,
+	db.CodeUnauthorized: http.StatusUnauthorized,
+	db.CodeForbidden:    http.StatusForbidden,
+	db.CodeNotFound:     http.StatusNotFound,
+	db.CodeConflict:     http.StatusConflict,
+	db.CodeTooLarge:     http.StatusRequestEntityTooLarge,
+	db.CodeRateLimited:  http.StatusTooManyRequests,
+	db.CodeUnavailable:  http.StatusServiceUnavailable,
+}
+
+// errorHandler is the one error handler: it picks the status and message, logs internal errors once
+// (never with a value: db errors carry none), and answers in the caller's format — JSON under /v1/, a
+// toast fragment for htmx, an error page otherwise.
+func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		status, msg := http.StatusInternalServerError, "Internal error."
+		var he *echo.HTTPError
+		var de *db.Error
+		switch {
+		case errors.As(err, &de):
+			status, msg = statusOf[de.Code], de.Message
+			if de.RetryAfterSeconds > 0 {
+				c.Response().Header().Set("Retry-After", strconv.Itoa(de.RetryAfterSeconds))
+			}
+		case errors.As(err, &he):
+			status = he.Code
+			msg = http.StatusText(status) + "."
+			if m, ok := he.Message.(string); ok && m != "" && status < 500 {
+				msg = m
+			}
+			if status == http.StatusRequestEntityTooLarge {
+				msg = "The request body is too large: a value may be at most 5 MB (5,242,880 bytes)."
+			}
+		}
+		if status == 0 {
+			status = http.StatusInternalServerError
+		}
+		req := c.Request()
+		if status >= 500 {
+			log.Error("request failed", "method", req.Method, "path", req.URL.Path, "status", status, "err", err)
+		}
+		var werr error
+		switch {
+		case strings.HasPrefix(req.URL.Path, "/v1/") || req.URL.Path == "/v1":
+			werr = c.JSON(status, map[string]any{"code": status, "message": msg})
+		case req.Method == http.MethodHead:
+			werr = c.NoContent(status)
+		case req.Header.Get("HX-Request") == "true":
+			// Show the message as a toast wherever the request meant to swap.
+			c.Response().Header().Set("HX-Retarget", "#toast")
+			c.Response().Header().Set("HX-Reswap", "innerHTML")
+			werr = handlers.Render(c, status, views.ErrorFragment(msg))
+		default:
+			werr = handlers.Render(c, status, views.ErrorPage(views.ErrorProps{Status: status, Message: msg}))
+		}
+		if werr != nil {
+			log.Error("writing error response", "err", werr)
+		}
+	}
+}
+

@@ -1,0 +1,97 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/keyhold/keyhold/db"
+	"github.com/keyhold/keyhold/handlers"
+)
+
+type middlewares struct {
+	store    *db.Store
+	cfg      Config
+	sessions *sessionStore
+}
+
+// contentSecurityPolicy allows only keyhold's own scripts, styles and images: no inline script, no
+// inline style, no framing.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// securityHeaders sets the headers every response carries. Anything but the static assets may carry a
+// value or a CSRF token, so it is never stored by a cache.
+func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		if strings.HasPrefix(c.Request().URL.Path, "/static/") {
+			h.Set("Cache-Control", "public, max-age=3600")
+		} else {
+			h.Set("Cache-Control", "no-store")
+		}
+		return next(c)
+	}
+}
+
+// loadUser reads the session and, when it names a user who is still a member of its organization,
+// sets the request's actor. A session whose organization the user has left moves to another of their
+// organizations, or ends.
+func (m *middlewares) loadUser(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		sess, err := m.sessions.Get(r, sessionCookie)
+		if err != nil {
+			return err
+		}
+		userID, _ := sess.Values["user_id"].(string)
+		if sess.ID == "" || userID == "" {
+			return next(c)
+		}
+		orgID, _ := sess.Values["org_id"].(string)
+		a, err := m.store.ActorFor(r.Context(), userID, orgID, "portal", handlers.ClientIP(c))
+		if db.ErrorCode(err) == db.CodeForbidden {
+			ms, merr := m.store.Memberships(r.Context(), userID)
+			if merr != nil {
+				return merr
+			}
+			if len(ms) == 0 {
+				return m.sessions.End(c)
+			}
+			if err := m.sessions.SwitchOrg(c, ms[0].OrgID); err != nil {
+				return err
+			}
+			a, err = m.store.ActorFor(r.Context(), userID, ms[0].OrgID, "portal", handlers.ClientIP(c))
+		}
+		if err != nil {
+			return err
+		}
+		handlers.SetActor(c, a)
+		return next(c)
+	}
+}
+
+// requireLogin sends anonymous requests to the sign-in page (htmx requests by HX-Redirect).
+func requireLogin(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if handlers.SignedIn(c) {
+			return next(c)
+		}
+		target := "/login"
+		if r := c.Request(); r.Method == http.MethodGet && r.URL.Path != "/" {
+			target += "?next=" + url.QueryEscape(r.URL.RequestURI())
+		}
+		if c.Request().Header.Get("HX-Request") == "true" {
+			c.Response().Header().Set("HX-Redirect", target)
+			return c.NoContent(http.StatusUnauthorized)
+		}
+		return c.Redirect(http.StatusSeeOther, target)
+	}
+}

@@ -1,0 +1,138 @@
+package web
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/gorilla/sessions"
+	"github.com/labstack/echo/v4"
+
+	"github.com/keyhold/keyhold/db"
+)
+
+const sessionCookie = "kh_session"
+
+// sessionStore is a gorilla/sessions Store that keeps sessions in the database. The cookie holds only
+// an opaque random token; the row is keyed by its hash. So any instance can serve any session, and
+// ending a session server-side really ends it.
+type sessionStore struct {
+	db     *db.Store
+	limits db.SessionLimits
+	secure bool
+}
+
+var _ sessions.Store = (*sessionStore)(nil)
+
+func newSessionStore(store *db.Store, cfg Config) *sessionStore {
+	return &sessionStore{db: store, limits: db.SessionLimits{Idle: cfg.SessionIdle, Absolute: cfg.SessionAbsolute}, secure: cfg.SecureCookies}
+}
+
+func (s *sessionStore) options(r *http.Request) *sessions.Options {
+	return &sessions.Options{
+		Path:     "/",
+		MaxAge:   0, // a browser-session cookie; the server enforces idle and absolute timeouts
+		HttpOnly: true,
+		Secure:   s.secure || r.TLS != nil,
+		SameSite: http.SameSiteLaxMode,
+	}
+}
+
+// Get returns the request's session, cached for the request by gorilla's registry.
+func (s *sessionStore) Get(r *http.Request, name string) (*sessions.Session, error) {
+	return sessions.GetRegistry(r).Get(s, name)
+}
+
+// New loads the session named by the cookie, or returns a new empty one.
+func (s *sessionStore) New(r *http.Request, name string) (*sessions.Session, error) {
+	sess := sessions.NewSession(s, name)
+	sess.Options = s.options(r)
+	sess.IsNew = true
+	c, err := r.Cookie(name)
+	if err != nil {
+		return sess, nil
+	}
+	rec, err := s.db.SessionByToken(r.Context(), c.Value, s.limits)
+	if db.ErrorCode(err) == db.CodeNotFound {
+		return sess, nil
+	} else if err != nil {
+		return sess, err
+	}
+	sess.ID, sess.IsNew = c.Value, false
+	sess.Values["user_id"] = rec.UserID
+	sess.Values["org_id"] = rec.OrgID
+	return sess, nil
+}
+
+// Save writes the session: a new one gets a fresh random token, MaxAge < 0 deletes it everywhere.
+func (s *sessionStore) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Session) error {
+	ctx := r.Context()
+	if sess.Options.MaxAge < 0 {
+		if sess.ID != "" {
+			if err := s.db.DeleteSession(ctx, sess.ID); err != nil {
+				return err
+			}
+		}
+		http.SetCookie(w, sessions.NewCookie(sess.Name(), "", sess.Options))
+		return nil
+	}
+	userID, _ := sess.Values["user_id"].(string)
+	orgID, _ := sess.Values["org_id"].(string)
+	if sess.ID == "" {
+		token, err := s.db.CreateSession(ctx, userID, orgID, nil)
+		if err != nil {
+			return err
+		}
+		sess.ID = token
+	} else if err := s.db.UpdateSession(ctx, sess.ID, orgID, nil); err != nil {
+		return err
+	}
+	http.SetCookie(w, sessions.NewCookie(sess.Name(), sess.ID, sess.Options))
+	return nil
+}
+
+// Start signs userID in to orgID with a brand-new session: the old one, if any, is ended, so a
+// session ID planted before sign-in is worthless afterwards (no fixation).
+func (s *sessionStore) Start(c echo.Context, userID, orgID string) error {
+	r, w := c.Request(), c.Response()
+	old, _ := s.Get(r, sessionCookie)
+	if old != nil && old.ID != "" {
+		if err := s.db.DeleteSession(r.Context(), old.ID); err != nil {
+			return err
+		}
+	}
+	sess := sessions.NewSession(s, sessionCookie)
+	sess.Options = s.options(r)
+	sess.IsNew = true
+	sess.Values["user_id"], sess.Values["org_id"] = userID, orgID
+	return s.Save(r, w, sess)
+}
+
+// SwitchOrg makes orgID the session's current organization.
+func (s *sessionStore) SwitchOrg(c echo.Context, orgID string) error {
+	sess, err := s.Get(c.Request(), sessionCookie)
+	if err != nil || sess.ID == "" {
+		return db.Errorf(db.CodeUnauthorized, "Sign in first.")
+	}
+	sess.Values["org_id"] = orgID
+	return s.Save(c.Request(), c.Response(), sess)
+}
+
+// End signs out: the session row is deleted and the cookie cleared.
+func (s *sessionStore) End(c echo.Context) error {
+	sess, err := s.Get(c.Request(), sessionCookie)
+	if err != nil {
+		return err
+	}
+	sess.Options.MaxAge = -1
+	return s.Save(c.Request(), c.Response(), sess)
+}
+
+// EndOthers ends every other session of the signed-in user (sign-out everywhere else).
+func (s *sessionStore) EndOthers(c echo.Context, userID string) error {
+	sess, _ := s.Get(c.Request(), sessionCookie)
+	keep := ""
+	if sess != nil {
+		keep = sess.ID
+	}
+	return s.db.DeleteUserSessions(context.WithoutCancel(c.Request().Context()), userID, keep)
+}
