@@ -82,9 +82,13 @@ func openWith(aead cipher.AEAD, sealed, ad []byte) ([]byte, error) {
 	return aead.Open(nil, sealed[:n], sealed[n:], ad)
 }
 
-func valueAD(orgID, secretID string) []byte { return []byte("keyhold/v1/secret\x00" + orgID + "\x00" + secretID) }
+func valueAD(orgID, secretID string) []byte {
+	return []byte("keyhold/v1/secret\x00" + orgID + "\x00" + secretID)
+}
 
-func dataKeyAD(orgID, keyID string) []byte { return []byte("keyhold/v1/data-key\x00" + orgID + "\x00" + keyID) }
+func dataKeyAD(orgID, keyID string) []byte {
+	return []byte("keyhold/v1/data-key\x00" + orgID + "\x00" + keyID)
+}
 
 // checkMasterKey records a check value sealed under the master key on first use, and refuses a master
 // key that cannot open it.

@@ -52,8 +52,8 @@ type scanner interface{ Scan(dest ...any) error }
 
 func scanSecret(row scanner, extra ...any) (*Secret, error) {
 	var (
-		sec                  Secret
-		created, updated     int64
+		sec                   Secret
+		created, updated      int64
 		cFirst, cLast, uF, uL string
 	)
 	dest := []any{&sec.ID, &sec.OrgID, &sec.Name, &sec.Version, &sec.Size, &created, &updated,

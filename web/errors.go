@@ -79,4 +79,3 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		}
 	}
 }
-
