@@ -64,6 +64,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = userRemove(ctx, args, stdout, log)
 	case "apikey create":
 		err = apikeyCreate(ctx, args, stdout, log)
+	case "healthcheck":
+		err = healthcheck(ctx, args)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -119,11 +121,7 @@ func openStore(ctx context.Context, data string, log *slog.Logger) (*db.Store, e
 	if err != nil {
 		return nil, err
 	}
-	s, err := db.Open(ctx, filepath.Join(data, db.FileName), db.Options{MasterKey: key, Logger: log})
-	if errors.Is(err, db.ErrWrongMasterKey) {
-		return nil, err
-	}
-	return s, err
+	return db.Open(ctx, filepath.Join(data, db.FileName), db.Options{MasterKey: key, Logger: log})
 }
 
 func serve(ctx context.Context, args []string, log *slog.Logger) error {
@@ -168,6 +166,39 @@ func serve(ctx context.Context, args []string, log *slog.Logger) error {
 		return err
 	}
 	log.Info("stopped")
+	return nil
+}
+
+// healthcheck asks the server at --addr for /healthz; the container's HEALTHCHECK runs it (the image
+// has no shell or curl).
+func healthcheck(ctx context.Context, args []string) error {
+	var cfg config
+	fs := flag.NewFlagSet("healthcheck", flag.ContinueOnError)
+	serveFlags(fs, &cfg)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	host, port, err := net.SplitHostPort(cfg.Addr)
+	if err != nil {
+		return err
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, port)+"/healthz", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthz answered %s", resp.Status)
+	}
 	return nil
 }
 

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs keyhold's whole test suite: what CI runs (.ci/run) and what a developer runs.
+# It installs what the tests need beyond Go modules (Chromium for the browser tests) when missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v chromium >/dev/null 2>&1 && [ -z "${KEYHOLD_CHROMIUM:-}" ]; then
+  echo "test.sh: installing Chromium for the browser tests" >&2
+  if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+fi
+
+# The generated templ files are committed: fail if generating them changes anything.
+before=$(cat $(find . -name '*_templ.go' -not -path './.git/*' | sort) | sha256sum)
+go tool templ generate >/dev/null 2>&1
+after=$(cat $(find . -name '*_templ.go' -not -path './.git/*' | sort) | sha256sum)
+if [ "$before" != "$after" ]; then
+  echo "test.sh: the *_templ.go files were stale (now regenerated): commit them" >&2
+  exit 1
+fi
+unformatted=$(gofmt -l .)
+if [ -n "$unformatted" ]; then echo "test.sh: gofmt needed: $unformatted" >&2; exit 1; fi
+go vet ./...
+
+go test -count=1 -timeout 20m "$@" ./...
