@@ -6,11 +6,14 @@
 //	keyhold user add --org NAME --email EMAIL [--first F] [--last L] [--admin]
 //	keyhold user remove --org NAME --email EMAIL
 //	keyhold apikey create --org NAME --email EMAIL [--label L] [--expires 30d]
+//	keyhold backup --out FILE
+//	keyhold rotate-master-key [--new-key-file FILE]
 package main
 
 import (
 	"bufio"
 	"context"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -64,6 +67,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = userRemove(ctx, args, stdout, log)
 	case "apikey create":
 		err = apikeyCreate(ctx, args, stdout, log)
+	case "backup":
+		err = backup(ctx, args, stdout)
+	case "rotate-master-key":
+		err = rotateMasterKey(ctx, args, stdout, log)
 	case "healthcheck":
 		err = healthcheck(ctx, args)
 	case "help", "-h", "--help":
@@ -89,6 +96,8 @@ const usage = `keyhold: a self-hosted secrets portal
   keyhold user add --org NAME --email EMAIL [--first F] [--last L] [--admin]  (password on stdin for a new user)
   keyhold user remove --org NAME --email EMAIL
   keyhold apikey create --org NAME --email EMAIL [--label L] [--expires 30d]
+  keyhold backup --out FILE
+  keyhold rotate-master-key [--new-key-file FILE]
 
 Environment: KEYHOLD_ADDR, KEYHOLD_DATA, KEYHOLD_MASTER_KEY or KEYHOLD_MASTER_KEY_FILE,
 KEYHOLD_SECURE_COOKIES, KEYHOLD_API_RATE, KEYHOLD_API_BURST. Flags win.
@@ -376,6 +385,74 @@ func apikeyCreate(ctx context.Context, args []string, stdout io.Writer, log *slo
 		return err
 	}
 	fmt.Fprintln(stdout, key)
+	return nil
+}
+
+func backup(ctx context.Context, args []string, stdout io.Writer) error {
+	var cfg config
+	var out string
+	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
+	dataFlags(fs, &cfg)
+	fs.StringVar(&out, "out", "", "snapshot file to write (must not exist)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if out == "" {
+		return usageError{"backup needs --out FILE"}
+	}
+	if err := db.Backup(ctx, filepath.Join(cfg.Data, db.FileName), out); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, out)
+	return nil
+}
+
+// rotateMasterKey re-wraps every data key under a new master key. The new key comes from
+// --new-key-file, or is generated into <data>/master.key.new first (so an interrupted run loses
+// nothing: run the same command again). When the old key was <data>/master.key, the new one replaces
+// it at the end; otherwise point KEYHOLD_MASTER_KEY(_FILE) at the new key before restarting.
+func rotateMasterKey(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger) error {
+	var cfg config
+	var newFile string
+	fs := flag.NewFlagSet("rotate-master-key", flag.ContinueOnError)
+	dataFlags(fs, &cfg)
+	fs.StringVar(&newFile, "new-key-file", "", "file holding the new master key (base64 of 32 bytes); default: generate <data>/master.key.new")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	oldKey, err := loadMasterKey(cfg.Data, log)
+	if err != nil {
+		return err
+	}
+	generated := newFile == ""
+	if generated {
+		newFile = masterKeyFile(cfg.Data) + ".new"
+		if _, err := os.Stat(newFile); errors.Is(err, os.ErrNotExist) {
+			if err := os.WriteFile(newFile, []byte(db.GenerateMasterKey()+"\n"), 0o600); err != nil {
+				return err
+			}
+		}
+	}
+	raw, err := os.ReadFile(newFile)
+	if err != nil {
+		return err
+	}
+	newKey, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(raw)))
+	if err != nil || len(newKey) != db.MasterKeySize {
+		return fmt.Errorf("%s must hold the base64 encoding of %d random bytes", newFile, db.MasterKeySize)
+	}
+	n, err := db.RotateMasterKey(ctx, filepath.Join(cfg.Data, db.FileName), oldKey, newKey)
+	if err != nil {
+		return err
+	}
+	env, _ := env("KEYHOLD_MASTER_KEY")
+	if generated && env == "" {
+		if err := os.Rename(newFile, masterKeyFile(cfg.Data)); err != nil {
+			return err
+		}
+		newFile = masterKeyFile(cfg.Data)
+	}
+	fmt.Fprintf(stdout, "re-wrapped %d data keys; the master key is now %s: back it up and restart keyhold with it\n", n, newFile)
 	return nil
 }
 

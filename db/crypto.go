@@ -163,7 +163,7 @@ func (s *Store) dataKey(ctx context.Context, q queryer, id string) (cipher.AEAD,
 		return nil, fmt.Errorf("db: data key: %w", err)
 	}
 	if masterID != s.keys.masterID {
-		return nil, fmt.Errorf("db: data key %s is wrapped under another master key (%s)", id, masterID)
+		return nil, fmt.Errorf("db: data key %s is wrapped under master key %s, not this one: the master key was rotated, restart keyhold with the new key", id, masterID)
 	}
 	key, err := openWith(s.keys.master, wrapped, dataKeyAD(orgID, id))
 	if err != nil {

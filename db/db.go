@@ -71,7 +71,7 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("db: %w", err)
 	}
-	w, err := sql.Open("sqlite", dsn(abs, true))
+	w, err := sql.Open("sqlite", dsn(abs, connWriter))
 	if err != nil {
 		return nil, fmt.Errorf("db: open: %w", err)
 	}
@@ -84,7 +84,7 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		w.Close()
 		return nil, err
 	}
-	s.r, err = sql.Open("sqlite", dsn(abs, false))
+	s.r, err = sql.Open("sqlite", dsn(abs, connReader))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("db: open: %w", err)
@@ -100,20 +100,30 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	return s, nil
 }
 
+// connMode says what a connection is for.
+type connMode int
+
+const (
+	connWriter connMode = iota // the one writer: takes the write lock at BEGIN
+	connReader                 // pooled readers: refuse writes
+	connPlain                  // maintenance (backup)
+)
+
 // dsn builds the connection string. Every pragma is in the DSN so every pooled connection gets it:
 // WAL lets readers run beside the writer; synchronous=NORMAL in WAL mode keeps every committed
 // transaction across a crash of the process (a power loss may lose the last commits, never
 // consistency); the busy timeout makes a second process (the CLI) wait instead of failing.
-func dsn(path string, writer bool) string {
+func dsn(path string, mode connMode) string {
 	q := url.Values{}
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "synchronous(NORMAL)")
-	if writer {
+	switch mode {
+	case connWriter:
 		// Take the write lock at BEGIN, so a transaction never fails half-way on lock upgrade.
 		q.Add("_txlock", "immediate")
-	} else {
+	case connReader:
 		q.Add("_pragma", "query_only(1)")
 	}
 	return "file:" + path + "?" + q.Encode()
