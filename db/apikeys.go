@@ -141,3 +141,10 @@ func (s *Store) AuthenticateAPIKey(ctx context.Context, token, clientIP string) 
 	a.Name = displayName(first, last, a.Email)
 	return a, nil
 }
+
+// NoteAPIKeyUse records, in the background, that the actor's API key was just used, so that its
+// last-used time covers calls that read no value (reads record it with their audit event). It does not
+// wait for the write; a key noted in the last few seconds is not noted again.
+func (s *Store) NoteAPIKeyUse(a Actor) {
+	s.audit.touch(a)
+}

@@ -81,19 +81,26 @@ type auditWriter struct {
 	wg   sync.WaitGroup
 	once sync.Once
 	quit chan struct{}
+	// stopped is closed when loop has returned: nothing queued after that is ever answered.
+	stopped chan struct{}
+
+	mu      sync.Mutex
+	touched map[string]time.Time // API key ID → when touch last queued it
 }
 
 type auditReq struct {
 	a    Actor
 	at   time.Time
 	ev   Event
-	done chan error
+	done chan error // nil for a touch: nobody waits
+	// touch only records that a.APIKeyID was used at at; no event is written.
+	touch bool
 }
 
 const auditBatchMax = 512
 
 func newAuditWriter(s *Store) *auditWriter {
-	w := &auditWriter{s: s, reqs: make(chan auditReq, 4096), quit: make(chan struct{})}
+	w := &auditWriter{s: s, reqs: make(chan auditReq, 4096), quit: make(chan struct{}), stopped: make(chan struct{}), touched: map[string]time.Time{}}
 	w.wg.Add(1)
 	go w.loop()
 	return w
@@ -112,12 +119,55 @@ func (w *auditWriter) record(ctx context.Context, a Actor, ev Event) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	// Once queued, the event is written even if the caller goes away; wait for the outcome.
-	return <-req.done
+	// Once queued, the event is written even if the caller goes away; wait for the outcome. A request
+	// that slipped in after the writer drained and stopped gets no answer: that is a failure too.
+	select {
+	case err := <-req.done:
+		return err
+	case <-w.stopped:
+		select {
+		case err := <-req.done:
+			return err
+		default:
+			return errAuditClosed
+		}
+	}
+}
+
+// touchEvery is how often an API key's last-used time is refreshed by touch.
+const touchEvery = 10 * time.Second
+
+// touch queues a note that the actor's API key was used, for the next batch, without waiting: the
+// last-used time is informational, so a full queue drops the note rather than slow the request. A key
+// noted less than touchEvery ago is skipped.
+func (w *auditWriter) touch(a Actor) {
+	if a.APIKeyID == "" {
+		return
+	}
+	now := w.s.now()
+	w.mu.Lock()
+	if last, ok := w.touched[a.APIKeyID]; ok && now.Sub(last) < touchEvery && !now.Before(last) {
+		w.mu.Unlock()
+		return
+	}
+	if len(w.touched) >= 10000 {
+		for id, at := range w.touched {
+			if now.Sub(at) >= touchEvery {
+				delete(w.touched, id)
+			}
+		}
+	}
+	w.touched[a.APIKeyID] = now
+	w.mu.Unlock()
+	select {
+	case w.reqs <- auditReq{a: a, at: now, touch: true}:
+	default:
+	}
 }
 
 func (w *auditWriter) loop() {
 	defer w.wg.Done()
+	defer close(w.stopped)
 	batch := make([]auditReq, 0, auditBatchMax)
 	for {
 		select {
@@ -128,7 +178,10 @@ func (w *auditWriter) loop() {
 			for {
 				select {
 				case req := <-w.reqs:
-					req.done <- w.write([]auditReq{req})
+					err := w.write([]auditReq{req})
+					if req.done != nil {
+						req.done <- err
+					}
 				default:
 					return
 				}
@@ -145,7 +198,9 @@ func (w *auditWriter) loop() {
 		}
 		err := w.write(batch)
 		for _, req := range batch {
-			req.done <- err
+			if req.done != nil {
+				req.done <- err
+			}
 		}
 	}
 }
@@ -161,12 +216,16 @@ func (w *auditWriter) write(batch []auditReq) error {
 		used := map[string]int64{}
 		for _, r := range batch {
 			a, ev := r.a, r.ev
+			if r.touch {
+				used[a.APIKeyID] = max(used[a.APIKeyID], ms(r.at))
+				continue
+			}
 			if _, err := stmt.ExecContext(ctx, ms(r.at), a.OrgID, a.UserID, a.Email, a.APIKeyID, a.APIKeyLabel, a.Source, a.ClientIP,
 				ev.Action, ev.SecretID, ev.SecretName, ev.TargetKind, ev.TargetID, ev.TargetName, ev.Role, ev.Detail); err != nil {
 				return struct{}{}, err
 			}
 			if a.APIKeyID != "" {
-				used[a.APIKeyID] = ms(r.at)
+				used[a.APIKeyID] = max(used[a.APIKeyID], ms(r.at))
 			}
 		}
 		for id, at := range used {

@@ -94,13 +94,13 @@ func dataKeyAD(orgID, keyID string) []byte {
 // key that cannot open it.
 func (s *Store) checkMasterKey(ctx context.Context) error {
 	var stored string
-	err := s.w.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'master_check'`).Scan(&stored)
-	if errors.Is(err, sql.ErrNoRows) {
-		sealed := sealWith(s.keys.master, []byte(masterCheckPlain), []byte("keyhold/v1/master-check"))
-		_, err = s.w.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('master_check', ?)`,
-			base64.StdEncoding.EncodeToString(sealed))
-		return err
+	// A new database gets the check value; ON CONFLICT keeps a racing second process from failing.
+	sealed := sealWith(s.keys.master, []byte(masterCheckPlain), []byte("keyhold/v1/master-check"))
+	if _, err := s.w.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('master_check', ?) ON CONFLICT (key) DO NOTHING`,
+		base64.StdEncoding.EncodeToString(sealed)); err != nil {
+		return fmt.Errorf("db: write master key check: %w", err)
 	}
+	err := s.w.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'master_check'`).Scan(&stored)
 	if err != nil {
 		return fmt.Errorf("db: read master key check: %w", err)
 	}

@@ -298,3 +298,20 @@ func secretNames(secs []db.Secret) []string {
 	}
 	return out
 }
+
+// noExpiry is the zero expiry of an API key that never expires.
+var noExpiry time.Time
+
+// longSession are session limits no test reaches by accident.
+var longSession = db.SessionLimits{Idle: 24 * time.Hour, Absolute: 30 * 24 * time.Hour}
+
+// changeChar returns s with the character at i replaced by a different one.
+func changeChar(s string, i int) string {
+	b := []byte(s)
+	if b[i] == 'A' {
+		b[i] = 'B'
+	} else {
+		b[i] = 'A'
+	}
+	return string(b)
+}

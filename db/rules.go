@@ -3,6 +3,7 @@ package db
 import (
 	"fmt"
 	"net/mail"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -124,7 +125,7 @@ func describeRune(r rune) string {
 // ValidateSecretValue checks the value rule: non-empty UTF-8 text of at most 5 MiB.
 func ValidateSecretValue(value string) error {
 	if len(value) > MaxValueBytes {
-		return Errorf(CodeTooLarge, "Value is %s; the limit is 5 MB (5,242,880 bytes).", byteSize(len(value)))
+		return Errorf(CodeTooLarge, "Value is %s bytes; the limit is 5 MB (5,242,880 bytes).", commas(len(value)))
 	}
 	if value == "" {
 		return Errorf(CodeInvalid, "Value is required.")
@@ -143,14 +144,13 @@ func ValidateSecret(name, value string) error {
 	return ValidateSecretValue(value)
 }
 
-func byteSize(n int) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KB", float64(n)/(1<<10))
+// commas formats n with thousands separators: 5242881 → "5,242,881".
+func commas(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
 	}
-	return fmt.Sprintf("%d bytes", n)
+	return s
 }
 
 // normalizeEmail validates an email address and returns it trimmed, with its lower-case key.

@@ -8,11 +8,14 @@ import (
 	"time"
 )
 
-// UserRef names a user in a listing.
+// UserRef names a user in a listing. FirstName and LastName are set where the listing has them
+// (access lists, team members); Name is always set.
 type UserRef struct {
-	ID    string
-	Email string
-	Name  string
+	ID        string
+	Email     string
+	Name      string
+	FirstName string
+	LastName  string
 }
 
 // Secret is a named value in an organization. Value is set only by the methods that reveal it.
@@ -270,27 +273,41 @@ func (s *Store) ListSecrets(ctx context.Context, a Actor, query string, offset, 
 	if query != "" {
 		pattern = likePattern(query)
 	}
-	rows, err := s.r.QueryContext(ctx, `WITH acc AS (
-			SELECT g.secret_id AS sid, MAX(CASE g.role WHEN 'owner' THEN 2 ELSE 1 END) AS r FROM grants g
-			WHERE (g.principal_kind = 'user' AND g.principal_id = ?1)
-			OR (g.principal_kind = 'team' AND g.principal_id IN (SELECT tm.team_id FROM team_members tm WHERE tm.user_id = ?1))
-			GROUP BY g.secret_id)
-		SELECT `+secretCols+`, acc.r, COUNT(*) OVER () `+secretFrom+` JOIN acc ON acc.sid = s.id
-		WHERE s.org_id = ?2 AND s.deleted_at IS NULL AND (?3 = '' OR s.name LIKE ?3 ESCAPE '\')
-		ORDER BY s.name LIMIT ?4 OFFSET ?5`, a.UserID, a.OrgID, pattern, limit, offset)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	page := &SecretPage{}
-	for rows.Next() {
-		var rank int
-		sec, err := scanSecret(rows, &rank, &page.Total)
+	return inReadTx(ctx, s, func(tx *sql.Tx) (*SecretPage, error) {
+		rows, err := tx.QueryContext(ctx, `WITH `+listAccessCTE+`
+			SELECT `+secretCols+`, acc.r, COUNT(*) OVER () `+secretFrom+` JOIN acc ON acc.sid = s.id
+			WHERE `+listSecretsWhere+` ORDER BY s.name LIMIT ?4 OFFSET ?5`, a.UserID, a.OrgID, pattern, limit, offset)
 		if err != nil {
 			return nil, err
 		}
-		sec.Access = roleFromRank(rank)
-		page.Secrets = append(page.Secrets, *sec)
-	}
-	return page, rows.Err()
+		defer rows.Close()
+		page := &SecretPage{}
+		for rows.Next() {
+			var rank int
+			sec, err := scanSecret(rows, &rank, &page.Total)
+			if err != nil {
+				return nil, err
+			}
+			sec.Access = roleFromRank(rank)
+			page.Secrets = append(page.Secrets, *sec)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		if len(page.Secrets) == 0 && offset > 0 {
+			// Past the last page COUNT(*) OVER () has no row to ride on: count separately.
+			err = tx.QueryRowContext(ctx, `WITH `+listAccessCTE+` SELECT COUNT(*) FROM secrets s JOIN acc ON acc.sid = s.id
+				WHERE `+listSecretsWhere, a.UserID, a.OrgID, pattern).Scan(&page.Total)
+		}
+		return page, err
+	})
 }
+
+// listAccessCTE is acc(sid, r): the secrets user ?1 can read with the rank of its access.
+const listAccessCTE = `acc AS (
+	SELECT g.secret_id AS sid, MAX(CASE g.role WHEN 'owner' THEN 2 ELSE 1 END) AS r FROM grants g
+	WHERE (g.principal_kind = 'user' AND g.principal_id = ?1)
+	OR (g.principal_kind = 'team' AND g.principal_id IN (SELECT tm.team_id FROM team_members tm WHERE tm.user_id = ?1))
+	GROUP BY g.secret_id)`
+
+const listSecretsWhere = `s.org_id = ?2 AND s.deleted_at IS NULL AND (?3 = '' OR s.name LIKE ?3 ESCAPE '\')`

@@ -74,6 +74,7 @@ func accessListTx(ctx context.Context, q queryer, secretID string) ([]Grant, err
 		}
 		g.CreatedAt = fromMS(created)
 		g.CreatedBy.Name = displayName(cbFirst, cbLast, g.CreatedBy.Email)
+		g.CreatedBy.FirstName, g.CreatedBy.LastName = cbFirst, cbLast
 		if g.Kind == PrincipalTeam {
 			g.Name = teamName
 		} else {

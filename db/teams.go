@@ -29,11 +29,14 @@ type TeamChange struct {
 	RemoveEmails  []string
 }
 
-// CreateTeam creates a team in the actor's organization. Admins only. It returns CodeForbidden,
-// CodeInvalid or CodeConflict (name taken).
+// CreateTeam creates a team in the actor's organization. Admins only, and not the SystemActor (a
+// team's creator is a user). It returns CodeForbidden, CodeInvalid or CodeConflict (name taken).
 func (s *Store) CreateTeam(ctx context.Context, a Actor, name, description string) (*Team, error) {
 	if !a.IsAdmin() {
 		return nil, Errorf(CodeForbidden, "Only organization admins can manage teams.")
+	}
+	if a.UserID == "" {
+		return nil, Errorf(CodeForbidden, "Teams are created by users.") // teams.created_by names a user
 	}
 	name, err := cleanText("Team name", name, true, maxTextLen)
 	if err != nil {
@@ -110,6 +113,7 @@ func listTeamsTx(ctx context.Context, q queryer, orgID, id string) ([]Team, erro
 			return nil, err
 		}
 		u.Name = displayName(first, last, u.Email)
+		u.FirstName, u.LastName = first, last
 		if i, ok := idx[teamID]; ok {
 			out[i].Members = append(out[i].Members, u)
 		}

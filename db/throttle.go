@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -37,14 +38,19 @@ func (s *Store) LoginAllowed(ctx context.Context, keys ...string) error {
 // LoginFailed counts a failed sign-in against each key, locking a key that reaches its limit. limits
 // holds one Throttle per key.
 func (s *Store) LoginFailed(ctx context.Context, keys []string, limits []Throttle) error {
+	if len(limits) != len(keys) {
+		return fmt.Errorf("db: LoginFailed: %d keys but %d limits", len(keys), len(limits))
+	}
 	now := s.now()
 	_, err := inTx(ctx, s, func(tx *sql.Tx) (struct{}, error) {
 		for i, k := range keys {
 			t := limits[i]
 			var failures int
-			var start int64
-			err := tx.QueryRowContext(ctx, `SELECT failures, window_start FROM login_failures WHERE key = ?`, k).Scan(&failures, &start)
-			if errors.Is(err, sql.ErrNoRows) || err == nil && now.Sub(fromMS(start)) > t.Window {
+			var start, lockedUntil int64
+			err := tx.QueryRowContext(ctx, `SELECT failures, window_start, locked_until FROM login_failures WHERE key = ?`, k).
+				Scan(&failures, &start, &lockedUntil)
+			expired := err == nil && (now.Sub(fromMS(start)) > t.Window || lockedUntil != 0 && lockedUntil <= ms(now))
+			if errors.Is(err, sql.ErrNoRows) || expired {
 				failures, start = 0, ms(now)
 			} else if err != nil {
 				return struct{}{}, err

@@ -1,0 +1,275 @@
+package db_test
+
+import (
+	"database/sql"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyhold/keyhold/db"
+)
+
+// auditValuesAbsent checks that no column of audit_events holds any of values.
+func auditValuesAbsent(t *testing.T, raw *sql.DB, values ...string) {
+	t.Helper()
+	if !tableContains(t, raw, "audit_events", []byte("secret.")) {
+		t.Fatal("the scan does not see the audit trail")
+	}
+	for _, v := range values {
+		if tableContains(t, raw, "audit_events", []byte(v)) {
+			t.Errorf("the audit trail holds the value %q", v)
+		}
+	}
+}
+
+func TestStore_Audit_EveryChangeAndRead(t *testing.T) {
+	s := mustOpen(t)
+	raw := rawDB(t, s)
+	ada := mustOrg(t, s, "Acme", "ada@example.com")
+	bob := mustMember(t, s, ada, "bob@example.com")
+	v1, v2 := canary("v1"), canary("v2")
+
+	sec := mustSecret(t, s, ada, "API_TOKEN", v1)
+	if _, err := s.UpdateSecret(ctx, ada, sec.ID, v2, 0); err != nil {
+		t.Fatal(err)
+	}
+	mustReveal(t, s, ada, sec.ID)
+	if _, err := s.SecretByName(ctx, ada, "API_TOKEN"); err != nil {
+		t.Fatal(err)
+	}
+	mustShare(t, s, ada, sec, db.PrincipalUser, bob.UserID, db.RoleReader)
+	mustShare(t, s, ada, sec, db.PrincipalUser, bob.UserID, db.RoleOwner)
+	mustRevoke(t, s, ada, sec, db.PrincipalUser, bob.UserID)
+	if _, err := s.DeleteSecret(ctx, ada, sec.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	events, err := s.ListAudit(ctx, ada, db.AuditFilter{SecretID: sec.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type want struct{ action, targetID, role, detail string }
+	wants := []want{ // newest first
+		{db.ActionSecretDelete, "", "", ""},
+		{db.ActionAccessRevoke, bob.UserID, "", ""},
+		{db.ActionAccessGrant, bob.UserID, "owner", "was Reader"},
+		{db.ActionAccessGrant, bob.UserID, "reader", ""},
+		{db.ActionSecretRead, "", "", ""},
+		{db.ActionSecretRead, "", "", ""},
+		{db.ActionSecretUpdate, "", "", "version 2"},
+		{db.ActionSecretCreate, "", "", ""},
+	}
+	if len(events) != len(wants) {
+		var got []string
+		for _, e := range events {
+			got = append(got, e.Action)
+		}
+		t.Fatalf("events %v, want %d", got, len(wants))
+	}
+	for i, w := range wants {
+		e := events[i]
+		if e.Action != w.action || e.TargetID != w.targetID || e.Role != w.role || e.Detail != w.detail {
+			t.Errorf("event %d = %s target=%q role=%q detail=%q; want %+v", i, e.Action, e.TargetID, e.Role, e.Detail, w)
+		}
+		if e.ActorID != ada.UserID || e.ActorEmail != "ada@example.com" || e.OrgID != ada.OrgID ||
+			e.SecretID != sec.ID || e.SecretName != "API_TOKEN" || e.Source != "portal" || e.ClientIP != "127.0.0.1" || e.At.IsZero() {
+			t.Errorf("event %d (%s) = %+v", i, e.Action, e)
+		}
+		if w.targetID != "" && (e.TargetKind != db.PrincipalUser || e.TargetName != bob.Name) {
+			t.Errorf("event %d (%s) target %s %q, want user %q", i, e.Action, e.TargetKind, e.TargetName, bob.Name)
+		}
+		if i > 0 && e.ID >= events[i-1].ID {
+			t.Errorf("events are not newest first")
+		}
+	}
+	auditValuesAbsent(t, raw, v1, v2)
+}
+
+// Reads return only after their event is committed: a value is never handed out unrecorded.
+func TestStore_Audit_ReadRecordedBeforeReturn(t *testing.T) {
+	s := mustOpen(t)
+	raw := rawDB(t, s)
+	ada := mustOrg(t, s, "Acme", "ada@example.com")
+	sec := mustSecret(t, s, ada, "API_TOKEN", "v")
+	api := ada
+	api.Source, api.APIKeyID, api.APIKeyLabel, api.ClientIP = "api", "key-1", "ci", "10.0.0.9"
+	for i := 1; i <= 20; i++ {
+		if i%2 == 0 {
+			if _, err := s.SecretByName(ctx, api, "API_TOKEN"); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			mustReveal(t, s, ada, sec.ID)
+		}
+		if n := rawInt(t, raw, `SELECT COUNT(*) FROM audit_events WHERE action = 'secret.read' AND secret_id = ?`, sec.ID); n != i {
+			t.Fatalf("after read %d, %d read events are committed", i, n)
+		}
+	}
+	if n := rawInt(t, raw, `SELECT COUNT(*) FROM audit_events WHERE action = 'secret.read' AND source = 'api'
+		AND api_key_id = 'key-1' AND api_key_label = 'ci' AND client_ip = '10.0.0.9'`); n != 10 {
+		t.Errorf("%d API reads recorded with their key and address, want 10", n)
+	}
+}
+
+func TestStore_Audit_FailsClosed(t *testing.T) {
+	s := mustOpen(t)
+	raw := rawDB(t, s)
+	ada := mustOrg(t, s, "Acme", "ada@example.com")
+	bob := mustMember(t, s, ada, "bob@example.com")
+	value := canary("kept")
+	sec := mustSecret(t, s, ada, "API_TOKEN", value)
+	newValue, rejected := canary("rejected-create"), canary("rejected-update")
+	rawExec(t, raw, `CREATE TRIGGER audit_fail BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'audit down'); END`)
+
+	got, err := s.RevealSecret(ctx, ada, sec.ID)
+	wantCode(t, err, db.CodeUnavailable)
+	if got != nil {
+		t.Errorf("RevealSecret returned %+v with its error", got)
+	}
+	got, err = s.SecretByName(ctx, ada, "API_TOKEN")
+	wantCode(t, err, db.CodeUnavailable)
+	if got != nil {
+		t.Errorf("SecretByName returned %+v with its error", got)
+	}
+	if strings.Contains(err.Error(), value) {
+		t.Errorf("the error carries the value")
+	}
+
+	if _, err := s.CreateSecret(ctx, ada, "NEW_SECRET", newValue); err == nil {
+		t.Error("CreateSecret succeeded without its audit event")
+	}
+	if _, err := s.UpdateSecret(ctx, ada, sec.ID, rejected, 0); err == nil {
+		t.Error("UpdateSecret succeeded without its audit event")
+	}
+	if err := s.ChangeAccess(ctx, ada, sec.ID, []db.AccessChange{{Kind: db.PrincipalUser, ID: bob.UserID, Role: db.RoleReader}}); err == nil {
+		t.Error("ChangeAccess succeeded without its audit event")
+	}
+	if _, err := s.DeleteSecret(ctx, ada, sec.ID); err == nil {
+		t.Error("DeleteSecret succeeded without its audit event")
+	}
+	if n := rawInt(t, raw, `SELECT COUNT(*) FROM secrets WHERE name = 'NEW_SECRET'`); n != 0 {
+		t.Errorf("the failed create stored %d rows", n)
+	}
+	if n := rawInt(t, raw, `SELECT COUNT(*) FROM secrets WHERE id = ? AND version = 1 AND deleted_at IS NULL`, sec.ID); n != 1 {
+		t.Error("the failed update or delete changed the secret")
+	}
+	wantAccess(t, s, bob, sec.ID, "")
+
+	rawExec(t, raw, `DROP TRIGGER audit_fail`)
+	if got := mustReveal(t, s, ada, sec.ID); got != value {
+		t.Fatalf("after recovery value=%q", got)
+	}
+	if _, err := s.SecretByName(ctx, ada, "API_TOKEN"); err != nil {
+		t.Fatal(err)
+	}
+	mustSecret(t, s, ada, "NEW_SECRET", newValue)
+	accepted := canary("accepted-update")
+	if _, err := s.UpdateSecret(ctx, ada, sec.ID, accepted, 1); err != nil {
+		t.Fatal(err)
+	}
+	auditValuesAbsent(t, raw, value, newValue, rejected, accepted)
+}
+
+func TestStore_ListAudit_Filters(t *testing.T) {
+	s, clock := mustOpenClock(t)
+	t0 := clock.Now()
+	// At t0: org.create, member.add, secret.create S1.
+	ada := mustOrg(t, s, "Acme", "ada@example.com")
+	bob := mustMember(t, s, ada, "bob@example.com")
+	s1 := mustSecret(t, s, ada, "S1", "v")
+	// At t0+1h: access.grant.
+	clock.Add(time.Hour)
+	mustShare(t, s, ada, s1, db.PrincipalUser, bob.UserID, db.RoleOwner)
+	// At t0+2h: bob's secret.update S1 and secret.create S2.
+	clock.Add(time.Hour)
+	if _, err := s.UpdateSecret(ctx, bob, s1.ID, "v2", 0); err != nil {
+		t.Fatal(err)
+	}
+	s2 := mustSecret(t, s, bob, "S2", "v")
+	// At t0+3h: secret.read S1.
+	clock.Add(time.Hour)
+	mustReveal(t, s, ada, s1.ID)
+	globex := mustOrg(t, s, "Globex", "ada@example.com")
+	mustSecret(t, s, globex, "G1", "v")
+
+	type ev struct{ action, secret string }
+	list := func(f db.AuditFilter) []ev {
+		t.Helper()
+		es, err := s.ListAudit(ctx, ada, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := []ev{}
+		for _, e := range es {
+			if e.OrgID != ada.OrgID {
+				t.Errorf("event of org %s listed", e.OrgID)
+			}
+			out = append(out, ev{e.Action, e.SecretName})
+		}
+		return out
+	}
+	all := []ev{
+		{"secret.read", "S1"}, {"secret.create", "S2"}, {"secret.update", "S1"}, {"access.grant", "S1"},
+		{"secret.create", "S1"}, {"member.add", ""}, {"org.create", ""},
+	}
+	tests := []struct {
+		name string
+		f    db.AuditFilter
+		want []ev
+	}{
+		{"all", db.AuditFilter{}, all},
+		{"actor", db.AuditFilter{ActorID: bob.UserID}, []ev{{"secret.create", "S2"}, {"secret.update", "S1"}}},
+		{"secret", db.AuditFilter{SecretID: s1.ID}, []ev{{"secret.read", "S1"}, {"secret.update", "S1"}, {"access.grant", "S1"}, {"secret.create", "S1"}}},
+		{"action", db.AuditFilter{Action: db.ActionSecretCreate}, []ev{{"secret.create", "S2"}, {"secret.create", "S1"}}},
+		{"actor and secret", db.AuditFilter{ActorID: bob.UserID, SecretID: s2.ID}, []ev{{"secret.create", "S2"}}},
+		{"from is inclusive", db.AuditFilter{From: t0.Add(2 * time.Hour)}, all[:3]},
+		{"to is exclusive", db.AuditFilter{To: t0.Add(time.Hour)}, all[4:]},
+		{"one hour", db.AuditFilter{From: t0.Add(time.Hour), To: t0.Add(2 * time.Hour)}, []ev{{"access.grant", "S1"}}},
+		{"nothing", db.AuditFilter{Action: "no.such"}, []ev{}},
+		{"limit", db.AuditFilter{Limit: 2}, all[:2]},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := list(tt.f); !slices.Equal(got, tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+
+	// Paging backwards with Before walks the whole trail once.
+	var paged []ev
+	var before int64
+	for pages := 0; ; pages++ {
+		es, err := s.ListAudit(ctx, ada, db.AuditFilter{Before: before, Limit: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(es) == 0 || pages > 10 {
+			break
+		}
+		for _, e := range es {
+			paged = append(paged, ev{e.Action, e.SecretName})
+		}
+		before = es[len(es)-1].ID
+	}
+	if !slices.Equal(paged, all) {
+		t.Errorf("paged %v, want %v", paged, all)
+	}
+
+	// Admins only; the other org sees only its own.
+	_, err := s.ListAudit(ctx, bob, db.AuditFilter{})
+	wantCode(t, err, db.CodeForbidden)
+	es, err := s.ListAudit(ctx, globex, db.AuditFilter{})
+	if err != nil || len(es) != 2 || es[0].SecretName != "G1" || es[1].Action != db.ActionOrgCreate {
+		t.Fatalf("globex lists %+v %v", es, err)
+	}
+	// SecretActivity: Owners only.
+	act, err := s.SecretActivity(ctx, bob, s1.ID, 0)
+	if err != nil || len(act) != 4 {
+		t.Fatalf("activity %d events, %v", len(act), err)
+	}
+	mustShare(t, s, bob, s2, db.PrincipalUser, ada.UserID, db.RoleReader)
+	_, err = s.SecretActivity(ctx, ada, s2.ID, 0)
+	wantCode(t, err, db.CodeForbidden)
+}

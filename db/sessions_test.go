@@ -1,0 +1,149 @@
+package db_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/keyhold/keyhold/db"
+)
+
+func TestStore_Session_RoundTrip(t *testing.T) {
+	s := mustOpen(t)
+	ada := mustOrg(t, s, "Acme", "ada@example.com")
+	token, err := s.CreateSession(ctx, ada.UserID, ada.OrgID, map[string]string{"csrf": "abc", "flash": "Saved."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(token) < 40 {
+		t.Fatalf("token %q is short", token)
+	}
+	sess, err := s.SessionByToken(ctx, token, longSession)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sess.UserID != ada.UserID || sess.OrgID != ada.OrgID || sess.Data["csrf"] != "abc" || sess.Data["flash"] != "Saved." {
+		t.Fatalf("session %+v", sess)
+	}
+	if err := s.UpdateSession(ctx, token, "other-org", map[string]string{"csrf": "def"}); err != nil {
+		t.Fatal(err)
+	}
+	sess, err = s.SessionByToken(ctx, token, longSession)
+	if err != nil || sess.OrgID != "other-org" || sess.Data["csrf"] != "def" || len(sess.Data) != 1 {
+		t.Fatalf("after update %+v %v", sess, err)
+	}
+	for _, bad := range []string{"", token[:len(token)-1], token + "x", changeChar(token, 0), changeChar(token, len(token)/2)} {
+		_, err := s.SessionByToken(ctx, bad, longSession)
+		wantCode(t, err, db.CodeNotFound)
+	}
+	if err := s.DeleteSession(ctx, token); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.SessionByToken(ctx, token, longSession)
+	wantCode(t, err, db.CodeNotFound)
+}
+
+func TestStore_Session_Timeouts(t *testing.T) {
+	s, clock := mustOpenClock(t)
+	ada := mustOrg(t, s, "Acme", "ada@example.com")
+	raw := rawDB(t, s)
+	lim := db.SessionLimits{Idle: 30 * time.Minute, Absolute: 2 * time.Hour}
+
+	t.Run("idle", func(t *testing.T) {
+		token, err := s.CreateSession(ctx, ada.UserID, ada.OrgID, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Each use within the idle limit keeps it alive, well past one idle period.
+		for range 3 {
+			clock.Add(29 * time.Minute)
+			if _, err := s.SessionByToken(ctx, token, lim); err != nil {
+				t.Fatalf("used within the idle limit: %v", err)
+			}
+		}
+		clock.Add(31 * time.Minute)
+		_, err = s.SessionByToken(ctx, token, lim)
+		wantCode(t, err, db.CodeNotFound)
+		if n := rawInt(t, raw, `SELECT COUNT(*) FROM sessions WHERE user_id = ?`, ada.UserID); n != 0 {
+			t.Errorf("the expired session is still stored (%d rows)", n)
+		}
+	})
+	t.Run("absolute", func(t *testing.T) {
+		token, err := s.CreateSession(ctx, ada.UserID, ada.OrgID, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for elapsed := 20 * time.Minute; elapsed <= 2*time.Hour; elapsed += 20 * time.Minute {
+			clock.Add(20 * time.Minute)
+			if _, err := s.SessionByToken(ctx, token, lim); err != nil {
+				t.Fatalf("at %v: %v", elapsed, err)
+			}
+		}
+		clock.Add(time.Minute) // 2h01m since sign-in, though used a minute ago
+		_, err = s.SessionByToken(ctx, token, lim)
+		wantCode(t, err, db.CodeNotFound)
+	})
+}
+
+func TestStore_DeleteUserSessions(t *testing.T) {
+	s := mustOpen(t)
+	ada := mustOrg(t, s, "Acme", "ada@example.com")
+	bob := mustMember(t, s, ada, "bob@example.com")
+	var adas []string
+	for range 3 {
+		tok, err := s.CreateSession(ctx, ada.UserID, ada.OrgID, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		adas = append(adas, tok)
+	}
+	bobs, err := s.CreateSession(ctx, bob.UserID, ada.OrgID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// After a password change, every other session of the user ends.
+	if err := s.DeleteUserSessions(ctx, ada.UserID, adas[1]); err != nil {
+		t.Fatal(err)
+	}
+	for i, tok := range adas {
+		_, err := s.SessionByToken(ctx, tok, longSession)
+		if i == 1 {
+			if err != nil {
+				t.Errorf("the kept session ended: %v", err)
+			}
+		} else {
+			wantCode(t, err, db.CodeNotFound)
+		}
+	}
+	if _, err := s.SessionByToken(ctx, bobs, longSession); err != nil {
+		t.Errorf("another user's session ended: %v", err)
+	}
+	// With no session to keep, all end.
+	if err := s.DeleteUserSessions(ctx, ada.UserID, ""); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.SessionByToken(ctx, adas[1], longSession)
+	wantCode(t, err, db.CodeNotFound)
+	if _, err := s.SessionByToken(ctx, bobs, longSession); err != nil {
+		t.Errorf("another user's session ended: %v", err)
+	}
+}
+
+func TestStore_Session_TokenNotStored(t *testing.T) {
+	s := mustOpen(t)
+	ada := mustOrg(t, s, "Acme", "ada@example.com")
+	token, err := s.CreateSession(ctx, ada.UserID, ada.OrgID, map[string]string{"marker": "SESSION-DATA-MARKER"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := rawDB(t, s)
+	if !tableContains(t, raw, "sessions", []byte("SESSION-DATA-MARKER")) {
+		t.Fatal("the scan does not see the sessions table")
+	}
+	if tableContains(t, raw, "sessions", []byte(token)) || tableContains(t, raw, "sessions", []byte(token[:20])) {
+		t.Fatal("the sessions table holds the token")
+	}
+	if n := rawInt(t, raw, `SELECT COUNT(*) FROM sessions WHERE length(id_hash) = 32`); n != 1 {
+		t.Fatalf("%d sessions keyed by a 32-byte hash", n)
+	}
+}
