@@ -298,7 +298,30 @@
     }
     var span = document.createElement("span");
     span.textContent = msg;
-    box.replaceChildren(span);
+    box.replaceChildren(alertIcon(), span);
+  }
+
+  // alertIcon draws the same circle-and-bang icon as the templates.
+  function alertIcon() {
+    var ns = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(ns, "svg");
+    var attrs = {
+      class: "icon", viewBox: "0 0 24 24", width: "16", height: "16", fill: "none",
+      stroke: "currentColor", "stroke-width": "2", "stroke-linecap": "round",
+      "stroke-linejoin": "round", "aria-hidden": "true", focusable: "false"
+    };
+    Object.keys(attrs).forEach(function (k) {
+      svg.setAttribute(k, attrs[k]);
+    });
+    var circle = document.createElementNS(ns, "circle");
+    circle.setAttribute("cx", "12");
+    circle.setAttribute("cy", "12");
+    circle.setAttribute("r", "9");
+    var path = document.createElementNS(ns, "path");
+    path.setAttribute("d", "M12 7.5v5.5M12 16.5v.01");
+    svg.appendChild(circle);
+    svg.appendChild(path);
+    return svg;
   }
 
   function showToast(msg, isError) {
@@ -307,6 +330,7 @@
     var toast = document.createElement("div");
     toast.className = isError ? "toast toast-error" : "toast";
     toast.setAttribute("role", isError ? "alert" : "status");
+    if (isError) toast.appendChild(alertIcon());
     var span = document.createElement("span");
     span.textContent = msg;
     toast.appendChild(span);

@@ -6,5 +6,5 @@ import "embed"
 
 // FS holds the static assets, served as they are under /static/.
 //
-//go:embed htmx.min.js app.js app.css LICENSE-htmx
+//go:embed htmx.min.js app.js app.css favicon.svg LICENSE-htmx
 var FS embed.FS

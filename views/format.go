@@ -156,7 +156,7 @@ func orgNav(isAdmin bool) []navItem {
 	items := []navItem{
 		{"members", "Members", "/members"},
 		{"teams", "Teams", "/teams"},
-		{"apikeys", "API Keys", "/api-keys"},
+		{"apikeys", "API Keys", "/apikeys"},
 	}
 	if isAdmin {
 		items = append(items, navItem{"audit", "Audit log", "/audit"})

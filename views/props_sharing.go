@@ -1,0 +1,197 @@
+package views
+
+import "time"
+
+// Props of the sharing part of the portal: the Members and Teams pages and
+// the Share dialog. Handlers fill them from db; the views only draw them and
+// hide what the viewer may not use.
+
+// Person is a user as the sharing views name them.
+type Person struct {
+	// ID is the user's ID, sent back in forms and URLs.
+	ID string
+	// Name is the display name, e.g. "Ada Admin" (the email when no name
+	// is set).
+	Name string
+	// Email is the user's email address.
+	Email string
+}
+
+// MemberItem is one row of the members table.
+type MemberItem struct {
+	Person
+	// Admin is true for an organization admin, false for a plain member.
+	Admin bool
+	// JoinedAt is when the user joined the organization.
+	JoinedAt time.Time
+	// You marks the signed-in user's own row.
+	You bool
+}
+
+// MembersProps fills the Members page and its #members-table fragment.
+type MembersProps struct {
+	// Rows lists every member of the organization, by email.
+	Rows []MemberItem
+	// CanManage shows Add member, the role selects and Remove (admins);
+	// without it the list is read-only.
+	CanManage bool
+	// Now is the time that "joined 3 days ago" is measured from.
+	Now time.Time
+}
+
+// MemberForm fills the Add member dialog. After an error it is drawn again
+// with what was typed, except the password.
+type MemberForm struct {
+	// Email is the typed email address.
+	Email string
+	// FirstName and LastName are used only when the email has no account.
+	FirstName string
+	LastName  string
+	// Admin is the chosen organization role.
+	Admin bool
+	// MinPassword is the shortest password db accepts, for the hint.
+	MinPassword int
+	// Err is shown in the dialog's error box when not empty.
+	Err string
+}
+
+// MemberRemove fills the Remove member confirmation.
+type MemberRemove struct {
+	Person
+	// Secrets names the secrets that will be deleted because the member is
+	// their last Owner.
+	Secrets []string
+	// You is true when admins remove themselves.
+	You bool
+	// Err is shown instead of the Remove button when the removal is refused
+	// (the last admin).
+	Err string
+}
+
+// TeamItem is one team on the Teams page.
+type TeamItem struct {
+	// ID identifies the team in URLs such as /teams/{id}/edit.
+	ID string
+	// Name is the team's name, unique in the organization.
+	Name string
+	// Description says what the team is for; may be empty.
+	Description string
+	// Members lists the team's members, by email.
+	Members []Person
+}
+
+// TeamsProps fills the Teams page and its #teams-list fragment.
+type TeamsProps struct {
+	// Rows lists the organization's teams by name.
+	Rows []TeamItem
+	// CanManage shows New team, Edit, Members and Delete (admins).
+	CanManage bool
+}
+
+// TeamForm fills the New team and Edit team dialogs.
+type TeamForm struct {
+	// ID is empty for a new team.
+	ID string
+	// Name and Description are what was typed (or stored).
+	Name        string
+	Description string
+	// Err is shown in the dialog's error box when not empty.
+	Err string
+}
+
+// TeamMembersProps fills the team Members dialog.
+type TeamMembersProps struct {
+	// TeamID and TeamName identify the team.
+	TeamID   string
+	TeamName string
+	// Members lists the team's members.
+	Members []Person
+	// Candidates lists the organization's members not in the team, offered
+	// as suggestions for the email field.
+	Candidates []Person
+	// Email is what was typed in the add field, kept after an error.
+	Email string
+	// Err is shown in the dialog's error box when not empty.
+	Err string
+}
+
+// TeamConfirm fills the confirmation of a team change that may delete
+// secrets: removing a member (Member set) or deleting the team.
+type TeamConfirm struct {
+	// TeamID and TeamName identify the team.
+	TeamID   string
+	TeamName string
+	// Member is the user to take out of the team; zero when the team is to
+	// be deleted.
+	Member Person
+	// Secrets names the secrets the change will delete because no Owner
+	// user would be left.
+	Secrets []string
+	// Err is shown in the dialog's error box when not empty.
+	Err string
+}
+
+// Roles a row of the Share dialog can hold. ShareRemove stages a revoke.
+const (
+	ShareOwner  = "owner"
+	ShareReader = "reader"
+	ShareRemove = "remove"
+)
+
+// ShareRow is one user or team in the Share dialog's access list. Its
+// hidden inputs carry the staged change to POST /secrets/{id}/share:
+// principal=KIND:ID, role_KIND:ID=owner|reader|remove and orig_KIND:ID, the
+// role it has now ("" for a row added in the dialog).
+type ShareRow struct {
+	// SecretID is the secret being shared, for the row's URLs.
+	SecretID string
+	// Kind is "user" or "team"; ID is the user's or team's ID.
+	Kind string
+	ID   string
+	// Name is the user's display name or the team's name.
+	Name string
+	// Detail is the user's email or the team's description.
+	Detail string
+	// Role is the staged role: ShareOwner, ShareReader or ShareRemove.
+	Role string
+	// Orig is the role the principal holds now; empty for a pending add.
+	Orig string
+	// You marks the signed-in user.
+	You bool
+	// Editable shows the controls (Owners); Readers see the row read-only.
+	Editable bool
+}
+
+// ShareProps fills the Share dialog.
+type ShareProps struct {
+	// SecretID and SecretName identify the secret.
+	SecretID   string
+	SecretName string
+	// Owner is true when the viewer may change access: search, role
+	// selects, Remove Access and Save. Readers see the list read-only.
+	Owner bool
+	// Rows is the access list, with any staged changes.
+	Rows []ShareRow
+	// Err is shown in the dialog's error box when not empty.
+	Err string
+}
+
+// ShareMatch is one result of the Share dialog's type-ahead.
+type ShareMatch struct {
+	// Kind is "user" or "team"; ID is the user's or team's ID.
+	Kind string
+	ID   string
+	// Name is the display name; Detail the email or the team description.
+	Name   string
+	Detail string
+}
+
+// ShareMatches fills the type-ahead's result list.
+type ShareMatches struct {
+	// SecretID is the secret being shared, for the pick URLs.
+	SecretID string
+	// Query is the typed text; nothing is listed while it is empty.
+	Query string
+	// Matches lists at most a handful of members and teams.
+	Matches []ShareMatch
+}
