@@ -1,4 +1,17 @@
 package db
 
+import "context"
+
 // SetRotateHook lets tests interrupt RotateMasterKey after a number of keys, as a crash would.
 func SetRotateHook(f func(done int) error) { rotateHook = f }
+
+// SealValue seals value as CreateSecret does (the organization's data key, org and secret bound in),
+// for the benchmarks.
+func (s *Store) SealValue(ctx context.Context, orgID, secretID string, value []byte) (keyID string, sealed []byte, err error) {
+	return s.seal(ctx, s.r, orgID, secretID, value)
+}
+
+// OpenValue opens what SealValue sealed, as RevealSecret does, for the benchmarks.
+func (s *Store) OpenValue(ctx context.Context, orgID, secretID, keyID string, sealed []byte) (string, error) {
+	return s.open(ctx, s.r, orgID, secretID, keyID, sealed)
+}

@@ -15,7 +15,7 @@ import (
 const portalBodyLimit = "16M"
 
 // routes is the one route table.
-func routes(e *echo.Echo, m *middlewares, p *handlers.Pages) {
+func routes(e *echo.Echo, m *middlewares, p *handlers.Pages, api *handlers.API) {
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true}))
 	e.Use(securityHeaders)
 
@@ -60,4 +60,57 @@ func routes(e *echo.Echo, m *middlewares, p *handlers.Pages) {
 	portal.PUT("/secrets/:id", p.SecretUpdate)
 	portal.GET("/secrets/:id/delete", p.SecretDeleteConfirm)
 	portal.DELETE("/secrets/:id", p.SecretDelete)
+
+	// Sharing: members, teams, share dialog.
+	portal.GET("/members", p.MembersPage)
+	portal.GET("/members/new", p.MemberNew)
+	portal.POST("/members", p.MemberAdd)
+	portal.POST("/members/:id/role", p.MemberRole)
+	portal.GET("/members/:id/remove", p.MemberRemoveConfirm)
+	portal.DELETE("/members/:id", p.MemberRemove)
+	portal.GET("/teams", p.TeamsPage)
+	portal.GET("/teams/new", p.TeamNew)
+	portal.POST("/teams", p.TeamCreate)
+	portal.GET("/teams/:id/edit", p.TeamEdit)
+	portal.PUT("/teams/:id", p.TeamUpdate)
+	portal.GET("/teams/:id/members", p.TeamMembers)
+	portal.POST("/teams/:id/members", p.TeamMemberAdd)
+	portal.GET("/teams/:id/members/:user/remove", p.TeamMemberRemoveConfirm)
+	portal.DELETE("/teams/:id/members/:user", p.TeamMemberRemove)
+	portal.GET("/teams/:id/delete", p.TeamDeleteConfirm)
+	portal.DELETE("/teams/:id", p.TeamDelete)
+	portal.GET("/secrets/:id/share", p.ShareDialog)
+	portal.GET("/secrets/:id/share/search", p.ShareSearch)
+	portal.GET("/secrets/:id/share/row", p.ShareRow)
+	portal.POST("/secrets/:id/share", p.ShareSave)
+
+	// API keys, audit log, activity.
+	portal.GET("/apikeys", p.APIKeysPage)
+	portal.GET("/apikeys/new", p.APIKeyNew)
+	portal.POST("/apikeys", p.APIKeyCreate)
+	portal.GET("/apikeys/:id/revoke", p.APIKeyRevokeConfirm)
+	portal.DELETE("/apikeys/:id", p.APIKeyRevoke)
+	portal.GET("/audit", p.AuditPage)
+	portal.GET("/secrets/:id/activity", p.SecretActivityDialog)
+
+	// The JSON Management API: a bearer API key on every request; no cookies, no CSRF token.
+	e.GET("/v1/openapi.json", api.OpenAPI) // no key: tools read it
+	am := newAPIMiddleware(m.store, m.cfg)
+	v1 := e.Group("/v1", am.authenticate, am.rateLimit, am.body)
+	v1.GET("/organizations/current", api.OrgCurrent)
+	v1.GET("/secrets", api.SecretList)
+	v1.POST("/secrets", api.SecretCreate)
+	v1.GET("/secrets/:secretID", api.SecretGet)
+	v1.PATCH("/secrets/:secretID", api.SecretUpdate)
+	v1.DELETE("/secrets/:secretID", api.SecretDelete)
+	v1.GET("/secrets/:secretID/accessControls", api.SecretAccessList)
+	v1.PATCH("/secrets/:secretID/accessControls", api.SecretAccessChange)
+	v1.GET("/users", api.UserList)
+	v1.GET("/users/current", api.UserCurrent)
+	v1.DELETE("/users/:userID", api.UserRemove)
+	v1.GET("/teams", api.TeamList)
+	v1.POST("/teams", api.TeamCreate)
+	v1.GET("/teams/:teamID", api.TeamGet)
+	v1.PATCH("/teams/:teamID", api.TeamUpdate)
+	v1.DELETE("/teams/:teamID", api.TeamDelete)
 }

@@ -64,6 +64,7 @@ func New(store *db.Store, cfg Config) *echo.Echo {
 	m := &middlewares{store: store, cfg: cfg, sessions: sess}
 	pages := &handlers.Pages{Store: store, Sessions: sess, Log: cfg.Logger,
 		LoginAccount: cfg.LoginAccount, LoginClient: cfg.LoginClient}
-	routes(e, m, pages)
+	api := &handlers.API{Store: store, Log: cfg.Logger}
+	routes(e, m, pages, api)
 	return e
 }

@@ -1,0 +1,226 @@
+package db_test
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/keyhold/keyhold/db"
+)
+
+// The benchmarks behind the performance suite (go run ./bench): each times one store call on a real
+// SQLite file, with a realistic amount of data around it. Run them with
+//
+//	go test ./db -run '^$' -bench . -benchmem -cpuprofile cpu.prof
+
+// benchValue is n bytes of base64 text.
+func benchValue(n int) string {
+	raw := make([]byte, n)
+	rand.Read(raw)
+	return base64.StdEncoding.EncodeToString(raw)[:n]
+}
+
+// benchKeyFile is a value the size of a cloud service-account key file (about 2.3 KB).
+var benchKeyFile = `{"type": "service_account", "private_key": "-----BEGIN PRIVATE KEY-----\n` + benchValue(1624) +
+	`\n-----END PRIVATE KEY-----\n", "client_email": "svc@acme.iam.example.com"}`
+
+// benchOrg is an organization as the suite seeds it: Ada (admin) shares the key file with the team
+// "platform" as Reader; Bob, a member of "platform" and "data-eng", reads it through that team grant
+// only, and owns bulk secrets of his own.
+type benchOrg struct {
+	s        *db.Store
+	ada, bob db.Actor
+	target   *db.Secret
+}
+
+func newBenchOrg(b *testing.B, bulk int) *benchOrg {
+	b.Helper()
+	s := mustOpen(b)
+	ada := mustOrg(b, s, "acme", "ada@example.com")
+	bob := mustMember(b, s, ada, "bob@example.com")
+	carol := mustMember(b, s, ada, "carol@example.com")
+	platform := mustTeam(b, s, ada, "platform", bob, carol)
+	mustTeam(b, s, ada, "data-eng", bob)
+	target := mustSecret(b, s, ada, "GCP_SERVICE_ACCOUNT_JSON", benchKeyFile)
+	mustShare(b, s, ada, target, db.PrincipalTeam, platform.ID, db.RoleReader)
+	for i := range bulk {
+		sec := mustSecret(b, s, bob, fmt.Sprintf("%s_%05d", []string{"STRIPE_API_KEY", "GITHUB_TOKEN", "TLS_CERT_PEM", "DATABASE_URL"}[i%4], i), "v"+benchValue(40))
+		if i%10 == 0 {
+			mustShare(b, s, bob, sec, db.PrincipalTeam, platform.ID, db.RoleReader)
+		}
+	}
+	return &benchOrg{s: s, ada: ada, bob: bob, target: target}
+}
+
+// BenchmarkAuthenticateAPIKey is the API's key lookup: hash the bearer token, find the key with its
+// user and membership. "unknown" is the 401 path.
+func BenchmarkAuthenticateAPIKey(b *testing.B) {
+	o := newBenchOrg(b, 0)
+	key, _, err := o.s.CreateAPIKey(ctx, o.bob, "bench", noExpiry)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("valid", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := o.s.AuthenticateAPIKey(ctx, key, "127.0.0.1"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("unknown", func(b *testing.B) {
+		bad := db.APIKeyPrefix + strings.Repeat("x", 43)
+		for b.Loop() {
+			if _, err := o.s.AuthenticateAPIKey(ctx, bad, "127.0.0.1"); db.ErrorCode(err) != db.CodeUnauthorized {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkSecretByName is the SDK's fetch: permission check through a team grant, open, and the
+// audited read (which waits for the audit batch's commit). "parallel" lets concurrent reads share
+// audit commits. BenchmarkSecretByID is the same lookup and permission check without open and audit.
+func BenchmarkSecretByName(b *testing.B) {
+	o := newBenchOrg(b, 1000)
+	b.Run("serial", func(b *testing.B) {
+		for b.Loop() {
+			sec, err := o.s.SecretByName(ctx, o.bob, o.target.Name)
+			if err != nil || sec.Value != benchKeyFile {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.SetParallelism(8) // 8×GOMAXPROCS concurrent readers
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := o.s.SecretByName(ctx, o.bob, o.target.Name); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+}
+
+func BenchmarkSecretByID(b *testing.B) {
+	o := newBenchOrg(b, 1000)
+	for b.Loop() {
+		sec, err := o.s.SecretByID(ctx, o.bob, o.target.ID)
+		if err != nil || sec.Access != db.RoleReader {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkListSecrets is the Secrets tab's query for a user who can read 10,000 secrets: the first
+// page, a page deep in the list, and searches matching many, one and no secrets.
+func BenchmarkListSecrets(b *testing.B) {
+	o := newBenchOrg(b, 9999) // plus the team-shared key file: 10,000
+	for _, c := range []struct {
+		name   string
+		query  string
+		offset int
+		want   int
+	}{
+		{"first_page", "", 0, 10000},
+		{"page_100", "", 99 * 50, 10000},
+		{"search_many", "STRIPE", 0, 2500},
+		{"search_one", "GITHUB_TOKEN_04241", 0, 1},
+		{"search_none", "no_such_secret", 0, 0},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				page, err := o.s.ListSecrets(ctx, o.bob, c.query, c.offset, 50)
+				if err != nil || page.Total != c.want {
+					b.Fatalf("total %d, want %d: %v", page.Total, c.want, err)
+				}
+			}
+		})
+	}
+}
+
+var valueSizes = []struct {
+	name string
+	n    int
+}{{"1KB", 1 << 10}, {"5MB", db.MaxValueBytes}}
+
+// BenchmarkSeal and BenchmarkOpen are AES-GCM sealing under the organization's data key, without SQL.
+func BenchmarkSeal(b *testing.B) {
+	s := mustOpen(b)
+	ada := mustOrg(b, s, "acme", "ada@example.com")
+	for _, size := range valueSizes {
+		v := []byte(benchValue(size.n))
+		b.Run(size.name, func(b *testing.B) {
+			b.SetBytes(int64(size.n))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := s.SealValue(ctx, ada.OrgID, "00000000-0000-0000-0000-000000000001", v); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkOpen(b *testing.B) {
+	s := mustOpen(b)
+	ada := mustOrg(b, s, "acme", "ada@example.com")
+	const id = "00000000-0000-0000-0000-000000000001"
+	for _, size := range valueSizes {
+		keyID, sealed, err := s.SealValue(ctx, ada.OrgID, id, []byte(benchValue(size.n)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(size.name, func(b *testing.B) {
+			b.SetBytes(int64(size.n))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := s.OpenValue(ctx, ada.OrgID, id, keyID, sealed); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkCreateSecret and BenchmarkRevealSecret are the same at the store's edge: seal and insert in
+// a transaction with its audit record; read, open and the audited read. B/op shows how many copies of
+// a value a call makes.
+func BenchmarkCreateSecret(b *testing.B) {
+	s := mustOpen(b)
+	ada := mustOrg(b, s, "acme", "ada@example.com")
+	for _, size := range valueSizes {
+		v := benchValue(size.n)
+		b.Run(size.name, func(b *testing.B) {
+			b.SetBytes(int64(size.n))
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				i++
+				if _, err := s.CreateSecret(ctx, ada, fmt.Sprintf("V_%s_%d", size.name, i), v); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkRevealSecret(b *testing.B) {
+	s := mustOpen(b)
+	ada := mustOrg(b, s, "acme", "ada@example.com")
+	for _, size := range valueSizes {
+		sec := mustSecret(b, s, ada, "V_"+size.name, benchValue(size.n))
+		b.Run(size.name, func(b *testing.B) {
+			b.SetBytes(int64(size.n))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := s.RevealSecret(ctx, ada, sec.ID); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

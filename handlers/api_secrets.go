@@ -1,0 +1,174 @@
+package handlers
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/keyhold/keyhold/db"
+)
+
+// listPage is how many secrets SecretList asks the store for at a time.
+const listPage = 1000
+
+// SecretList handles GET /v1/secrets: every secret the caller can read, without values. With ?name=
+// it is the SDK's fetch by name instead: that one secret with its value (the read is audited), or an
+// empty list when there is no such secret or the caller cannot read it.
+func (a *API) SecretList(c echo.Context) error {
+	ctx := c.Request().Context()
+	if c.QueryParams().Has("name") {
+		sec, err := a.Store.SecretByName(ctx, actor(c), c.QueryParam("name"))
+		if db.ErrorCode(err) == db.CodeNotFound {
+			return sendJSON(c, secretsJSON{Secrets: []secretJSON{}})
+		} else if err != nil {
+			return err
+		}
+		return sendJSON(c, secretsJSON{Secrets: []secretJSON{newSecretJSON(sec, true)}})
+	}
+	out := secretsJSON{Secrets: []secretJSON{}}
+	for {
+		page, err := a.Store.ListSecrets(ctx, actor(c), "", len(out.Secrets), listPage)
+		if err != nil {
+			return err
+		}
+		for i := range page.Secrets {
+			out.Secrets = append(out.Secrets, newSecretJSON(&page.Secrets[i], false))
+		}
+		if len(page.Secrets) < listPage || len(out.Secrets) >= page.Total {
+			return sendJSON(c, out)
+		}
+	}
+}
+
+// SecretCreate handles POST /v1/secrets: the caller becomes the new secret's only Owner.
+func (a *API) SecretCreate(c echo.Context) error {
+	var in createSecretRequest
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	name, err := required("name", in.Name)
+	if err != nil {
+		return err
+	}
+	value, err := required("value", in.Value)
+	if err != nil {
+		return err
+	}
+	sec, err := a.Store.CreateSecret(c.Request().Context(), actor(c), name, value)
+	if err != nil {
+		return err
+	}
+	setETag(c, sec)
+	return sendJSON(c, newSecretJSON(sec, false)) // 200, not 201: compatible clients decode 200 only
+}
+
+// SecretGet handles GET /v1/secrets/{secretID}: the secret with its value, once the read is audited.
+func (a *API) SecretGet(c echo.Context) error {
+	sec, err := a.Store.RevealSecret(c.Request().Context(), actor(c), pathID(c, "secretID"))
+	if err != nil {
+		return err
+	}
+	setETag(c, sec)
+	return sendJSON(c, newSecretJSON(sec, true))
+}
+
+// SecretUpdate handles PATCH /v1/secrets/{secretID}: a new value, Owners only. An If-Match header
+// naming a version (the ETag of an earlier response) makes the change conditional on it.
+func (a *API) SecretUpdate(c echo.Context) error {
+	version, err := ifMatchVersion(c.Request().Header.Get("If-Match"))
+	if err != nil {
+		return err
+	}
+	var in updateSecretRequest
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	value, err := required("value", in.Value)
+	if err != nil {
+		return err
+	}
+	sec, err := a.Store.UpdateSecret(c.Request().Context(), actor(c), pathID(c, "secretID"), value, version)
+	if err != nil {
+		return err
+	}
+	setETag(c, sec)
+	return sendJSON(c, newSecretJSON(sec, false))
+}
+
+// SecretDelete handles DELETE /v1/secrets/{secretID}, Owners only.
+func (a *API) SecretDelete(c echo.Context) error {
+	sec, err := a.Store.DeleteSecret(c.Request().Context(), actor(c), pathID(c, "secretID"))
+	if err != nil {
+		return err
+	}
+	return sendJSON(c, secretIDJSON{SecretID: sec.ID})
+}
+
+// SecretAccessList handles GET /v1/secrets/{secretID}/accessControls: one entry per role that has
+// grants, for Owners and Readers.
+func (a *API) SecretAccessList(c echo.Context) error {
+	grants, err := a.Store.AccessList(c.Request().Context(), actor(c), pathID(c, "secretID"))
+	if err != nil {
+		return err
+	}
+	return sendJSON(c, newResourceRolesJSON(grants))
+}
+
+// SecretAccessChange handles PATCH /v1/secrets/{secretID}/accessControls: grants and revokes applied
+// together or not at all (one store call, one transaction), Owners only.
+func (a *API) SecretAccessChange(c echo.Context) error {
+	var in controlAccessRequest
+	if err := decodeJSON(c, &in); err != nil {
+		return err
+	}
+	var changes []db.AccessChange
+	add := func(items []roleChangeJSON, revoke bool) error {
+		for _, rc := range items {
+			role, err := db.ParseRole(rc.Role)
+			if err != nil {
+				return err
+			}
+			for _, id := range lowerAll(rc.Users) {
+				changes = append(changes, db.AccessChange{Kind: db.PrincipalUser, ID: id, Role: role, Revoke: revoke})
+			}
+			for _, id := range lowerAll(rc.Teams) {
+				changes = append(changes, db.AccessChange{Kind: db.PrincipalTeam, ID: id, Role: role, Revoke: revoke})
+			}
+		}
+		return nil
+	}
+	if err := add(in.Revokes, true); err != nil {
+		return err
+	}
+	if err := add(in.Grants, false); err != nil {
+		return err
+	}
+	if err := a.Store.ChangeAccess(c.Request().Context(), actor(c), pathID(c, "secretID"), changes); err != nil {
+		return err
+	}
+	return sendJSON(c, struct{}{})
+}
+
+// setETag names the secret's version, for If-Match on a later PATCH.
+func setETag(c echo.Context, sec *db.Secret) {
+	c.Response().Header().Set("ETag", strconv.Quote(strconv.FormatInt(sec.Version, 10)))
+}
+
+// ifMatchVersion reads an If-Match header: absent or * is 0 (no check); otherwise one version, quoted
+// as in an ETag ("3") or bare (3).
+func ifMatchVersion(h string) (int64, error) {
+	h = strings.TrimSpace(h)
+	if h == "" || h == "*" {
+		return 0, nil
+	}
+	v := strings.TrimPrefix(h, "W/")
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+		v = v[1 : len(v)-1]
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, db.Errorf(db.CodeInvalid, `If-Match must name one version of the secret, as its ETag does: "3".`)
+	}
+	return n, nil
+}

@@ -1,0 +1,56 @@
+package handlers
+
+import (
+	"github.com/labstack/echo/v4"
+
+	"github.com/keyhold/keyhold/db"
+)
+
+// OrgCurrent handles GET /v1/organizations/current: the key's organization. keyhold has no firewall,
+// so firewallRanges is always empty.
+func (a *API) OrgCurrent(c echo.Context) error {
+	org, err := a.Store.Org(c.Request().Context(), actor(c))
+	if err != nil {
+		return err
+	}
+	return sendJSON(c, orgJSON{OrgID: org.ID, Name: org.Name, FirewallRanges: []string{}})
+}
+
+// UserList handles GET /v1/users: the organization's members, or with ?email= the one with that
+// address (an empty list when there is none).
+func (a *API) UserList(c echo.Context) error {
+	ms, err := a.Store.ListMembers(c.Request().Context(), actor(c), c.QueryParam("email"))
+	if err != nil {
+		return err
+	}
+	out := []userJSON{}
+	for _, m := range ms {
+		out = append(out, newUserJSON(m.User))
+	}
+	return sendJSON(c, out)
+}
+
+// UserCurrent handles GET /v1/users/current: the user the key acts as.
+func (a *API) UserCurrent(c echo.Context) error {
+	me := actor(c)
+	ms, err := a.Store.ListMembers(c.Request().Context(), me, me.Email)
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if m.ID == me.UserID {
+			return sendJSON(c, newUserJSON(m.User))
+		}
+	}
+	return db.Errorf(db.CodeUnauthorized, "Invalid or missing API key.") // the user left between the two reads
+}
+
+// UserRemove handles DELETE /v1/users/{userID}: the user leaves the organization, admins only. Secrets
+// left with no Owner are deleted, as the last-Owner rule says.
+func (a *API) UserRemove(c echo.Context) error {
+	id := pathID(c, "userID")
+	if _, err := a.Store.RemoveMember(c.Request().Context(), actor(c), id, false); err != nil {
+		return err
+	}
+	return sendJSON(c, userIDJSON{UserID: id})
+}

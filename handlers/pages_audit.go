@@ -1,0 +1,209 @@
+package handlers
+
+import (
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/keyhold/keyhold/db"
+	"github.com/keyhold/keyhold/views"
+)
+
+const (
+	// auditPageSize is how many events the audit log shows at once.
+	auditPageSize = 50
+	// activityLimit is how many events the Activity dialog shows.
+	activityLimit = 100
+	// secretLookupPages bounds how far back the audit log looks for a secret typed by name.
+	secretLookupPages = 20
+)
+
+// auditActions lists every audited action with its label for people, in the order of the action
+// filter.
+var auditActions = []views.Option{
+	{Value: db.ActionSecretCreate, Label: "Created secret"},
+	{Value: db.ActionSecretUpdate, Label: "Changed value"},
+	{Value: db.ActionSecretDelete, Label: "Deleted secret"},
+	{Value: db.ActionSecretRead, Label: "Read value"},
+	{Value: db.ActionAccessGrant, Label: "Granted access"},
+	{Value: db.ActionAccessRevoke, Label: "Revoked access"},
+	{Value: db.ActionMemberAdd, Label: "Member added"},
+	{Value: db.ActionMemberRole, Label: "Member role changed"},
+	{Value: db.ActionMemberRemove, Label: "Member removed"},
+	{Value: db.ActionTeamCreate, Label: "Created team"},
+	{Value: db.ActionTeamUpdate, Label: "Changed team"},
+	{Value: db.ActionTeamDelete, Label: "Deleted team"},
+	{Value: db.ActionTeamMemberAdd, Label: "Added to team"},
+	{Value: db.ActionTeamMemberDrop, Label: "Removed from team"},
+	{Value: db.ActionAPIKeyCreate, Label: "Created API key"},
+	{Value: db.ActionAPIKeyRevoke, Label: "Revoked API key"},
+	{Value: db.ActionSignIn, Label: "Signed in"},
+	{Value: db.ActionOrgCreate, Label: "Created organization"},
+}
+
+// actionLabel is the label of an action code, or the code itself for one this list does not know.
+func actionLabel(action string) string {
+	for _, o := range auditActions {
+		if o.Value == action {
+			return o.Label
+		}
+	}
+	return action
+}
+
+// roleTitle spells a recorded role for people: "owner" becomes "Owner", "admin" "Admin".
+func roleTitle(role string) string {
+	if t := db.Role(role).Title(); t != "" {
+		return t
+	}
+	if role == "" {
+		return ""
+	}
+	return strings.ToUpper(role[:1]) + role[1:]
+}
+
+func auditItem(e db.AuditEvent) views.AuditItem {
+	it := views.AuditItem{ID: e.ID, At: e.At, ActorEmail: e.ActorEmail, APIKeyLabel: e.APIKeyLabel, Source: e.Source,
+		ClientIP: e.ClientIP, Action: e.Action, ActionLabel: actionLabel(e.Action), SecretID: e.SecretID, SecretName: e.SecretName,
+		TargetKind: e.TargetKind, TargetName: e.TargetName, Role: roleTitle(e.Role), Detail: e.Detail}
+	if it.ActorEmail == "" {
+		it.ActorName = "keyhold CLI"
+		if e.Source != "cli" {
+			it.ActorName = "keyhold"
+		}
+	}
+	return it
+}
+
+// AuditPage handles GET /audit (admins only): the organization's audit log, newest first, filtered by
+// person, secret, action and dates, paged by before=ID. With HX-Request it answers with the table
+// fragment alone.
+func (p *Pages) AuditPage(c echo.Context) error {
+	ctx := c.Request().Context()
+	a := actor(c)
+	form := views.AuditFilterForm{
+		Actor:  strings.TrimSpace(c.QueryParam("actor")),
+		Secret: strings.TrimSpace(c.QueryParam("secret")),
+		Action: strings.TrimSpace(c.QueryParam("action")),
+		From:   strings.TrimSpace(c.QueryParam("from")),
+		To:     strings.TrimSpace(c.QueryParam("to")),
+	}
+	f, err := auditFilter(form)
+	if err != nil {
+		return err
+	}
+	f.Before, _ = strconv.ParseInt(c.QueryParam("before"), 10, 64)
+	props := views.AuditProps{Filter: form, Actions: auditActions, Before: f.Before, Now: time.Now()}
+	if form.Secret != "" {
+		id, err := p.resolveSecret(c, form.Secret)
+		if err != nil {
+			return err
+		}
+		if id == "" {
+			props.Note = "No event names a secret “" + form.Secret + "”. Type its exact name or its ID."
+			return p.auditRender(c, props)
+		}
+		f.SecretID = id
+	}
+	f.Limit = auditPageSize + 1 // one more tells whether an older page exists
+	events, err := p.Store.ListAudit(ctx, a, f)
+	if err != nil {
+		return err
+	}
+	if len(events) > auditPageSize {
+		events = events[:auditPageSize]
+		props.Older = events[len(events)-1].ID
+	}
+	for _, e := range events {
+		props.Rows = append(props.Rows, auditItem(e))
+	}
+	return p.auditRender(c, props)
+}
+
+// auditRender sends the audit table fragment, or the whole page with the person filter filled.
+func (p *Pages) auditRender(c echo.Context, props views.AuditProps) error {
+	if isFragment(c) {
+		return Render(c, http.StatusOK, views.AuditTable(props))
+	}
+	members, err := p.Store.ListMembers(c.Request().Context(), actor(c), "")
+	if err != nil {
+		return err
+	}
+	for _, m := range members {
+		label := m.Email
+		if n := m.Name(); n != m.Email {
+			label = n + " (" + m.Email + ")"
+		}
+		props.People = append(props.People, views.Option{Value: m.ID, Label: label})
+	}
+	return p.page(c, "Audit log", "audit", views.AuditPage(props))
+}
+
+// auditFilter turns the filter form into a db.AuditFilter: dates are whole days in UTC, To included.
+func auditFilter(form views.AuditFilterForm) (db.AuditFilter, error) {
+	f := db.AuditFilter{ActorID: form.Actor, Action: form.Action}
+	var err error
+	if form.From != "" {
+		if f.From, err = time.Parse(dateLayout, form.From); err != nil {
+			return f, db.Errorf(db.CodeInvalid, "Enter the From date as 2006-01-02.")
+		}
+	}
+	if form.To != "" {
+		to, err := time.Parse(dateLayout, form.To)
+		if err != nil {
+			return f, db.Errorf(db.CodeInvalid, "Enter the To date as 2006-01-02.")
+		}
+		f.To = to.AddDate(0, 0, 1)
+	}
+	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
+		return f, db.Errorf(db.CodeInvalid, "The From date is after the To date.")
+	}
+	return f, nil
+}
+
+// secretIDPattern matches a secret ID (a lower-case UUID).
+var secretIDPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+// resolveSecret turns the secret filter into a secret ID: an ID is taken as is; a name is looked up in
+// the audit log itself, newest event first, so that deleted secrets and secrets the admin cannot read
+// are found too. It returns "" when no recent event names the secret.
+func (p *Pages) resolveSecret(c echo.Context, q string) (string, error) {
+	if secretIDPattern.MatchString(strings.ToLower(q)) {
+		return strings.ToLower(q), nil
+	}
+	f := db.AuditFilter{Limit: 500}
+	for range secretLookupPages {
+		events, err := p.Store.ListAudit(c.Request().Context(), actor(c), f)
+		if err != nil || len(events) == 0 {
+			return "", err
+		}
+		for _, e := range events {
+			if e.SecretID != "" && e.SecretName == q {
+				return e.SecretID, nil
+			}
+		}
+		f.Before = events[len(events)-1].ID
+	}
+	return "", nil
+}
+
+// SecretActivityDialog handles GET /secrets/:id/activity (Owners only): who created, changed, shared,
+// revealed or fetched the secret, when and from where.
+func (p *Pages) SecretActivityDialog(c echo.Context) error {
+	events, err := p.Store.SecretActivity(c.Request().Context(), actor(c), c.Param("id"), activityLimit)
+	if err != nil {
+		return err
+	}
+	props := views.ActivityProps{Limit: activityLimit, Now: time.Now()}
+	for _, e := range events {
+		if props.SecretName == "" {
+			props.SecretName = e.SecretName
+		}
+		props.Rows = append(props.Rows, auditItem(e))
+	}
+	return Render(c, http.StatusOK, views.ActivityDialog(props))
+}
