@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"log/slog"
+	"net/http"
 
 	"github.com/labstack/echo/v4"
 
@@ -53,4 +54,11 @@ func (p *Pages) layout(c echo.Context, title, active string) (views.LayoutProps,
 		lp.Orgs = append(lp.Orgs, views.OrgOption{ID: m.OrgID, Name: m.OrgName, Current: m.OrgID == a.OrgID})
 	}
 	return lp, nil
+}
+
+// notify answers a successful dialog action: the empty body closes the dialog, the HX-Trigger events
+// (such as "secrets-changed") refresh the lists that listen for them, and the toast confirms.
+func notify(c echo.Context, events, msg string) error {
+	c.Response().Header().Set("HX-Trigger", events)
+	return Render(c, http.StatusOK, views.Toast(msg))
 }

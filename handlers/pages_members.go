@@ -137,13 +137,6 @@ func (p *Pages) memberRemoveProps(ctx context.Context, a db.Actor, userID string
 	return views.MemberRemove{}, db.Errorf(db.CodeNotFound, "No such member.")
 }
 
-// notify answers a successful change: the empty body closes the dialog, events (comma-separated)
-// reload the lists that listen for them, and the toast confirms.
-func notify(c echo.Context, events, msg string) error {
-	c.Response().Header().Set("HX-Trigger", events)
-	return Render(c, http.StatusOK, views.Toast(msg))
-}
-
 func person(u db.User) views.Person {
 	return views.Person{ID: u.ID, Name: u.Name(), Email: u.Email}
 }

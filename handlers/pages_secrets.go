@@ -69,14 +69,7 @@ func (p *Pages) SecretCreate(c echo.Context) error {
 	} else if err != nil {
 		return err
 	}
-	return changed(c, "Created "+sec.Name+".")
-}
-
-// changed answers a successful dialog action: the empty body closes the dialog, the trigger refreshes
-// the table and the toast confirms.
-func changed(c echo.Context, msg string) error {
-	c.Response().Header().Set("HX-Trigger", "secrets-changed")
-	return Render(c, http.StatusOK, views.Toast(msg))
+	return notify(c, "secrets-changed", "Created "+sec.Name+".")
 }
 
 // SecretEdit handles GET /secrets/:id/edit: the Edit dialog for Owners, the View dialog for Readers.
@@ -116,7 +109,7 @@ func (p *Pages) SecretUpdate(c echo.Context) error {
 	}
 	value := c.FormValue("value")
 	sec, err := p.Store.UpdateSecret(ctx, a, c.Param("id"), value, version)
-	if code := db.ErrorCode(err); code == db.CodeInvalid || code == db.CodeConflict || code == db.CodeTooLarge || code == db.CodeForbidden {
+	if code := db.ErrorCode(err); code == db.CodeInvalid || code == db.CodeConflict || code == db.CodeTooLarge {
 		cur, gerr := p.Store.SecretByID(ctx, a, c.Param("id"))
 		if gerr != nil {
 			return gerr
@@ -131,7 +124,7 @@ func (p *Pages) SecretUpdate(c echo.Context) error {
 	} else if err != nil {
 		return err
 	}
-	return changed(c, "Updated "+sec.Name+".")
+	return notify(c, "secrets-changed", "Updated "+sec.Name+".")
 }
 
 // SecretDeleteConfirm handles GET /secrets/:id/delete: the confirmation dialog (Owners only).
@@ -152,5 +145,5 @@ func (p *Pages) SecretDelete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return changed(c, "Deleted "+sec.Name+".")
+	return notify(c, "secrets-changed", "Deleted "+sec.Name+".")
 }
