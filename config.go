@@ -27,6 +27,8 @@ type config struct {
 	APIBurst      int
 	SessionIdle   time.Duration
 	SessionMax    time.Duration
+	// ReadHeaderTimeout bounds how long a client may take to send its request headers.
+	ReadHeaderTimeout time.Duration
 }
 
 // env returns the variable name's value, or the contents of the file named by name_FILE.
@@ -70,6 +72,12 @@ func serveFlags(fs *flag.FlagSet, cfg *config) {
 	fs.DurationVar(&cfg.SessionIdle, "session-idle", idle, "sign out after this long without a request (env KEYHOLD_SESSION_IDLE)")
 	max, _ := time.ParseDuration(envOr("KEYHOLD_SESSION_MAX", "24h"))
 	fs.DurationVar(&cfg.SessionMax, "session-max", max, "sign out this long after sign-in (env KEYHOLD_SESSION_MAX)")
+	// Not a flag: only tests need another value than 10 s.
+	if d, err := time.ParseDuration(envOr("KEYHOLD_READ_HEADER_TIMEOUT", "10s")); err == nil && d > 0 {
+		cfg.ReadHeaderTimeout = d
+	} else {
+		cfg.ReadHeaderTimeout = 10 * time.Second
+	}
 }
 
 // masterKeyFile is where the generated master key lives when none is configured.

@@ -151,15 +151,7 @@ func serve(ctx context.Context, args []string, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:           e,
-		ReadHeaderTimeout: 10 * time.Second, // a slow client cannot hold a connection open by trickling headers
-		ReadTimeout:       2 * time.Minute,  // room for a 30 MB body on a slow link, no more
-		WriteTimeout:      2 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := newHTTPServer(e, cfg.ReadHeaderTimeout, log)
 	log.Info("keyhold is serving", "addr", "http://"+ln.Addr().String(), "data", cfg.Data)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -176,6 +168,21 @@ func serve(ctx context.Context, args []string, log *slog.Logger) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// newHTTPServer is the http.Server that serves h: its timeouts and header limit keep slow or oversized
+// requests from holding connections. readHeaderTimeout is 10 s unless KEYHOLD_READ_HEADER_TIMEOUT says
+// otherwise (tests shorten it).
+func newHTTPServer(h http.Handler, readHeaderTimeout time.Duration, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: readHeaderTimeout, // a slow client cannot hold a connection open by trickling headers
+		ReadTimeout:       2 * time.Minute,   // room for a 30 MB body on a slow link, no more
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 }
 
 // healthcheck asks the server at --addr for /healthz; the container's HEALTHCHECK runs it (the image

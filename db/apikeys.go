@@ -2,10 +2,12 @@ package db
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
 	"database/sql"
 	"errors"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -107,7 +109,41 @@ func (s *Store) RevokeAPIKey(ctx context.Context, a Actor, id string) error {
 		}
 		return struct{}{}, recordTx(ctx, tx, a, now, Event{Action: ActionAPIKeyRevoke, TargetKind: "api_key", TargetID: id, TargetName: label})
 	})
+	s.apiKeys.clear() // after the commit, so no lookup can re-cache the key as it was
 	return err
+}
+
+// apiKeySQL finds the live key with hash ?1 and the actor it acts as: its user, in its organization,
+// with the user's current role. No row: unknown or revoked key, or the user has left.
+const apiKeySQL = `SELECT k.id, k.label, k.hash, k.expires_at, k.org_id, u.id, u.email, u.first_name, u.last_name, m.role
+	FROM api_keys k JOIN users u ON u.id = k.user_id JOIN memberships m ON m.org_id = k.org_id AND m.user_id = k.user_id
+	WHERE k.hash = ? AND k.revoked_at IS NULL`
+
+// keyCacheTTL bounds how long a cached key lookup is trusted. Revoking a key, removing a member or
+// changing a role through this process clears the cache at once; the TTL bounds how long another
+// process (a second instance, the CLI) can be out of date.
+const keyCacheTTL = 2 * time.Second
+
+// keyCache remembers successful key lookups by key hash, so the hot path needs no query for them.
+// Failed lookups are not cached: the 401 path is one indexed query.
+type keyCache struct {
+	mu sync.RWMutex
+	m  map[[32]byte]cachedKey
+}
+
+type cachedKey struct {
+	actor   Actor
+	expires int64 // Unix ms; 0: never
+	at      time.Time
+}
+
+func (c *keyCache) init() { c.m = map[[32]byte]cachedKey{} }
+
+// clear forgets every cached lookup: any change that could end a key's validity calls it.
+func (c *keyCache) clear() {
+	c.mu.Lock()
+	clear(c.m)
+	c.mu.Unlock()
 }
 
 // AuthenticateAPIKey returns the actor a key acts as: its user, in its organization, with that user's
@@ -118,27 +154,44 @@ func (s *Store) AuthenticateAPIKey(ctx context.Context, token, clientIP string) 
 	if !strings.HasPrefix(token, APIKeyPrefix) || len(token) > 128 {
 		return Actor{}, fail
 	}
-	want := tokenHash(token)
+	want := sha256.Sum256([]byte(token))
+	now := s.now()
+	s.apiKeys.mu.RLock()
+	c, ok := s.apiKeys.m[want]
+	s.apiKeys.mu.RUnlock()
+	if ok && now.Sub(c.at) < keyCacheTTL && !now.Before(c.at) {
+		if c.expires != 0 && c.expires <= ms(now) {
+			return Actor{}, fail
+		}
+		a := c.actor
+		a.ClientIP = clientIP
+		return a, nil
+	}
 	var (
-		a       = Actor{Source: "api", ClientIP: clientIP}
+		a       = Actor{Source: "api"}
 		hash    []byte
 		expires sql.NullInt64
 		first   string
 		last    string
 	)
-	err := s.r.QueryRowContext(ctx, `SELECT k.id, k.label, k.hash, k.expires_at, k.org_id, u.id, u.email, u.first_name, u.last_name, m.role
-		FROM api_keys k JOIN users u ON u.id = k.user_id JOIN memberships m ON m.org_id = k.org_id AND m.user_id = k.user_id
-		WHERE k.hash = ? AND k.revoked_at IS NULL`, want).
+	err := s.stmts.apiKey.QueryRowContext(ctx, want[:]).
 		Scan(&a.APIKeyID, &a.APIKeyLabel, &hash, &expires, &a.OrgID, &a.UserID, &a.Email, &first, &last, &a.Role)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Actor{}, fail
 	} else if err != nil {
 		return Actor{}, err
 	}
-	if subtle.ConstantTimeCompare(hash, want) != 1 || expires.Valid && expires.Int64 <= ms(s.now()) {
+	if subtle.ConstantTimeCompare(hash, want[:]) != 1 || expires.Valid && expires.Int64 <= ms(now) {
 		return Actor{}, fail
 	}
 	a.Name = displayName(first, last, a.Email)
+	s.apiKeys.mu.Lock()
+	if len(s.apiKeys.m) >= 10000 {
+		clear(s.apiKeys.m)
+	}
+	s.apiKeys.m[want] = cachedKey{actor: a, expires: expires.Int64, at: now}
+	s.apiKeys.mu.Unlock()
+	a.ClientIP = clientIP
 	return a, nil
 }
 

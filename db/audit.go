@@ -29,6 +29,10 @@ const (
 	ActionAPIKeyCreate   = "apikey.create"
 	ActionAPIKeyRevoke   = "apikey.revoke"
 	ActionSignIn         = "user.sign_in"
+	// ActionPasswordChange is a user changing their own password (recorded in each of their
+	// organizations); ActionMemberPasswordSet an admin setting a member's.
+	ActionPasswordChange    = "user.password_change"
+	ActionMemberPasswordSet = "member.password_set"
 )
 
 // Event is one audit record. It never holds a secret value.
@@ -93,7 +97,7 @@ type auditReq struct {
 	at   time.Time
 	ev   Event
 	done chan error // nil for a touch: nobody waits
-	// touch only records that a.APIKeyID was used at at; no event is written.
+	// touch records that a.APIKeyID was used at at; with done == nil no event is written.
 	touch bool
 }
 
@@ -111,7 +115,8 @@ var errAuditClosed = errors.New("db: audit writer closed")
 // record queues ev and waits until it is committed. It fails closed: an error means the event is not
 // recorded and the caller must not hand out what it read.
 func (w *auditWriter) record(ctx context.Context, a Actor, ev Event) error {
-	req := auditReq{a: a, at: w.s.now(), ev: ev, done: make(chan error, 1)}
+	now := w.s.now()
+	req := auditReq{a: a, at: now, ev: ev, done: make(chan error, 1), touch: w.claimTouch(a, now)}
 	select {
 	case w.reqs <- req:
 	case <-w.quit:
@@ -141,14 +146,26 @@ const touchEvery = 10 * time.Second
 // last-used time is informational, so a full queue drops the note rather than slow the request. A key
 // noted less than touchEvery ago is skipped.
 func (w *auditWriter) touch(a Actor) {
-	if a.APIKeyID == "" {
+	if !w.claimTouch(a, w.s.now()) {
 		return
 	}
-	now := w.s.now()
+	select {
+	case w.reqs <- auditReq{a: a, at: w.s.now(), touch: true}:
+	default:
+	}
+}
+
+// claimTouch reports whether the actor's API key is due a last-used update (none in the last
+// touchEvery), and if so marks it done, so that a busy key costs one UPDATE per touchEvery, not one
+// per batch.
+func (w *auditWriter) claimTouch(a Actor, now time.Time) bool {
+	if a.APIKeyID == "" {
+		return false
+	}
 	w.mu.Lock()
+	defer w.mu.Unlock()
 	if last, ok := w.touched[a.APIKeyID]; ok && now.Sub(last) < touchEvery && !now.Before(last) {
-		w.mu.Unlock()
-		return
+		return false
 	}
 	if len(w.touched) >= 10000 {
 		for id, at := range w.touched {
@@ -158,11 +175,7 @@ func (w *auditWriter) touch(a Actor) {
 		}
 	}
 	w.touched[a.APIKeyID] = now
-	w.mu.Unlock()
-	select {
-	case w.reqs <- auditReq{a: a, at: now, touch: true}:
-	default:
-	}
+	return true
 }
 
 func (w *auditWriter) loop() {
@@ -208,24 +221,19 @@ func (w *auditWriter) loop() {
 func (w *auditWriter) write(batch []auditReq) error {
 	ctx := context.Background()
 	_, err := inTx(ctx, w.s, func(tx *sql.Tx) (struct{}, error) {
-		stmt, err := tx.PrepareContext(ctx, insertAuditSQL)
-		if err != nil {
-			return struct{}{}, err
-		}
-		defer stmt.Close()
+		stmt := tx.StmtContext(ctx, w.s.stmts.auditInsert)
 		used := map[string]int64{}
 		for _, r := range batch {
 			a, ev := r.a, r.ev
 			if r.touch {
 				used[a.APIKeyID] = max(used[a.APIKeyID], ms(r.at))
+			}
+			if r.done == nil {
 				continue
 			}
 			if _, err := stmt.ExecContext(ctx, ms(r.at), a.OrgID, a.UserID, a.Email, a.APIKeyID, a.APIKeyLabel, a.Source, a.ClientIP,
 				ev.Action, ev.SecretID, ev.SecretName, ev.TargetKind, ev.TargetID, ev.TargetName, ev.Role, ev.Detail); err != nil {
 				return struct{}{}, err
-			}
-			if a.APIKeyID != "" {
-				used[a.APIKeyID] = max(used[a.APIKeyID], ms(r.at))
 			}
 		}
 		for id, at := range used {

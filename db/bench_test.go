@@ -26,6 +26,9 @@ func benchValue(n int) string {
 var benchKeyFile = `{"type": "service_account", "private_key": "-----BEGIN PRIVATE KEY-----\n` + benchValue(1624) +
 	`\n-----END PRIVATE KEY-----\n", "client_email": "svc@acme.iam.example.com"}`
 
+// benchPEM is a value the size of a certificate (about 2.2 KB).
+var benchPEM = "-----BEGIN CERTIFICATE-----\n" + benchValue(2100) + "\n-----END CERTIFICATE-----\n"
+
 // benchOrg is an organization as the suite seeds it: Ada (admin) shares the key file with the team
 // "platform" as Reader; Bob, a member of "platform" and "data-eng", reads it through that team grant
 // only, and owns bulk secrets of his own.
@@ -46,7 +49,11 @@ func newBenchOrg(b *testing.B, bulk int) *benchOrg {
 	target := mustSecret(b, s, ada, "GCP_SERVICE_ACCOUNT_JSON", benchKeyFile)
 	mustShare(b, s, ada, target, db.PrincipalTeam, platform.ID, db.RoleReader)
 	for i := range bulk {
-		sec := mustSecret(b, s, bob, fmt.Sprintf("%s_%05d", []string{"STRIPE_API_KEY", "GITHUB_TOKEN", "TLS_CERT_PEM", "DATABASE_URL"}[i%4], i), "v"+benchValue(40))
+		value := benchValue(60) // a token, a URL with a password…
+		if i%4 == 2 {
+			value = benchPEM // …or a certificate
+		}
+		sec := mustSecret(b, s, bob, fmt.Sprintf("%s_%05d", []string{"STRIPE_API_KEY", "GITHUB_TOKEN", "TLS_CERT_PEM", "DATABASE_URL"}[i%4], i), value)
 		if i%10 == 0 {
 			mustShare(b, s, bob, sec, db.PrincipalTeam, platform.ID, db.RoleReader)
 		}
@@ -116,21 +123,17 @@ func BenchmarkSecretByID(b *testing.B) {
 }
 
 // BenchmarkListSecrets is the Secrets tab's query for a user who can read 10,000 secrets: the first
-// page, a page deep in the list, and searches matching many, one and no secrets.
+// page, a page deep in the list, and searches matching many, one and no secrets. The last case is the
+// first page again once the organization also holds five 5 MB secrets that the user cannot see.
 func BenchmarkListSecrets(b *testing.B) {
 	o := newBenchOrg(b, 9999) // plus the team-shared key file: 10,000
-	for _, c := range []struct {
+	type listCase struct {
 		name   string
 		query  string
 		offset int
 		want   int
-	}{
-		{"first_page", "", 0, 10000},
-		{"page_100", "", 99 * 50, 10000},
-		{"search_many", "STRIPE", 0, 2500},
-		{"search_one", "GITHUB_TOKEN_04241", 0, 1},
-		{"search_none", "no_such_secret", 0, 0},
-	} {
+	}
+	run := func(c listCase) {
 		b.Run(c.name, func(b *testing.B) {
 			for b.Loop() {
 				page, err := o.s.ListSecrets(ctx, o.bob, c.query, c.offset, 50)
@@ -140,6 +143,20 @@ func BenchmarkListSecrets(b *testing.B) {
 			}
 		})
 	}
+	for _, c := range []listCase{
+		{"first_page", "", 0, 10000},
+		{"page_100", "", 99 * 50, 10000},
+		{"search_many", "STRIPE", 0, 2500},
+		{"search_one", "GITHUB_TOKEN_04241", 0, 1},
+		{"search_none", "no_such_secret", 0, 0},
+	} {
+		run(c)
+	}
+	big := benchValue(db.MaxValueBytes)
+	for i := range 5 {
+		mustSecret(b, o.s, o.ada, fmt.Sprintf("BIG_BLOB_%d", i), big)
+	}
+	run(listCase{"first_page_with_5MB_rows", "", 0, 10000})
 }
 
 var valueSizes = []struct {

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -48,7 +49,59 @@ type Store struct {
 	now  func() time.Time
 	keys *keyring
 
-	audit *auditWriter
+	stmts    statements
+	apiKeys  keyCache
+	audit    *auditWriter
+	stopCkpt func()
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// statements are the prepared queries of the hot paths. database/sql prepares each once per pooled
+// connection and reuses it, so SQLite parses them once, not on every request.
+type statements struct {
+	secretByID   *sql.Stmt // read pool: a secret without its value
+	revealByID   *sql.Stmt // read pool: a secret with its sealed value
+	revealByName *sql.Stmt // read pool: the SDK fetch by name
+	listSecrets  *sql.Stmt // read pool: a page of the Secrets tab
+	countSecrets *sql.Stmt // read pool: how many secrets the page is of
+	apiKey       *sql.Stmt // read pool: the actor behind an API key
+	auditInsert  *sql.Stmt // writer: one audit event
+}
+
+func (s *Store) prepare(ctx context.Context) error {
+	var err error
+	prep := func(db *sql.DB, query string) *sql.Stmt {
+		if err != nil {
+			return nil
+		}
+		var st *sql.Stmt
+		st, err = db.PrepareContext(ctx, query)
+		return st
+	}
+	s.stmts = statements{
+		secretByID:   prep(s.r, secretSQL(bySecretID, false)),
+		revealByID:   prep(s.r, secretSQL(bySecretID, true)),
+		revealByName: prep(s.r, secretSQL(bySecretName, true)),
+		listSecrets: prep(s.r, `SELECT `+secretCols+`, `+accessExpr+` `+secretFrom+` WHERE `+listWhere+`
+			ORDER BY s.name LIMIT ?4 OFFSET ?5`),
+		countSecrets: prep(s.r, `SELECT COUNT(*) FROM secrets s WHERE `+listWhere),
+		apiKey:       prep(s.r, apiKeySQL),
+		auditInsert:  prep(s.w, insertAuditSQL),
+	}
+	if err != nil {
+		return fmt.Errorf("db: prepare: %w", err)
+	}
+	return nil
+}
+
+func (st statements) close() {
+	for _, s := range []*sql.Stmt{st.secretByID, st.revealByID, st.revealByName, st.listSecrets, st.countSecrets, st.apiKey, st.auditInsert} {
+		if s != nil {
+			s.Close()
+		}
+	}
 }
 
 // Open opens (creating if needed) the database at path, applies pending migrations, checks the master
@@ -96,7 +149,15 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		w.Close()
 		return nil, err
 	}
+	if err := s.prepare(ctx); err != nil {
+		s.stmts.close()
+		s.r.Close()
+		w.Close()
+		return nil, err
+	}
+	s.apiKeys.init()
 	s.audit = newAuditWriter(s)
+	s.stopCkpt = s.checkpointer()
 	return s, nil
 }
 
@@ -119,22 +180,75 @@ func dsn(path string, mode connMode) string {
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "synchronous(NORMAL)")
+	// Map the file into memory: a read after another connection's commit re-reads changed pages from
+	// the page cache of the kernel without a system call per page.
+	q.Add("_pragma", "mmap_size(268435456)")
 	switch mode {
 	case connWriter:
-		// Take the write lock at BEGIN, so a transaction never fails half-way on lock upgrade.
+		// Take the write lock at BEGIN, so a transaction never fails half-way on lock upgrade, and
+		// leave checkpoints to the background checkpointer.
 		q.Add("_txlock", "immediate")
+		q.Add("_pragma", "wal_autocheckpoint(0)")
 	case connReader:
 		q.Add("_pragma", "query_only(1)")
 	}
-	return "file:" + path + "?" + q.Encode()
+	// Escaped: in a file: URI, a # or ? in the path would end it, and a % would start an escape.
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 }
 
 // Close stops the audit writer (flushing what it holds) and closes the database.
+// Calling it again is a no-op.
 func (s *Store) Close() error {
-	if s.audit != nil {
-		s.audit.close()
+	s.closeOnce.Do(func() {
+		if s.audit != nil {
+			s.audit.close()
+		}
+		if s.stopCkpt != nil {
+			s.stopCkpt()
+		}
+		s.stmts.close()
+		s.closeErr = errors.Join(s.r.Close(), s.w.Close())
+	})
+	return s.closeErr
+}
+
+// checkpointInterval is how often the background checkpointer copies the WAL into the database.
+const checkpointInterval = time.Second
+
+// checkpointer moves WAL checkpoints off the commit path: the writer connection has automatic
+// checkpoints turned off (a checkpoint's fsync would otherwise stall the commit that triggered it and
+// every read waiting on that commit's audit batch), and this goroutine runs a PASSIVE checkpoint,
+// which never blocks readers or the writer, every checkpointInterval on a connection of its own.
+// SQLite still checkpoints when the last connection closes.
+func (s *Store) checkpointer() (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		conn, err := sql.Open("sqlite", dsn(s.path, connPlain))
+		if err != nil {
+			s.log.Error("checkpointer: open", "err", err)
+			return
+		}
+		defer conn.Close()
+		conn.SetMaxOpenConns(1)
+		t := time.NewTicker(checkpointInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if _, err := conn.Exec(`PRAGMA wal_checkpoint(PASSIVE)`); err != nil {
+					s.log.Warn("checkpoint failed", "err", err)
+				}
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
 	}
-	return errors.Join(s.r.Close(), s.w.Close())
 }
 
 // Path is the database file.

@@ -60,6 +60,7 @@ func (s *Store) SetMemberRole(ctx context.Context, a Actor, userID string, role 
 		}
 		return struct{}{}, recordTx(ctx, tx, a, now, Event{Action: ActionMemberRole, TargetKind: "user", TargetID: userID, TargetName: m.Email, Role: string(role)})
 	})
+	s.apiKeys.clear() // the role travels in cached key lookups
 	return err
 }
 
@@ -72,7 +73,7 @@ func (s *Store) RemoveMember(ctx context.Context, a Actor, userID string, previe
 		return nil, Errorf(CodeForbidden, "Only organization admins can remove members.")
 	}
 	now := s.now()
-	return change(ctx, s, preview, func(tx *sql.Tx) ([]Secret, error) {
+	deleted, err := change(ctx, s, preview, func(tx *sql.Tx) ([]Secret, error) {
 		m, err := memberTx(ctx, tx, a.OrgID, userID)
 		if err != nil {
 			return nil, err
@@ -102,4 +103,8 @@ func (s *Store) RemoveMember(ctx context.Context, a Actor, userID string, previe
 		}
 		return deleteOrphansTx(ctx, tx, a, now, candidates, fmt.Sprintf("last Owner %s left the organization", m.Email))
 	})
+	if err == nil && !preview {
+		s.apiKeys.clear() // the member's keys stop working at once
+	}
+	return deleted, err
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strings"
+	"sync"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -50,5 +51,6 @@ func checkPassword(hash, pw string) bool {
 }
 
 // dummyHash is checked against when an email is unknown, so that a sign-in takes as long whether or
-// not the account exists.
-var dummyHash = hashPassword("keyhold-dummy-password-for-timing")
+// not the account exists. It is made on first use, not at start-up: argon2id costs tens of
+// milliseconds and 19 MiB, which every CLI command and every cold start would otherwise pay.
+var dummyHash = sync.OnceValue(func() string { return hashPassword("keyhold-dummy-password-for-timing") })

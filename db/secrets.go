@@ -72,15 +72,30 @@ func scanSecret(row scanner, extra ...any) (*Secret, error) {
 
 func notFoundSecret() error { return Errorf(CodeNotFound, "No such secret.") }
 
-// secretForActor loads a live secret of the actor's organization with the actor's access, sealed
-// value included. It returns CodeNotFound when the secret does not exist or the actor cannot read it.
-func (s *Store) secretForActor(ctx context.Context, q queryer, a Actor, id string) (*Secret, error) {
-	var rank sql.NullInt64
-	var sec *Secret
-	row := q.QueryRowContext(ctx, `SELECT `+secretCols+`, s.data_key_id, s.sealed, `+accessExpr+` `+secretFrom+`
-		WHERE s.id = ?2 AND s.org_id = ?3 AND s.deleted_at IS NULL`, a.UserID, id, a.OrgID)
-	var keyID string
-	var sealed []byte
+// secretSQL looks up one live secret of organization ?3 by ID or by name (?2, per where) with the
+// access of user ?1; withValue adds the sealed value (last, and only when needed: it may be 5 MB).
+func secretSQL(where string, withValue bool) string {
+	value := "NULL"
+	if withValue {
+		value = "s.sealed"
+	}
+	return `SELECT ` + secretCols + `, s.data_key_id, ` + value + `, ` + accessExpr + ` ` + secretFrom + `
+		WHERE ` + where + ` AND s.org_id = ?3 AND s.deleted_at IS NULL`
+}
+
+const (
+	bySecretID   = "s.id = ?2"
+	bySecretName = "s.name = ?2"
+)
+
+// scanLookup reads a row of secretSQL. A missing row and a secret the actor cannot read are both
+// CodeNotFound: the answer does not reveal that the secret exists.
+func scanLookup(row *sql.Row) (*Secret, error) {
+	var (
+		rank   sql.NullInt64
+		keyID  string
+		sealed []byte
+	)
 	sec, err := scanSecret(row, &keyID, &sealed, &rank)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFoundSecret()
@@ -93,6 +108,13 @@ func (s *Store) secretForActor(ctx context.Context, q queryer, a Actor, id strin
 	}
 	sec.dataKeyID, sec.sealed = keyID, sealed
 	return sec, nil
+}
+
+// secretForActor loads a live secret of the actor's organization with the actor's access, without
+// its value, inside q (a transaction). It returns CodeNotFound when the secret does not exist or the
+// actor cannot read it.
+func (s *Store) secretForActor(ctx context.Context, q queryer, a Actor, id string) (*Secret, error) {
+	return scanLookup(q.QueryRowContext(ctx, secretSQL(bySecretID, false), a.UserID, id, a.OrgID))
 }
 
 // CreateSecret seals value and stores it under name in the actor's organization, with the actor as
@@ -199,46 +221,30 @@ func deleteSecretTx(ctx context.Context, tx *sql.Tx, a Actor, sec *Secret, now t
 
 // SecretByID returns a secret the actor can read, without its value. It returns CodeNotFound.
 func (s *Store) SecretByID(ctx context.Context, a Actor, id string) (*Secret, error) {
-	sec, err := s.secretForActor(ctx, s.r, a, id)
-	if err != nil {
-		return nil, err
-	}
-	sec.sealed = nil
-	return sec, nil
+	return scanLookup(s.stmts.secretByID.QueryRowContext(ctx, a.UserID, id, a.OrgID))
 }
 
 // RevealSecret returns a secret with its value, once the read is recorded in the audit trail. It
 // returns CodeNotFound, or CodeUnavailable when the read cannot be recorded.
 func (s *Store) RevealSecret(ctx context.Context, a Actor, id string) (*Secret, error) {
-	sec, err := s.secretForActor(ctx, s.r, a, id)
+	sec, err := scanLookup(s.stmts.revealByID.QueryRowContext(ctx, a.UserID, id, a.OrgID))
 	if err != nil {
 		return nil, err
 	}
 	return s.reveal(ctx, a, sec)
 }
 
-// SecretByName returns the named secret with its value, for fetching by code. The read is audited.
-// It returns CodeNotFound when there is no such secret or the actor cannot read it.
+// SecretByName returns the named secret with its value, for fetching by code: the hot path, one
+// prepared query. The read is audited. It returns CodeNotFound when there is no such secret or the
+// actor cannot read it.
 func (s *Store) SecretByName(ctx context.Context, a Actor, name string) (*Secret, error) {
 	if ValidateSecretName(name) != nil {
 		return nil, notFoundSecret()
 	}
-	var rank sql.NullInt64
-	var keyID string
-	var sealed []byte
-	row := s.r.QueryRowContext(ctx, `SELECT `+secretCols+`, s.data_key_id, s.sealed, `+accessExpr+` `+secretFrom+`
-		WHERE s.org_id = ?2 AND s.name = ?3 AND s.deleted_at IS NULL`, a.UserID, a.OrgID, name)
-	sec, err := scanSecret(row, &keyID, &sealed, &rank)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFoundSecret()
-	} else if err != nil {
+	sec, err := scanLookup(s.stmts.revealByName.QueryRowContext(ctx, a.UserID, name, a.OrgID))
+	if err != nil {
 		return nil, err
 	}
-	sec.Access = roleFromRank(int(rank.Int64))
-	if !sec.Access.CanRead() {
-		return nil, notFoundSecret()
-	}
-	sec.dataKeyID, sec.sealed = keyID, sealed
 	return s.reveal(ctx, a, sec)
 }
 
@@ -260,54 +266,46 @@ type SecretPage struct {
 	Total   int
 }
 
+// listWhere selects the live secrets of organization ?2 that user ?1 can read, whose name contains
+// the LIKE pattern ?3 (when set). Rows are visited in name order through the live-name index and
+// each is checked through the grants' primary key, so a page costs its rows, not the organization.
+const listWhere = `s.org_id = ?2 AND s.deleted_at IS NULL AND (?3 = '' OR s.name LIKE ?3 ESCAPE '\') AND ` + accessExpr + ` IS NOT NULL`
+
 // ListSecrets lists the live secrets of the actor's organization that the actor can read, by name,
-// without values. query filters by a part of the name; offset and limit page the list.
+// without values. query filters by a part of the name; offset and limit page the list; Total counts
+// every match.
 func (s *Store) ListSecrets(ctx context.Context, a Actor, query string, offset, limit int) (*SecretPage, error) {
-	if limit <= 0 || limit > 1000 {
+	if limit <= 0 {
 		limit = 50
 	}
-	if offset < 0 {
-		offset = 0
-	}
+	limit = min(limit, 1000)
+	offset = max(offset, 0)
 	pattern := ""
 	if query != "" {
 		pattern = likePattern(query)
 	}
 	return inReadTx(ctx, s, func(tx *sql.Tx) (*SecretPage, error) {
-		rows, err := tx.QueryContext(ctx, `WITH `+listAccessCTE+`
-			SELECT `+secretCols+`, acc.r, COUNT(*) OVER () `+secretFrom+` JOIN acc ON acc.sid = s.id
-			WHERE `+listSecretsWhere+` ORDER BY s.name LIMIT ?4 OFFSET ?5`, a.UserID, a.OrgID, pattern, limit, offset)
+		page := &SecretPage{}
+		if err := tx.StmtContext(ctx, s.stmts.countSecrets).QueryRowContext(ctx, a.UserID, a.OrgID, pattern).Scan(&page.Total); err != nil {
+			return nil, err
+		}
+		if page.Total <= offset {
+			return page, nil
+		}
+		rows, err := tx.StmtContext(ctx, s.stmts.listSecrets).QueryContext(ctx, a.UserID, a.OrgID, pattern, limit, offset)
 		if err != nil {
 			return nil, err
 		}
 		defer rows.Close()
-		page := &SecretPage{}
 		for rows.Next() {
 			var rank int
-			sec, err := scanSecret(rows, &rank, &page.Total)
+			sec, err := scanSecret(rows, &rank)
 			if err != nil {
 				return nil, err
 			}
 			sec.Access = roleFromRank(rank)
 			page.Secrets = append(page.Secrets, *sec)
 		}
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-		if len(page.Secrets) == 0 && offset > 0 {
-			// Past the last page COUNT(*) OVER () has no row to ride on: count separately.
-			err = tx.QueryRowContext(ctx, `WITH `+listAccessCTE+` SELECT COUNT(*) FROM secrets s JOIN acc ON acc.sid = s.id
-				WHERE `+listSecretsWhere, a.UserID, a.OrgID, pattern).Scan(&page.Total)
-		}
-		return page, err
+		return page, rows.Err()
 	})
 }
-
-// listAccessCTE is acc(sid, r): the secrets user ?1 can read with the rank of its access.
-const listAccessCTE = `acc AS (
-	SELECT g.secret_id AS sid, MAX(CASE g.role WHEN 'owner' THEN 2 ELSE 1 END) AS r FROM grants g
-	WHERE (g.principal_kind = 'user' AND g.principal_id = ?1)
-	OR (g.principal_kind = 'team' AND g.principal_id IN (SELECT tm.team_id FROM team_members tm WHERE tm.user_id = ?1))
-	GROUP BY g.secret_id)`
-
-const listSecretsWhere = `s.org_id = ?2 AND s.deleted_at IS NULL AND (?3 = '' OR s.name LIKE ?3 ESCAPE '\')`

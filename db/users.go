@@ -236,7 +236,7 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (*User
 	err := s.r.QueryRowContext(ctx, `SELECT id, email, first_name, last_name, created_at, password_hash FROM users WHERE email_key = ?`,
 		strings.ToLower(strings.TrimSpace(email))).Scan(&u.ID, &u.Email, &u.FirstName, &u.LastName, &created, &hash)
 	if errors.Is(err, sql.ErrNoRows) {
-		checkPassword(dummyHash, password)
+		checkPassword(dummyHash(), password)
 		return nil, fail
 	} else if err != nil {
 		return nil, err

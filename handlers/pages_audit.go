@@ -42,6 +42,8 @@ var auditActions = []views.Option{
 	{Value: db.ActionAPIKeyCreate, Label: "Created API key"},
 	{Value: db.ActionAPIKeyRevoke, Label: "Revoked API key"},
 	{Value: db.ActionSignIn, Label: "Signed in"},
+	{Value: db.ActionPasswordChange, Label: "Changed password"},
+	{Value: db.ActionMemberPasswordSet, Label: "Set member password"},
 	{Value: db.ActionOrgCreate, Label: "Created organization"},
 }
 

@@ -117,9 +117,11 @@ func (p *Pages) Login(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, form.Next)
 }
 
-// safeNext keeps a post-sign-in redirect on this site: a local absolute path, or /secrets.
+// safeNext keeps a post-sign-in redirect on this site: a local absolute path, or /secrets. It refuses
+// control characters: browsers drop tabs and newlines from a URL, so "/\t/evil.example" is //evil.example.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
+		strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return "/secrets"
 	}
 	return next

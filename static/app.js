@@ -256,12 +256,15 @@
 
   // Responses that htmx does not swap (404, 500, …) and errors outside a
   // dialog: show the message of the server's error toast, or a generic one.
-  // Only text is taken from the response, never markup.
+  // Only text is taken from the response, never markup. A form on a page
+  // that draws its own errors (the Account page's password card) opts in
+  // with data-swap-errors on its target.
   document.addEventListener("htmx:beforeSwap", function (evt) {
     var d = evt.detail;
     var status = d.xhr ? d.xhr.status : 0;
     if (status < 400) return;
     if (d.shouldSwap && inDialogRoot(d.target)) return; // the dialog shows its error
+    if (d.shouldSwap && d.target && d.target.hasAttribute("data-swap-errors")) return;
     d.shouldSwap = false;
     showError(errorText(d.xhr));
   });

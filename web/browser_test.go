@@ -251,12 +251,12 @@ func (b *browserTab) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
-// evalJS evaluates a JavaScript expression in the page.
+// evalJS evaluates a JavaScript expression in the page (awaiting it when it is a promise).
 func evalJS[T any](b *browserTab, expr string) T {
 	b.t.Helper()
 	ctx, cancel := b.step()
 	defer cancel()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
 	if err != nil {
 		b.t.Fatalf("evaluating %s: %v", expr, err)
 	}
@@ -305,7 +305,7 @@ func (b *browserTab) typeInto(css, text string) {
 // chromedp.SetValue: it cannot set "".)
 func (b *browserTab) fill(css, text string) {
 	b.t.Helper()
-	b.do("wait for "+css, chromedp.WaitVisible(chromedp.CSS(css)))
+	b.do("fill "+css, chromedp.WaitVisible(chromedp.CSS(css)))
 	ok := evalJS[bool](b, fmt.Sprintf(`(el => {
 		if (!el) return false;
 		el.value = %s;
@@ -316,13 +316,6 @@ func (b *browserTab) fill(css, text string) {
 	if !ok {
 		b.t.Fatalf("fill %s: no such field (page %s)", css, b.location())
 	}
-}
-
-// retype empties the field and types text.
-func (b *browserTab) retype(css, text string) {
-	b.t.Helper()
-	b.fill(css, "")
-	b.typeInto(css, text)
 }
 
 func (b *browserTab) waitVisible(css string) {
@@ -378,6 +371,12 @@ func (b *browserTab) waitRows(names ...string) {
 // jsString quotes s as a JavaScript string literal.
 func jsString(s string) string {
 	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\n", `\n`, "\r", `\r`).Replace(s) + "'"
+}
+
+// waitToast waits for the confirmation toast saying msg (app.js removes it after 4 seconds).
+func (b *browserTab) waitToast(msg string) {
+	b.t.Helper()
+	b.waitFor("the toast "+msg, `Array.from(document.querySelectorAll("#toast .toast"), e => e.textContent).some(s => s.includes(`+jsString(msg)+`))`)
 }
 
 // Dialog states, as app.js leaves them.
@@ -531,9 +530,13 @@ func TestBrowser_SignOutAndIn(t *testing.T) {
 	if got := b.path(); got != "/login" {
 		t.Errorf("sign-out lands on %s, want /login", got)
 	}
-	b.navigate("/secrets")
-	b.waitVisible("#login-email")
-	b.signIn("ada@example.com")
+	if got := evalJS[bool](b, `fetch("/secrets", {redirect: "manual"}).then(r => r.type === "opaqueredirect")`); !got {
+		t.Error("after sign-out /secrets does not redirect to sign-in")
+	}
+	b.fill("#login-email", "ada@example.com")
+	b.fill("#login-password", testPassword)
+	b.click(`form[action="/login"] button[type="submit"]`)
+	b.waitVisible("#secret-search")
 	if got := b.text(".user-menu-name"); got != "Ada Admin" {
 		t.Errorf("signed in as %q, want Ada Admin", got)
 	}
@@ -544,9 +547,9 @@ func TestBrowser_SessionEndsWhileOnPage(t *testing.T) {
 	ada := ts.seedOrg(t, "Acme", "ada@example.com")
 	ts.seedSecret(t, ada, "API_TOKEN", "v1")
 	b := newBrowserTab(t, ts)
-	b.signIn("ada@example.com")
-	b.typeInto("#secret-search", "api")
-	b.waitFor("the search in the URL", `location.search === "?q=api"`)
+	b.openAs("ada@example.com")
+	b.navigate("/secrets?q=api")
+	b.waitRows("API_TOKEN")
 
 	// The session ends on the server (signed out elsewhere, or expired); then Ada opens a dialog.
 	if err := ts.Store.DeleteUserSessions(context.Background(), ada.UserID, ""); err != nil {
@@ -591,7 +594,7 @@ func TestBrowser_NewSecretDialog(t *testing.T) {
 	}
 
 	// A name the server refuses: the error shows inside the dialog, the typed text stays.
-	b.retype("#secret-name", "EXISTING_KEY")
+	b.fill("#secret-name", "EXISTING_KEY")
 	b.click(`#dialog button[type="submit"]`)
 	b.waitVisible("#dialog .alert-error")
 	if got := b.text("#dialog .alert-error"); got != "A secret named EXISTING_KEY already exists in this organization." {
@@ -605,11 +608,11 @@ func TestBrowser_NewSecretDialog(t *testing.T) {
 		t.Errorf("value %q after the error, want the typed value", got)
 	}
 
-	b.retype("#secret-name", "NEW_KEY")
+	b.fill("#secret-name", "NEW_KEY")
 	b.click(`#dialog button[type="submit"]`)
 	b.waitFor("the dialog closed", dialogClosed)
+	b.waitToast("Created NEW_KEY.")
 	b.waitRows("EXISTING_KEY", "NEW_KEY")
-	b.waitFor("the toast", `!!document.querySelector("#toast .toast") && document.querySelector("#toast .toast").textContent.includes("Created NEW_KEY.")`)
 	if v := ts.secretValue(t, ada, mustSecretID(t, ts, ada, "NEW_KEY")); v != "the value" {
 		t.Errorf("NEW_KEY holds %q, want the typed value", v)
 	}
@@ -673,10 +676,10 @@ func TestBrowser_EditRevealUpdate(t *testing.T) {
 		t.Errorf("copy button says %q, want Copy", got)
 	}
 
-	b.retype("#secret-value", "rotated-value-42")
+	b.fill("#secret-value", "rotated-value-42")
 	b.click(`#dialog button[type="submit"]`)
 	b.waitFor("the dialog closed", dialogClosed)
-	b.waitFor("the toast", `!!document.querySelector("#toast .toast") && document.querySelector("#toast .toast").textContent.includes("Updated API_TOKEN.")`)
+	b.waitToast("Updated API_TOKEN.")
 	if v := ts.secretValue(t, ada, sec.ID); v != "rotated-value-42" {
 		t.Errorf("stored value %q, want rotated-value-42", v)
 	}
@@ -737,8 +740,8 @@ func TestBrowser_Delete(t *testing.T) {
 	b.waitFor("the focus on Cancel", `document.activeElement && document.activeElement.textContent.trim() === "Cancel"`)
 	b.click(`#dialog .btn-danger`)
 	b.waitFor("the dialog closed", dialogClosed)
+	b.waitToast("Deleted API_TOKEN.")
 	b.waitRows("OTHER_KEY")
-	b.waitFor("the toast", `!!document.querySelector("#toast .toast") && document.querySelector("#toast .toast").textContent.includes("Deleted API_TOKEN.")`)
 	if got := ts.secretNames(t, ada); len(got) != 1 || got[0] != "OTHER_KEY" {
 		t.Errorf("secrets %v, want only OTHER_KEY", got)
 	}
@@ -762,7 +765,7 @@ func TestBrowser_Sharing(t *testing.T) {
 	// Ada creates a secret and shares it with Bob as Reader.
 	owner.click(`.page-header button[hx-get="/secrets/new"]`)
 	owner.waitFor("the New Secret dialog", dialogOpen)
-	owner.typeInto("#secret-name", "SHARED_KEY")
+	owner.fill("#secret-name", "SHARED_KEY")
 	owner.fill("#secret-value", "shared value\n")
 	owner.click(`#dialog button[type="submit"]`)
 	owner.waitFor("the dialog closed", dialogClosed)
@@ -789,7 +792,7 @@ func TestBrowser_Sharing(t *testing.T) {
 	}
 	owner.click(`#share-form button[type="submit"]`)
 	owner.waitFor("the dialog closed", dialogClosed)
-	owner.waitFor("the toast", `!!document.querySelector("#toast .toast") && document.querySelector("#toast .toast").textContent.includes("Access updated.")`)
+	owner.waitToast("Access updated.")
 	if role := accessOf(t, ts, ada, sec.ID, bob.UserID); role != db.RoleReader {
 		t.Fatalf("Bob's access %q after the share, want reader", role)
 	}
@@ -843,7 +846,7 @@ func TestBrowser_Sharing(t *testing.T) {
 	reader.waitVisible(`button[aria-label="Edit SHARED_KEY"]`)
 	reader.click(`button[aria-label="Edit SHARED_KEY"]`)
 	reader.waitFor("the Edit dialog", dialogOpen)
-	reader.typeInto("#secret-value", "bob rotated it")
+	reader.fill("#secret-value", "bob rotated it")
 	reader.click(`#dialog button[type="submit"]`)
 	reader.waitFor("the dialog closed", dialogClosed)
 	if v := ts.secretValue(t, ada, sec.ID); v != "bob rotated it" {

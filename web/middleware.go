@@ -63,7 +63,11 @@ func (m *middlewares) loadUser(next echo.HandlerFunc) echo.HandlerFunc {
 				return merr
 			}
 			if len(ms) == 0 {
-				return m.sessions.End(c)
+				// Go on signed out, so that requireLogin answers (not an empty 200).
+				if err := m.sessions.End(c); err != nil {
+					return err
+				}
+				return next(c)
 			}
 			if err := m.sessions.SwitchOrg(c, ms[0].OrgID); err != nil {
 				return err
@@ -78,17 +82,29 @@ func (m *middlewares) loadUser(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// requireLogin sends anonymous requests to the sign-in page (htmx requests by HX-Redirect).
+// requireLogin sends anonymous requests to the sign-in page (htmx requests by HX-Redirect), to come
+// back afterwards to the page they were on. An htmx request asked for a fragment (a dialog, a table),
+// so it comes back to the page it was made from (HX-Current-URL), not to the fragment's URL.
 func requireLogin(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if handlers.SignedIn(c) {
 			return next(c)
 		}
-		target := "/login"
-		if r := c.Request(); r.Method == http.MethodGet && r.URL.Path != "/" {
-			target += "?next=" + url.QueryEscape(r.URL.RequestURI())
+		r := c.Request()
+		htmx := r.Header.Get("HX-Request") == "true"
+		back := ""
+		if htmx {
+			if u, err := url.Parse(r.Header.Get("HX-Current-URL")); err == nil && u.Path != "" {
+				back = u.RequestURI()
+			}
+		} else if r.Method == http.MethodGet {
+			back = r.URL.RequestURI()
 		}
-		if c.Request().Header.Get("HX-Request") == "true" {
+		target := "/login"
+		if back != "" && back != "/" {
+			target += "?next=" + url.QueryEscape(back)
+		}
+		if htmx {
 			c.Response().Header().Set("HX-Redirect", target)
 			return c.NoContent(http.StatusUnauthorized)
 		}

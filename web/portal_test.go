@@ -990,3 +990,64 @@ func TestPortal_ValueShownOnlyByReveal(t *testing.T) {
 		t.Fatal("the reveal does not show the value: the checks above prove nothing")
 	}
 }
+
+func TestPortal_RemovedFromTheCurrentOrg(t *testing.T) {
+	ts := newTestServer(t)
+	ctx := context.Background()
+	bobOrg, bobUser, err := ts.Store.CreateOrg(ctx, "Acme", db.NewUser{Email: "bob@example.com", FirstName: "Bob", LastName: "Example", Password: testPassword}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob := ts.actor(t, bobUser.ID, bobOrg.ID)
+	ts.seedSecret(t, bob, "ACME_KEY", "v")
+
+	// staleSession is a session in Acme that outlived its user's membership (RemoveMember ends the
+	// sessions it knows of; one being used at that moment, or made by another instance, survives).
+	staleSession := func(t *testing.T, email string) *testClient {
+		t.Helper()
+		m := ts.seedMember(t, bob, email, "Someone", "Example")
+		c := signedInClient(t, ts, email)
+		if _, err := ts.Store.RemoveMember(ctx, bob, m.UserID, false); err != nil {
+			t.Fatal(err)
+		}
+		wantRedirect(t, "GET /secrets after the removal", c.get("/secrets"), "/login?next=%2Fsecrets")
+		token, err := ts.Store.CreateSession(ctx, m.UserID, bob.OrgID, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.setCookie("kh_session", token)
+		return c
+	}
+
+	t.Run("another organization left", func(t *testing.T) {
+		c := staleSession(t, "ada@example.com")
+		beta := ts.seedOrg(t, "Beta", "ada@example.com") // Ada's own organization
+		ts.seedSecret(t, beta, "BETA_KEY", "v")
+		r := c.get("/secrets")
+		wantStatus(t, "GET /secrets with the stale session", r, http.StatusOK)
+		if got := rowNames(r.Body); !slices.Equal(got, []string{"BETA_KEY"}) {
+			t.Errorf("rows %v, want Beta's", got)
+		}
+		if got := rowNames(c.get("/secrets").Body); !slices.Equal(got, []string{"BETA_KEY"}) {
+			t.Errorf("rows %v on the next request, want Beta's: the session moved", got)
+		}
+	})
+
+	t.Run("no organization left", func(t *testing.T) {
+		c := staleSession(t, "carol@example.com")
+		old := c.cookie("kh_session")
+		r := c.getHX("/secrets/new")
+		if r.Header.Get("HX-Redirect") == "" || r.Status < 400 {
+			t.Errorf("htmx GET with the stale session: status %d, HX-Redirect %q, body %q; want a redirect to sign-in",
+				r.Status, r.Header.Get("HX-Redirect"), r.Body)
+		}
+		replay := ts.newClient(t)
+		replay.setCookie("kh_session", old)
+		wantRedirect(t, "GET /secrets with the ended session", replay.get("/secrets"), "/login?next=%2Fsecrets")
+	})
+
+	t.Run("no organization left, page load", func(t *testing.T) {
+		c := staleSession(t, "dan@example.com")
+		wantRedirect(t, "GET /secrets with the stale session", c.get("/secrets"), "/login?next=%2Fsecrets")
+	})
+}

@@ -11,9 +11,6 @@ import (
 	"github.com/keyhold/keyhold/static"
 )
 
-// portalBodyLimit admits a 5 MB value form-encoded (up to 3 bytes per byte) plus the other fields.
-const portalBodyLimit = "16M"
-
 // routes is the one route table.
 func routes(e *echo.Echo, m *middlewares, p *handlers.Pages, api *handlers.API) {
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true}))
@@ -40,7 +37,7 @@ func routes(e *echo.Echo, m *middlewares, p *handlers.Pages, api *handlers.API) 
 		},
 		Skipper: func(c echo.Context) bool { return strings.HasPrefix(c.Request().URL.Path, "/v1/") },
 	})
-	limit := middleware.BodyLimit(portalBodyLimit)
+	limit := portalBody
 
 	public := e.Group("", limit, csrf, m.loadUser)
 	public.GET("/", p.Home)
@@ -92,6 +89,13 @@ func routes(e *echo.Echo, m *middlewares, p *handlers.Pages, api *handlers.API) 
 	portal.DELETE("/apikeys/:id", p.APIKeyRevoke)
 	portal.GET("/audit", p.AuditPage)
 	portal.GET("/secrets/:id/activity", p.SecretActivityDialog)
+
+	// Account security.
+	portal.GET("/account", p.AccountPage)
+	portal.POST("/account/password", p.PasswordChange)
+	portal.POST("/account/sign-out-everywhere", p.SignOutEverywhere)
+	portal.GET("/members/:id/password", p.MemberPasswordNew)
+	portal.POST("/members/:id/password", p.MemberPasswordSet)
 
 	// The JSON Management API: a bearer API key on every request; no cookies, no CSRF token.
 	e.GET("/v1/openapi.json", api.OpenAPI) // no key: tools read it

@@ -68,7 +68,6 @@ CREATE TABLE secrets (
 	org_id      TEXT NOT NULL REFERENCES orgs (id),
 	name        TEXT NOT NULL,
 	data_key_id TEXT NOT NULL REFERENCES data_keys (id),
-	sealed      BLOB NOT NULL, -- nonce || AES-256-GCM(value), associated data binds org and secret ID
 	value_size  INTEGER NOT NULL,
 	version     INTEGER NOT NULL DEFAULT 1,
 	created_by  TEXT NOT NULL REFERENCES users (id),
@@ -76,7 +75,10 @@ CREATE TABLE secrets (
 	updated_by  TEXT NOT NULL REFERENCES users (id),
 	updated_at  INTEGER NOT NULL,
 	deleted_by  TEXT REFERENCES users (id),
-	deleted_at  INTEGER
+	deleted_at  INTEGER,
+	-- nonce || AES-256-GCM(value); associated data binds org and secret ID. Last, so that reading the
+	-- other columns never walks a large value's overflow pages.
+	sealed      BLOB NOT NULL
 );
 -- A live name is unique in its organization; deleting a secret frees its name.
 CREATE UNIQUE INDEX secrets_live_name ON secrets (org_id, name) WHERE deleted_at IS NULL;

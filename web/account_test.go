@@ -1,0 +1,379 @@
+package web_test
+
+import (
+	"html"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyhold/keyhold/db"
+	"github.com/keyhold/keyhold/web"
+)
+
+const newPassword = "a brand new passphrase"
+
+var successRE = regexp.MustCompile(`(?s)<div class="alert alert-success" role="status">.*?<span>(.*?)</span>`)
+
+// successText is the text of the green confirmation in a response, unescaped, or "".
+func successText(body string) string {
+	m := successRE.FindStringSubmatch(body)
+	if m == nil {
+		return ""
+	}
+	return html.UnescapeString(m[1])
+}
+
+func passwordForm(current, next, confirm string) url.Values {
+	return url.Values{"current_password": {current}, "new_password": {next}, "confirm_password": {confirm}}
+}
+
+// wantSignedOut fails unless c's session has ended: the next page load goes to sign-in.
+func wantSignedOut(t testing.TB, what string, c *testClient) {
+	t.Helper()
+	wantRedirect(t, what, c.get("/secrets"), "/login?next=%2Fsecrets")
+}
+
+// wantSignedIn fails unless c's session still works.
+func wantSignedIn(t testing.TB, what string, c *testClient) {
+	t.Helper()
+	wantStatus(t, what, c.get("/secrets"), http.StatusOK)
+}
+
+// wantPassword checks which password signs email in, with fresh clients.
+func wantPassword(t testing.TB, ts *testServer, email, works, fails string) {
+	t.Helper()
+	signIn(t, ts.newClient(t), email, works)
+	if r := ts.newClient(t).postForm("/login", url.Values{"email": {email}, "password": {fails}}); r.Status != http.StatusUnauthorized {
+		t.Fatalf("sign in as %s with the old password: status %d, want 401", email, r.Status)
+	}
+}
+
+func TestAccount_Page(t *testing.T) {
+	ts := newTestServer(t)
+	ts.seedOrg(t, "Acme", "ada@example.com")
+	c := signedInClient(t, ts, "ada@example.com")
+
+	secrets := c.get("/secrets")
+	wantStatus(t, "GET /secrets", secrets, http.StatusOK)
+	if !strings.Contains(secrets.Body, `<a class="menu-item" href="/account">`) {
+		t.Error("the user menu has no Account link")
+	}
+	if strings.Index(secrets.Body, `href="/account"`) > strings.Index(secrets.Body, `action="/logout"`) {
+		t.Error("Account comes after Sign out in the user menu")
+	}
+	r := c.get("/account")
+	wantStatus(t, "GET /account", r, http.StatusOK)
+	for _, want := range []string{"Ada Admin", "ada@example.com", `action="/account/password"`, `action="/account/sign-out-everywhere"`,
+		`id="password-current"`, `id="password-new"`, `id="password-confirm"`, "<title>Account · keyhold</title>"} {
+		if !strings.Contains(r.Body, want) {
+			t.Errorf("the Account page lacks %q", want)
+		}
+	}
+	wantRedirect(t, "GET /account signed out", ts.newClient(t).get("/account"), "/login?next=%2Faccount")
+}
+
+func TestAccount_ChangePassword_Refused(t *testing.T) {
+	ts := newTestServer(t)
+	ts.seedOrg(t, "Acme", "ada@example.com")
+	c := signedInClient(t, ts, "ada@example.com")
+	other := signedInClient(t, ts, "ada@example.com")
+
+	for _, tc := range []struct {
+		name             string
+		form             url.Values
+		wantErr, invalid string
+	}{
+		{"wrong current password", passwordForm("not my password", newPassword, newPassword), "Your current password is incorrect.", "password-current"},
+		{"too short", passwordForm(testPassword, "short", "short"), "Password must be at least 12 characters long.", "password-new"},
+		{"confirmation differs", passwordForm(testPassword, newPassword, newPassword+"!"), "The new password and its confirmation do not match.", "password-confirm"},
+		{"same as now", passwordForm(testPassword, testPassword, testPassword), "The new password must differ from your current one.", "password-new"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := c.hx(http.MethodPost, "/account/password", tc.form)
+			wantStatus(t, "POST /account/password", r, http.StatusUnprocessableEntity)
+			if got := pageError(r.Body); got != tc.wantErr {
+				t.Errorf("error %q, want %q", got, tc.wantErr)
+			}
+			if !strings.HasPrefix(strings.TrimSpace(r.Body), `<section id="password-card"`) {
+				t.Errorf("htmx got %.60q…, want the #password-card fragment", r.Body)
+			}
+			tag := regexp.MustCompile(`<input[^>]*id="` + tc.invalid + `"[^>]*>`).FindString(r.Body)
+			if !strings.Contains(tag, `aria-invalid="true"`) || !strings.Contains(tag, "autofocus") {
+				t.Errorf("field %s is not marked invalid and focused: %s", tc.invalid, tag)
+			}
+			if strings.Contains(r.Body, tc.form.Get("new_password")) || strings.Contains(r.Body, tc.form.Get("current_password")) {
+				t.Error("a typed password came back in the page")
+			}
+			// Nothing changed: the old password signs in, the new one does not, no session ended.
+			wantPassword(t, ts, "ada@example.com", testPassword, newPassword)
+			wantSignedIn(t, "the other session", other)
+			wantSignedIn(t, "this session", c)
+		})
+	}
+
+	// Without htmx the form posts as a plain form: the whole page comes back with the error.
+	r := c.postForm("/account/password", passwordForm("not my password", newPassword, newPassword))
+	wantStatus(t, "plain POST /account/password", r, http.StatusUnprocessableEntity)
+	if got := pageError(r.Body); got != "Your current password is incorrect." || !strings.Contains(r.Body, `class="topbar"`) {
+		t.Errorf("plain form: error %q, want the whole page with the error", got)
+	}
+}
+
+func TestAccount_ChangePassword(t *testing.T) {
+	ts := newTestServer(t)
+	ada := ts.seedOrg(t, "Acme", "ada@example.com")
+	ts.seedMember(t, ada, "bob@example.com", "Bob", "Example")
+	other := signedInClient(t, ts, "ada@example.com") // another browser, signed in before the change
+	c := signedInClient(t, ts, "ada@example.com")
+	bobClient := signedInClient(t, ts, "bob@example.com")
+
+	r := c.hx(http.MethodPost, "/account/password", passwordForm(testPassword, newPassword, newPassword))
+	wantStatus(t, "POST /account/password", r, http.StatusOK)
+	if got, want := successText(r.Body), "Password changed. Your other sessions were signed out."; got != want {
+		t.Errorf("confirmation %q, want %q", got, want)
+	}
+	if strings.Contains(r.Body, newPassword) || strings.Contains(r.Body, testPassword) {
+		t.Error("a password came back in the page")
+	}
+	wantSignedOut(t, "the other session after the change", other)
+	wantSignedIn(t, "this session after the change", c)
+	wantSignedIn(t, "Bob's session", bobClient)
+	wantPassword(t, ts, "ada@example.com", newPassword, testPassword)
+
+	evs, err := ts.Store.ListAudit(t.Context(), ada, db.AuditFilter{Action: db.ActionPasswordChange})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 1 || evs[0].ActorID != ada.UserID {
+		t.Errorf("audit %+v, want one password change by Ada", evs)
+	}
+	audit := c.get("/audit")
+	if !strings.Contains(audit.Body, "Changed password") {
+		t.Error("the audit log does not label the password change")
+	}
+}
+
+func TestAccount_ChangePassword_Throttled(t *testing.T) {
+	limit := db.Throttle{MaxFailures: 2, Window: time.Minute, Lockout: time.Minute}
+	ts := newTestServerConfig(t, web.Config{LoginAccount: limit})
+	ts.seedOrg(t, "Acme", "ada@example.com")
+	c := signedInClient(t, ts, "ada@example.com")
+
+	for range 2 {
+		r := c.hx(http.MethodPost, "/account/password", passwordForm("a wrong guess", newPassword, newPassword))
+		wantStatus(t, "a wrong current password", r, http.StatusUnprocessableEntity)
+	}
+	// Locked: even the right current password is not checked now, and the lock is the sign-in's too.
+	r := c.hx(http.MethodPost, "/account/password", passwordForm(testPassword, newPassword, newPassword))
+	wantStatus(t, "the right password while locked", r, http.StatusUnprocessableEntity)
+	if got := pageError(r.Body); got != "Too many incorrect passwords. Try again later." {
+		t.Errorf("error %q, want the lockout", got)
+	}
+	if r.Header.Get("Retry-After") == "" {
+		t.Error("no Retry-After on the lockout")
+	}
+	if r := ts.newClient(t).postForm("/login", url.Values{"email": {"ada@example.com"}, "password": {testPassword}}); r.Status != http.StatusTooManyRequests {
+		t.Errorf("sign-in while locked: status %d, want 429", r.Status)
+	}
+	if _, err := ts.Store.Authenticate(t.Context(), "ada@example.com", testPassword); err != nil {
+		t.Errorf("the password changed while locked: %v", err)
+	}
+}
+
+func TestAccount_SetMemberPassword(t *testing.T) {
+	ts := newTestServer(t)
+	ada := ts.seedOrg(t, "Acme", "ada@example.com")
+	bob := ts.seedMember(t, ada, "bob@example.com", "Bob", "Example")
+	ts.seedMember(t, ada, "carol@example.com", "Carol", "Example")
+	admin := signedInClient(t, ts, "ada@example.com")
+	bob1, bob2 := signedInClient(t, ts, "bob@example.com"), signedInClient(t, ts, "bob@example.com")
+	carol := signedInClient(t, ts, "carol@example.com")
+
+	members := admin.get("/members")
+	if !strings.Contains(members.Body, `hx-get="/members/`+bob.UserID+`/password"`) {
+		t.Error("the admin's Members page has no Set password for Bob")
+	}
+	if strings.Contains(members.Body, `hx-get="/members/`+ada.UserID+`/password"`) {
+		t.Error("the admin's own row offers Set password (she changes hers on the Account page)")
+	}
+	dlg := admin.getHX("/members/" + bob.UserID + "/password")
+	wantStatus(t, "GET the Set password dialog", dlg, http.StatusOK)
+	if !strings.Contains(dlg.Body, "Set password for Bob Example") || !strings.Contains(dlg.Body, `type="text" id="member-new-password"`) {
+		t.Errorf("dialog %q, want Set password for Bob Example with the password shown as text", dlg.Body)
+	}
+
+	short := admin.hx(http.MethodPost, "/members/"+bob.UserID+"/password", url.Values{"password": {"short"}})
+	wantStatus(t, "a short password", short, http.StatusUnprocessableEntity)
+	if got := pageError(short.Body); got != "Password must be at least 12 characters long." {
+		t.Errorf("error %q", got)
+	}
+	wantSignedIn(t, "Bob after a refused password", bob1)
+
+	r := admin.hx(http.MethodPost, "/members/"+bob.UserID+"/password", url.Values{"password": {newPassword}})
+	wantStatus(t, "POST /members/:id/password", r, http.StatusOK)
+	if got, want := toastText(r.Body), "Set a new password for bob@example.com. They were signed out everywhere."; got != want {
+		t.Errorf("toast %q, want %q", got, want)
+	}
+	wantSignedOut(t, "Bob's first session", bob1)
+	wantSignedOut(t, "Bob's second session", bob2)
+	wantSignedIn(t, "the admin", admin)
+	wantSignedIn(t, "Carol", carol)
+	wantPassword(t, ts, "bob@example.com", newPassword, testPassword)
+
+	// Admins set only others' passwords; there is no member by that ID.
+	wantStatus(t, "own password", admin.hx(http.MethodPost, "/members/"+ada.UserID+"/password", url.Values{"password": {newPassword}}),
+		http.StatusUnprocessableEntity)
+	wantStatus(t, "unknown member", admin.hx(http.MethodPost, "/members/no-such-id/password", url.Values{"password": {newPassword}}),
+		http.StatusNotFound)
+}
+
+func TestAccount_SetMemberPassword_NotAdmin(t *testing.T) {
+	ts := newTestServer(t)
+	ada := ts.seedOrg(t, "Acme", "ada@example.com")
+	ts.seedMember(t, ada, "bob@example.com", "Bob", "Example")
+	carol := ts.seedMember(t, ada, "carol@example.com", "Carol", "Example")
+	bobClient := signedInClient(t, ts, "bob@example.com")
+	carolClient := signedInClient(t, ts, "carol@example.com")
+
+	if strings.Contains(bobClient.get("/members").Body, "/password\"") {
+		t.Error("a plain member's Members page offers Set password")
+	}
+	r := bobClient.hx(http.MethodPost, "/members/"+carol.UserID+"/password", url.Values{"password": {newPassword}})
+	wantStatus(t, "a member sets a password", r, http.StatusForbidden)
+	wantSignedIn(t, "Carol", carolClient)
+	wantPassword(t, ts, "carol@example.com", testPassword, newPassword)
+}
+
+func TestAccount_SignOutEverywhere(t *testing.T) {
+	ts := newTestServer(t)
+	ada := ts.seedOrg(t, "Acme", "ada@example.com")
+	ts.seedMember(t, ada, "bob@example.com", "Bob", "Example")
+	c := signedInClient(t, ts, "ada@example.com")
+	other := signedInClient(t, ts, "ada@example.com")
+	bob := signedInClient(t, ts, "bob@example.com")
+
+	r := c.postForm("/account/sign-out-everywhere", nil)
+	wantRedirect(t, "POST /account/sign-out-everywhere", r, "/login")
+	if k := r.cookie("kh_session"); k == nil || k.Value != "" || k.MaxAge >= 0 {
+		t.Errorf("cookie %v, want kh_session cleared", k)
+	}
+	wantSignedOut(t, "this session", c)
+	wantSignedOut(t, "the other session", other)
+	wantSignedIn(t, "Bob", bob)
+	signIn(t, c, "ada@example.com", testPassword) // the password still works
+}
+
+func TestAccount_CSRF(t *testing.T) {
+	ts := newTestServer(t)
+	ada := ts.seedOrg(t, "Acme", "ada@example.com")
+	bob := ts.seedMember(t, ada, "bob@example.com", "Bob", "Example")
+	c := signedInClient(t, ts, "ada@example.com")
+	bobClient := signedInClient(t, ts, "bob@example.com")
+
+	for _, rq := range []struct {
+		path string
+		form url.Values
+	}{
+		{"/account/password", passwordForm(testPassword, newPassword, newPassword)},
+		{"/account/sign-out-everywhere", url.Values{}},
+		{"/members/" + bob.UserID + "/password", url.Values{"password": {newPassword}}},
+	} {
+		t.Run(rq.path, func(t *testing.T) {
+			for what, hdr := range map[string]http.Header{
+				"htmx without the header":  {"Hx-Request": {"true"}},
+				"plain form without _csrf": nil,
+			} {
+				wantStatus(t, what+" POST "+rq.path, c.do(http.MethodPost, rq.path, rq.form, hdr), http.StatusForbidden)
+			}
+		})
+	}
+	// Nothing happened.
+	wantSignedIn(t, "Ada", c)
+	wantSignedIn(t, "Bob", bobClient)
+	wantPassword(t, ts, "ada@example.com", testPassword, newPassword)
+	wantPassword(t, ts, "bob@example.com", testPassword, newPassword)
+}
+
+func TestBrowser_Account(t *testing.T) {
+	ts := newTestServer(t)
+	ts.seedOrg(t, "Acme", "ada@example.com")
+	other := signedInClient(t, ts, "ada@example.com") // another browser of Ada's
+	b := newBrowserTab(t, ts)
+	b.openAs("ada@example.com")
+
+	b.click("summary.user-menu-button")
+	b.click(`.menu a[href="/account"]`)
+	b.waitVisible("#password-card")
+	if got := b.path(); got != "/account" {
+		t.Fatalf("the Account link opens %s", got)
+	}
+
+	// A wrong current password: the error shows in the card, whose fields come back empty, with the
+	// focus in the field to fix.
+	b.fill("#password-current", "not my password")
+	b.fill("#password-new", newPassword)
+	b.fill("#password-confirm", newPassword)
+	b.click(`#password-card button[type="submit"]`)
+	b.waitVisible("#password-card .alert-error")
+	if got := b.text("#password-card .alert-error"); got != "Your current password is incorrect." {
+		t.Errorf("error %q", got)
+	}
+	b.waitFor("the focus on the current password", `document.activeElement && document.activeElement.id === "password-current"`)
+	if got := b.value("#password-new"); got != "" {
+		t.Errorf("the new password field kept %q", got)
+	}
+	wantSignedIn(t, "the other browser after a refused change", other)
+
+	b.fill("#password-current", testPassword)
+	b.fill("#password-new", newPassword)
+	b.fill("#password-confirm", newPassword)
+	b.click(`#password-card button[type="submit"]`)
+	b.waitVisible("#password-card .alert-success")
+	if got := b.text("#password-card .alert-success"); got != "Password changed. Your other sessions were signed out." {
+		t.Errorf("confirmation %q", got)
+	}
+	wantSignedOut(t, "the other browser after the change", other)
+	b.navigate("/secrets")
+	b.waitVisible("#secret-search") // this one is still signed in
+
+	b.navigate("/account")
+	b.click(`form[action="/account/sign-out-everywhere"] button[type="submit"]`)
+	b.waitVisible("#login-email")
+	b.navigate("/secrets")
+	b.waitVisible("#login-email")
+}
+
+func TestBrowser_SetMemberPassword(t *testing.T) {
+	ts := newTestServer(t)
+	ada := ts.seedOrg(t, "Acme", "ada@example.com")
+	bob := ts.seedMember(t, ada, "bob@example.com", "Bob", "Example")
+	bobClient := signedInClient(t, ts, "bob@example.com")
+	b := newBrowserTab(t, ts)
+	b.openAs("ada@example.com")
+	b.navigate("/members")
+
+	button := `button[hx-get="/members/` + bob.UserID + `/password"]`
+	b.click(button)
+	b.waitFor("the Set password dialog", dialogOpen)
+	if got := b.text("#dialog-title"); got != "Set password for Bob Example" {
+		t.Errorf("dialog title %q", got)
+	}
+	if got := b.focusedID(); got != "member-new-password" {
+		t.Errorf("focus on #%s, want the password field", got)
+	}
+	b.typeInto("#member-new-password", "short")
+	b.click(`#dialog button[type="submit"]`)
+	b.waitVisible("#dialog .alert-error")
+	if got := b.text("#dialog .alert-error"); got != "Password must be at least 12 characters long." {
+		t.Errorf("dialog error %q", got)
+	}
+	b.typeInto("#member-new-password", newPassword)
+	b.click(`#dialog button[type="submit"]`)
+	b.waitFor("the dialog closed", dialogClosed)
+	b.waitFor("the toast", `Array.from(document.querySelectorAll("#toast .toast"), e => e.textContent).some(s => s.includes("Set a new password for bob@example.com."))`)
+	wantSignedOut(t, "Bob", bobClient)
+	wantPassword(t, ts, "bob@example.com", newPassword, testPassword)
+}

@@ -1,0 +1,173 @@
+package web_test
+
+// Body limits of the portal and the API: the largest legal value is admitted at its worst encoding,
+// anything over the limit is 413 whether its length is declared or streamed, and a form too big to
+// parse (too many fields) is refused at once instead of reaching a handler as an empty form. The
+// header limit and the read-header timeout belong to the http.Server: see limits_test.go in the root
+// package, which runs the binary.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyhold/keyhold/db"
+)
+
+// send sends an htmx request of c with body as is (length -1 streams it chunked) and reads the answer.
+func (c *testClient) send(method, path, contentType string, body io.Reader, length int64) *response {
+	c.t.Helper()
+	tok := c.csrf()
+	req, err := http.NewRequest(method, c.base.String()+path, body)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	req.ContentLength = length
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("HX-Request", "true")
+	req.Header.Set("X-CSRF-Token", tok)
+	res, err := c.http.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return &response{Status: res.StatusCode, Header: res.Header, Body: string(b)}
+}
+
+// declare sends only the head of a request that declares a body of length bytes, and reads the answer
+// the server gives before the body comes.
+func declare(t *testing.T, ts *testServer, head string, length int) *http.Response {
+	t.Helper()
+	conn, err := net.Dial("tcp", ts.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	fmt.Fprintf(conn, "%sContent-Length: %d\r\n\r\nx", head, length)
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer before the body was sent: %v", err)
+	}
+	return res
+}
+
+func TestLimits_PortalBody(t *testing.T) {
+	ts := newTestServer(t)
+	ada := ts.seedOrg(t, "Acme", "ada@example.com")
+	sec := ts.seedSecret(t, ada, "KEPT", "kept value")
+	c := signedInClient(t, ts, "ada@example.com")
+	const form = "application/x-www-form-urlencoded"
+
+	// The largest legal value at its worst encoding: 5,242,880 bytes of "é", 3 bytes a byte encoded.
+	big := strings.Repeat("é", db.MaxValueBytes/2)
+	body := url.Values{"name": {"LARGEST"}, "value": {big}}.Encode()
+	r := c.send(http.MethodPost, "/secrets", form, strings.NewReader(body), int64(len(body)))
+	wantStatus(t, fmt.Sprintf("POST /secrets with a %d-byte body", len(body)), r, http.StatusOK)
+	page, err := ts.Store.ListSecrets(context.Background(), ada, "LARGEST", 0, 1)
+	if err != nil || len(page.Secrets) != 1 {
+		t.Fatalf("LARGEST not stored: %v", err)
+	}
+	if got := ts.secretValue(t, ada, page.Secrets[0].ID); got != big {
+		t.Fatalf("stored %d bytes, want %d", len(got), len(big))
+	}
+
+	before := ts.secretNames(t, ada)
+	fields := strings.Repeat("a=1&", 200_000) + "name=MANY&value=v"
+
+	t.Run("declared over 16 MB", func(t *testing.T) {
+		res := declare(t, ts, fmt.Sprintf("POST /secrets HTTP/1.1\r\nHost: keyhold\r\nCookie: kh_session=%s; kh_csrf=%s\r\nX-CSRF-Token: %s\r\nHX-Request: true\r\nContent-Type: %s\r\n",
+			c.cookie("kh_session"), c.csrf(), c.csrf(), form), 16_000_001)
+		res.Body.Close()
+		if res.StatusCode != http.StatusRequestEntityTooLarge {
+			t.Fatalf("status %d, want 413", res.StatusCode)
+		}
+	})
+	t.Run("streamed over 16 MB", func(t *testing.T) {
+		body := io.MultiReader(strings.NewReader("name=HUGE&value="), strings.NewReader(strings.Repeat("x", 17_000_000)))
+		r := c.send(http.MethodPost, "/secrets", form, body, -1)
+		wantStatus(t, "POST /secrets, 17 MB chunked", r, http.StatusRequestEntityTooLarge)
+		if msg := toastText(r.Body); !strings.Contains(msg, "too large") {
+			t.Fatalf("toast %q", msg)
+		}
+	})
+	t.Run("200,000 fields", func(t *testing.T) {
+		start := time.Now()
+		r := c.send(http.MethodPost, "/secrets", form, strings.NewReader(fields), int64(len(fields)))
+		wantStatus(t, "POST /secrets with 200,000 fields", r, http.StatusBadRequest)
+		if d := time.Since(start); d > 2*time.Second {
+			t.Fatalf("took %v", d)
+		}
+		r = c.send(http.MethodPut, "/secrets/"+sec.ID, form, strings.NewReader(fields+"&version=1"), -1)
+		wantStatus(t, "PUT /secrets/:id with 200,000 fields", r, http.StatusBadRequest)
+	})
+	t.Run("200,000 fields, signed out", func(t *testing.T) {
+		anon := ts.newClient(t)
+		for _, path := range []string{"/login", "/setup"} {
+			r := anon.send(http.MethodPost, path, form, strings.NewReader(fields), int64(len(fields)))
+			wantStatus(t, "POST "+path+" with 200,000 fields", r, http.StatusBadRequest)
+		}
+	})
+	t.Run("5,000 multipart parts", func(t *testing.T) {
+		var b bytes.Buffer
+		mw := multipart.NewWriter(&b)
+		for i := range 5000 {
+			mw.WriteField(fmt.Sprintf("f%d", i), "1")
+		}
+		mw.WriteField("name", "PARTS")
+		mw.WriteField("value", "v")
+		mw.Close()
+		r := c.send(http.MethodPost, "/secrets", mw.FormDataContentType(), &b, int64(b.Len()))
+		if r.Status != http.StatusRequestEntityTooLarge && r.Status != http.StatusBadRequest {
+			t.Fatalf("status %d, want 413 or 400", r.Status)
+		}
+	})
+
+	if after := ts.secretNames(t, ada); !slices.Equal(after, before) {
+		t.Fatalf("refused bodies changed the secrets: %q, was %q", after, before)
+	}
+	if got := ts.secretValue(t, ada, sec.ID); got != "kept value" {
+		t.Fatalf("KEPT holds %q", got)
+	}
+}
+
+// TestLimits_APIBody: over the API's limit, the answer is 413 in the API's JSON error shape, before
+// the body is read.
+func TestLimits_APIBody(t *testing.T) {
+	ts := newTestServer(t)
+	ada := ts.seedOrg(t, "Acme", "ada@example.com")
+	sec := ts.seedSecret(t, ada, "KEPT", "kept value")
+	key, _, err := ts.Store.CreateAPIKey(context.Background(), ada, "limits", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/v1/secrets", "/v1/secrets/" + sec.ID, "/v1/secrets/" + sec.ID + "/accessControls", "/v1/teams"} {
+		method := http.MethodPatch
+		if path == "/v1/secrets" || path == "/v1/teams" {
+			method = http.MethodPost
+		}
+		res := declare(t, ts, fmt.Sprintf("%s %s HTTP/1.1\r\nHost: keyhold\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\n",
+			method, path, key), 6*db.MaxValueBytes+64<<10+1)
+		var e map[string]any
+		err := json.NewDecoder(res.Body).Decode(&e)
+		res.Body.Close()
+		if res.StatusCode != http.StatusRequestEntityTooLarge || err != nil || e["code"] != float64(413) || e["message"] == "" || len(e) != 2 {
+			t.Errorf("%s %s: status %d, body %v (%v); want 413 and {code, message}", method, path, res.StatusCode, e, err)
+		}
+	}
+	if got := ts.secretValue(t, ada, sec.ID); got != "kept value" {
+		t.Fatalf("KEPT holds %q", got)
+	}
+}
