@@ -86,7 +86,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		revealByName: prep(s.r, secretSQL(bySecretName, true)),
 		listSecrets: prep(s.r, `SELECT `+secretCols+`, `+accessExpr+` `+secretFrom+` WHERE `+listWhere+`
 			ORDER BY s.name LIMIT ?4 OFFSET ?5`),
-		countSecrets: prep(s.r, `SELECT COUNT(*) FROM secrets s WHERE `+listWhere),
+		countSecrets: prep(s.r, countSecretsSQL),
 		apiKey:       prep(s.r, apiKeySQL),
 		auditInsert:  prep(s.w, insertAuditSQL),
 	}

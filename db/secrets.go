@@ -271,6 +271,13 @@ type SecretPage struct {
 // each is checked through the grants' primary key, so a page costs its rows, not the organization.
 const listWhere = `s.org_id = ?2 AND s.deleted_at IS NULL AND (?3 = '' OR s.name LIKE ?3 ESCAPE '\') AND ` + accessExpr + ` IS NOT NULL`
 
+// countSecretsSQL counts what listWhere selects, starting from the grants of user ?1 and its teams
+// (an index range) rather than from every secret of the organization.
+const countSecretsSQL = `SELECT COUNT(DISTINCT s.id) FROM grants g JOIN secrets s ON s.id = g.secret_id
+	WHERE ((g.principal_kind = 'user' AND g.principal_id = ?1)
+	OR (g.principal_kind = 'team' AND g.principal_id IN (SELECT tm.team_id FROM team_members tm WHERE tm.user_id = ?1)))
+	AND s.org_id = ?2 AND s.deleted_at IS NULL AND (?3 = '' OR s.name LIKE ?3 ESCAPE '\')`
+
 // ListSecrets lists the live secrets of the actor's organization that the actor can read, by name,
 // without values. query filters by a part of the name; offset and limit page the list; Total counts
 // every match.
