@@ -286,8 +286,8 @@ func hasUnshared(ss []*crashSecret) bool {
 // TestCrash_KillMidLoad kills keyhold with SIGKILL in the middle of concurrent creates, updates and
 // shares, KEYHOLD_CRASH_ROUNDS times (default 20), and checks after every kill that SQLite and keyhold
 // lost nothing that was acknowledged and kept nothing half-done. With WAL and synchronous=NORMAL a
-// process crash must keep every committed transaction (a power loss may lose the last ones: see the
-// report in the README, which this test does not simulate).
+// process crash must keep every committed transaction. (A power loss may lose the last ones, never
+// consistency; this test does not simulate one.)
 func TestCrash_KillMidLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills the binary")
@@ -383,11 +383,11 @@ func TestCrash_KillMidLoad(t *testing.T) {
 	srv.kill()
 	checkCrashedFile(t, dbPath)
 	n := verifyCrashValues(t, dbPath, masterKey, ws)
-	t.Logf("%d secrets after %d kills: %d writes acknowledged, %d cut off in flight (%d of them had landed, %d had not)",
+	t.Logf("%d secrets after %d kills: %d writes acknowledged, %d cut off in flight; of the unacknowledged writes %d had landed, %d had not",
 		n, rounds, totalAcked, totalInFlight, outcomes.landed, outcomes.lost)
 
 	// The kills must have come in the middle of the load, not before or after it.
-	if withAcks < rounds-rounds/10 {
+	if withAcks < rounds-rounds/4 {
 		t.Errorf("only %d of %d rounds had acknowledged writes before the kill", withAcks, rounds)
 	}
 	if withInFlight < (rounds+1)/2 {

@@ -26,12 +26,13 @@ go vet ./...
 go test -count=1 -timeout 20m "$@" ./...
 
 # Every fuzz target in the repo runs briefly beyond its seed corpus: KEYHOLD_FUZZTIME each (default 3s;
-# 0 skips). A failing input is saved under the package's testdata/fuzz/ and fails the run.
+# 0 skips). A failing input is saved under the package's testdata/fuzz/ and fails the run. New inputs
+# are minimized 100 runs at most: by default that alone can take up the whole run.
 fuzztime="${KEYHOLD_FUZZTIME:-3s}"
 if [ "$fuzztime" != 0 ]; then
   for file in $(grep -rl --include='*_test.go' '^func Fuzz' . | sort); do
     for target in $(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$file"); do
-      go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "./$(dirname "${file#./}")"
+      go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" -fuzzminimizetime 100x "./$(dirname "${file#./}")"
     done
   done
 fi

@@ -49,18 +49,7 @@ func watchChanges(t testing.TB, path string) *changeCounter {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	rows, err := conn.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
-		AND name NOT IN ('audit_events', 'login_failures', 'schema_migrations')`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tables []string
-	for rows.Next() {
-		var name string
-		rows.Scan(&name)
-		tables = append(tables, name)
-	}
-	rows.Close()
+	tables := dataTables(t, conn, "audit_events", "login_failures")
 	ddl := []string{`CREATE TABLE fuzz_changes (n INTEGER NOT NULL)`, `INSERT INTO fuzz_changes (n) VALUES (0)`}
 	for _, table := range tables {
 		var cols []string
@@ -87,6 +76,40 @@ func watchChanges(t testing.TB, path string) *changeCounter {
 		}
 	}
 	return &changeCounter{conn: conn}
+}
+
+// dataTables lists keyhold's tables but the migrations table and those in except.
+func dataTables(t testing.TB, conn *sql.Conn, except ...string) []string {
+	t.Helper()
+	rows, err := conn.QueryContext(context.Background(), `SELECT name FROM sqlite_master WHERE type = 'table'
+		AND name NOT LIKE 'sqlite_%' AND name NOT IN ('schema_migrations', 'fuzz_changes')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var tables []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(except, name) {
+			tables = append(tables, name)
+		}
+	}
+	return tables
+}
+
+// wipe deletes every row of keyhold's data but the master key check, so that a fuzz target can start
+// again from an empty database without opening a new one. (This connection does not enforce foreign
+// keys.)
+func (c *changeCounter) wipe(t testing.TB) {
+	t.Helper()
+	for _, table := range dataTables(t, c.conn, "meta") {
+		if _, err := c.conn.ExecContext(context.Background(), `DELETE FROM `+table); err != nil {
+			t.Fatalf("wipe %s: %v", table, err)
+		}
+	}
 }
 
 // count is the number of changes committed so far.

@@ -220,8 +220,9 @@ func setupBody(org, first, last, email, pw, confirm string) string {
 		"password": {pw}, "password_confirm": {confirm}}.Encode()
 }
 
-// FuzzPortalSetup: POST /setup on a server with no organization yet (a fresh one for every input):
-// a success creates exactly the organization and admin the form names, and signs the admin in.
+// FuzzPortalSetup: POST /setup on a server with no organization yet: a success creates exactly the
+// organization and admin the form names, and signs the admin in. Then the database is emptied again
+// for the next input.
 func FuzzPortalSetup(f *testing.F) {
 	for _, seed := range []string{
 		setupBody("Acme", "Ada", "Admin", "ada@example.com", testPassword, testPassword),
@@ -236,17 +237,18 @@ func FuzzPortalSetup(f *testing.F) {
 	} {
 		f.Add(seed)
 	}
+	fx := &fuzzFixture{log: &logBuffer{}}
+	cfg := fuzzConfig
+	cfg.Logger = slog.New(slog.NewTextHandler(fx.log, nil))
+	fx.ts = newTestServerConfig(f, cfg)
+	fx.changes = watchChanges(f, fx.ts.Store.Path())
+	const csrf = "fuzz-csrf-token"
 	f.Fuzz(func(t *testing.T, body string) {
-		fx := &fuzzFixture{log: &logBuffer{}}
-		cfg := fuzzConfig
-		cfg.Logger = slog.New(slog.NewTextHandler(fx.log, nil))
-		fx.ts = newTestServerConfig(t, cfg)
-		fx.changes = watchChanges(t, fx.ts.Store.Path())
-		const csrf = "fuzz-csrf-token"
 		rec := portalPost(t, fx, []*http.Cookie{{Name: "kh_csrf", Value: csrf}}, csrf, false, http.MethodPost, "/setup", body)
 		if rec.Code >= 400 {
 			return
 		}
+		defer fx.changes.wipe(t)
 		if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/secrets" {
 			t.Fatalf("%q: status %d to %q, want 303 to /secrets or a refusal", body, rec.Code, rec.Header().Get("Location"))
 		}

@@ -132,7 +132,7 @@ CREATE TABLE login_failures (
 -- The audit trail. It never holds a value. Names are copied so that the trail still reads after
 -- renames and deletions.
 CREATE TABLE audit_events (
-	id            INTEGER PRIMARY KEY AUTOINCREMENT,
+	id            INTEGER PRIMARY KEY, -- no AUTOINCREMENT: events are never deleted, and it would cost a page write per commit
 	at            INTEGER NOT NULL,
 	org_id        TEXT NOT NULL DEFAULT '',
 	actor_id      TEXT NOT NULL DEFAULT '',
