@@ -28,7 +28,6 @@ const (
 	ActionTeamMemberDrop = "team.member_remove"
 	ActionAPIKeyCreate   = "apikey.create"
 	ActionAPIKeyRevoke   = "apikey.revoke"
-	ActionSignIn         = "user.sign_in"
 	// ActionPasswordChange is a user changing their own password (recorded in each of their
 	// organizations); ActionMemberPasswordSet an admin setting a member's.
 	ActionPasswordChange    = "user.password_change"

@@ -41,7 +41,6 @@ var auditActions = []views.Option{
 	{Value: db.ActionTeamMemberDrop, Label: "Removed from team"},
 	{Value: db.ActionAPIKeyCreate, Label: "Created API key"},
 	{Value: db.ActionAPIKeyRevoke, Label: "Revoked API key"},
-	{Value: db.ActionSignIn, Label: "Signed in"},
 	{Value: db.ActionPasswordChange, Label: "Changed password"},
 	{Value: db.ActionMemberPasswordSet, Label: "Set member password"},
 	{Value: db.ActionOrgCreate, Label: "Created organization"},

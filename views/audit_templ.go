@@ -39,7 +39,7 @@ func AuditPage(p AuditProps) templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<div class=\"page-header\"><div class=\"page-heading\"><h1 class=\"page-title\">Audit log</h1><p class=\"page-subtitle\">Every change, value read and sign-in in this organization, newest first. Values are never recorded.</p></div></div><form id=\"audit-filters\" class=\"card audit-filters\" method=\"get\" action=\"/audit\" hx-get=\"/audit\" hx-trigger=\"submit, change\" hx-target=\"#audit-table\" hx-swap=\"outerHTML\" hx-push-url=\"true\" hx-indicator=\"#audit-table\"><div class=\"audit-filter\"><label class=\"label\" for=\"audit-actor\">Person</label> <select id=\"audit-actor\" name=\"actor\" class=\"input select\"><option value=\"\">Everyone</option> ")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<div class=\"page-header\"><div class=\"page-heading\"><h1 class=\"page-title\">Audit log</h1><p class=\"page-subtitle\">Every change and every value read in this organization, newest first. Values are never recorded.</p></div></div><form id=\"audit-filters\" class=\"card audit-filters\" method=\"get\" action=\"/audit\" hx-get=\"/audit\" hx-trigger=\"submit, change\" hx-target=\"#audit-table\" hx-swap=\"outerHTML\" hx-push-url=\"true\" hx-indicator=\"#audit-table\"><div class=\"audit-filter\"><label class=\"label\" for=\"audit-actor\">Person</label> <select id=\"audit-actor\" name=\"actor\" class=\"input select\"><option value=\"\">Everyone</option> ")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
