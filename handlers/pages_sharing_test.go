@@ -20,7 +20,7 @@ import (
 
 var shCtx = context.Background()
 
-// shWorld is an organization with Ada Admin (admin, no secrets), Bob Builder and Carol Chen (plain
+// shWorld is an organization with Ada Admin (admin, no secrets), Bob Builder and Carol Coder (plain
 // members), the team Platform (Bob), a secret Bob owns, and a second organization whose admin Olga
 // Other is a stranger to the first.
 type shWorld struct {
@@ -35,7 +35,7 @@ func newSharingWorld(t *testing.T) *shWorld {
 	t.Helper()
 	w := &shWorld{admEnv: newAdmEnv(t)}
 	w.bob = w.member("bob@example.com", "Bob", "Builder")
-	w.carol = w.member("carol@example.com", "Carol", "Chen")
+	w.carol = w.member("carol@example.com", "Carol", "Coder")
 	w.team = w.shTeam("Platform", w.bob)
 	w.sec = w.secret(w.bob, "DEPLOY_TOKEN", "v1")
 	org, u, err := w.store.CreateOrg(shCtx, "Other Org", db.NewUser{Email: "olga@example.com", FirstName: "Olga", LastName: "Other", Password: admPassword}, "cli")
@@ -213,7 +213,7 @@ func TestSharing_RefusalsShowInTheDialogAndChangeNothing(t *testing.T) {
 		{"add a team member with no email", admin, http.MethodPost, "/teams/" + w.team.ID + "/members", url.Values{"email": {" "}},
 			422, "Enter the email of the member to add."},
 		{"add member with a short password", admin, http.MethodPost, "/members",
-			url.Values{"email": {"nia@example.com"}, "first_name": {"Nia"}, "last_name": {"Novak"}, "password": {"short"}, "role": {"member"}},
+			url.Values{"email": {"nia@example.com"}, "first_name": {"Nia"}, "last_name": {"Newhire"}, "password": {"short"}, "role": {"member"}},
 			422, "Password must be at least 12 characters long."},
 		{"add member with a bad email", admin, http.MethodPost, "/members",
 			url.Values{"email": {"nia.example.com"}, "password": {"long enough password"}, "role": {"member"}},
@@ -257,13 +257,13 @@ func TestSharing_RefusalsShowInTheDialogAndChangeNothing(t *testing.T) {
 
 	t.Run("the add member dialog keeps what was typed but the password", func(t *testing.T) {
 		_, body := admin.do(http.MethodPost, "/members", url.Values{"email": {"nia@example.com"}, "first_name": {"Nia"},
-			"last_name": {"Novak"}, "password": {"shortpw"}, "role": {"admin"}}, true)
-		mustContain(t, body, `value="nia@example.com"`, `value="Nia"`, `value="Novak"`, `value="admin" checked`)
+			"last_name": {"Newhire"}, "password": {"shortpw"}, "role": {"admin"}}, true)
+		mustContain(t, body, `value="nia@example.com"`, `value="Nia"`, `value="Newhire"`, `value="admin" checked`)
 		mustNotContain(t, body, "shortpw")
 	})
 	t.Run("the share dialog keeps the staged rows", func(t *testing.T) {
 		_, body := bob.do(http.MethodPost, share, shareForm(userRow(w.bob, "remove", "owner"), userRow(w.carol, "reader", "reader")), true)
-		mustContain(t, body, `name="role_user:`+w.bob.UserID+`" value="remove"`, "Access will be removed", "Carol Chen")
+		mustContain(t, body, `name="role_user:`+w.bob.UserID+`" value="remove"`, "Access will be removed", "Carol Coder")
 	})
 }
 
@@ -320,13 +320,13 @@ func TestSharing_AdminManagesMembersAndTeams(t *testing.T) {
 		t.Fatalf("add existing user: %d %q %s", resp.StatusCode, resp.Header.Get("HX-Trigger"), body)
 	}
 	resp, _ = admin.do(http.MethodPost, "/members", url.Values{"email": {"nia@example.com"}, "first_name": {"Nia"},
-		"last_name": {"Novak"}, "password": {admPassword}, "role": {"admin"}}, true)
+		"last_name": {"Newhire"}, "password": {admPassword}, "role": {"admin"}}, true)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("add new user: %d", resp.StatusCode)
 	}
 	w.signIn("nia@example.com") // the admin hands over the password; it works at once
 	members := admin.get("/members", true, http.StatusOK)
-	mustContain(t, members, "Olga Other", "Nia Novak", `id="members-table"`)
+	mustContain(t, members, "Olga Other", "Nia Newhire", `id="members-table"`)
 	mustNotContain(t, members, "<html")
 
 	resp, body = admin.do(http.MethodPost, "/members/"+w.carol.UserID+"/role", url.Values{"role": {"admin"}}, true)
@@ -351,7 +351,7 @@ func TestSharing_AdminManagesMembersAndTeams(t *testing.T) {
 	}
 	mustContain(t, body, `id="team-members"`, "carol@example.com", "Added carol@example.com to Platform Eng.")
 	teams := admin.get("/teams", false, http.StatusOK)
-	mustContain(t, teams, "Platform Eng", "Builds", "Payments", "Bob Builder and Carol Chen")
+	mustContain(t, teams, "Platform Eng", "Builds", "Payments", "Bob Builder and Carol Coder")
 }
 
 // TestSharing_LastAdminStays: the organization's only admin can neither step down nor be removed;
@@ -484,8 +484,8 @@ func TestSharing_TeamChangesConfirmTheSecretsThatGo(t *testing.T) {
 // rows whose role did not change send nothing.
 func TestShare_SaveAppliesEveryStagedChangeAtOnce(t *testing.T) {
 	w := newSharingWorld(t)
-	dan := w.member("dan@example.com", "Dan", "Diaz")
-	erin := w.member("erin@example.com", "Erin", "Evans")
+	dan := w.member("dan@example.com", "Dan", "Deployer")
+	erin := w.member("erin@example.com", "Erin", "Engineer")
 	w.shGrant(w.bob, w.sec, userGrant(dan, db.RoleReader), userGrant(erin, db.RoleReader))
 	bob := w.signIn("bob@example.com")
 
@@ -505,7 +505,7 @@ func TestShare_SaveAppliesEveryStagedChangeAtOnce(t *testing.T) {
 		got = append(got, g.Name+"="+string(g.Role))
 	}
 	slices.Sort(got)
-	want := []string{"Bob Builder=owner", "Carol Chen=reader", "Erin Evans=owner", "Platform=owner"}
+	want := []string{"Bob Builder=owner", "Carol Coder=reader", "Erin Engineer=owner", "Platform=owner"}
 	if !slices.Equal(got, want) {
 		t.Errorf("access list %v, want %v", got, want)
 	}
@@ -519,12 +519,12 @@ func TestShare_StagingRowsAndSearch(t *testing.T) {
 	base := "/secrets/" + w.sec.ID + "/share"
 
 	body := bob.get(base+"/search?q=CAR", true, http.StatusOK)
-	mustContain(t, body, "Carol Chen", "carol@example.com", "principal=user%3A"+w.carol.UserID)
+	mustContain(t, body, "Carol Coder", "carol@example.com", "principal=user%3A"+w.carol.UserID)
 	body = bob.get(base+"/search?q=plat", true, http.StatusOK)
 	mustContain(t, body, "Platform", "principal=team%3A"+w.team.ID)
 	body = bob.get(base+"/search?q=example.com&principal=user:"+w.carol.UserID+"&principal=user:"+w.bob.UserID, true, http.StatusOK)
 	mustContain(t, body, "Ada Admin")
-	mustNotContain(t, body, "Carol Chen", "Bob Builder", "Olga")
+	mustNotContain(t, body, "Carol Coder", "Bob Builder", "Olga")
 	body = bob.get(base+"/search?q=olga", true, http.StatusOK)
 	mustContain(t, body, "No member or team matches")
 
@@ -551,7 +551,7 @@ func TestShare_ReaderSeesWhoHasAccessReadOnly(t *testing.T) {
 	w := newSharingWorld(t)
 	w.shGrant(w.bob, w.sec, userGrant(w.carol, db.RoleReader))
 	body := w.signIn("carol@example.com").get("/secrets/"+w.sec.ID+"/share", true, http.StatusOK)
-	mustContain(t, body, "Share <span class=\"mono\">DEPLOY_TOKEN</span>", "Bob Builder", "bob@example.com", "Carol Chen",
+	mustContain(t, body, "Share <span class=\"mono\">DEPLOY_TOKEN</span>", "Bob Builder", "bob@example.com", "Carol Coder",
 		`class="badge badge-owner">Owner`, `class="badge badge-reader">Reader`, "You are a Reader")
 	mustNotContain(t, body, `type="submit"`, "Save", `id="share-q"`, "Remove Access", `name="principal"`, "<select")
 }
