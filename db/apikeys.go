@@ -64,6 +64,9 @@ func (s *Store) CreateAPIKey(ctx context.Context, a Actor, label string, expires
 // ListAPIKeys lists the live keys the actor may see: its own, or every key of the organization for an
 // admin. Revoked keys are not listed.
 func (s *Store) ListAPIKeys(ctx context.Context, a Actor) ([]APIKey, error) {
+	if err := s.audit.sync(ctx); err != nil { // last-used times ride with journaled reads
+		return nil, err
+	}
 	all := 0
 	if a.IsAdmin() {
 		all = 1

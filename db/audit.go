@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"time"
 )
@@ -61,14 +62,14 @@ type AuditEvent struct {
 }
 
 const insertAuditSQL = `INSERT INTO audit_events (at, org_id, actor_id, actor_email, api_key_id, api_key_label, source, client_ip,
-	action, secret_id, secret_name, target_kind, target_id, target_name, role, detail)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	action, secret_id, secret_name, target_kind, target_id, target_name, role, detail, journal_id)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
 
 // recordTx writes ev inside the transaction of the change it describes: the change and its record
 // commit together or not at all.
 func recordTx(ctx context.Context, q queryer, a Actor, at time.Time, ev Event) error {
 	_, err := q.ExecContext(ctx, insertAuditSQL, ms(at), a.OrgID, a.UserID, a.Email, a.APIKeyID, a.APIKeyLabel, a.Source, a.ClientIP,
-		ev.Action, ev.SecretID, ev.SecretName, ev.TargetKind, ev.TargetID, ev.TargetName, ev.Role, ev.Detail)
+		ev.Action, ev.SecretID, ev.SecretName, ev.TargetKind, ev.TargetID, ev.TargetName, ev.Role, ev.Detail, nil)
 	if err != nil {
 		return fmt.Errorf("db: audit: %w", err)
 	}
@@ -76,8 +77,10 @@ func recordTx(ctx context.Context, q queryer, a Actor, at time.Time, ev Event) e
 }
 
 // auditWriter records read events (value reveals and API fetches) in batches: every reader waits for
-// the commit of the batch that holds its event (group commit), so a value is returned only once its
-// read is on disk, while many reads share one transaction.
+// the batch that holds its event to be durable (group commit), so a value is returned only once its
+// read is recorded. A batch is one append to a journal file beside the database; every applyInterval
+// the journaled events move into audit_events in one transaction. So reads cost no database write
+// of their own, and the read connections' page caches are not invalidated by every read.
 type auditWriter struct {
 	s    *Store
 	reqs chan auditReq
@@ -89,6 +92,13 @@ type auditWriter struct {
 
 	mu      sync.Mutex
 	touched map[string]time.Time // API key ID → when touch last queued it
+
+	// journal, when this process owns it, makes read events durable with one append per batch; the
+	// loop moves them into the database (pending) every applyInterval. Without it (another process
+	// owns the journal) every batch is a database transaction.
+	journal *journal
+	pending []auditReq
+	syncs   chan chan error
 }
 
 type auditReq struct {
@@ -96,14 +106,37 @@ type auditReq struct {
 	at   time.Time
 	ev   Event
 	done chan error // nil for a touch: nobody waits
-	// touch records that a.APIKeyID was used at at; with done == nil no event is written.
+	// event is set for a read event; touch records that a.APIKeyID was used at at.
+	event bool
 	touch bool
+	// jid identifies the event in the journal, so that replaying it after a crash inserts it once.
+	jid int64
 }
 
 const auditBatchMax = 512
 
+// applyInterval is how often journaled read events are moved into the database; applyMax moves them
+// sooner when that many are waiting.
+const (
+	applyInterval = 100 * time.Millisecond
+	applyMax      = 4096
+)
+
 func newAuditWriter(s *Store) *auditWriter {
-	w := &auditWriter{s: s, reqs: make(chan auditReq, 4096), quit: make(chan struct{}), stopped: make(chan struct{}), touched: map[string]time.Time{}}
+	w := &auditWriter{s: s, reqs: make(chan auditReq, 4096), quit: make(chan struct{}), stopped: make(chan struct{}),
+		touched: map[string]time.Time{}, syncs: make(chan chan error)}
+	j, replay, err := openJournal(s.path + "-audit.journal")
+	if err != nil {
+		s.log.Warn("audit journal unavailable; read events go straight to the database", "err", err)
+	}
+	w.journal = j
+	if len(replay) > 0 {
+		// Events journaled before a crash: move them in now (each is inserted once, by its jid).
+		w.pending = replay
+		if err := w.apply(); err != nil {
+			s.log.Error("replaying the audit journal failed; will retry", "err", err, "events", len(replay))
+		}
+	}
 	w.wg.Add(1)
 	go w.loop()
 	return w
@@ -115,7 +148,7 @@ var errAuditClosed = errors.New("db: audit writer closed")
 // recorded and the caller must not hand out what it read.
 func (w *auditWriter) record(ctx context.Context, a Actor, ev Event) error {
 	now := w.s.now()
-	req := auditReq{a: a, at: now, ev: ev, done: make(chan error, 1), touch: w.claimTouch(a, now)}
+	req := auditReq{a: a, at: now, ev: ev, done: make(chan error, 1), event: true, touch: w.claimTouch(a, now), jid: rand.Int64()}
 	select {
 	case w.reqs <- req:
 	case <-w.quit:
@@ -149,7 +182,7 @@ func (w *auditWriter) touch(a Actor) {
 		return
 	}
 	select {
-	case w.reqs <- auditReq{a: a, at: w.s.now(), touch: true}:
+	case w.reqs <- auditReq{a: a, at: w.s.now(), touch: true}: // no event, nobody waits
 	default:
 	}
 }
@@ -180,24 +213,34 @@ func (w *auditWriter) claimTouch(a Actor, now time.Time) bool {
 func (w *auditWriter) loop() {
 	defer w.wg.Done()
 	defer close(w.stopped)
+	tick := time.NewTicker(applyInterval)
+	defer tick.Stop()
 	batch := make([]auditReq, 0, auditBatchMax)
 	for {
 		select {
 		case req := <-w.reqs:
 			batch = append(batch[:0], req)
+		case reply := <-w.syncs:
+			reply <- w.apply()
+			continue
+		case <-tick.C:
+			w.apply() //nolint:errcheck // logged; the events stay pending and are retried
+			continue
 		case <-w.quit:
-			// Drain what was queued before close.
+			// Record what was queued before close, move everything into the database, and stop.
+		drain:
 			for {
 				select {
 				case req := <-w.reqs:
-					err := w.write([]auditReq{req})
-					if req.done != nil {
-						req.done <- err
-					}
+					w.commit([]auditReq{req})
 				default:
-					return
+					break drain
 				}
 			}
+			if w.apply() == nil {
+				w.journal.close()
+			}
+			return
 		}
 	fill:
 		for len(batch) < auditBatchMax {
@@ -208,17 +251,78 @@ func (w *auditWriter) loop() {
 				break fill
 			}
 		}
-		err := w.write(batch)
-		for _, req := range batch {
-			if req.done != nil {
-				req.done <- err
-			}
+		w.commit(batch)
+		if len(w.pending) >= applyMax {
+			w.apply() //nolint:errcheck // logged and retried
 		}
 	}
 }
 
+// commit makes a batch durable and answers everyone waiting on it: one append to the journal (as
+// durable as a WAL commit with synchronous=NORMAL: it survives a crash of the process), or, without
+// the journal, one database transaction. A failure answers CodeUnavailable: the reads are refused.
+func (w *auditWriter) commit(batch []auditReq) {
+	var err error
+	if w.journal != nil {
+		if err = w.journal.append(batch); err == nil {
+			w.pending = append(w.pending, batch...)
+		} else {
+			w.s.log.Error("audit journal append failed; reads refused", "err", err, "events", len(batch))
+		}
+	} else {
+		err = w.write(batch)
+	}
+	if err != nil {
+		err = Errorf(CodeUnavailable, "The audit trail cannot record this read right now, so the value is withheld. Try again shortly.")
+	}
+	for _, req := range batch {
+		if req.done != nil {
+			req.done <- err
+		}
+	}
+}
+
+// apply moves the journaled events into the database and empties the journal.
+func (w *auditWriter) apply() error {
+	if len(w.pending) == 0 {
+		return nil
+	}
+	if err := w.write(w.pending); err != nil {
+		return err
+	}
+	w.pending = w.pending[:0]
+	if err := w.journal.reset(); err != nil {
+		w.s.log.Error("audit journal reset failed", "err", err)
+		return err
+	}
+	return nil
+}
+
+// auditWriterKey marks the writer's own transactions, which must not wait for the writer.
+type auditWriterKey struct{}
+
+// sync waits until every event recorded so far is in the database, so that a listing sees them.
+func (w *auditWriter) sync(ctx context.Context) error {
+	reply := make(chan error, 1)
+	select {
+	case w.syncs <- reply:
+	case <-w.stopped:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-reply:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// write inserts a batch of read events (and API key last-used times) in one transaction. Events
+// carry their journal ID, so a batch written twice (replayed after a crash) is inserted once.
 func (w *auditWriter) write(batch []auditReq) error {
-	ctx := context.Background()
+	ctx := context.WithValue(context.Background(), auditWriterKey{}, true)
 	_, err := inTx(ctx, w.s, func(tx *sql.Tx) (struct{}, error) {
 		stmt := tx.StmtContext(ctx, w.s.stmts.auditInsert)
 		used := map[string]int64{}
@@ -227,11 +331,11 @@ func (w *auditWriter) write(batch []auditReq) error {
 			if r.touch {
 				used[a.APIKeyID] = max(used[a.APIKeyID], ms(r.at))
 			}
-			if r.done == nil {
+			if !r.event {
 				continue
 			}
 			if _, err := stmt.ExecContext(ctx, ms(r.at), a.OrgID, a.UserID, a.Email, a.APIKeyID, a.APIKeyLabel, a.Source, a.ClientIP,
-				ev.Action, ev.SecretID, ev.SecretName, ev.TargetKind, ev.TargetID, ev.TargetName, ev.Role, ev.Detail); err != nil {
+				ev.Action, ev.SecretID, ev.SecretName, ev.TargetKind, ev.TargetID, ev.TargetName, ev.Role, ev.Detail, r.jid); err != nil {
 				return struct{}{}, err
 			}
 		}
@@ -243,7 +347,7 @@ func (w *auditWriter) write(batch []auditReq) error {
 		return struct{}{}, nil
 	})
 	if err != nil {
-		w.s.log.Error("audit write failed; reads refused", "err", err, "events", len(batch))
+		w.s.log.Error("audit write failed", "err", err, "events", len(batch))
 		return Errorf(CodeUnavailable, "The audit trail cannot record this read right now, so the value is withheld. Try again shortly.")
 	}
 	return nil
@@ -286,6 +390,9 @@ func (s *Store) SecretActivity(ctx context.Context, a Actor, secretID string, li
 }
 
 func (s *Store) listAudit(ctx context.Context, orgID string, f AuditFilter) ([]AuditEvent, error) {
+	if err := s.audit.sync(ctx); err != nil {
+		return nil, err
+	}
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 100
 	}

@@ -1,7 +1,10 @@
 package db_test
 
 import (
+	"bytes"
 	"database/sql"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -122,18 +125,12 @@ func TestStore_Audit_FailsClosed(t *testing.T) {
 	newValue, rejected := canary("rejected-create"), canary("rejected-update")
 	rawExec(t, raw, `CREATE TRIGGER audit_fail BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'audit down'); END`)
 
-	got, err := s.RevealSecret(ctx, ada, sec.ID)
-	wantCode(t, err, db.CodeUnavailable)
-	if got != nil {
-		t.Errorf("RevealSecret returned %+v with its error", got)
-	}
-	got, err = s.SecretByName(ctx, ada, "API_TOKEN")
-	wantCode(t, err, db.CodeUnavailable)
-	if got != nil {
-		t.Errorf("SecretByName returned %+v with its error", got)
-	}
-	if strings.Contains(err.Error(), value) {
-		t.Errorf("the error carries the value")
+	// Reads are journaled first: while the table refuses, they are still recorded, and they arrive
+	// once it accepts again (checked below).
+	for range 3 {
+		if got := mustReveal(t, s, ada, sec.ID); got != value {
+			t.Fatalf("reveal while the table refuses: %q", got)
+		}
 	}
 
 	if _, err := s.CreateSecret(ctx, ada, "NEW_SECRET", newValue); err == nil {
@@ -157,6 +154,9 @@ func TestStore_Audit_FailsClosed(t *testing.T) {
 	wantAccess(t, s, bob, sec.ID, "")
 
 	rawExec(t, raw, `DROP TRIGGER audit_fail`)
+	if n := rawInt(t, raw, `SELECT COUNT(*) FROM audit_events WHERE action = 'secret.read' AND secret_id = ?`, sec.ID); n != 3 {
+		t.Fatalf("%d of the 3 journaled reads reached the table after recovery", n)
+	}
 	if got := mustReveal(t, s, ada, sec.ID); got != value {
 		t.Fatalf("after recovery value=%q", got)
 	}
@@ -169,6 +169,76 @@ func TestStore_Audit_FailsClosed(t *testing.T) {
 		t.Fatal(err)
 	}
 	auditValuesAbsent(t, raw, value, newValue, rejected, accepted)
+}
+
+// TestStore_Audit_ReadsFailClosed breaks the journal under the writer: a read that cannot be recorded
+// is refused with CodeUnavailable and no value.
+func TestStore_Audit_ReadsFailClosed(t *testing.T) {
+	s := mustOpen(t)
+	ada := mustOrg(t, s, "Acme", "ada@example.com")
+	value := canary("withheld")
+	sec := mustSecret(t, s, ada, "API_TOKEN", value)
+	s.BreakAuditJournal()
+	got, err := s.RevealSecret(ctx, ada, sec.ID)
+	wantCode(t, err, db.CodeUnavailable)
+	if got != nil {
+		t.Errorf("RevealSecret returned %+v with its error", got)
+	}
+	got, err = s.SecretByName(ctx, ada, "API_TOKEN")
+	wantCode(t, err, db.CodeUnavailable)
+	if got != nil {
+		t.Errorf("SecretByName returned %+v with its error", got)
+	}
+	if strings.Contains(err.Error(), value) {
+		t.Errorf("the error carries the value")
+	}
+}
+
+// TestStore_Audit_JournalReplay reopens a database whose journal still holds read events, as after
+// a crash between the append and the move into the table: each arrives exactly once, also when the
+// journal is replayed twice.
+func TestStore_Audit_JournalReplay(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, db.FileName)
+	s := mustOpenAt(t, path, db.Options{MasterKey: testMasterKey})
+	ada := mustOrg(t, s, "Acme", "ada@example.com")
+	sec := mustSecret(t, s, ada, "API_TOKEN", "v")
+	// While the table refuses events they stay in the journal: that is the state a crash leaves.
+	raw := rawDB(t, s)
+	rawExec(t, raw, `CREATE TRIGGER audit_fail BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'audit down'); END`)
+	for range 5 {
+		mustReveal(t, s, ada, sec.ID)
+	}
+	journaled, err := os.ReadFile(s.AuditJournalPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := bytes.Count(journaled, []byte(sec.ID)); n != 5 {
+		t.Fatalf("the journal holds %d of the 5 reads", n)
+	}
+	rawExec(t, raw, `DROP TRIGGER audit_fail`)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	reads := func() int {
+		s := mustOpenAt(t, path, db.Options{MasterKey: testMasterKey})
+		defer s.Close()
+		return rawInt(t, rawDB(t, s), `SELECT COUNT(*) FROM audit_events WHERE action = 'secret.read'`)
+	}
+	if n := reads(); n != 5 {
+		t.Fatalf("%d read events after a clean close, want 5", n)
+	}
+	// Put back what the journal held, plus a line torn by the crash: replaying must neither duplicate
+	// the events nor choke on the torn line.
+	journaled = append(journaled, []byte(`{"JID":42,"At":`)...)
+	for range 2 {
+		if err := os.WriteFile(s.AuditJournalPath(), journaled, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if n := reads(); n != 5 {
+			t.Fatalf("%d read events after replaying the journal, want 5", n)
+		}
+	}
 }
 
 func TestStore_ListAudit_Filters(t *testing.T) {

@@ -15,3 +15,13 @@ func (s *Store) SealValue(ctx context.Context, orgID, secretID string, value []b
 func (s *Store) OpenValue(ctx context.Context, orgID, secretID, keyID string, sealed []byte) (string, error) {
 	return s.open(ctx, s.r, orgID, secretID, keyID, sealed)
 }
+
+// SyncAudit moves journaled read events into the database, as a listing does.
+func (s *Store) SyncAudit() error { return s.audit.sync(context.Background()) }
+
+// BreakAuditJournal closes the journal's file under the writer, so that every append fails as a full
+// or broken disk would.
+func (s *Store) BreakAuditJournal() { s.audit.journal.f.Close() }
+
+// AuditJournalPath is where the store journals read events.
+func (s *Store) AuditJournalPath() string { return s.path + "-audit.journal" }

@@ -193,7 +193,18 @@ func rawDB(t testing.TB, s *db.Store) *sql.DB {
 	}
 	r.SetMaxOpenConns(1)
 	t.Cleanup(func() { r.Close() })
+	rawStores.Store(r, s)
 	return r
+}
+
+// rawStores maps each raw connection to its store, so that raw reads first move journaled read
+// events into the table, as the store's own listings do.
+var rawStores sync.Map
+
+func syncRaw(r *sql.DB) {
+	if s, ok := rawStores.Load(r); ok {
+		_ = s.(*db.Store).SyncAudit()
+	}
 }
 
 func rawExec(t testing.TB, r *sql.DB, query string, args ...any) {
@@ -205,6 +216,7 @@ func rawExec(t testing.TB, r *sql.DB, query string, args ...any) {
 
 func rawInt(t testing.TB, r *sql.DB, query string, args ...any) int {
 	t.Helper()
+	syncRaw(r)
 	var n int
 	if err := r.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
 		t.Fatalf("%s: %v", query, err)
@@ -215,6 +227,7 @@ func rawInt(t testing.TB, r *sql.DB, query string, args ...any) int {
 // tableBytes returns every column of every row of table, as stored, for scanning.
 func tableBytes(t testing.TB, r *sql.DB, table string) [][]byte {
 	t.Helper()
+	syncRaw(r)
 	rows, err := r.QueryContext(ctx, `SELECT * FROM `+table)
 	if err != nil {
 		t.Fatal(err)

@@ -148,7 +148,10 @@ CREATE TABLE audit_events (
 	target_id     TEXT NOT NULL DEFAULT '',
 	target_name   TEXT NOT NULL DEFAULT '',
 	role          TEXT NOT NULL DEFAULT '',
-	detail        TEXT NOT NULL DEFAULT ''
+	detail        TEXT NOT NULL DEFAULT '',
+	journal_id    INTEGER -- set on read events, which pass through the audit journal first
 );
 CREATE INDEX audit_org_at ON audit_events (org_id, at);
+-- A read event replayed from the journal after a crash is inserted once.
+CREATE UNIQUE INDEX audit_journal ON audit_events (journal_id) WHERE journal_id IS NOT NULL;
 CREATE INDEX audit_secret ON audit_events (secret_id, at);
