@@ -83,7 +83,7 @@ func (s *Store) prepare(ctx context.Context) error {
 	s.stmts = statements{
 		secretByID:   prep(s.r, secretSQL(bySecretID, false)),
 		revealByID:   prep(s.r, secretSQL(bySecretID, true)),
-		revealByName: prep(s.r, secretSQL(bySecretName, true)),
+		revealByName: prep(s.r, fetchByNameSQL),
 		listSecrets: prep(s.r, `SELECT `+secretCols+`, `+accessExpr+` `+secretFrom+` WHERE `+listWhere+`
 			ORDER BY s.name LIMIT ?4 OFFSET ?5`),
 		countSecrets: prep(s.r, countSecretsSQL),
