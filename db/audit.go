@@ -76,11 +76,12 @@ func recordTx(ctx context.Context, q queryer, a Actor, at time.Time, ev Event) e
 	return nil
 }
 
-// auditWriter records read events (value reveals and API fetches) in batches: every reader waits for
-// the batch that holds its event to be durable (group commit), so a value is returned only once its
-// read is recorded. A batch is one append to a journal file beside the database; every applyInterval
-// the journaled events move into audit_events in one transaction. So reads cost no database write
-// of their own, and the read connections' page caches are not invalidated by every read.
+// auditWriter records read events (value reveals and API fetches) so that a value is returned only
+// once its read is recorded. Each reader appends its event to a journal beside the database (one
+// write; durable across a crash of the process, like a WAL commit with synchronous=NORMAL), and
+// every applyInterval the journaled events move into audit_events in one transaction. So reads cost
+// no database write of their own, and the read connections' page caches are not invalidated by
+// every read. Without the journal, reads are grouped into shared transactions (group commit).
 type auditWriter struct {
 	s    *Store
 	reqs chan auditReq
@@ -93,11 +94,10 @@ type auditWriter struct {
 	mu      sync.Mutex
 	touched map[string]time.Time // API key ID → when touch last queued it
 
-	// journal, when this process owns it, makes read events durable with one append per batch; the
-	// loop moves them into the database (pending) every applyInterval. Without it (another process
-	// owns the journal) every batch is a database transaction.
+	// journal, when this process owns it, makes read events durable: each reader appends its own,
+	// and the loop moves them into the database every applyInterval. Without it (another process
+	// owns the journal) reads go through reqs, and every batch is a database transaction.
 	journal *journal
-	pending []auditReq
 	syncs   chan chan error
 }
 
@@ -115,27 +115,20 @@ type auditReq struct {
 
 const auditBatchMax = 512
 
-// applyInterval is how often journaled read events are moved into the database; applyMax moves them
-// sooner when that many are waiting.
-const (
-	applyInterval = 100 * time.Millisecond
-	applyMax      = 4096
-)
+// applyInterval is how often journaled read events are moved into the database.
+const applyInterval = 100 * time.Millisecond
 
 func newAuditWriter(s *Store) *auditWriter {
 	w := &auditWriter{s: s, reqs: make(chan auditReq, 4096), quit: make(chan struct{}), stopped: make(chan struct{}),
 		touched: map[string]time.Time{}, syncs: make(chan chan error)}
-	j, replay, err := openJournal(s.path + "-audit.journal")
+	j, err := openJournal(s.path)
 	if err != nil {
 		s.log.Warn("audit journal unavailable; read events go straight to the database", "err", err)
 	}
 	w.journal = j
-	if len(replay) > 0 {
-		// Events journaled before a crash: move them in now (each is inserted once, by its jid).
-		w.pending = replay
-		if err := w.apply(); err != nil {
-			s.log.Error("replaying the audit journal failed; will retry", "err", err, "events", len(replay))
-		}
+	// Events journaled before a crash move in now (each is inserted once, by its jid).
+	if err := w.apply(); err != nil {
+		s.log.Error("replaying the audit journal failed; will retry", "err", err)
 	}
 	w.wg.Add(1)
 	go w.loop()
@@ -149,6 +142,18 @@ var errAuditClosed = errors.New("db: audit writer closed")
 func (w *auditWriter) record(ctx context.Context, a Actor, ev Event) error {
 	now := w.s.now()
 	req := auditReq{a: a, at: now, ev: ev, done: make(chan error, 1), event: true, touch: w.claimTouch(a, now), jid: rand.Int64()}
+	if w.journal != nil {
+		select {
+		case <-w.stopped:
+			return errAuditClosed
+		default:
+		}
+		if err := w.journal.append(req); err != nil {
+			w.s.log.Error("audit journal append failed; read refused", "err", err)
+			return Errorf(CodeUnavailable, "The audit trail cannot record this read right now, so the value is withheld. Try again shortly.")
+		}
+		return nil
+	}
 	select {
 	case w.reqs <- req:
 	case <-w.quit:
@@ -179,6 +184,10 @@ const touchEvery = 10 * time.Second
 // noted less than touchEvery ago is skipped.
 func (w *auditWriter) touch(a Actor) {
 	if !w.claimTouch(a, w.s.now()) {
+		return
+	}
+	if w.journal != nil {
+		_ = w.journal.append(auditReq{a: a, at: w.s.now(), touch: true}) // informational: a failure only loses the note
 		return
 	}
 	select {
@@ -237,9 +246,8 @@ func (w *auditWriter) loop() {
 					break drain
 				}
 			}
-			if w.apply() == nil {
-				w.journal.close()
-			}
+			w.apply() //nolint:errcheck // logged; what is left stays in the journal for the next start
+			w.journal.close()
 			return
 		}
 	fill:
@@ -252,29 +260,13 @@ func (w *auditWriter) loop() {
 			}
 		}
 		w.commit(batch)
-		if len(w.pending) >= applyMax {
-			w.apply() //nolint:errcheck // logged and retried
-		}
 	}
 }
 
-// commit makes a batch durable and answers everyone waiting on it: one append to the journal (as
-// durable as a WAL commit with synchronous=NORMAL: it survives a crash of the process), or, without
-// the journal, one database transaction. A failure answers CodeUnavailable: the reads are refused.
+// commit writes a batch of read events in one database transaction (the path without a journal)
+// and answers everyone waiting on it. A failure answers CodeUnavailable: the reads are refused.
 func (w *auditWriter) commit(batch []auditReq) {
-	var err error
-	if w.journal != nil {
-		if err = w.journal.append(batch); err == nil {
-			w.pending = append(w.pending, batch...)
-		} else {
-			w.s.log.Error("audit journal append failed; reads refused", "err", err, "events", len(batch))
-		}
-	} else {
-		err = w.write(batch)
-	}
-	if err != nil {
-		err = Errorf(CodeUnavailable, "The audit trail cannot record this read right now, so the value is withheld. Try again shortly.")
-	}
+	err := w.write(batch)
 	for _, req := range batch {
 		if req.done != nil {
 			req.done <- err
@@ -282,16 +274,20 @@ func (w *auditWriter) commit(batch []auditReq) {
 	}
 }
 
-// apply moves the journaled events into the database and empties the journal.
+// apply moves the journaled events into the database and empties their journal file.
 func (w *auditWriter) apply() error {
-	if len(w.pending) == 0 {
+	if w.journal == nil {
 		return nil
 	}
-	if err := w.write(w.pending); err != nil {
+	old, batch := w.journal.take()
+	if len(batch) == 0 {
+		return nil
+	}
+	if err := w.write(batch); err != nil {
+		w.journal.restore(batch)
 		return err
 	}
-	w.pending = w.pending[:0]
-	if err := w.journal.reset(); err != nil {
+	if err := w.journal.done(old); err != nil {
 		w.s.log.Error("audit journal reset failed", "err", err)
 		return err
 	}

@@ -21,7 +21,14 @@ func (s *Store) SyncAudit() error { return s.audit.sync(context.Background()) }
 
 // BreakAuditJournal closes the journal's file under the writer, so that every append fails as a full
 // or broken disk would.
-func (s *Store) BreakAuditJournal() { s.audit.journal.f.Close() }
+func (s *Store) BreakAuditJournal() {
+	for _, f := range s.audit.journal.files {
+		f.Close()
+	}
+}
 
-// AuditJournalPath is where the store journals read events.
-func (s *Store) AuditJournalPath() string { return s.path + "-audit.journal" }
+// AuditJournalFiles are the two files the store journals read events in.
+func (s *Store) AuditJournalFiles() [2]string {
+	_, files := journalPaths(s.path)
+	return files
+}

@@ -7,16 +7,25 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"syscall"
 	"time"
 )
 
-// journal is the append-only file that makes read events durable before they reach the database.
-// Only one process uses it at a time (an exclusive flock, released when the process dies); another
+// journal makes read events durable before they reach the database: a reader appends its event
+// itself, under a mutex, with one write (no hand-off to another goroutine, and never behind a database
+// commit). Appends alternate between two files: apply swaps files, moves what the old one holds into
+// the database, then empties it, while appends go on into the other. Only one process uses the
+// journal at a time (an exclusive flock on a lock file, released when the process dies); another
 // process opening the same database records its read events straight into the database instead.
 type journal struct {
-	f   *os.File
-	buf bytes.Buffer
+	lock  *os.File
+	files [2]*os.File
+
+	mu      sync.Mutex
+	cur     int // the file appends go to
+	buf     bytes.Buffer
+	pending []auditReq // appended, not yet in the database
 }
 
 // journalLine is one event as journaled: everything write needs to insert it.
@@ -29,57 +38,103 @@ type journalLine struct {
 	Touch bool `json:"T"`
 }
 
-// openJournal opens (creating) the journal at path and returns the events it holds from a previous
-// run, which never reached the database. It returns a nil journal, and no error, when another process
-// holds it.
-func openJournal(path string) (*journal, []auditReq, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
+// journalPaths are the journal's lock file and its two files for a database at dbPath.
+func journalPaths(dbPath string) (lock string, files [2]string) {
+	base := dbPath + "-audit-journal"
+	return base + ".lock", [2]string{base + ".0", base + ".1"}
+}
+
+// openJournal opens (creating) the journal of the database at dbPath. The events it still holds
+// from a previous run, which may not have reached the database, become pending. It returns a nil
+// journal, and no error, when another process holds it.
+func openJournal(dbPath string) (*journal, error) {
+	lockPath, paths := journalPaths(dbPath)
+	lock, err := os.OpenFile(lockPath, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		lock.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, nil, nil
+			return nil, nil
 		}
-		return nil, nil, fmt.Errorf("lock %s: %w", path, err)
+		return nil, fmt.Errorf("lock %s: %w", lockPath, err)
 	}
-	var replay []auditReq
+	j := &journal{lock: lock}
+	for i, p := range paths {
+		f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
+		if err != nil {
+			j.close()
+			return nil, err
+		}
+		j.files[i] = f
+		j.pending = append(j.pending, readJournal(f)...)
+	}
+	return j, nil
+}
+
+// readJournal returns the events in f, up to the first line a crash tore.
+func readJournal(f *os.File) []auditReq {
+	var out []auditReq
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
 		var l journalLine
 		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-			break // a line torn by a crash mid-append ends the journal
+			break
 		}
-		replay = append(replay, auditReq{a: l.Actor, at: time.UnixMilli(l.At), ev: l.Event, event: l.IsEv, touch: l.Touch, jid: l.JID})
+		out = append(out, auditReq{a: l.Actor, at: time.UnixMilli(l.At), ev: l.Event, event: l.IsEv, touch: l.Touch, jid: l.JID})
 	}
-	return &journal{f: f}, replay, nil
+	return out
 }
 
-// append writes the batch's events in one write: once it returns, they survive a crash of the process.
-func (j *journal) append(batch []auditReq) error {
+// append writes reqs to the current file in one write: once it returns, they survive a crash of
+// the process.
+func (j *journal) append(reqs ...auditReq) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
 	j.buf.Reset()
 	enc := json.NewEncoder(&j.buf)
-	for _, r := range batch {
+	for _, r := range reqs {
 		if err := enc.Encode(journalLine{JID: r.jid, At: ms(r.at), Actor: r.a, Event: r.ev, IsEv: r.event, Touch: r.touch}); err != nil {
 			return err
 		}
 	}
-	_, err := j.f.Write(j.buf.Bytes())
-	return err
+	if _, err := j.files[j.cur].Write(j.buf.Bytes()); err != nil {
+		return err
+	}
+	j.pending = append(j.pending, reqs...)
+	return nil
 }
 
-// reset empties the journal once everything in it is in the database.
-func (j *journal) reset() error {
-	if j == nil {
-		return nil
-	}
-	return j.f.Truncate(0)
+// take switches appends to the other file and returns the pending events with the file that holds
+// them (plus, after a failed apply, the other file: replay is idempotent).
+func (j *journal) take() (old int, batch []auditReq) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	old, batch = j.cur, j.pending
+	j.cur, j.pending = 1-j.cur, nil
+	return old, batch
+}
+
+// done empties file old once its events are in the database.
+func (j *journal) done(old int) error { return j.files[old].Truncate(0) }
+
+// restore puts back events whose move into the database failed, to be tried again.
+func (j *journal) restore(batch []auditReq) {
+	j.mu.Lock()
+	j.pending = append(batch, j.pending...)
+	j.mu.Unlock()
 }
 
 func (j *journal) close() {
-	if j != nil {
-		j.f.Close()
+	if j == nil {
+		return
 	}
+	for _, f := range j.files {
+		if f != nil {
+			f.Close()
+		}
+	}
+	j.lock.Close()
 }
