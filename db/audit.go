@@ -116,7 +116,7 @@ type auditReq struct {
 const auditBatchMax = 512
 
 // applyInterval is how often journaled read events are moved into the database.
-const applyInterval = 100 * time.Millisecond
+const applyInterval = 250 * time.Millisecond
 
 func newAuditWriter(s *Store) *auditWriter {
 	w := &auditWriter{s: s, reqs: make(chan auditReq, 4096), quit: make(chan struct{}), stopped: make(chan struct{}),
