@@ -99,6 +99,9 @@ type auditWriter struct {
 	// owns the journal) reads go through reqs, and every batch is a database transaction.
 	journal *journal
 	syncs   chan chan error
+	// applyMu makes each move of journaled events into the database (by the loop, or inside a
+	// change's transaction) take, insert and empty as one step.
+	applyMu sync.Mutex
 }
 
 type auditReq struct {
@@ -279,6 +282,8 @@ func (w *auditWriter) apply() error {
 	if w.journal == nil {
 		return nil
 	}
+	w.applyMu.Lock()
+	defer w.applyMu.Unlock()
 	old, batch := w.journal.take()
 	if len(batch) == 0 {
 		return nil
@@ -320,33 +325,63 @@ func (w *auditWriter) sync(ctx context.Context) error {
 func (w *auditWriter) write(batch []auditReq) error {
 	ctx := context.WithValue(context.Background(), auditWriterKey{}, true)
 	_, err := inTx(ctx, w.s, func(tx *sql.Tx) (struct{}, error) {
-		stmt := tx.StmtContext(ctx, w.s.stmts.auditInsert)
-		used := map[string]int64{}
-		for _, r := range batch {
-			a, ev := r.a, r.ev
-			if r.touch {
-				used[a.APIKeyID] = max(used[a.APIKeyID], ms(r.at))
-			}
-			if !r.event {
-				continue
-			}
-			if _, err := stmt.ExecContext(ctx, ms(r.at), a.OrgID, a.UserID, a.Email, a.APIKeyID, a.APIKeyLabel, a.Source, a.ClientIP,
-				ev.Action, ev.SecretID, ev.SecretName, ev.TargetKind, ev.TargetID, ev.TargetName, ev.Role, ev.Detail, r.jid); err != nil {
-				return struct{}{}, err
-			}
-		}
-		for id, at := range used {
-			if _, err := tx.ExecContext(ctx, `UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`, at, id, at); err != nil {
-				return struct{}{}, err
-			}
-		}
-		return struct{}{}, nil
+		return struct{}{}, w.insert(ctx, tx, batch)
 	})
 	if err != nil {
 		w.s.log.Error("audit write failed", "err", err, "events", len(batch))
 		return Errorf(CodeUnavailable, "The audit trail cannot record this read right now, so the value is withheld. Try again shortly.")
 	}
 	return nil
+}
+
+// insert adds a batch of read events (and API key last-used times) to tx.
+func (w *auditWriter) insert(ctx context.Context, tx *sql.Tx, batch []auditReq) error {
+	stmt := tx.StmtContext(ctx, w.s.stmts.auditInsert)
+	used := map[string]int64{}
+	for _, r := range batch {
+		a, ev := r.a, r.ev
+		if r.touch {
+			used[a.APIKeyID] = max(used[a.APIKeyID], ms(r.at))
+		}
+		if !r.event {
+			continue
+		}
+		if _, err := stmt.ExecContext(ctx, ms(r.at), a.OrgID, a.UserID, a.Email, a.APIKeyID, a.APIKeyLabel, a.Source, a.ClientIP,
+			ev.Action, ev.SecretID, ev.SecretName, ev.TargetKind, ev.TargetID, ev.TargetName, ev.Role, ev.Detail, r.jid); err != nil {
+			return err
+		}
+	}
+	for id, at := range used {
+		if _, err := tx.ExecContext(ctx, `UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`, at, id, at); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// beginChange moves the journaled read events into a change's transaction, ahead of the change's
+// own events, so the trail lists reads and changes in the order they happened without a
+// transaction of its own. finish, called with whether the transaction committed, empties their
+// journal file or puts them back.
+func (w *auditWriter) beginChange(ctx context.Context, tx *sql.Tx) (finish func(committed bool), err error) {
+	if w == nil || w.journal == nil || ctx.Value(auditWriterKey{}) != nil {
+		return func(bool) {}, nil
+	}
+	w.applyMu.Lock()
+	old, batch := w.journal.take()
+	if err := w.insert(ctx, tx, batch); err != nil {
+		w.journal.restore(batch)
+		w.applyMu.Unlock()
+		return nil, fmt.Errorf("db: audit: %w", err)
+	}
+	return func(committed bool) {
+		if !committed {
+			w.journal.restore(batch)
+		} else if err := w.journal.done(old); err != nil {
+			w.s.log.Error("audit journal reset failed", "err", err)
+		}
+		w.applyMu.Unlock()
+	}, nil
 }
 
 func (w *auditWriter) close() {

@@ -301,22 +301,26 @@ func (s *Store) migrate(ctx context.Context) error {
 // inTx runs fn in a write transaction: begin, roll back on error or panic, commit on success.
 func inTx[T any](ctx context.Context, s *Store, fn func(tx *sql.Tx) (T, error)) (T, error) {
 	var zero T
-	if s.audit != nil && ctx.Value(auditWriterKey{}) == nil {
-		// Journaled read events go in first, so the trail lists reads and changes in the order
-		// they happened. A failure here is logged by the writer and must not block the change.
-		_ = s.audit.sync(ctx)
-	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return zero, fmt.Errorf("db: begin: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	v, err := fn(tx)
+	// Journaled read events go in first, so the trail lists reads and changes in the order they
+	// happened.
+	finish, err := s.audit.beginChange(ctx, tx)
 	if err != nil {
 		return zero, err
 	}
-	if err := tx.Commit(); err != nil {
-		return zero, fmt.Errorf("db: commit: %w", err)
+	v, err := fn(tx)
+	if err == nil {
+		if err = tx.Commit(); err != nil {
+			err = fmt.Errorf("db: commit: %w", err)
+		}
+	}
+	finish(err == nil)
+	if err != nil {
+		return zero, err
 	}
 	return v, nil
 }
