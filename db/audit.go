@@ -277,20 +277,31 @@ func (w *auditWriter) commit(batch []auditReq) {
 	}
 }
 
-// apply moves the journaled events into the database and empties their journal file.
+// apply moves the journaled events into the database and empties their journal file. Like a change,
+// it holds the writer connection before applyMu (always in that order: no deadlock).
 func (w *auditWriter) apply() error {
 	if w.journal == nil {
 		return nil
 	}
-	w.applyMu.Lock()
-	defer w.applyMu.Unlock()
-	old, batch := w.journal.take()
-	if len(batch) == 0 {
-		return nil
+	var (
+		old    int
+		batch  []auditReq
+		locked bool
+	)
+	ctx := context.WithValue(context.Background(), auditWriterKey{}, true)
+	_, err := inTx(ctx, w.s, func(tx *sql.Tx) (struct{}, error) {
+		w.applyMu.Lock()
+		locked = true
+		old, batch = w.journal.take()
+		return struct{}{}, w.insert(ctx, tx, batch)
+	})
+	if locked {
+		defer w.applyMu.Unlock()
 	}
-	if err := w.write(batch); err != nil {
+	if err != nil {
 		w.journal.restore(batch)
-		return err
+		w.s.log.Error("moving journaled audit events failed; will retry", "err", err, "events", len(batch))
+		return Errorf(CodeUnavailable, "The audit trail cannot record this read right now, so the value is withheld. Try again shortly.")
 	}
 	if err := w.journal.done(old); err != nil {
 		w.s.log.Error("audit journal reset failed", "err", err)
@@ -368,17 +379,18 @@ func (w *auditWriter) beginChange(ctx context.Context, tx *sql.Tx) (finish func(
 		return func(bool) {}, nil
 	}
 	w.applyMu.Lock()
-	old, batch := w.journal.take()
+	_, batch := w.journal.take()
 	if err := w.insert(ctx, tx, batch); err != nil {
 		w.journal.restore(batch)
 		w.applyMu.Unlock()
 		return nil, fmt.Errorf("db: audit: %w", err)
 	}
+	// A committed batch stays in its file until the loop's next apply empties it (replaying it would
+	// insert nothing twice): truncating a file on every change would cost a file-system operation
+	// per commit.
 	return func(committed bool) {
 		if !committed {
 			w.journal.restore(batch)
-		} else if err := w.journal.done(old); err != nil {
-			w.s.log.Error("audit journal reset failed", "err", err)
 		}
 		w.applyMu.Unlock()
 	}, nil
