@@ -83,12 +83,10 @@ func secretSQL(where string, withValue bool) string {
 		WHERE ` + where + ` AND s.org_id = ?3 AND s.deleted_at IS NULL`
 }
 
-const (
-	bySecretID   = "s.id = ?2"
-	bySecretName = "s.name = ?2"
-)
+// bySecretID is secretSQL's lookup by ID.
+const bySecretID = "s.id = ?2"
 
-// fetchByNameSQL is secretSQL(bySecretName, true) for code: the same row and access rule, but
+// fetchByNameSQL is secretSQL by name with the value, for code: the same row and access rule, but
 // without the joins that add names to creator and updater (the API returns their IDs only).
 const fetchByNameSQL = `SELECT s.id, s.org_id, s.name, s.version, s.value_size, s.created_at, s.updated_at,
 	s.created_by, '', '', '', s.updated_by, '', '', '', s.data_key_id, s.sealed, ` + accessExpr + `

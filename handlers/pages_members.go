@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -116,11 +115,7 @@ func (p *Pages) MemberRemove(c echo.Context) error {
 	if props.You {
 		return redirect(c, "/") // the session moves to another organization, or ends
 	}
-	msg := "Removed " + props.Email + " from the organization."
-	if len(secs) > 0 {
-		msg += " Deleted " + plural(len(secs), "secret") + "."
-	}
-	return notify(c, "members-changed, secrets-changed", msg)
+	return notify(c, "members-changed, secrets-changed", "Removed "+props.Email+" from the organization."+deletedNote(secs))
 }
 
 // memberRemoveProps names the member userID for the Remove dialog. It returns CodeNotFound.
@@ -149,10 +144,10 @@ func secretNames(secs []db.Secret) []string {
 	return out
 }
 
-// plural is "1 secret", "3 secrets".
-func plural(n int, unit string) string {
-	if n == 1 {
-		return "1 " + unit
+// deletedNote is the sentence a toast adds when the last-Owner rule deleted secrets.
+func deletedNote(secs []db.Secret) string {
+	if len(secs) == 0 {
+		return ""
 	}
-	return strconv.Itoa(n) + " " + unit + "s"
+	return " Deleted " + views.Plural(len(secs), "secret") + "."
 }

@@ -140,10 +140,7 @@ func (p *Pages) TeamMemberRemove(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	msg := "Removed " + confirm.Member.Name + " from " + confirm.TeamName + "."
-	if len(secs) > 0 {
-		msg += " Deleted " + plural(len(secs), "secret") + "."
-	}
+	msg := "Removed " + confirm.Member.Name + " from " + confirm.TeamName + "." + deletedNote(secs)
 	c.Response().Header().Set("HX-Trigger", "teams-changed, secrets-changed")
 	return Render(c, http.StatusOK, templ.Join(views.TeamMembersDialog(props), views.Toast(msg)))
 }
@@ -178,11 +175,7 @@ func (p *Pages) TeamDelete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	msg := "Deleted team " + t.Name + "."
-	if len(secs) > 0 {
-		msg += " Deleted " + plural(len(secs), "secret") + "."
-	}
-	return notify(c, "teams-changed, secrets-changed", msg)
+	return notify(c, "teams-changed, secrets-changed", "Deleted team "+t.Name+"."+deletedNote(secs))
 }
 
 // teamMembersProps fills the members dialog: the team's members, and the organization's other

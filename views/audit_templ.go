@@ -311,7 +311,7 @@ func AuditTable(p AuditProps) templ.Component {
 				}
 			} else {
 				var templ_7745c5c3_Var13 string
-				templ_7745c5c3_Var13, templ_7745c5c3_Err = templ.JoinStringErrs(plural(len(p.Rows), "older event"))
+				templ_7745c5c3_Var13, templ_7745c5c3_Err = templ.JoinStringErrs(Plural(len(p.Rows), "older event"))
 				if templ_7745c5c3_Err != nil {
 					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/audit.templ`, Line: 144, Col: 43}
 				}
@@ -1441,7 +1441,7 @@ func sourceText(source string) string {
 
 // eventCount is "1 event" or "50 events".
 func eventCount(n int) string {
-	return plural(n, "event")
+	return Plural(n, "event")
 }
 
 var _ = templruntime.GeneratedTemplate

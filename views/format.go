@@ -20,11 +20,11 @@ func relTime(now, t time.Time) string {
 	case d < time.Minute: // includes small clock skew into the future
 		return "just now"
 	case d < time.Hour:
-		return plural(int(d/time.Minute), "minute") + " ago"
+		return Plural(int(d/time.Minute), "minute") + " ago"
 	case d < 24*time.Hour:
-		return plural(int(d/time.Hour), "hour") + " ago"
+		return Plural(int(d/time.Hour), "hour") + " ago"
 	case d < 30*24*time.Hour:
-		return plural(int(d/(24*time.Hour)), "day") + " ago"
+		return Plural(int(d/(24*time.Hour)), "day") + " ago"
 	default:
 		return t.UTC().Format("Jan 2, 2006")
 	}
@@ -40,7 +40,8 @@ func isoTime(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
-func plural(n int, unit string) string {
+// Plural counts unit in English: "1 secret", "3 secrets". Handlers use it for their toasts too.
+func Plural(n int, unit string) string {
 	if n == 1 {
 		return "1 " + unit
 	}

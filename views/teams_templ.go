@@ -149,7 +149,7 @@ func TeamsList(p TeamsProps) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var3 string
-			templ_7745c5c3_Var3, templ_7745c5c3_Err = templ.JoinStringErrs(plural(len(p.Rows), "team"))
+			templ_7745c5c3_Var3, templ_7745c5c3_Err = templ.JoinStringErrs(Plural(len(p.Rows), "team"))
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/teams.templ`, Line: 74, Col: 58}
 			}
@@ -1031,7 +1031,7 @@ func TeamConfirmDialog(p TeamConfirm) templ.Component {
 			}
 			if len(p.Secrets) > 0 {
 				var templ_7745c5c3_Var43 string
-				templ_7745c5c3_Var43, templ_7745c5c3_Err = templ.JoinStringErrs("Remove and delete " + plural(len(p.Secrets), "secret"))
+				templ_7745c5c3_Var43, templ_7745c5c3_Err = templ.JoinStringErrs("Remove and delete " + Plural(len(p.Secrets), "secret"))
 				if templ_7745c5c3_Err != nil {
 					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/teams.templ`, Line: 281, Col: 64}
 				}
@@ -1069,7 +1069,7 @@ func TeamConfirmDialog(p TeamConfirm) templ.Component {
 			}
 			if len(p.Secrets) > 0 {
 				var templ_7745c5c3_Var45 string
-				templ_7745c5c3_Var45, templ_7745c5c3_Err = templ.JoinStringErrs("Delete team and " + plural(len(p.Secrets), "secret"))
+				templ_7745c5c3_Var45, templ_7745c5c3_Err = templ.JoinStringErrs("Delete team and " + Plural(len(p.Secrets), "secret"))
 				if templ_7745c5c3_Err != nil {
 					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/teams.templ`, Line: 290, Col: 62}
 				}
