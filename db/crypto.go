@@ -18,6 +18,10 @@ import (
 // MasterKeySize is the length of the master key: AES-256.
 const MasterKeySize = 32
 
+// SealOverhead is what sealing adds to a value: a 12-byte nonce and a 16-byte tag. A value buffer with
+// this much spare capacity is sealed in place, without a second copy of a 5 MB value.
+const SealOverhead = 12 + 16
+
 // ErrWrongMasterKey is returned by Open when the master key does not open this database.
 var ErrWrongMasterKey = errors.New("the master key does not match this database: start keyhold with the master key it was created with (KEYHOLD_MASTER_KEY, KEYHOLD_MASTER_KEY_FILE or <data>/master.key)")
 
