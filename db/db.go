@@ -49,10 +49,12 @@ type Store struct {
 	now  func() time.Time
 	keys *keyring
 
-	stmts    statements
-	apiKeys  keyCache
-	audit    *auditWriter
-	stopCkpt func()
+	stmts     statements
+	apiKeys   keyCache
+	fetches   *fetchCache
+	audit     *auditWriter
+	stopCkpt  func()
+	stopWatch func()
 
 	closeOnce sync.Once
 	closeErr  error
@@ -132,7 +134,7 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxIdleTime(0)
 	w.SetConnMaxLifetime(0)
-	s := &Store{w: w, path: abs, log: opt.Logger, now: opt.Now, keys: kr}
+	s := &Store{w: w, path: abs, log: opt.Logger, now: opt.Now, keys: kr, fetches: newFetchCache()}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
@@ -158,6 +160,7 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	s.apiKeys.init()
 	s.audit = newAuditWriter(s)
 	s.stopCkpt = s.checkpointer()
+	s.stopWatch = s.watchDataVersion()
 	return s, nil
 }
 
@@ -205,6 +208,9 @@ func (s *Store) Close() error {
 		}
 		if s.stopCkpt != nil {
 			s.stopCkpt()
+		}
+		if s.stopWatch != nil {
+			s.stopWatch()
 		}
 		s.stmts.close()
 		s.closeErr = errors.Join(s.r.Close(), s.w.Close())
@@ -300,6 +306,18 @@ func (s *Store) migrate(ctx context.Context) error {
 
 // inTx runs fn in a write transaction: begin, roll back on error or panic, commit on success.
 func inTx[T any](ctx context.Context, s *Store, fn func(tx *sql.Tx) (T, error)) (T, error) {
+	return runTx(ctx, s, fn, func(T) { s.fetches.changedAll() })
+}
+
+// inSecretTx is inTx for a change to one secret's row (create, new value, delete), which leaves
+// every other secret's fetch answers valid.
+func inSecretTx(ctx context.Context, s *Store, fn func(tx *sql.Tx) (*Secret, error)) (*Secret, error) {
+	return runTx(ctx, s, fn, func(sec *Secret) { s.fetches.changedSecret(sec.OrgID, sec.Name) })
+}
+
+// runTx runs fn in a write transaction and commits it; committed then runs, before the caller learns
+// of the commit, to make the cached answers it changed stale.
+func runTx[T any](ctx context.Context, s *Store, fn func(tx *sql.Tx) (T, error), committed func(T)) (T, error) {
 	var zero T
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -315,6 +333,8 @@ func inTx[T any](ctx context.Context, s *Store, fn func(tx *sql.Tx) (T, error)) 
 	v, err := fn(tx)
 	if err == nil {
 		if err = tx.Commit(); err != nil {
+			// Whether a failed commit changed anything is not known: trust no cached answer.
+			s.fetches.changedAll()
 			err = fmt.Errorf("db: commit: %w", err)
 		}
 	}
@@ -322,6 +342,7 @@ func inTx[T any](ctx context.Context, s *Store, fn func(tx *sql.Tx) (T, error)) 
 	if err != nil {
 		return zero, err
 	}
+	committed(v)
 	return v, nil
 }
 

@@ -133,7 +133,7 @@ func (s *Store) CreateSecret(ctx context.Context, a Actor, name, value string) (
 	}
 	id := newID()
 	now := s.now()
-	return inTx(ctx, s, func(tx *sql.Tx) (*Secret, error) {
+	return inSecretTx(ctx, s, func(tx *sql.Tx) (*Secret, error) {
 		keyID, sealed, err := s.seal(ctx, tx, a.OrgID, id, []byte(value))
 		if err != nil {
 			return nil, fmt.Errorf("db: seal secret: %w", err)
@@ -165,7 +165,7 @@ func (s *Store) UpdateSecret(ctx context.Context, a Actor, id, value string, ver
 		return nil, err
 	}
 	now := s.now()
-	return inTx(ctx, s, func(tx *sql.Tx) (*Secret, error) {
+	return inSecretTx(ctx, s, func(tx *sql.Tx) (*Secret, error) {
 		sec, err := s.secretForActor(ctx, tx, a, id)
 		if err != nil {
 			return nil, err
@@ -197,7 +197,7 @@ func (s *Store) UpdateSecret(ctx context.Context, a Actor, id, value string, ver
 // CodeNotFound or CodeForbidden.
 func (s *Store) DeleteSecret(ctx context.Context, a Actor, id string) (*Secret, error) {
 	now := s.now()
-	return inTx(ctx, s, func(tx *sql.Tx) (*Secret, error) {
+	return inSecretTx(ctx, s, func(tx *sql.Tx) (*Secret, error) {
 		sec, err := s.secretForActor(ctx, tx, a, id)
 		if err != nil {
 			return nil, err
@@ -245,11 +245,25 @@ func (s *Store) SecretByName(ctx context.Context, a Actor, name string) (*Secret
 	if ValidateSecretName(name) != nil {
 		return nil, notFoundSecret()
 	}
-	sec, err := scanLookup(s.stmts.revealByName.QueryRowContext(ctx, a.UserID, name, a.OrgID))
-	if err != nil {
-		return nil, err
+	k := fetchKey{orgID: a.OrgID, userID: a.UserID, name: name}
+	cached, found, stamp := s.fetches.get(k)
+	if !found {
+		sec, err := scanLookup(s.stmts.revealByName.QueryRowContext(ctx, a.UserID, name, a.OrgID))
+		switch {
+		case ErrorCode(err) == CodeNotFound:
+			s.fetches.put(k, stamp, nil)
+			return nil, err
+		case err != nil:
+			return nil, err
+		}
+		s.fetches.put(k, stamp, sec)
+		cached = sec
 	}
-	return s.reveal(ctx, a, sec)
+	if cached == nil {
+		return nil, notFoundSecret()
+	}
+	sec := *cached // reveal fills in the value: the cached row stays sealed
+	return s.reveal(ctx, a, &sec)
 }
 
 func (s *Store) reveal(ctx context.Context, a Actor, sec *Secret) (*Secret, error) {
