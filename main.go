@@ -25,6 +25,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -142,6 +143,13 @@ func serve(ctx context.Context, args []string, log *slog.Logger) error {
 		return err
 	}
 	tuneGC()
+	if path := os.Getenv("KEYHOLD_CPUPROFILE"); path != "" {
+		stop, err := startCPUProfile(path)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	store, err := openStore(ctx, cfg.Data, log)
 	if err != nil {
 		return err
@@ -170,6 +178,23 @@ func serve(ctx context.Context, args []string, log *slog.Logger) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// startCPUProfile writes a CPU profile of the server to path until stop (at shutdown): for
+// "go tool pprof" while a benchmark drives the server (KEYHOLD_CPUPROFILE).
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // newHTTPServer is the http.Server that serves h: its timeouts and header limit keep slow or oversized

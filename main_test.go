@@ -148,7 +148,7 @@ func TestCLI_APIKeyAndUserRemove(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"ONLY_BOB", "ALSO_BOB"} {
-		if _, err := s.CreateSecret(ctx, bob, name, "v"); err != nil {
+		if _, err := s.CreateSecret(ctx, bob, name, []byte("v")); err != nil {
 			t.Fatal(err)
 		}
 	}

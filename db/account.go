@@ -50,7 +50,7 @@ func (s *Store) ChangePassword(ctx context.Context, userID, current, newPassword
 		for _, orgID := range orgs {
 			a := Actor{UserID: userID, Email: email, Name: displayName(first, last, email), OrgID: orgID, Source: "portal"}
 			ev := Event{Action: ActionPasswordChange, TargetKind: "user", TargetID: userID, TargetName: email}
-			if err := recordTx(ctx, tx, a, now, ev); err != nil {
+			if err := s.recordTx(ctx, tx, a, now, ev); err != nil {
 				return struct{}{}, err
 			}
 		}
@@ -99,7 +99,7 @@ func (s *Store) SetMemberPassword(ctx context.Context, a Actor, userID, newPassw
 				return struct{}{}, err
 			}
 		}
-		return struct{}{}, recordTx(ctx, tx, a, now, Event{Action: ActionMemberPasswordSet, TargetKind: "user", TargetID: userID, TargetName: m.Email})
+		return struct{}{}, s.recordTx(ctx, tx, a, now, Event{Action: ActionMemberPasswordSet, TargetKind: "user", TargetID: userID, TargetName: m.Email})
 	})
 	return err
 }

@@ -53,7 +53,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, a Actor, label string, expires
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, k.ID, k.OrgID, a.UserID, label, k.Prefix, tokenHash(token), ms(now), exp); err != nil {
 			return struct{}{}, err
 		}
-		return struct{}{}, recordTx(ctx, tx, a, now, Event{Action: ActionAPIKeyCreate, TargetKind: "api_key", TargetID: k.ID, TargetName: label})
+		return struct{}{}, s.recordTx(ctx, tx, a, now, Event{Action: ActionAPIKeyCreate, TargetKind: "api_key", TargetID: k.ID, TargetName: label})
 	})
 	if err != nil {
 		return "", nil, err
@@ -110,7 +110,7 @@ func (s *Store) RevokeAPIKey(ctx context.Context, a Actor, id string) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = ? WHERE id = ?`, ms(now), id); err != nil {
 			return struct{}{}, err
 		}
-		return struct{}{}, recordTx(ctx, tx, a, now, Event{Action: ActionAPIKeyRevoke, TargetKind: "api_key", TargetID: id, TargetName: label})
+		return struct{}{}, s.recordTx(ctx, tx, a, now, Event{Action: ActionAPIKeyRevoke, TargetKind: "api_key", TargetID: id, TargetName: label})
 	})
 	s.apiKeys.clear() // after the commit, so no lookup can re-cache the key as it was
 	return err

@@ -5,8 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -67,8 +67,8 @@ const insertAuditSQL = `INSERT INTO audit_events (at, org_id, actor_id, actor_em
 
 // recordTx writes ev inside the transaction of the change it describes: the change and its record
 // commit together or not at all.
-func recordTx(ctx context.Context, q queryer, a Actor, at time.Time, ev Event) error {
-	_, err := q.ExecContext(ctx, insertAuditSQL, ms(at), a.OrgID, a.UserID, a.Email, a.APIKeyID, a.APIKeyLabel, a.Source, a.ClientIP,
+func (s *Store) recordTx(ctx context.Context, tx *sql.Tx, a Actor, at time.Time, ev Event) error {
+	_, err := tx.StmtContext(ctx, s.stmts.auditInsert).ExecContext(ctx, ms(at), a.OrgID, a.UserID, a.Email, a.APIKeyID, a.APIKeyLabel, a.Source, a.ClientIP,
 		ev.Action, ev.SecretID, ev.SecretName, ev.TargetKind, ev.TargetID, ev.TargetName, ev.Role, ev.Detail, nil)
 	if err != nil {
 		return fmt.Errorf("db: audit: %w", err)
@@ -102,6 +102,9 @@ type auditWriter struct {
 	// applyMu makes each move of journaled events into the database (by the loop, or inside a
 	// change's transaction) take, insert and empty as one step.
 	applyMu sync.Mutex
+	// lastJID is the last journal ID handed out. IDs increase, so each batch of read events adds to
+	// the end of the journal-ID index instead of writing a page at a random place per event.
+	lastJID atomic.Int64
 }
 
 type auditReq struct {
@@ -133,6 +136,13 @@ func newAuditWriter(s *Store) *auditWriter {
 	if err := w.apply(); err != nil {
 		s.log.Error("replaying the audit journal failed; will retry", "err", err)
 	}
+	// New IDs follow every ID in use: those in the database, and the clock (in nanoseconds, far
+	// ahead of any count of events) for a journal that could not be replayed yet.
+	var maxJID sql.NullInt64
+	if err := s.w.QueryRow(`SELECT MAX(journal_id) FROM audit_events`).Scan(&maxJID); err != nil {
+		s.log.Warn("reading the last audit journal ID", "err", err)
+	}
+	w.lastJID.Store(max(time.Now().UnixNano(), maxJID.Int64))
 	w.wg.Add(1)
 	go w.loop()
 	return w
@@ -144,7 +154,7 @@ var errAuditClosed = errors.New("db: audit writer closed")
 // recorded and the caller must not hand out what it read.
 func (w *auditWriter) record(ctx context.Context, a Actor, ev Event) error {
 	now := w.s.now()
-	req := auditReq{a: a, at: now, ev: ev, done: make(chan error, 1), event: true, touch: w.claimTouch(a, now), jid: rand.Int64()}
+	req := auditReq{a: a, at: now, ev: ev, done: make(chan error, 1), event: true, touch: w.claimTouch(a, now), jid: w.lastJID.Add(1)}
 	if w.journal != nil {
 		select {
 		case <-w.stopped:

@@ -34,7 +34,7 @@ func TestStore_Audit_EveryChangeAndRead(t *testing.T) {
 	v1, v2 := canary("v1"), canary("v2")
 
 	sec := mustSecret(t, s, ada, "API_TOKEN", v1)
-	if _, err := s.UpdateSecret(ctx, ada, sec.ID, v2, 0); err != nil {
+	if _, err := s.UpdateSecret(ctx, ada, sec.ID, []byte(v2), 0); err != nil {
 		t.Fatal(err)
 	}
 	mustReveal(t, s, ada, sec.ID)
@@ -133,10 +133,10 @@ func TestStore_Audit_FailsClosed(t *testing.T) {
 		}
 	}
 
-	if _, err := s.CreateSecret(ctx, ada, "NEW_SECRET", newValue); err == nil {
+	if _, err := s.CreateSecret(ctx, ada, "NEW_SECRET", []byte(newValue)); err == nil {
 		t.Error("CreateSecret succeeded without its audit event")
 	}
-	if _, err := s.UpdateSecret(ctx, ada, sec.ID, rejected, 0); err == nil {
+	if _, err := s.UpdateSecret(ctx, ada, sec.ID, []byte(rejected), 0); err == nil {
 		t.Error("UpdateSecret succeeded without its audit event")
 	}
 	if err := s.ChangeAccess(ctx, ada, sec.ID, []db.AccessChange{{Kind: db.PrincipalUser, ID: bob.UserID, Role: db.RoleReader}}); err == nil {
@@ -165,7 +165,7 @@ func TestStore_Audit_FailsClosed(t *testing.T) {
 	}
 	mustSecret(t, s, ada, "NEW_SECRET", newValue)
 	accepted := canary("accepted-update")
-	if _, err := s.UpdateSecret(ctx, ada, sec.ID, accepted, 1); err != nil {
+	if _, err := s.UpdateSecret(ctx, ada, sec.ID, []byte(accepted), 1); err != nil {
 		t.Fatal(err)
 	}
 	auditValuesAbsent(t, raw, value, newValue, rejected, accepted)
@@ -258,7 +258,7 @@ func TestStore_ListAudit_Filters(t *testing.T) {
 	mustShare(t, s, ada, s1, db.PrincipalUser, bob.UserID, db.RoleOwner)
 	// At t0+2h: bob's secret.update S1 and secret.create S2.
 	clock.Add(time.Hour)
-	if _, err := s.UpdateSecret(ctx, bob, s1.ID, "v2", 0); err != nil {
+	if _, err := s.UpdateSecret(ctx, bob, s1.ID, []byte("v2"), 0); err != nil {
 		t.Fatal(err)
 	}
 	s2 := mustSecret(t, s, bob, "S2", "v")

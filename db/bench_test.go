@@ -217,7 +217,7 @@ func BenchmarkCreateSecret(b *testing.B) {
 			i := 0
 			for b.Loop() {
 				i++
-				if _, err := s.CreateSecret(ctx, ada, fmt.Sprintf("V_%s_%d", size.name, i), v); err != nil {
+				if _, err := s.CreateSecret(ctx, ada, fmt.Sprintf("V_%s_%d", size.name, i), []byte(v)); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -32,12 +32,12 @@ func hammer(stores []*db.Store, a db.Actor, prefix string, workers, perWorker in
 			<-start
 			for i := range perWorker {
 				name := fmt.Sprintf("%s_%02d_%02d", prefix, w, i)
-				sec, err := s.CreateSecret(ctx, a, name, "v1 "+name)
+				sec, err := s.CreateSecret(ctx, a, name, []byte("v1 "+name))
 				if err != nil {
 					fail(fmt.Errorf("create %s: %w", name, err))
 					continue
 				}
-				if _, err := s.UpdateSecret(ctx, a, sec.ID, "v2 "+name, sec.Version); err != nil {
+				if _, err := s.UpdateSecret(ctx, a, sec.ID, []byte("v2 "+name), sec.Version); err != nil {
 					fail(fmt.Errorf("update %s: %w", name, err))
 					continue
 				}

@@ -78,6 +78,20 @@ func sealWith(aead cipher.AEAD, plain, ad []byte) []byte {
 	return aead.Seal(out, out, plain, ad)
 }
 
+// sealInPlace is sealWith for a value the caller is done with: when value has SealOverhead bytes of
+// spare capacity, the sealed value takes its place (the plaintext is overwritten, and a 5 MB value
+// is not copied); otherwise it is sealed into a new slice.
+func sealInPlace(aead cipher.AEAD, value, ad []byte) []byte {
+	n, ns := len(value), aead.NonceSize()
+	if cap(value)-n < ns+aead.Overhead() {
+		return sealWith(aead, value, ad)
+	}
+	buf := value[:ns+n]
+	copy(buf[ns:], buf[:n])
+	rand.Read(buf[:ns])
+	return aead.Seal(buf[:ns], buf[:ns], buf[ns:ns+n], ad)
+}
+
 func openWith(aead cipher.AEAD, sealed, ad []byte) ([]byte, error) {
 	n := aead.NonceSize()
 	if len(sealed) < n+aead.Overhead() {
@@ -183,13 +197,14 @@ func (s *Store) dataKey(ctx context.Context, q queryer, id string) (cipher.AEAD,
 	return aead, nil
 }
 
-// seal encrypts a secret's value with its organization's data key, binding org and secret ID.
+// seal encrypts a secret's value with its organization's data key, binding org and secret ID. It
+// seals in place when value has room (see sealInPlace): the caller must not use value afterwards.
 func (s *Store) seal(ctx context.Context, q queryer, orgID, secretID string, value []byte) (string, []byte, error) {
 	keyID, aead, err := s.orgDataKey(ctx, q, orgID)
 	if err != nil {
 		return "", nil, err
 	}
-	return keyID, sealWith(aead, value, valueAD(orgID, secretID)), nil
+	return keyID, sealInPlace(aead, value, valueAD(orgID, secretID)), nil
 }
 
 // open decrypts a sealed value. A ciphertext moved to another row or altered fails here.

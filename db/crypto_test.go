@@ -27,7 +27,7 @@ func TestStore_ValuesSealedAtRest(t *testing.T) {
 	mustSecret(t, s, acme, "MULTI", multi)
 	mustSecret(t, s, acme, "BIG", big)
 	upd := mustSecret(t, s, acme, "UPDATED", oldValue)
-	if _, err := s.UpdateSecret(ctx, acme, upd.ID, newValue, upd.Version); err != nil {
+	if _, err := s.UpdateSecret(ctx, acme, upd.ID, []byte(newValue), upd.Version); err != nil {
 		t.Fatal(err)
 	}
 	mustSecret(t, s, globex, "OTHER_ORG", otherOrg)
@@ -244,7 +244,7 @@ func TestStore_TamperedDataKeyFails(t *testing.T) {
 	if got, err := s2.RevealSecret(ctx, ada, sec.ID); err == nil || got != nil {
 		t.Fatalf("reveal under a tampered data key: %+v %v", got, err)
 	}
-	if _, err := s2.CreateSecret(ctx, ada, "NEW", "v"); err == nil {
+	if _, err := s2.CreateSecret(ctx, ada, "NEW", []byte("v")); err == nil {
 		t.Fatal("sealing under a tampered data key succeeded")
 	}
 }

@@ -70,6 +70,9 @@ type statements struct {
 	countSecrets *sql.Stmt // read pool: how many secrets the page is of
 	apiKey       *sql.Stmt // read pool: the actor behind an API key
 	auditInsert  *sql.Stmt // writer: one audit event
+	insertSecret *sql.Stmt // writer: a new secret
+	insertOwner  *sql.Stmt // writer: its creator's Owner grant
+	updateValue  *sql.Stmt // writer: a secret's new value
 }
 
 func (s *Store) prepare(ctx context.Context) error {
@@ -91,6 +94,9 @@ func (s *Store) prepare(ctx context.Context) error {
 		countSecrets: prep(s.r, countSecretsSQL),
 		apiKey:       prep(s.r, apiKeySQL),
 		auditInsert:  prep(s.w, insertAuditSQL),
+		insertSecret: prep(s.w, insertSecretSQL),
+		insertOwner:  prep(s.w, insertOwnerSQL),
+		updateValue:  prep(s.w, updateValueSQL),
 	}
 	if err != nil {
 		return fmt.Errorf("db: prepare: %w", err)
@@ -99,7 +105,8 @@ func (s *Store) prepare(ctx context.Context) error {
 }
 
 func (st statements) close() {
-	for _, s := range []*sql.Stmt{st.secretByID, st.revealByID, st.revealByName, st.listSecrets, st.countSecrets, st.apiKey, st.auditInsert} {
+	for _, s := range []*sql.Stmt{st.secretByID, st.revealByID, st.revealByName, st.listSecrets, st.countSecrets, st.apiKey, st.auditInsert,
+		st.insertSecret, st.insertOwner, st.updateValue} {
 		if s != nil {
 			s.Close()
 		}
@@ -380,7 +387,10 @@ type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-func newID() string { return uuid.NewString() }
+// newID returns a new ID: a UUID of version 7, whose leading bits are the time, so that rows
+// created one after another sit side by side in the primary-key indexes (a commit writes one index
+// page, not one at a random place per row).
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
 
 // isUniqueViolation reports whether err is a UNIQUE or PRIMARY KEY constraint failure: the one
 // engine-specific error check.

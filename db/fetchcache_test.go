@@ -44,7 +44,7 @@ func TestFetchCache_EveryChangeShowsAtOnce(t *testing.T) {
 	wantFetch(t, s, ada, "STRIPE_KEY", "")
 	sec := mustSecret(t, s, ada, "STRIPE_KEY", "v1")
 	wantFetch(t, s, ada, "STRIPE_KEY", "v1")
-	if _, err := s.UpdateSecret(ctx, ada, sec.ID, "v2", 0); err != nil {
+	if _, err := s.UpdateSecret(ctx, ada, sec.ID, []byte("v2"), 0); err != nil {
 		t.Fatal(err)
 	}
 	wantFetch(t, s, ada, "STRIPE_KEY", "v2")
@@ -132,7 +132,7 @@ func TestFetchCache_LargeValue(t *testing.T) {
 	big := strings.Repeat("a", 200<<10)
 	sec := mustSecret(t, s, ada, "BIG", big)
 	wantFetch(t, s, ada, "BIG", big)
-	if _, err := s.UpdateSecret(ctx, ada, sec.ID, big+"b", 0); err != nil {
+	if _, err := s.UpdateSecret(ctx, ada, sec.ID, []byte(big+"b"), 0); err != nil {
 		t.Fatal(err)
 	}
 	wantFetch(t, s, ada, "BIG", big+"b")
@@ -152,7 +152,7 @@ func TestFetchCache_ChangeByAnotherProcess(t *testing.T) {
 	other := mustOpenAt(t, path, db.Options{})
 	adaThere := mustActor(t, other, ada.UserID, ada.OrgID)
 	mustRevoke(t, other, adaThere, sec, db.PrincipalUser, bob.UserID)
-	if _, err := other.UpdateSecret(ctx, adaThere, sec.ID, "changed elsewhere", 0); err != nil {
+	if _, err := other.UpdateSecret(ctx, adaThere, sec.ID, []byte("changed elsewhere"), 0); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(5 * time.Second)

@@ -110,7 +110,7 @@ func mustActor(t testing.TB, s *db.Store, userID, orgID string) db.Actor {
 
 func mustSecret(t testing.TB, s *db.Store, a db.Actor, name, value string) *db.Secret {
 	t.Helper()
-	sec, err := s.CreateSecret(ctx, a, name, value)
+	sec, err := s.CreateSecret(ctx, a, name, []byte(value))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -102,7 +102,7 @@ func TestBackup_UnderWriteLoad(t *testing.T) {
 			defer wg.Done()
 			for i := 0; !stop.Load(); i++ {
 				name := fmt.Sprintf("DURING_%d_%d", w, i)
-				if _, err := s.CreateSecret(ctx, a, name, name+"-value"); err != nil {
+				if _, err := s.CreateSecret(ctx, a, name, []byte(name+"-value")); err != nil {
 					errs.Add(1)
 					return
 				}

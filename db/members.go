@@ -58,7 +58,7 @@ func (s *Store) SetMemberRole(ctx context.Context, a Actor, userID string, role 
 		if _, err := tx.ExecContext(ctx, `UPDATE memberships SET role = ? WHERE org_id = ? AND user_id = ?`, string(role), a.OrgID, userID); err != nil {
 			return struct{}{}, err
 		}
-		return struct{}{}, recordTx(ctx, tx, a, now, Event{Action: ActionMemberRole, TargetKind: "user", TargetID: userID, TargetName: m.Email, Role: string(role)})
+		return struct{}{}, s.recordTx(ctx, tx, a, now, Event{Action: ActionMemberRole, TargetKind: "user", TargetID: userID, TargetName: m.Email, Role: string(role)})
 	})
 	s.apiKeys.clear() // the role travels in cached key lookups
 	return err
@@ -98,10 +98,10 @@ func (s *Store) RemoveMember(ctx context.Context, a Actor, userID string, previe
 				return nil, err
 			}
 		}
-		if err := recordTx(ctx, tx, a, now, Event{Action: ActionMemberRemove, TargetKind: "user", TargetID: userID, TargetName: m.Email}); err != nil {
+		if err := s.recordTx(ctx, tx, a, now, Event{Action: ActionMemberRemove, TargetKind: "user", TargetID: userID, TargetName: m.Email}); err != nil {
 			return nil, err
 		}
-		return deleteOrphansTx(ctx, tx, a, now, candidates, fmt.Sprintf("last Owner %s left the organization", m.Email))
+		return s.deleteOrphansTx(ctx, tx, a, now, candidates, fmt.Sprintf("last Owner %s left the organization", m.Email))
 	})
 	if err == nil && !preview {
 		s.apiKeys.clear() // the member's keys stop working at once

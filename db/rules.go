@@ -123,21 +123,28 @@ func describeRune(r rune) string {
 }
 
 // ValidateSecretValue checks the value rule: non-empty UTF-8 text of at most 5 MiB.
-func ValidateSecretValue(value string) error {
+func ValidateSecretValue[V string | []byte](value V) error {
 	if len(value) > MaxValueBytes {
 		return Errorf(CodeTooLarge, "Value is %s bytes; the limit is 5 MB (5,242,880 bytes).", commas(len(value)))
 	}
-	if value == "" {
+	if len(value) == 0 {
 		return Errorf(CodeInvalid, "Value is required.")
 	}
-	if !utf8.ValidString(value) {
+	var valid bool
+	switch v := any(value).(type) {
+	case string:
+		valid = utf8.ValidString(v)
+	case []byte:
+		valid = utf8.Valid(v)
+	}
+	if !valid {
 		return Errorf(CodeInvalid, "Value must be UTF-8 text.")
 	}
 	return nil
 }
 
 // ValidateSecret checks a name and a value together.
-func ValidateSecret(name, value string) error {
+func ValidateSecret[V string | []byte](name string, value V) error {
 	if err := ValidateSecretName(name); err != nil {
 		return err
 	}

@@ -121,10 +121,21 @@ func (s *Store) secretForActor(ctx context.Context, q queryer, a Actor, id strin
 	return scanLookup(q.QueryRowContext(ctx, secretSQL(bySecretID, false), a.UserID, id, a.OrgID))
 }
 
+// The statements of the two writes code makes all the time, prepared on the writer connection.
+const (
+	insertSecretSQL = `INSERT INTO secrets (id, org_id, name, data_key_id, sealed, value_size, version,
+		created_by, created_at, updated_by, updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)`
+	insertOwnerSQL = `INSERT INTO grants (secret_id, principal_kind, principal_id, role, created_by, created_at)
+		VALUES (?, 'user', ?, 'owner', ?, ?)`
+	updateValueSQL = `UPDATE secrets SET data_key_id = ?, sealed = ?, value_size = ?, version = version + 1,
+		updated_by = ?, updated_at = ? WHERE id = ?`
+)
+
 // CreateSecret seals value and stores it under name in the actor's organization, with the actor as
-// its only Owner. It returns CodeInvalid or CodeTooLarge (bad name or value) or CodeConflict (name
-// taken in the organization).
-func (s *Store) CreateSecret(ctx context.Context, a Actor, name, value string) (*Secret, error) {
+// its only Owner. value is sealed in place when it has SealOverhead bytes of spare capacity: the
+// caller must not use it afterwards. It returns CodeInvalid or CodeTooLarge (bad name or value) or
+// CodeConflict (name taken in the organization).
+func (s *Store) CreateSecret(ctx context.Context, a Actor, name string, value []byte) (*Secret, error) {
 	if err := ValidateSecret(name, value); err != nil {
 		return nil, err
 	}
@@ -133,38 +144,49 @@ func (s *Store) CreateSecret(ctx context.Context, a Actor, name, value string) (
 	}
 	id := newID()
 	now := s.now()
+	size := len(value)
+	// Sealed before the transaction: the writer connection is held for the writes alone.
+	keyID, sealed, err := s.seal(ctx, s.r, a.OrgID, id, value)
+	if err != nil {
+		return nil, fmt.Errorf("db: seal secret: %w", err)
+	}
 	return inSecretTx(ctx, s, func(tx *sql.Tx) (*Secret, error) {
-		keyID, sealed, err := s.seal(ctx, tx, a.OrgID, id, []byte(value))
-		if err != nil {
-			return nil, fmt.Errorf("db: seal secret: %w", err)
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO secrets (id, org_id, name, data_key_id, sealed, value_size, version,
-			created_by, created_at, updated_by, updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)`,
-			id, a.OrgID, name, keyID, sealed, len(value), a.UserID, ms(now), a.UserID, ms(now))
+		_, err := tx.StmtContext(ctx, s.stmts.insertSecret).ExecContext(ctx,
+			id, a.OrgID, name, keyID, sealed, size, a.UserID, ms(now), a.UserID, ms(now))
 		if isUniqueViolation(err) {
 			return nil, Errorf(CodeConflict, "A secret named %s already exists in this organization.", name)
 		} else if err != nil {
 			return nil, err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO grants (secret_id, principal_kind, principal_id, role, created_by, created_at)
-			VALUES (?, 'user', ?, 'owner', ?, ?)`, id, a.UserID, a.UserID, ms(now)); err != nil {
+		if _, err := tx.StmtContext(ctx, s.stmts.insertOwner).ExecContext(ctx, id, a.UserID, a.UserID, ms(now)); err != nil {
 			return nil, err
 		}
-		if err := recordTx(ctx, tx, a, now, Event{Action: ActionSecretCreate, SecretID: id, SecretName: name}); err != nil {
+		if err := s.recordTx(ctx, tx, a, now, Event{Action: ActionSecretCreate, SecretID: id, SecretName: name}); err != nil {
 			return nil, err
 		}
-		return s.secretForActor(ctx, tx, a, id)
+		by := UserRef{ID: a.UserID, Email: a.Email, Name: a.Name}
+		at := fromMS(ms(now))
+		return &Secret{ID: id, OrgID: a.OrgID, Name: name, Version: 1, Size: size, CreatedBy: by, CreatedAt: at,
+			UpdatedBy: by, UpdatedAt: at, Access: RoleOwner}, nil
 	})
 }
 
 // UpdateSecret replaces the value of a secret. Owners only. When version is not 0 it must be the
-// secret's current version, so an editor working from a stale copy overwrites nothing. It returns
-// CodeNotFound, CodeForbidden (Reader), CodeInvalid, CodeTooLarge or CodeConflict (stale version).
-func (s *Store) UpdateSecret(ctx context.Context, a Actor, id, value string, version int64) (*Secret, error) {
+// secret's current version, so an editor working from a stale copy overwrites nothing. value is
+// sealed in place as in CreateSecret. It returns CodeNotFound, CodeForbidden (Reader), CodeInvalid,
+// CodeTooLarge or CodeConflict (stale version).
+func (s *Store) UpdateSecret(ctx context.Context, a Actor, id string, value []byte, version int64) (*Secret, error) {
 	if err := ValidateSecretValue(value); err != nil {
 		return nil, err
 	}
 	now := s.now()
+	size := len(value)
+	// Sealed before the transaction, under the organization's data key: a secret lives in the
+	// actor's organization or is not found.
+	keyID, sealed, err := s.seal(ctx, s.r, a.OrgID, id, value)
+	if err != nil {
+		return nil, fmt.Errorf("db: seal secret: %w", err)
+	}
 	return inSecretTx(ctx, s, func(tx *sql.Tx) (*Secret, error) {
 		sec, err := s.secretForActor(ctx, tx, a, id)
 		if err != nil {
@@ -177,19 +199,16 @@ func (s *Store) UpdateSecret(ctx context.Context, a Actor, id, value string, ver
 			return nil, Errorf(CodeConflict, "%s was changed by %s at %s — reload to see the latest.",
 				sec.Name, sec.UpdatedBy.Name, sec.UpdatedAt.Format("2006-01-02 15:04:05 UTC"))
 		}
-		keyID, sealed, err := s.seal(ctx, tx, a.OrgID, id, []byte(value))
-		if err != nil {
-			return nil, fmt.Errorf("db: seal secret: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE secrets SET data_key_id = ?, sealed = ?, value_size = ?, version = version + 1,
-			updated_by = ?, updated_at = ? WHERE id = ?`, keyID, sealed, len(value), a.UserID, ms(now), id); err != nil {
+		if _, err := tx.StmtContext(ctx, s.stmts.updateValue).ExecContext(ctx, keyID, sealed, size, a.UserID, ms(now), id); err != nil {
 			return nil, err
 		}
-		if err := recordTx(ctx, tx, a, now, Event{Action: ActionSecretUpdate, SecretID: id, SecretName: sec.Name,
-			Detail: fmt.Sprintf("version %d", sec.Version+1)}); err != nil {
+		sec.Version++
+		if err := s.recordTx(ctx, tx, a, now, Event{Action: ActionSecretUpdate, SecretID: id, SecretName: sec.Name,
+			Detail: fmt.Sprintf("version %d", sec.Version)}); err != nil {
 			return nil, err
 		}
-		return s.secretForActor(ctx, tx, a, id)
+		sec.Size, sec.UpdatedBy, sec.UpdatedAt = size, UserRef{ID: a.UserID, Email: a.Email, Name: a.Name}, fromMS(ms(now))
+		return sec, nil
 	})
 }
 
@@ -205,12 +224,12 @@ func (s *Store) DeleteSecret(ctx context.Context, a Actor, id string) (*Secret, 
 		if !sec.Access.CanEdit() {
 			return nil, Errorf(CodeForbidden, "Only Owners can delete %s.", sec.Name)
 		}
-		return sec, deleteSecretTx(ctx, tx, a, sec, now, "")
+		return sec, s.deleteSecretTx(ctx, tx, a, sec, now, "")
 	})
 }
 
 // deleteSecretTx soft-deletes sec and records why (cause is empty for a direct delete).
-func deleteSecretTx(ctx context.Context, tx *sql.Tx, a Actor, sec *Secret, now time.Time, cause string) error {
+func (s *Store) deleteSecretTx(ctx context.Context, tx *sql.Tx, a Actor, sec *Secret, now time.Time, cause string) error {
 	by := any(a.UserID)
 	if a.UserID == "" {
 		by = nil
@@ -220,7 +239,7 @@ func deleteSecretTx(ctx context.Context, tx *sql.Tx, a Actor, sec *Secret, now t
 		return err
 	}
 	sec.DeletedBy, sec.DeletedAt = a.UserID, now.UTC().Truncate(time.Millisecond)
-	return recordTx(ctx, tx, a, now, Event{Action: ActionSecretDelete, SecretID: sec.ID, SecretName: sec.Name, Detail: cause})
+	return s.recordTx(ctx, tx, a, now, Event{Action: ActionSecretDelete, SecretID: sec.ID, SecretName: sec.Name, Detail: cause})
 }
 
 // SecretByID returns a secret the actor can read, without its value. It returns CodeNotFound.

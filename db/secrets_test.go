@@ -20,7 +20,7 @@ func TestStore_CreateSecret_NameUniquePerOrg(t *testing.T) {
 		t.Fatalf("secrets share an ID or org: %+v %+v", a, g)
 	}
 
-	_, err := s.CreateSecret(ctx, acme, "API_TOKEN", "again")
+	_, err := s.CreateSecret(ctx, acme, "API_TOKEN", []byte("again"))
 	wantCode(t, err, db.CodeConflict)
 	if got, want := db.ErrorMessage(err), "A secret named API_TOKEN already exists in this organization."; got != want {
 		t.Errorf("message=%q, want %q", got, want)
@@ -36,13 +36,13 @@ func TestStore_CreateSecret_NameUniquePerOrg(t *testing.T) {
 func TestStore_CreateSecret_Invalid(t *testing.T) {
 	s := mustOpen(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
-	_, err := s.CreateSecret(ctx, ada, "API-TOKEN", "v")
+	_, err := s.CreateSecret(ctx, ada, "API-TOKEN", []byte("v"))
 	wantCode(t, err, db.CodeInvalid)
-	_, err = s.CreateSecret(ctx, ada, "API_TOKEN", "")
+	_, err = s.CreateSecret(ctx, ada, "API_TOKEN", []byte(""))
 	wantCode(t, err, db.CodeInvalid)
-	_, err = s.CreateSecret(ctx, ada, "API_TOKEN", strings.Repeat("v", db.MaxValueBytes+1))
+	_, err = s.CreateSecret(ctx, ada, "API_TOKEN", []byte(strings.Repeat("v", db.MaxValueBytes+1)))
 	wantCode(t, err, db.CodeTooLarge)
-	_, err = s.CreateSecret(ctx, db.SystemActor(ada.OrgID), "API_TOKEN", "v")
+	_, err = s.CreateSecret(ctx, db.SystemActor(ada.OrgID), "API_TOKEN", []byte("v"))
 	wantCode(t, err, db.CodeForbidden)
 	page, err := s.ListSecrets(ctx, ada, "", 0, 50)
 	if err != nil || page.Total != 0 {
@@ -157,7 +157,7 @@ func TestStore_SecretValue_RoundTrip(t *testing.T) {
 			}
 			// And through an update.
 			updated := tt.value + "\n" + tt.value
-			if _, err := s.UpdateSecret(ctx, ada, sec.ID, updated, sec.Version); err != nil {
+			if _, err := s.UpdateSecret(ctx, ada, sec.ID, []byte(updated), sec.Version); err != nil {
 				t.Fatal(err)
 			}
 			if got := mustReveal(t, s, ada, sec.ID); got != updated {
@@ -203,7 +203,7 @@ func TestStore_UpdateSecret_Versions(t *testing.T) {
 	sec := mustSecret(t, s, ada, "API_TOKEN", "v1")
 	mustShare(t, s, ada, sec, db.PrincipalUser, bob.UserID, db.RoleOwner)
 
-	v2, err := s.UpdateSecret(ctx, bob, sec.ID, "v2", 1)
+	v2, err := s.UpdateSecret(ctx, bob, sec.ID, []byte("v2"), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +212,7 @@ func TestStore_UpdateSecret_Versions(t *testing.T) {
 	}
 
 	// Ada edits from her stale copy (version 1).
-	_, err = s.UpdateSecret(ctx, ada, sec.ID, "stale", 1)
+	_, err = s.UpdateSecret(ctx, ada, sec.ID, []byte("stale"), 1)
 	wantCode(t, err, db.CodeConflict)
 	msg := db.ErrorMessage(err)
 	for _, want := range []string{bob.Name, "reload to see the latest", "API_TOKEN"} {
@@ -227,18 +227,18 @@ func TestStore_UpdateSecret_Versions(t *testing.T) {
 		t.Fatalf("stale update changed the value to %q", got)
 	}
 	// A version from the future is stale too.
-	_, err = s.UpdateSecret(ctx, ada, sec.ID, "future", 9)
+	_, err = s.UpdateSecret(ctx, ada, sec.ID, []byte("future"), 9)
 	wantCode(t, err, db.CodeConflict)
 
 	// Version 0 skips the check.
-	v3, err := s.UpdateSecret(ctx, ada, sec.ID, "v3", 0)
+	v3, err := s.UpdateSecret(ctx, ada, sec.ID, []byte("v3"), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if v3.Version != 3 || v3.UpdatedBy.ID != ada.UserID {
 		t.Fatalf("after unchecked update %+v", v3)
 	}
-	v4, err := s.UpdateSecret(ctx, bob, sec.ID, "v4", 3)
+	v4, err := s.UpdateSecret(ctx, bob, sec.ID, []byte("v4"), 3)
 	if err != nil || v4.Version != 4 {
 		t.Fatalf("update at current version: %+v %v", v4, err)
 	}
@@ -246,9 +246,9 @@ func TestStore_UpdateSecret_Versions(t *testing.T) {
 		t.Fatalf("value=%q", got)
 	}
 
-	_, err = s.UpdateSecret(ctx, ada, sec.ID, "", 0)
+	_, err = s.UpdateSecret(ctx, ada, sec.ID, []byte(""), 0)
 	wantCode(t, err, db.CodeInvalid)
-	_, err = s.UpdateSecret(ctx, ada, sec.ID, strings.Repeat("v", db.MaxValueBytes+1), 0)
+	_, err = s.UpdateSecret(ctx, ada, sec.ID, []byte(strings.Repeat("v", db.MaxValueBytes+1)), 0)
 	wantCode(t, err, db.CodeTooLarge)
 	if got, err := s.SecretByID(ctx, ada, sec.ID); err != nil || got.Version != 4 {
 		t.Fatalf("invalid updates changed the secret: %+v %v", got, err)
@@ -262,9 +262,9 @@ func TestStore_Secret_ReaderCannotChange(t *testing.T) {
 	sec := mustSecret(t, s, ada, "API_TOKEN", "v1")
 	mustShare(t, s, ada, sec, db.PrincipalUser, bob.UserID, db.RoleReader)
 
-	_, err := s.UpdateSecret(ctx, bob, sec.ID, "v2", sec.Version)
+	_, err := s.UpdateSecret(ctx, bob, sec.ID, []byte("v2"), sec.Version)
 	wantCode(t, err, db.CodeForbidden)
-	_, err = s.UpdateSecret(ctx, bob, sec.ID, "v2", 0)
+	_, err = s.UpdateSecret(ctx, bob, sec.ID, []byte("v2"), 0)
 	wantCode(t, err, db.CodeForbidden)
 	_, err = s.DeleteSecret(ctx, bob, sec.ID)
 	wantCode(t, err, db.CodeForbidden)
@@ -298,7 +298,7 @@ func notFoundCalls(s *db.Store, sec *db.Secret, name string) map[string]func(a d
 			return err
 		},
 		"UpdateSecret": func(a db.Actor) error {
-			_, err := s.UpdateSecret(ctx, a, sec.ID, "changed", 0)
+			_, err := s.UpdateSecret(ctx, a, sec.ID, []byte("changed"), 0)
 			return err
 		},
 		"DeleteSecret": func(a db.Actor) error {
@@ -482,5 +482,39 @@ func TestStore_ListSecrets_OnlyWhatTheActorCanRead(t *testing.T) {
 	page, err = s.ListSecrets(ctx, bob, "", 0, 50)
 	if err != nil || page.Total != 3 {
 		t.Fatalf("bob lists %+v %v", page, err)
+	}
+}
+
+// A value with SealOverhead bytes of spare capacity is sealed in place: the caller's buffer no longer
+// holds the plaintext, and the stored value reads back exactly.
+func TestStore_SecretValue_SealedInPlace(t *testing.T) {
+	s := mustOpen(t)
+	ada := mustOrg(t, s, "acme", "ada@example.com")
+	want := strings.Repeat("in-place sealing ", 4096)
+	for _, update := range []bool{false, true} {
+		buf := make([]byte, len(want), len(want)+db.SealOverhead)
+		copy(buf, want)
+		var (
+			sec *db.Secret
+			err error
+		)
+		if update {
+			old := mustSecret(t, s, ada, "UPDATED_IN_PLACE", "old")
+			sec, err = s.UpdateSecret(ctx, ada, old.ID, buf, 0)
+		} else {
+			sec, err = s.CreateSecret(ctx, ada, "CREATED_IN_PLACE", buf)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sec.Size != len(want) {
+			t.Fatalf("update=%v: size %d, want %d", update, sec.Size, len(want))
+		}
+		if strings.Contains(string(buf[:cap(buf)]), "in-place sealing") {
+			t.Fatalf("update=%v: the plaintext is still in the caller's buffer", update)
+		}
+		if got := mustReveal(t, s, ada, sec.ID); got != want {
+			t.Fatalf("update=%v: value read back differs (%d bytes, want %d)", update, len(got), len(want))
+		}
 	}
 }

@@ -122,7 +122,7 @@ func (s *Store) ChangeAccess(ctx context.Context, a Actor, secretID string, chan
 					return struct{}{}, err
 				}
 				if n, _ := res.RowsAffected(); n > 0 {
-					if err := recordTx(ctx, tx, a, now, Event{Action: ActionAccessRevoke, SecretID: sec.ID, SecretName: sec.Name,
+					if err := s.recordTx(ctx, tx, a, now, Event{Action: ActionAccessRevoke, SecretID: sec.ID, SecretName: sec.Name,
 						TargetKind: c.Kind, TargetID: c.ID, TargetName: name, Role: string(c.Role)}); err != nil {
 						return struct{}{}, err
 					}
@@ -148,7 +148,7 @@ func (s *Store) ChangeAccess(ctx context.Context, a Actor, secretID string, chan
 			if old != "" {
 				detail = "was " + Role(old).Title()
 			}
-			if err := recordTx(ctx, tx, a, now, Event{Action: ActionAccessGrant, SecretID: sec.ID, SecretName: sec.Name,
+			if err := s.recordTx(ctx, tx, a, now, Event{Action: ActionAccessGrant, SecretID: sec.ID, SecretName: sec.Name,
 				TargetKind: c.Kind, TargetID: c.ID, TargetName: name, Role: string(c.Role), Detail: detail}); err != nil {
 				return struct{}{}, err
 			}
@@ -226,7 +226,7 @@ func ownedSecretIDs(ctx context.Context, q queryer, orgID, kind, id string) ([]s
 
 // deleteOrphansTx soft-deletes those of candidates that have no Owner user left, recording cause, and
 // returns them by name. This is the last-Owner rule for changes that cannot be refused.
-func deleteOrphansTx(ctx context.Context, tx *sql.Tx, a Actor, now time.Time, candidates []string, cause string) ([]Secret, error) {
+func (s *Store) deleteOrphansTx(ctx context.Context, tx *sql.Tx, a Actor, now time.Time, candidates []string, cause string) ([]Secret, error) {
 	var deleted []Secret
 	for _, id := range candidates {
 		n, err := ownerUserCount(ctx, tx, id)
@@ -241,7 +241,7 @@ func deleteOrphansTx(ctx context.Context, tx *sql.Tx, a Actor, now time.Time, ca
 			Scan(&sec.ID, &sec.OrgID, &sec.Name); err != nil {
 			return nil, fmt.Errorf("db: orphan %s: %w", id, err)
 		}
-		if err := deleteSecretTx(ctx, tx, a, &sec, now, cause); err != nil {
+		if err := s.deleteSecretTx(ctx, tx, a, &sec, now, cause); err != nil {
 			return nil, err
 		}
 		deleted = append(deleted, sec)

@@ -58,7 +58,7 @@ func TestStore_EffectiveAccess_StrongestGrant(t *testing.T) {
 	wantAccess(t, s, bob, sec.ID, db.RoleReader)
 	mustShare(t, s, ada, sec, db.PrincipalTeam, ops.ID, db.RoleOwner)
 	wantAccess(t, s, bob, sec.ID, db.RoleOwner) // Reader direct + Owner via team
-	if _, err := s.UpdateSecret(ctx, bob, sec.ID, "v2", 0); err != nil {
+	if _, err := s.UpdateSecret(ctx, bob, sec.ID, []byte("v2"), 0); err != nil {
 		t.Fatalf("Owner via team cannot update: %v", err)
 	}
 	page, err := s.ListSecrets(ctx, bob, "", 0, 10)
@@ -77,7 +77,7 @@ func TestStore_EffectiveAccess_StrongestGrant(t *testing.T) {
 		t.Fatalf("remove from team: %v %v", deleted, err)
 	}
 	wantAccess(t, s, bob, sec.ID, db.RoleReader)
-	_, err = s.UpdateSecret(ctx, bob, sec.ID, "v3", 0)
+	_, err = s.UpdateSecret(ctx, bob, sec.ID, []byte("v3"), 0)
 	wantCode(t, err, db.CodeForbidden)
 
 	// The other way round: Owner direct + Reader via team is Owner.

@@ -56,7 +56,7 @@ func (s *Store) CreateTeam(ctx context.Context, a Actor, name, description strin
 		} else if err != nil {
 			return nil, err
 		}
-		return t, recordTx(ctx, tx, a, now, Event{Action: ActionTeamCreate, TargetKind: "team", TargetID: t.ID, TargetName: name})
+		return t, s.recordTx(ctx, tx, a, now, Event{Action: ActionTeamCreate, TargetKind: "team", TargetID: t.ID, TargetName: name})
 	})
 }
 
@@ -139,7 +139,7 @@ func (s *Store) UpdateTeam(ctx context.Context, a Actor, id string, ch TeamChang
 			return nil, err
 		}
 		if ch.Name != nil || ch.Description != nil {
-			if err := renameTeamTx(ctx, tx, a, id, &name, ch, now); err != nil {
+			if err := s.renameTeamTx(ctx, tx, a, id, &name, ch, now); err != nil {
 				return nil, err
 			}
 		}
@@ -157,7 +157,7 @@ func (s *Store) UpdateTeam(ctx context.Context, a Actor, id string, ch TeamChang
 				return nil, err
 			}
 			if n, _ := res.RowsAffected(); n > 0 {
-				if err := recordTx(ctx, tx, a, now, Event{Action: ActionTeamMemberAdd, TargetKind: "team", TargetID: id, TargetName: name, Detail: m.Email}); err != nil {
+				if err := s.recordTx(ctx, tx, a, now, Event{Action: ActionTeamMemberAdd, TargetKind: "team", TargetID: id, TargetName: name, Detail: m.Email}); err != nil {
 					return nil, err
 				}
 			}
@@ -175,16 +175,16 @@ func (s *Store) UpdateTeam(ctx context.Context, a Actor, id string, ch TeamChang
 				return nil, err
 			}
 			if n, _ := res.RowsAffected(); n > 0 {
-				if err := recordTx(ctx, tx, a, now, Event{Action: ActionTeamMemberDrop, TargetKind: "team", TargetID: id, TargetName: name, Detail: m.Email}); err != nil {
+				if err := s.recordTx(ctx, tx, a, now, Event{Action: ActionTeamMemberDrop, TargetKind: "team", TargetID: id, TargetName: name, Detail: m.Email}); err != nil {
 					return nil, err
 				}
 			}
 		}
-		return deleteOrphansTx(ctx, tx, a, now, candidates, fmt.Sprintf("no Owner left after members left team %s", name))
+		return s.deleteOrphansTx(ctx, tx, a, now, candidates, fmt.Sprintf("no Owner left after members left team %s", name))
 	})
 }
 
-func renameTeamTx(ctx context.Context, tx *sql.Tx, a Actor, id string, name *string, ch TeamChange, now time.Time) error {
+func (s *Store) renameTeamTx(ctx context.Context, tx *sql.Tx, a Actor, id string, name *string, ch TeamChange, now time.Time) error {
 	var detail []string
 	if ch.Name != nil {
 		n, err := cleanText("Team name", *ch.Name, true, maxTextLen)
@@ -212,7 +212,7 @@ func renameTeamTx(ctx context.Context, tx *sql.Tx, a Actor, id string, name *str
 		}
 		detail = append(detail, "description changed")
 	}
-	return recordTx(ctx, tx, a, now, Event{Action: ActionTeamUpdate, TargetKind: "team", TargetID: id, TargetName: *name, Detail: strings.Join(detail, "; ")})
+	return s.recordTx(ctx, tx, a, now, Event{Action: ActionTeamUpdate, TargetKind: "team", TargetID: id, TargetName: *name, Detail: strings.Join(detail, "; ")})
 }
 
 // resolveMembers turns user IDs and emails into members of org, or CodeInvalid naming the stranger.
@@ -272,9 +272,9 @@ func (s *Store) DeleteTeam(ctx context.Context, a Actor, id string, preview bool
 				return nil, err
 			}
 		}
-		if err := recordTx(ctx, tx, a, now, Event{Action: ActionTeamDelete, TargetKind: "team", TargetID: id, TargetName: name}); err != nil {
+		if err := s.recordTx(ctx, tx, a, now, Event{Action: ActionTeamDelete, TargetKind: "team", TargetID: id, TargetName: name}); err != nil {
 			return nil, err
 		}
-		return deleteOrphansTx(ctx, tx, a, now, candidates, fmt.Sprintf("no Owner left after team %s was deleted", name))
+		return s.deleteOrphansTx(ctx, tx, a, now, candidates, fmt.Sprintf("no Owner left after team %s was deleted", name))
 	})
 }

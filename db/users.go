@@ -138,7 +138,7 @@ func (s *Store) createOrg(ctx context.Context, name string, admin NewUser, sourc
 			return result{}, err
 		}
 		a := Actor{UserID: u.ID, Email: u.Email, Name: u.Name(), OrgID: org.ID, Role: OrgAdmin, Source: source}
-		err = recordTx(ctx, tx, a, now, Event{Action: ActionOrgCreate, TargetKind: "org", TargetID: org.ID, TargetName: org.Name})
+		err = s.recordTx(ctx, tx, a, now, Event{Action: ActionOrgCreate, TargetKind: "org", TargetID: org.ID, TargetName: org.Name})
 		return result{org, u}, err
 	})
 	return res.org, res.user, err
@@ -312,7 +312,7 @@ func (s *Store) AddMember(ctx context.Context, a Actor, nu NewUser, role OrgRole
 			}
 			return nil, err
 		}
-		err = recordTx(ctx, tx, a, now, Event{Action: ActionMemberAdd, TargetKind: "user", TargetID: u.ID, TargetName: u.Email, Role: string(role)})
+		err = s.recordTx(ctx, tx, a, now, Event{Action: ActionMemberAdd, TargetKind: "user", TargetID: u.ID, TargetName: u.Email, Role: string(role)})
 		return &Member{User: *u, OrgID: a.OrgID, Role: role, JoinedAt: now.UTC().Truncate(time.Millisecond)}, err
 	})
 }

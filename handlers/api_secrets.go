@@ -55,7 +55,7 @@ func (a *API) SecretCreate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	sec, err := a.Store.CreateSecret(c.Request().Context(), actor(c), name, value)
+	sec, err := a.Store.CreateSecret(c.Request().Context(), actor(c), name, []byte(value))
 	if err != nil {
 		return err
 	}
@@ -88,7 +88,7 @@ func (a *API) SecretUpdate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	sec, err := a.Store.UpdateSecret(c.Request().Context(), actor(c), pathID(c, "secretID"), value, version)
+	sec, err := a.Store.UpdateSecret(c.Request().Context(), actor(c), pathID(c, "secretID"), []byte(value), version)
 	if err != nil {
 		return err
 	}

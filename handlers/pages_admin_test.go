@@ -119,7 +119,7 @@ func (e *admEnv) member(email, first, last string) db.Actor {
 
 func (e *admEnv) secret(a db.Actor, name, value string) *db.Secret {
 	e.t.Helper()
-	sec, err := e.store.CreateSecret(context.Background(), a, name, value)
+	sec, err := e.store.CreateSecret(context.Background(), a, name, []byte(value))
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -545,7 +545,7 @@ func TestAudit_NeverShowsValues(t *testing.T) {
 	if _, err := env.store.RevealSecret(ctx, max, ids[0]); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := env.store.UpdateSecret(ctx, env.admin, ids[1], "zq-VALUE-bravo-NEW-5521", 1); err != nil {
+	if _, err := env.store.UpdateSecret(ctx, env.admin, ids[1], []byte("zq-VALUE-bravo-NEW-5521"), 1); err != nil {
 		t.Fatal(err)
 	}
 	values = append(values, "zq-VALUE-bravo-NEW-5521")

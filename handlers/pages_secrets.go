@@ -59,7 +59,7 @@ func (p *Pages) SecretNew(c echo.Context) error {
 // SecretCreate handles POST /secrets from the New Secret dialog.
 func (p *Pages) SecretCreate(c echo.Context) error {
 	form := views.SecretForm{Name: strings.TrimSpace(c.FormValue("name")), Value: c.FormValue("value")}
-	sec, err := p.Store.CreateSecret(c.Request().Context(), actor(c), form.Name, form.Value)
+	sec, err := p.Store.CreateSecret(c.Request().Context(), actor(c), form.Name, []byte(form.Value))
 	if code := db.ErrorCode(err); code == db.CodeInvalid || code == db.CodeConflict || code == db.CodeTooLarge {
 		form.Err = db.ErrorMessage(err)
 		if code == db.CodeTooLarge {
@@ -108,7 +108,7 @@ func (p *Pages) SecretUpdate(c echo.Context) error {
 		return db.Errorf(db.CodeInvalid, "The form is missing the secret's version: reload the page.")
 	}
 	value := c.FormValue("value")
-	sec, err := p.Store.UpdateSecret(ctx, a, c.Param("id"), value, version)
+	sec, err := p.Store.UpdateSecret(ctx, a, c.Param("id"), []byte(value), version)
 	if code := db.ErrorCode(err); code == db.CodeInvalid || code == db.CodeConflict || code == db.CodeTooLarge {
 		cur, gerr := p.Store.SecretByID(ctx, a, c.Param("id"))
 		if gerr != nil {

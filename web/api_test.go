@@ -185,7 +185,7 @@ func (env *apiEnv) team(admin principal, name string, members ...principal) *db.
 
 func (env *apiEnv) secret(owner principal, name, value string) *db.Secret {
 	env.t.Helper()
-	sec, err := env.store.CreateSecret(bg, owner.Actor, name, value)
+	sec, err := env.store.CreateSecret(bg, owner.Actor, name, []byte(value))
 	if err != nil {
 		env.t.Fatal(err)
 	}

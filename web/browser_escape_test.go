@@ -88,7 +88,7 @@ func newEscapeFixture(t *testing.T) *escapeFixture {
 	m0, m1 := f.members[0], f.members[1]
 	f.secret = ts.seedSecret(t, m0, "XSS_PROBE", "v1")
 	ts.seedShare(t, m0, f.secret, m1, db.RoleOwner)
-	sec, err := ts.Store.UpdateSecret(ctx, m1, f.secret.ID, "v2", f.secret.Version)
+	sec, err := ts.Store.UpdateSecret(ctx, m1, f.secret.ID, []byte("v2"), f.secret.Version)
 	if err != nil {
 		t.Fatal(err)
 	}

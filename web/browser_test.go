@@ -698,7 +698,7 @@ func TestBrowser_StaleEditRefused(t *testing.T) {
 	b.click(`button[aria-label="Edit API_TOKEN"]`)
 	b.waitFor("the Edit dialog", dialogOpen)
 	// Bob saves a new value while Ada's dialog is open.
-	if _, err := ts.Store.UpdateSecret(context.Background(), bob, sec.ID, "bob's value", sec.Version); err != nil {
+	if _, err := ts.Store.UpdateSecret(context.Background(), bob, sec.ID, []byte("bob's value"), sec.Version); err != nil {
 		t.Fatal(err)
 	}
 	b.typeInto("#secret-value", "ada's value")

@@ -86,7 +86,7 @@ func (ts *testServer) actor(t testing.TB, userID, orgID string) db.Actor {
 // seedSecret creates a secret owned by a.
 func (ts *testServer) seedSecret(t testing.TB, a db.Actor, name, value string) *db.Secret {
 	t.Helper()
-	sec, err := ts.Store.CreateSecret(context.Background(), a, name, value)
+	sec, err := ts.Store.CreateSecret(context.Background(), a, name, []byte(value))
 	if err != nil {
 		t.Fatal(err)
 	}

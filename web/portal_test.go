@@ -642,7 +642,7 @@ func TestPortal_SecretEdit(t *testing.T) {
 
 	t.Run("stale version", func(t *testing.T) {
 		// Ada opened the dialog at version 2; Bob saves version 3 behind her back.
-		if _, err := f.ts.Store.UpdateSecret(ctx, f.bob, f.sec.ID, "bob's value", 2); err != nil {
+		if _, err := f.ts.Store.UpdateSecret(ctx, f.bob, f.sec.ID, []byte("bob's value"), 2); err != nil {
 			t.Fatal(err)
 		}
 		r := f.adaC.hx(http.MethodPut, f.secretPath, url.Values{"version": {"2"}, "value": {"ada's value"}})

@@ -31,7 +31,7 @@ func TestFetchSecret(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.CreateSecret(ctx, a, "API_TOKEN", "s3cr3t\nline two\n"); err != nil {
+	if _, err := store.CreateSecret(ctx, a, "API_TOKEN", []byte("s3cr3t\nline two\n")); err != nil {
 		t.Fatal(err)
 	}
 	apiKey, _, err := store.CreateAPIKey(ctx, a, "example", time.Time{})
