@@ -432,7 +432,7 @@ func (s *Store) ListAudit(ctx context.Context, a Actor, f AuditFilter) ([]AuditE
 
 // SecretActivity lists the audit events of one secret, newest first. Owners only.
 func (s *Store) SecretActivity(ctx context.Context, a Actor, secretID string, limit int) ([]AuditEvent, error) {
-	sec, err := s.secretForActor(ctx, s.r, a, secretID)
+	sec, err := s.SecretByID(ctx, a, secretID)
 	if err != nil {
 		return nil, err
 	}

@@ -55,6 +55,7 @@ type Store struct {
 	audit     *auditWriter
 	stopCkpt  func()
 	stopWatch func()
+	commits   *committer
 
 	closeOnce sync.Once
 	closeErr  error
@@ -70,6 +71,7 @@ type statements struct {
 	countSecrets *sql.Stmt // read pool: how many secrets the page is of
 	apiKey       *sql.Stmt // read pool: the actor behind an API key
 	auditInsert  *sql.Stmt // writer: one audit event
+	secretByIDW  *sql.Stmt // writer: secretByID inside a change
 	insertSecret *sql.Stmt // writer: a new secret
 	insertOwner  *sql.Stmt // writer: its creator's Owner grant
 	updateValue  *sql.Stmt // writer: a secret's new value
@@ -94,6 +96,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		countSecrets: prep(s.r, countSecretsSQL),
 		apiKey:       prep(s.r, apiKeySQL),
 		auditInsert:  prep(s.w, insertAuditSQL),
+		secretByIDW:  prep(s.w, secretSQL(bySecretID, false)),
 		insertSecret: prep(s.w, insertSecretSQL),
 		insertOwner:  prep(s.w, insertOwnerSQL),
 		updateValue:  prep(s.w, updateValueSQL),
@@ -106,7 +109,7 @@ func (s *Store) prepare(ctx context.Context) error {
 
 func (st statements) close() {
 	for _, s := range []*sql.Stmt{st.secretByID, st.revealByID, st.revealByName, st.listSecrets, st.countSecrets, st.apiKey, st.auditInsert,
-		st.insertSecret, st.insertOwner, st.updateValue} {
+		st.secretByIDW, st.insertSecret, st.insertOwner, st.updateValue} {
 		if s != nil {
 			s.Close()
 		}
@@ -165,6 +168,7 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		return nil, err
 	}
 	s.apiKeys.init()
+	s.commits = newCommitter(s) // its goroutine uses s.audit only for changes, which come after Open
 	s.audit = newAuditWriter(s)
 	s.stopCkpt = s.checkpointer()
 	s.stopWatch = s.watchDataVersion()
@@ -181,15 +185,20 @@ const (
 )
 
 // dsn builds the connection string. Every pragma is in the DSN so every pooled connection gets it:
-// WAL lets readers run beside the writer; synchronous=NORMAL in WAL mode keeps every committed
-// transaction across a crash of the process (a power loss may lose the last commits, never
-// consistency); the busy timeout makes a second process (the CLI) wait instead of failing.
+// WAL lets readers run beside the writer; the writer commits with synchronous=FULL, flushing the WAL
+// to disk before a commit returns, so an acknowledged change survives a power loss (the committer
+// groups concurrent changes so the flush is paid once per group); the busy timeout makes a second
+// process (the CLI) wait instead of failing.
 func dsn(path string, mode connMode) string {
 	q := url.Values{}
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "busy_timeout(10000)")
-	q.Add("_pragma", "synchronous(NORMAL)")
+	sync := "NORMAL" // readers and maintenance: nothing to flush
+	if mode == connWriter {
+		sync = "FULL"
+	}
+	q.Add("_pragma", "synchronous("+sync+")")
 	// Map the file into memory: a read after another connection's commit re-reads changed pages from
 	// the page cache of the kernel without a system call per page.
 	q.Add("_pragma", "mmap_size(268435456)")
@@ -210,6 +219,9 @@ func dsn(path string, mode connMode) string {
 // Calling it again is a no-op.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		if s.commits != nil {
+			s.commits.close()
+		}
 		if s.audit != nil {
 			s.audit.close()
 		}
@@ -323,21 +335,46 @@ func inSecretTx(ctx context.Context, s *Store, fn func(tx *sql.Tx) (*Secret, err
 }
 
 // runTx runs fn in a write transaction and commits it; committed then runs, before the caller learns
-// of the commit, to make the cached answers it changed stale.
+// of the commit, to make the cached answers it changed stale. Changes go through the committer,
+// which may run fn in one transaction with other changes that arrived meanwhile (see commit.go);
+// the audit writer's own transactions, and migrations before it starts, run alone.
 func runTx[T any](ctx context.Context, s *Store, fn func(tx *sql.Tx) (T, error), committed func(T)) (T, error) {
-	var zero T
+	var (
+		zero T
+		v    T
+	)
+	op := &txOp{
+		ctx:       ctx,
+		run:       func(tx *sql.Tx) (err error) { v, err = fn(tx); return err },
+		committed: func() { committed(v) },
+	}
+	var err error
+	if ctx.Value(auditWriterKey{}) != nil || s.commits == nil {
+		err = s.runAlone(op)
+	} else {
+		err = s.commits.submit(op)
+	}
+	if err != nil {
+		return zero, err
+	}
+	return v, nil
+}
+
+// runAlone runs op in a transaction of its own.
+func (s *Store) runAlone(op *txOp) error {
+	ctx := op.ctx
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return zero, fmt.Errorf("db: begin: %w", err)
+		return fmt.Errorf("db: begin: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 	// Journaled read events go in first, so the trail lists reads and changes in the order they
 	// happened.
 	finish, err := s.audit.beginChange(ctx, tx)
 	if err != nil {
-		return zero, err
+		return err
 	}
-	v, err := fn(tx)
+	err = op.run(tx)
 	if err == nil {
 		if err = tx.Commit(); err != nil {
 			// Whether a failed commit changed anything is not known: trust no cached answer.
@@ -347,10 +384,10 @@ func runTx[T any](ctx context.Context, s *Store, fn func(tx *sql.Tx) (T, error),
 	}
 	finish(err == nil)
 	if err != nil {
-		return zero, err
+		return err
 	}
-	committed(v)
-	return v, nil
+	op.committed()
+	return nil
 }
 
 // dryRun runs fn in a write transaction and always rolls it back: previews of a change (which

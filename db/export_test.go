@@ -1,6 +1,9 @@
 package db
 
-import "context"
+import (
+	"context"
+	"database/sql"
+)
 
 // SetRotateHook lets tests interrupt RotateMasterKey after a number of keys, as a crash would.
 func SetRotateHook(f func(done int) error) { rotateHook = f }
@@ -31,4 +34,10 @@ func (s *Store) BreakAuditJournal() {
 func (s *Store) AuditJournalFiles() [2]string {
 	_, files := journalPaths(s.path)
 	return files
+}
+
+// Change runs fn as a change, through the committer like every change.
+func (s *Store) Change(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	_, err := inTx(ctx, s, func(tx *sql.Tx) (struct{}, error) { return struct{}{}, fn(tx) })
+	return err
 }

@@ -115,10 +115,10 @@ func scanLookup(row *sql.Row) (*Secret, error) {
 }
 
 // secretForActor loads a live secret of the actor's organization with the actor's access, without
-// its value, inside q (a transaction). It returns CodeNotFound when the secret does not exist or the
-// actor cannot read it.
-func (s *Store) secretForActor(ctx context.Context, q queryer, a Actor, id string) (*Secret, error) {
-	return scanLookup(q.QueryRowContext(ctx, secretSQL(bySecretID, false), a.UserID, id, a.OrgID))
+// its value, inside tx, a change's transaction. It returns CodeNotFound when the secret does not exist or the actor cannot
+// read it.
+func (s *Store) secretForActor(ctx context.Context, tx *sql.Tx, a Actor, id string) (*Secret, error) {
+	return scanLookup(tx.StmtContext(ctx, s.stmts.secretByIDW).QueryRowContext(ctx, a.UserID, id, a.OrgID))
 }
 
 // The statements of the two writes code makes all the time, prepared on the writer connection.

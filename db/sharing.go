@@ -42,7 +42,7 @@ type AccessChange struct {
 // returns CodeNotFound.
 func (s *Store) AccessList(ctx context.Context, a Actor, secretID string) ([]Grant, error) {
 	return inReadTx(ctx, s, func(tx *sql.Tx) ([]Grant, error) {
-		if _, err := s.secretForActor(ctx, tx, a, secretID); err != nil {
+		if _, err := scanLookup(tx.StmtContext(ctx, s.stmts.secretByID).QueryRowContext(ctx, a.UserID, secretID, a.OrgID)); err != nil {
 			return nil, err
 		}
 		return accessListTx(ctx, tx, secretID)

@@ -43,19 +43,15 @@ func (a *API) SecretList(c echo.Context) error {
 
 // SecretCreate handles POST /v1/secrets: the caller becomes the new secret's only Owner.
 func (a *API) SecretCreate(c echo.Context) error {
-	var in createSecretRequest
-	if err := decodeJSON(c, &in); err != nil {
+	in, err := decodeSecretRequest(c, true)
+	if err != nil {
 		return err
 	}
 	name, err := required("name", in.Name)
 	if err != nil {
 		return err
 	}
-	value, err := required("value", in.Value)
-	if err != nil {
-		return err
-	}
-	sec, err := a.Store.CreateSecret(c.Request().Context(), actor(c), name, []byte(value))
+	sec, err := a.Store.CreateSecret(c.Request().Context(), actor(c), name, in.Value)
 	if err != nil {
 		return err
 	}
@@ -80,15 +76,11 @@ func (a *API) SecretUpdate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var in updateSecretRequest
-	if err := decodeJSON(c, &in); err != nil {
-		return err
-	}
-	value, err := required("value", in.Value)
+	in, err := decodeSecretRequest(c, false)
 	if err != nil {
 		return err
 	}
-	sec, err := a.Store.UpdateSecret(c.Request().Context(), actor(c), pathID(c, "secretID"), []byte(value), version)
+	sec, err := a.Store.UpdateSecret(c.Request().Context(), actor(c), pathID(c, "secretID"), in.Value, version)
 	if err != nil {
 		return err
 	}
@@ -148,6 +140,21 @@ func (a *API) SecretAccessChange(c echo.Context) error {
 		return err
 	}
 	return sendJSON(c, struct{}{})
+}
+
+// decodeSecretRequest decodes a create (withName) or update body as it streams in: the value lands in
+// one buffer that db seals in place, and a value over the limit is refused with 413 as soon as it
+// crosses it, without reading the rest. The value is required.
+func decodeSecretRequest(c echo.Context, withName bool) (secretBody, error) {
+	req := c.Request()
+	in, err := decodeSecretBody(req.Body, req.ContentLength, withName, db.MaxValueBytes)
+	if err != nil {
+		return in, err
+	}
+	if in.Value == nil {
+		return in, db.Errorf(db.CodeInvalid, "%q is required: send it as a JSON string.", "value")
+	}
+	return in, nil
 }
 
 // setETag names the secret's version, for If-Match on a later PATCH.

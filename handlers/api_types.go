@@ -29,15 +29,6 @@ type secretsJSON struct {
 	Secrets []secretJSON `json:"secrets"`
 }
 
-type createSecretRequest struct {
-	Name  *string `json:"name"`
-	Value *string `json:"value"`
-}
-
-type updateSecretRequest struct {
-	Value *string `json:"value"`
-}
-
 type secretIDJSON struct {
 	SecretID string `json:"secretID"`
 }

@@ -1,0 +1,168 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// committer is group commit: one goroutine owns the changes, takes every change that is waiting
+// (up to maxBatch), runs each in a savepoint of one transaction, and commits them together. A
+// commit is durable (synchronous=FULL: the WAL is flushed to disk before the commit returns), so an
+// acknowledged change survives a power loss as well as a crash; grouping pays that flush once for
+// all the changes that queued behind the previous one, which is what keeps many writers fast.
+//
+// Each change is still all or nothing: a change that fails rolls back to its savepoint and gets its
+// own error while the others commit. No change is acknowledged before the commit that holds it; if
+// that commit fails, every change in it gets the error.
+type committer struct {
+	s    *Store
+	ops  chan *txOp
+	quit chan struct{}
+	done chan struct{}
+}
+
+// txOp is one change waiting for the committer.
+type txOp struct {
+	ctx       context.Context
+	run       func(tx *sql.Tx) error
+	committed func()
+	result    chan error
+	panicked  any
+}
+
+// maxBatch bounds the changes in one transaction, so that the first of them waits for a bounded
+// amount of work.
+const maxBatch = 64
+
+var errStoreClosed = errors.New("db: the store is closed")
+
+func newCommitter(s *Store) *committer {
+	c := &committer{s: s, ops: make(chan *txOp), quit: make(chan struct{}), done: make(chan struct{})}
+	go c.loop()
+	return c
+}
+
+// submit hands op to the committer and waits for its outcome. A panic in op.run is raised again
+// here, in the caller's goroutine.
+func (c *committer) submit(op *txOp) error {
+	op.result = make(chan error, 1)
+	select {
+	case c.ops <- op:
+	case <-c.quit:
+		return errStoreClosed
+	case <-op.ctx.Done():
+		return op.ctx.Err()
+	}
+	err := <-op.result
+	if op.panicked != nil {
+		panic(op.panicked)
+	}
+	return err
+}
+
+func (c *committer) close() {
+	close(c.quit)
+	<-c.done
+}
+
+func (c *committer) loop() {
+	defer close(c.done)
+	batch := make([]*txOp, 0, maxBatch)
+	for {
+		select {
+		case <-c.quit:
+			return
+		case op := <-c.ops:
+			batch = append(batch[:0], op)
+		}
+	more:
+		for len(batch) < maxBatch {
+			select {
+			case op := <-c.ops:
+				batch = append(batch, op)
+			default:
+				break more
+			}
+		}
+		c.commit(batch)
+		clear(batch)
+	}
+}
+
+// commit runs batch in one transaction and answers every op in it.
+func (c *committer) commit(batch []*txOp) {
+	s := c.s
+	errs := make([]error, len(batch))
+	answer := func(fail error) {
+		for i, op := range batch {
+			if errs[i] == nil && fail == nil {
+				op.committed()
+			}
+			if errs[i] == nil {
+				errs[i] = fail
+			}
+			op.result <- errs[i]
+		}
+	}
+	ctx := context.Background()
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		answer(fmt.Errorf("db: begin: %w", err))
+		return
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	// Journaled read events go in first, so the trail lists reads and changes in the order they
+	// happened.
+	finish, err := s.audit.beginChange(ctx, tx)
+	if err != nil {
+		answer(err)
+		return
+	}
+	for i, op := range batch {
+		if err := op.ctx.Err(); err != nil {
+			errs[i] = err // its caller has gone: nothing of it is written
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `SAVEPOINT change`); err != nil {
+			finish(false)
+			answer(fmt.Errorf("db: savepoint: %w", err))
+			return
+		}
+		errs[i] = runOp(op, tx)
+		var err error
+		if errs[i] != nil {
+			_, err = tx.ExecContext(ctx, `ROLLBACK TO change`)
+		}
+		if err == nil {
+			_, err = tx.ExecContext(ctx, `RELEASE change`)
+		}
+		if err != nil {
+			// The transaction is in an unknown state: none of it is committed.
+			finish(false)
+			answer(fmt.Errorf("db: savepoint: %w", err))
+			return
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		// Whether a failed commit changed anything is not known: trust no cached answer.
+		s.fetches.changedAll()
+		finish(false)
+		answer(fmt.Errorf("db: commit: %w", err))
+		return
+	}
+	finish(true)
+	answer(nil)
+}
+
+// runOp runs op.run, turning a panic into an error here and keeping it for submit to raise again.
+func runOp(op *txOp, tx *sql.Tx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			op.panicked = r
+			err = fmt.Errorf("db: change panicked: %v", r)
+		}
+	}()
+	return op.run(tx)
+}

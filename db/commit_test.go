@@ -1,0 +1,148 @@
+package db_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Changes that wait while another commits are committed together, each in a savepoint of its own:
+// one that fails or panics leaves no trace and gets its own error, and the others commit.
+func TestCommitter_GroupKeepsEachChangeAllOrNothing(t *testing.T) {
+	s := mustOpen(t)
+	ada := mustOrg(t, s, "acme", "ada@example.com")
+	r := rawDB(t, s)
+	// A table of the test's own, in the same database: each change writes a row and may then fail.
+	if err := s.Change(ctx, func(tx *sql.Tx) error {
+		_, err := tx.Exec(`CREATE TABLE commit_probe (name TEXT PRIMARY KEY)`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	write := func(name string) func(tx *sql.Tx) error {
+		return func(tx *sql.Tx) error {
+			_, err := tx.Exec(`INSERT INTO commit_probe (name) VALUES (?)`, name)
+			return err
+		}
+	}
+
+	// The first change holds the committer until the others are queued behind it.
+	release := make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		first <- s.Change(ctx, func(tx *sql.Tx) error {
+			<-release
+			return write("first")(tx)
+		})
+	}()
+	errBoom := errors.New("refused after writing")
+	type outcome struct {
+		name     string
+		err      error
+		panicked any
+	}
+	changes := []struct {
+		name string
+		fn   func(tx *sql.Tx) error
+	}{
+		{"ok_1", write("ok_1")},
+		{"fails", func(tx *sql.Tx) error {
+			if err := write("fails")(tx); err != nil {
+				return err
+			}
+			return errBoom
+		}},
+		{"panics", func(tx *sql.Tx) error {
+			if err := write("panics")(tx); err != nil {
+				return err
+			}
+			panic("change panicked after writing")
+		}},
+		{"duplicate", write("ok_1")}, // the same key as ok_1, which runs before it or after it
+		{"secret", func(tx *sql.Tx) error { return nil }},
+	}
+	var wg sync.WaitGroup
+	out := make([]outcome, len(changes))
+	for i, c := range changes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { out[i].panicked = recover() }()
+			out[i].name = c.name
+			if c.name == "secret" {
+				_, out[i].err = s.CreateSecret(ctx, ada, "GROUPED", []byte("grouped value"))
+				return
+			}
+			out[i].err = s.Change(ctx, c.fn)
+		}()
+	}
+	time.Sleep(200 * time.Millisecond) // let them all queue
+	close(release)
+	wg.Wait()
+	if err := <-first; err != nil {
+		t.Fatalf("first: %v", err)
+	}
+
+	byName := map[string]outcome{}
+	for _, o := range out {
+		byName[o.name] = o
+	}
+	okOne, dup := byName["ok_1"], byName["duplicate"]
+	if (okOne.err == nil) == (dup.err == nil) {
+		t.Fatalf("exactly one of two writes of one key must commit: %v / %v", okOne.err, dup.err)
+	}
+	if !errors.Is(byName["fails"].err, errBoom) {
+		t.Fatalf("the failing change got %v, want its own error", byName["fails"].err)
+	}
+	if byName["panics"].panicked == nil {
+		t.Fatal("a panic in a change did not reach its caller")
+	}
+	if err := byName["secret"].err; err != nil {
+		t.Fatalf("CreateSecret grouped with failing changes: %v", err)
+	}
+	if got := fetchValue(t, s, ada, "GROUPED"); got != "grouped value" {
+		t.Fatalf("grouped secret reads %q", got)
+	}
+	var names []string
+	rows, err := r.Query(`SELECT name FROM commit_probe ORDER BY name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var n string
+		rows.Scan(&n)
+		names = append(names, n)
+	}
+	if fmt.Sprint(names) != "[first ok_1]" {
+		t.Fatalf("committed rows %v, want [first ok_1]: a failed change left a row, or a good one lost its row", names)
+	}
+}
+
+// A change whose caller has gone before the committer reaches it writes nothing.
+func TestCommitter_CanceledChangeWritesNothing(t *testing.T) {
+	s := mustOpen(t)
+	ada := mustOrg(t, s, "acme", "ada@example.com")
+	release := make(chan struct{})
+	go s.Change(ctx, func(tx *sql.Tx) error { <-release; return nil })
+	time.Sleep(50 * time.Millisecond)
+	cctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.CreateSecret(cctx, ada, "CANCELED", []byte("v"))
+		done <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	cancel()
+	close(release)
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("canceled create: %v, want context.Canceled", err)
+	}
+	if got := fetchValue(t, s, ada, "CANCELED"); got != "" {
+		t.Fatalf("a canceled create was stored: %q", got)
+	}
+}
