@@ -139,7 +139,7 @@ func newAuditWriter(s *Store) *auditWriter {
 	// New IDs follow every ID in use: those in the database, and the clock (in nanoseconds, far
 	// ahead of any count of events) for a journal that could not be replayed yet.
 	var maxJID sql.NullInt64
-	if err := s.w.QueryRow(`SELECT MAX(journal_id) FROM audit_events`).Scan(&maxJID); err != nil {
+	if err := s.w.QueryRow(`SELECT MAX(journal_id) FROM audit_events WHERE journal_id IS NOT NULL`).Scan(&maxJID); err != nil {
 		s.log.Warn("reading the last audit journal ID", "err", err)
 	}
 	w.lastJID.Store(max(time.Now().UnixNano(), maxJID.Int64))
