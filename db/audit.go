@@ -299,7 +299,7 @@ func (w *auditWriter) apply() error {
 		locked bool
 	)
 	ctx := context.WithValue(context.Background(), auditWriterKey{}, true)
-	_, err := inTx(ctx, w.s, func(tx *sql.Tx) (struct{}, error) {
+	_, err := inAuditTx(ctx, w.s, func(tx *sql.Tx) (struct{}, error) {
 		w.applyMu.Lock()
 		locked = true
 		old, batch = w.journal.take()
@@ -318,6 +318,13 @@ func (w *auditWriter) apply() error {
 		return err
 	}
 	return nil
+}
+
+// inAuditTx runs the audit writer's own transactions: alone (they must not wait for the committer,
+// which may be waiting for them), and without making cached fetch answers stale, as audit rows change
+// no one's access.
+func inAuditTx(ctx context.Context, s *Store, fn func(tx *sql.Tx) (struct{}, error)) (struct{}, error) {
+	return runTx(context.WithValue(ctx, auditWriterKey{}, true), s, fn, func(struct{}) {})
 }
 
 // auditWriterKey marks the writer's own transactions, which must not wait for the writer.
@@ -345,7 +352,7 @@ func (w *auditWriter) sync(ctx context.Context) error {
 // carry their journal ID, so a batch written twice (replayed after a crash) is inserted once.
 func (w *auditWriter) write(batch []auditReq) error {
 	ctx := context.WithValue(context.Background(), auditWriterKey{}, true)
-	_, err := inTx(ctx, w.s, func(tx *sql.Tx) (struct{}, error) {
+	_, err := inAuditTx(ctx, w.s, func(tx *sql.Tx) (struct{}, error) {
 		return struct{}{}, w.insert(ctx, tx, batch)
 	})
 	if err != nil {

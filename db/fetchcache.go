@@ -127,33 +127,35 @@ func (c *fetchCache) changedSecret(orgID, name string) {
 // another connection (another process: this one writes through that connection alone) has committed,
 // and then forgets every remembered answer, fetches and API keys alike.
 func (s *Store) watchDataVersion() (stop func()) {
+	version := func() int64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		var v int64
+		if err := s.w.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&v); err != nil {
+			// Unknown: assume another process changed something.
+			s.log.Warn("data_version", "err", err)
+			return -1
+		}
+		return v
+	}
+	// The first value is read before the store answers anything, so a commit of another process
+	// after Open is always a change from it.
+	last := version()
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
 		t := time.NewTicker(externalPoll)
 		defer t.Stop()
-		var last int64 = -1
 		for {
 			select {
 			case <-done:
 				return
 			case <-t.C:
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			var v int64
-			err := s.w.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&v)
-			cancel()
-			if err != nil {
-				// Unknown: assume another process changed something.
-				s.log.Warn("data_version", "err", err)
-				v = -2
-			}
-			if v != last || v < 0 {
-				if last != -1 {
-					s.fetches.changedAll()
-					s.apiKeys.clear()
-				}
+			if v := version(); v != last || v < 0 {
+				s.fetches.changedAll()
+				s.apiKeys.clear()
 				last = v
 			}
 		}
