@@ -41,3 +41,10 @@ func (s *Store) Change(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	_, err := inTx(ctx, s, func(tx *sql.Tx) (struct{}, error) { return struct{}{}, fn(tx) })
 	return err
 }
+
+// SetWALRestartFrames changes the WAL length past which the checkpointer restarts the WAL.
+func SetWALRestartFrames(n int) (restore func()) {
+	old := walRestartFrames
+	walRestartFrames = n
+	return func() { walRestartFrames = old }
+}
