@@ -113,7 +113,8 @@ func (j *journal) take() (old int, batch []auditReq) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	old, batch = j.cur, j.pending
-	j.cur, j.pending = 1-j.cur, nil
+	// The next batch is likely the size of this one: room for it now, not growth by copying.
+	j.cur, j.pending = 1-j.cur, make([]auditReq, 0, len(batch))
 	return old, batch
 }
 

@@ -1,13 +1,16 @@
 package handlers
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 
@@ -111,10 +114,33 @@ func pathID(c echo.Context, name string) string {
 	return strings.ToLower(strings.TrimSpace(c.Param(name)))
 }
 
-// sendJSON answers 200 with v as JSON: compatible clients decode only the exact success status.
+// sendJSON answers 200 with v as JSON: compatible clients decode only the exact success status. The
+// body is encoded whole first, so it goes out with its Content-Length in one write instead of in
+// chunks; the buffer, which may hold a value, is cleared before it is used again.
 func sendJSON(c echo.Context, v any) error {
-	return c.JSON(http.StatusOK, v)
+	buf := jsonBufs.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= maxPooledJSON {
+			clear(buf.Bytes())
+			buf.Reset()
+			jsonBufs.Put(buf)
+		}
+	}()
+	if err := json.NewEncoder(buf).Encode(v); err != nil {
+		return err
+	}
+	h := c.Response().Header()
+	h.Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
+	h.Set(echo.HeaderContentLength, strconv.Itoa(buf.Len()))
+	c.Response().WriteHeader(http.StatusOK)
+	_, err := c.Response().Write(buf.Bytes())
+	return err
 }
+
+// maxPooledJSON is the largest response buffer kept for reuse: a 5 MB value's is left to the GC.
+const maxPooledJSON = 64 << 10
+
+var jsonBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // lowerAll lower-cases IDs, which are lower-case UUIDs.
 func lowerAll(ids []string) []string {
