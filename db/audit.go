@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -64,6 +65,20 @@ type AuditEvent struct {
 const insertAuditSQL = `INSERT INTO audit_events (at, org_id, actor_id, actor_email, api_key_id, api_key_label, source, client_ip,
 	action, secret_id, secret_name, target_kind, target_id, target_name, role, detail, journal_id)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
+
+// auditColumns is how many values insertAuditSQL binds; auditRowsPerInsert rows go in one statement
+// when a batch of read events moves into the database (one statement per row cost more than the rows).
+const (
+	auditColumns       = 17
+	auditRowsPerInsert = 32
+)
+
+// insertAuditManySQL is insertAuditSQL for auditRowsPerInsert rows.
+var insertAuditManySQL = func() string {
+	head, tuple, _ := strings.Cut(insertAuditSQL, "VALUES ")
+	tuple, tail, _ := strings.Cut(tuple, ")")
+	return head + "VALUES " + strings.TrimSuffix(strings.Repeat(tuple+"), ", auditRowsPerInsert), ", ") + tail
+}()
 
 // recordTx writes ev inside the transaction of the change it describes: the change and its record
 // commit together or not at all.
@@ -364,8 +379,13 @@ func (w *auditWriter) write(batch []auditReq) error {
 
 // insert adds a batch of read events (and API key last-used times) to tx.
 func (w *auditWriter) insert(ctx context.Context, tx *sql.Tx, batch []auditReq) error {
-	stmt := tx.StmtContext(ctx, w.s.stmts.auditInsert)
 	used := map[string]int64{}
+	rows := make([]any, 0, auditRowsPerInsert*auditColumns)
+	flush := func(stmt *sql.Stmt) error {
+		_, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, rows...)
+		rows = rows[:0]
+		return err
+	}
 	for _, r := range batch {
 		a, ev := r.a, r.ev
 		if r.touch {
@@ -374,10 +394,21 @@ func (w *auditWriter) insert(ctx context.Context, tx *sql.Tx, batch []auditReq) 
 		if !r.event {
 			continue
 		}
-		if _, err := stmt.ExecContext(ctx, ms(r.at), a.OrgID, a.UserID, a.Email, a.APIKeyID, a.APIKeyLabel, a.Source, a.ClientIP,
-			ev.Action, ev.SecretID, ev.SecretName, ev.TargetKind, ev.TargetID, ev.TargetName, ev.Role, ev.Detail, r.jid); err != nil {
+		rows = append(rows, ms(r.at), a.OrgID, a.UserID, a.Email, a.APIKeyID, a.APIKeyLabel, a.Source, a.ClientIP,
+			ev.Action, ev.SecretID, ev.SecretName, ev.TargetKind, ev.TargetID, ev.TargetName, ev.Role, ev.Detail, r.jid)
+		if len(rows) == cap(rows) {
+			if err := flush(w.s.stmts.auditInsertMany); err != nil {
+				return err
+			}
+		}
+	}
+	// The rest one row at a time.
+	for len(rows) > 0 {
+		one := rows[:auditColumns]
+		if _, err := tx.StmtContext(ctx, w.s.stmts.auditInsert).ExecContext(ctx, one...); err != nil {
 			return err
 		}
+		rows = rows[auditColumns:]
 	}
 	for id, at := range used {
 		if _, err := tx.ExecContext(ctx, `UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`, at, id, at); err != nil {

@@ -261,3 +261,23 @@ func BenchmarkCreateSecretConcurrent(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkAuditApply is moving journaled read events into the database: ns/op is per event.
+func BenchmarkAuditApply(b *testing.B) {
+	s := mustOpen(b)
+	ada := mustOrg(b, s, "acme", "ada@example.com")
+	mustSecret(b, s, ada, "AUDITED", "value")
+	for b.Loop() {
+		b.StopTimer()
+		for range 1000 {
+			if _, err := s.SecretByName(ctx, ada, "AUDITED"); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StartTimer()
+		if err := s.SyncAudit(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*1000), "ns/event")
+}

@@ -65,17 +65,18 @@ type Store struct {
 // statements are the prepared queries of the hot paths. database/sql prepares each once per pooled
 // connection and reuses it, so SQLite parses them once, not on every request.
 type statements struct {
-	secretByID   *sql.Stmt // read pool: a secret without its value
-	revealByID   *sql.Stmt // read pool: a secret with its sealed value
-	revealByName *sql.Stmt // read pool: the SDK fetch by name
-	listSecrets  *sql.Stmt // read pool: a page of the Secrets tab
-	countSecrets *sql.Stmt // read pool: how many secrets the page is of
-	apiKey       *sql.Stmt // read pool: the actor behind an API key
-	auditInsert  *sql.Stmt // writer: one audit event
-	secretByIDW  *sql.Stmt // writer: secretByID inside a change
-	insertSecret *sql.Stmt // writer: a new secret
-	insertOwner  *sql.Stmt // writer: its creator's Owner grant
-	updateValue  *sql.Stmt // writer: a secret's new value
+	secretByID      *sql.Stmt // read pool: a secret without its value
+	revealByID      *sql.Stmt // read pool: a secret with its sealed value
+	revealByName    *sql.Stmt // read pool: the SDK fetch by name
+	listSecrets     *sql.Stmt // read pool: a page of the Secrets tab
+	countSecrets    *sql.Stmt // read pool: how many secrets the page is of
+	apiKey          *sql.Stmt // read pool: the actor behind an API key
+	auditInsert     *sql.Stmt // writer: one audit event
+	auditInsertMany *sql.Stmt // writer: auditRowsPerInsert audit events
+	secretByIDW     *sql.Stmt // writer: secretByID inside a change
+	insertSecret    *sql.Stmt // writer: a new secret
+	insertOwner     *sql.Stmt // writer: its creator's Owner grant
+	updateValue     *sql.Stmt // writer: a secret's new value
 }
 
 func (s *Store) prepare(ctx context.Context) error {
@@ -94,13 +95,14 @@ func (s *Store) prepare(ctx context.Context) error {
 		revealByName: prep(s.r, fetchByNameSQL),
 		listSecrets: prep(s.r, `SELECT `+secretCols+`, `+accessExpr+` `+secretFrom+` WHERE `+listWhere+`
 			ORDER BY s.name LIMIT ?4 OFFSET ?5`),
-		countSecrets: prep(s.r, countSecretsSQL),
-		apiKey:       prep(s.r, apiKeySQL),
-		auditInsert:  prep(s.w, insertAuditSQL),
-		secretByIDW:  prep(s.w, secretSQL(bySecretID, false)),
-		insertSecret: prep(s.w, insertSecretSQL),
-		insertOwner:  prep(s.w, insertOwnerSQL),
-		updateValue:  prep(s.w, updateValueSQL),
+		countSecrets:    prep(s.r, countSecretsSQL),
+		apiKey:          prep(s.r, apiKeySQL),
+		auditInsert:     prep(s.w, insertAuditSQL),
+		auditInsertMany: prep(s.w, insertAuditManySQL),
+		secretByIDW:     prep(s.w, secretSQL(bySecretID, false)),
+		insertSecret:    prep(s.w, insertSecretSQL),
+		insertOwner:     prep(s.w, insertOwnerSQL),
+		updateValue:     prep(s.w, updateValueSQL),
 	}
 	if err != nil {
 		return fmt.Errorf("db: prepare: %w", err)
@@ -109,7 +111,7 @@ func (s *Store) prepare(ctx context.Context) error {
 }
 
 func (st statements) close() {
-	for _, s := range []*sql.Stmt{st.secretByID, st.revealByID, st.revealByName, st.listSecrets, st.countSecrets, st.apiKey, st.auditInsert,
+	for _, s := range []*sql.Stmt{st.secretByID, st.revealByID, st.revealByName, st.listSecrets, st.countSecrets, st.apiKey, st.auditInsert, st.auditInsertMany,
 		st.secretByIDW, st.insertSecret, st.insertOwner, st.updateValue} {
 		if s != nil {
 			s.Close()
