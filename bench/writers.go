@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"sync"
@@ -146,8 +145,10 @@ func (e *env) writersRound(ctx context.Context, round int, fetch loadSpec) (writ
 				if err != nil {
 					problem = err.Error()
 				} else {
-					raw, rerr := readAllInto(resp.Body, &respBuf)
+					respBuf.Reset()
+					_, rerr := respBuf.ReadFrom(resp.Body)
 					resp.Body.Close()
+					raw := respBuf.Bytes()
 					switch {
 					case rerr != nil:
 						problem = rerr.Error()
@@ -194,11 +195,4 @@ func (e *env) writersRound(ctx context.Context, round int, fetch loadSpec) (writ
 		return writersResult{}, fmt.Errorf("keyhold exited during the writer phase: %s", e.kh.tail())
 	}
 	return writersResult{busy: busy, commits: int(commits.Load()), errs: int(werrs.Load()), firstErr: firstErr, lat: lat}, nil
-}
-
-// readAllInto reads r into b, reused between calls, and returns its bytes (valid until the next call).
-func readAllInto(r io.Reader, b *bytes.Buffer) ([]byte, error) {
-	b.Reset()
-	_, err := b.ReadFrom(r)
-	return b.Bytes(), err
 }

@@ -313,12 +313,11 @@ func (w *auditWriter) apply() error {
 		batch  []auditReq
 		locked bool
 	)
-	ctx := context.WithValue(context.Background(), auditWriterKey{}, true)
-	_, err := inAuditTx(ctx, w.s, func(tx *sql.Tx) (struct{}, error) {
+	err := inAuditTx(w.s, func(ctx context.Context, tx *sql.Tx) error {
 		w.applyMu.Lock()
 		locked = true
 		old, batch = w.journal.take()
-		return struct{}{}, w.insert(ctx, tx, batch)
+		return w.insert(ctx, tx, batch)
 	})
 	if locked {
 		defer w.applyMu.Unlock()
@@ -335,15 +334,13 @@ func (w *auditWriter) apply() error {
 	return nil
 }
 
-// inAuditTx runs the audit writer's own transactions: alone (they must not wait for the committer,
-// which may be waiting for them), and without making cached fetch answers stale, as audit rows change
-// no one's access.
-func inAuditTx(ctx context.Context, s *Store, fn func(tx *sql.Tx) (struct{}, error)) (struct{}, error) {
-	return runTx(context.WithValue(ctx, auditWriterKey{}, true), s, fn, func(struct{}) {})
+// inAuditTx runs one of the audit writer's own transactions: alone (not through the committer, which
+// may be waiting for it), without moving journaled events in first (it is the one moving them), and
+// without making cached fetch answers stale (audit rows change no one's access).
+func inAuditTx(s *Store, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	ctx := context.Background()
+	return s.runAlone(&txOp{ctx: ctx, run: func(tx *sql.Tx) error { return fn(ctx, tx) }, committed: func() {}}, false)
 }
-
-// auditWriterKey marks the writer's own transactions, which must not wait for the writer.
-type auditWriterKey struct{}
 
 // sync waits until every event recorded so far is in the database, so that a listing sees them.
 func (w *auditWriter) sync(ctx context.Context) error {
@@ -366,9 +363,8 @@ func (w *auditWriter) sync(ctx context.Context) error {
 // write inserts a batch of read events (and API key last-used times) in one transaction. Events
 // carry their journal ID, so a batch written twice (replayed after a crash) is inserted once.
 func (w *auditWriter) write(batch []auditReq) error {
-	ctx := context.WithValue(context.Background(), auditWriterKey{}, true)
-	_, err := inAuditTx(ctx, w.s, func(tx *sql.Tx) (struct{}, error) {
-		return struct{}{}, w.insert(ctx, tx, batch)
+	err := inAuditTx(w.s, func(ctx context.Context, tx *sql.Tx) error {
+		return w.insert(ctx, tx, batch)
 	})
 	if err != nil {
 		w.s.log.Error("audit write failed", "err", err, "events", len(batch))
@@ -423,7 +419,7 @@ func (w *auditWriter) insert(ctx context.Context, tx *sql.Tx, batch []auditReq) 
 // transaction of its own. finish, called with whether the transaction committed, empties their
 // journal file or puts them back.
 func (w *auditWriter) beginChange(ctx context.Context, tx *sql.Tx) (finish func(committed bool), err error) {
-	if w == nil || w.journal == nil || ctx.Value(auditWriterKey{}) != nil {
+	if w == nil || w.journal == nil {
 		return func(bool) {}, nil
 	}
 	w.applyMu.Lock()

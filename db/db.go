@@ -187,6 +187,10 @@ const (
 	connPlain                  // maintenance (backup)
 )
 
+// busyTimeoutMS is how long a connection waits for a lock another holds (another process: this
+// one writes through one connection) before it fails with SQLITE_BUSY.
+const busyTimeoutMS = 10000
+
 // dsn builds the connection string. Every pragma is in the DSN so every pooled connection gets it:
 // WAL lets readers run beside the writer; the writer commits with synchronous=FULL, flushing the WAL
 // to disk before a commit returns, so an acknowledged change survives a power loss (the committer
@@ -196,7 +200,7 @@ func dsn(path string, mode connMode) string {
 	q := url.Values{}
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "foreign_keys(1)")
-	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeoutMS))
 	sync := "NORMAL" // readers and maintenance: nothing to flush
 	if mode == connWriter {
 		sync = "FULL"
@@ -312,7 +316,7 @@ func (s *Store) restartWAL() error {
 		return err
 	}
 	_, err = c.ExecContext(ctx, `PRAGMA wal_checkpoint(RESTART)`)
-	if _, rerr := c.ExecContext(ctx, `PRAGMA busy_timeout = 10000`); rerr != nil {
+	if _, rerr := c.ExecContext(ctx, fmt.Sprintf(`PRAGMA busy_timeout = %d`, busyTimeoutMS)); rerr != nil {
 		// The connection must not keep the short timeout: drop it, the pool opens a fresh one.
 		c.Raw(func(any) error { return driver.ErrBadConn })
 		return errors.Join(err, rerr)
@@ -381,7 +385,7 @@ func inSecretTx(ctx context.Context, s *Store, fn func(tx *sql.Tx) (*Secret, err
 // runTx runs fn in a write transaction and commits it; committed then runs, before the caller learns
 // of the commit, to make the cached answers it changed stale. Changes go through the committer,
 // which may run fn in one transaction with other changes that arrived meanwhile (see commit.go);
-// the audit writer's own transactions, and migrations before it starts, run alone.
+// migrations, before it starts, run alone.
 func runTx[T any](ctx context.Context, s *Store, fn func(tx *sql.Tx) (T, error), committed func(T)) (T, error) {
 	var (
 		zero T
@@ -393,8 +397,8 @@ func runTx[T any](ctx context.Context, s *Store, fn func(tx *sql.Tx) (T, error),
 		committed: func() { committed(v) },
 	}
 	var err error
-	if ctx.Value(auditWriterKey{}) != nil || s.commits == nil {
-		err = s.runAlone(op)
+	if s.commits == nil { // migrations, before Open starts the committer
+		err = s.runAlone(op, true)
 	} else {
 		err = s.commits.submit(op)
 	}
@@ -404,8 +408,9 @@ func runTx[T any](ctx context.Context, s *Store, fn func(tx *sql.Tx) (T, error),
 	return v, nil
 }
 
-// runAlone runs op in a transaction of its own.
-func (s *Store) runAlone(op *txOp) error {
+// runAlone runs op in a transaction of its own; withReads moves journaled read events in first, as
+// the committer does for a group.
+func (s *Store) runAlone(op *txOp, withReads bool) error {
 	ctx := op.ctx
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -414,9 +419,11 @@ func (s *Store) runAlone(op *txOp) error {
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 	// Journaled read events go in first, so the trail lists reads and changes in the order they
 	// happened.
-	finish, err := s.audit.beginChange(ctx, tx)
-	if err != nil {
-		return err
+	finish := func(bool) {}
+	if withReads {
+		if finish, err = s.audit.beginChange(ctx, tx); err != nil {
+			return err
+		}
 	}
 	err = op.run(tx)
 	if err == nil {

@@ -55,10 +55,7 @@ type fetchEntry struct {
 }
 
 // fetchStamp is the state of the counters a lookup is filed under.
-type fetchStamp struct {
-	slot       int
-	epoch, gen uint64
-}
+type fetchStamp struct{ epoch, gen uint64 }
 
 func newFetchCache() *fetchCache {
 	return &fetchCache{seed: maphash.MakeSeed(), m: map[fetchKey]*fetchEntry{}}
@@ -76,8 +73,7 @@ func (c *fetchCache) slot(orgID, name string) int {
 // get returns the remembered answer for k (found reports whether there is a valid one) and, for a
 // lookup that follows a miss, the stamp to file its answer under.
 func (c *fetchCache) get(k fetchKey) (sec *Secret, found bool, st fetchStamp) {
-	st.slot = c.slot(k.orgID, k.name)
-	st.epoch, st.gen = c.epoch.Load(), c.slots[st.slot].Load()
+	st.epoch, st.gen = c.epoch.Load(), c.slots[c.slot(k.orgID, k.name)].Load()
 	c.mu.RLock()
 	e := c.m[k]
 	c.mu.RUnlock()

@@ -125,7 +125,7 @@ func describeRune(r rune) string {
 // ValidateSecretValue checks the value rule: non-empty UTF-8 text of at most 5 MiB.
 func ValidateSecretValue[V string | []byte](value V) error {
 	if len(value) > MaxValueBytes {
-		return Errorf(CodeTooLarge, "Value is %s bytes; the limit is 5 MB (5,242,880 bytes).", commas(len(value)))
+		return Errorf(CodeTooLarge, "Value is %s bytes; the limit is %s.", commas(len(value)), sizeLimit(MaxValueBytes))
 	}
 	if len(value) == 0 {
 		return Errorf(CodeInvalid, "Value is required.")
@@ -149,6 +149,23 @@ func ValidateSecret[V string | []byte](name string, value V) error {
 		return err
 	}
 	return ValidateSecretValue(value)
+}
+
+// ValueOverLimit is CodeTooLarge for a value known only to be longer than limit bytes: a streamed
+// body refused the moment its value crosses the limit, before the rest is read.
+func ValueOverLimit(limit int) error {
+	return Errorf(CodeTooLarge, "Value is larger than the limit of %s.", sizeLimit(limit))
+}
+
+// sizeLimit spells a size limit: "5 MB (5,242,880 bytes)", "64 bytes", "1 byte".
+func sizeLimit(n int) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MB (%s bytes)", n>>20, commas(n))
+	case n == 1:
+		return "1 byte"
+	}
+	return commas(n) + " bytes"
 }
 
 // commas formats n with thousands separators: 5242881 → "5,242,881".

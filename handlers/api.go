@@ -1,16 +1,13 @@
 package handlers
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"reflect"
-	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/labstack/echo/v4"
 
@@ -100,12 +97,17 @@ func withArticle(kind string) string {
 	return "a " + kind
 }
 
-// required returns *p, or CodeInvalid naming the missing field.
+// required returns *p, or missing(field).
 func required(field string, p *string) (string, error) {
 	if p == nil {
-		return "", db.Errorf(db.CodeInvalid, "%q is required: send it as a JSON string.", field)
+		return "", missing(field)
 	}
 	return *p, nil
+}
+
+// missing is CodeInvalid naming a required string field the body lacks.
+func missing(field string) error {
+	return db.Errorf(db.CodeInvalid, "%q is required: send it as a JSON string.", field)
 }
 
 // pathID returns the named path parameter as an ID: IDs are lower-case UUIDs, so upper-case input is
@@ -114,33 +116,10 @@ func pathID(c echo.Context, name string) string {
 	return strings.ToLower(strings.TrimSpace(c.Param(name)))
 }
 
-// sendJSON answers 200 with v as JSON: compatible clients decode only the exact success status. The
-// body is encoded whole first, so it goes out with its Content-Length in one write instead of in
-// chunks; the buffer, which may hold a value, is cleared before it is used again.
+// sendJSON answers 200 with v as JSON: compatible clients decode only the exact success status.
 func sendJSON(c echo.Context, v any) error {
-	buf := jsonBufs.Get().(*bytes.Buffer)
-	defer func() {
-		if buf.Cap() <= maxPooledJSON {
-			clear(buf.Bytes())
-			buf.Reset()
-			jsonBufs.Put(buf)
-		}
-	}()
-	if err := json.NewEncoder(buf).Encode(v); err != nil {
-		return err
-	}
-	h := c.Response().Header()
-	h.Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
-	h.Set(echo.HeaderContentLength, strconv.Itoa(buf.Len()))
-	c.Response().WriteHeader(http.StatusOK)
-	_, err := c.Response().Write(buf.Bytes())
-	return err
+	return c.JSON(http.StatusOK, v)
 }
-
-// maxPooledJSON is the largest response buffer kept for reuse: a 5 MB value's is left to the GC.
-const maxPooledJSON = 64 << 10
-
-var jsonBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // lowerAll lower-cases IDs, which are lower-case UUIDs.
 func lowerAll(ids []string) []string {

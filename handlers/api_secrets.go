@@ -152,7 +152,7 @@ func decodeSecretRequest(c echo.Context, withName bool) (secretBody, error) {
 		return in, err
 	}
 	if in.Value == nil {
-		return in, db.Errorf(db.CodeInvalid, "%q is required: send it as a JSON string.", "value")
+		return in, missing("value")
 	}
 	return in, nil
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"reflect"
-	"strconv"
 	"sync"
 	"unicode"
 	"unicode/utf16"
@@ -56,7 +55,7 @@ func decodeSecretBody(r io.Reader, sizeHint int64, withName bool, maxValue int) 
 	clear(d.val[:cap(d.val)])
 	switch {
 	case errors.Is(err, errValueTooLarge):
-		return secretBody{}, db.Errorf(db.CodeTooLarge, "Value is larger than the limit of %s.", sizeLimit(d.maxValue))
+		return secretBody{}, db.ValueOverLimit(d.maxValue)
 	case errors.Is(err, errTrailingData):
 		return secretBody{}, db.Errorf(db.CodeInvalid, "Invalid JSON body: unexpected data after the JSON object.")
 	}
@@ -851,21 +850,6 @@ func kindOf(c byte) string {
 // "", the body's object) belongs.
 func typeError(field, kind string) error {
 	return &json.UnmarshalTypeError{Value: kind, Type: stringType, Field: field}
-}
-
-// sizeLimit spells a size limit as the rest of keyhold does: "5 MB (5,242,880 bytes)".
-func sizeLimit(n int) string {
-	s := strconv.Itoa(n)
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	if n >= 1<<20 && n%(1<<20) == 0 {
-		return strconv.Itoa(n>>20) + " MB (" + s + " bytes)"
-	}
-	if n == 1 {
-		return "1 byte"
-	}
-	return s + " bytes"
 }
 
 func isSpace(c byte) bool {

@@ -48,7 +48,7 @@ func refDecode(r io.Reader, withName bool) (name, value *string, err error) {
 
 // limitMessage is decodeSecretBody's message for a value over maxValue.
 func limitMessage(maxValue int) string {
-	return "Value is larger than the limit of " + sizeLimit(maxValue) + "."
+	return db.ErrorMessage(db.ValueOverLimit(maxValue))
 }
 
 // checkSecretBody decodes body with decodeSecretBody and with decodeJSON, each reading it through

@@ -1600,3 +1600,39 @@ func TestAPI_ListsEverySecret(t *testing.T) {
 		t.Fatalf("listed %d secrets (%d distinct), want %d", len(list.Secrets), len(seen), n)
 	}
 }
+
+// JSON answers go out whole, with their Content-Length, not chunked: a fetch answer larger than
+// net/http's 2 KB chunking buffer, an error, and ?pretty (indented, and still whole).
+func TestAPI_JSONHasContentLength(t *testing.T) {
+	env := newAPIEnv(t, Config{})
+	admin := env.org("Acme", "ada@example.com")
+	value := strings.Repeat("MIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n", 128) // 4.2 KB, 8.4 KB escaped
+	env.secret(admin, "TLS_KEY_PEM", value)
+	for _, c := range []struct {
+		name, path string
+		status     int
+	}{
+		{"fetch", "/v1/secrets?name=TLS_KEY_PEM", http.StatusOK},
+		{"fetch pretty", "/v1/secrets?name=TLS_KEY_PEM&pretty", http.StatusOK},
+		{"error", "/v1/secrets/not-an-id", http.StatusNotFound},
+	} {
+		r := env.do(admin.Key, http.MethodGet, c.path, nil)
+		if r.Status != c.status {
+			t.Fatalf("%s: status %d: %s", c.name, r.Status, clip(r.Body))
+		}
+		if got := r.Header.Get("Content-Length"); got != strconv.Itoa(len(r.Body)) {
+			t.Fatalf("%s: Content-Length %q for a %d-byte body", c.name, got, len(r.Body))
+		}
+		if !json.Valid(r.Body) {
+			t.Fatalf("%s: not JSON: %s", c.name, clip(r.Body))
+		}
+	}
+	pretty := env.do(admin.Key, http.MethodGet, "/v1/secrets?name=TLS_KEY_PEM&pretty", nil)
+	if !strings.Contains(string(pretty.Body), "\n  ") {
+		t.Fatalf("?pretty is not indented: %s", clip(pretty.Body))
+	}
+	var out struct{ Secrets []struct{ Value string } }
+	if err := json.Unmarshal(pretty.Body, &out); err != nil || len(out.Secrets) != 1 || out.Secrets[0].Value != value {
+		t.Fatalf("pretty fetch: %v, %d secrets", err, len(out.Secrets))
+	}
+}

@@ -59,6 +59,7 @@ func New(store *db.Store, cfg Config) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(cfg.Logger)
+	e.JSONSerializer = jsonSerializer{}
 
 	sess := newSessionStore(store, cfg)
 	m := &middlewares{store: store, cfg: cfg, sessions: sess}
