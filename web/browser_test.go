@@ -780,7 +780,9 @@ func TestBrowser_Sharing(t *testing.T) {
 	owner.waitFor("the focus in the type-ahead", `document.activeElement && document.activeElement.id === "share-q"`)
 	owner.fill("#share-new-role", "reader")
 	owner.typeInto("#share-q", "bob")
-	owner.waitVisible("#share-results .share-match")
+	// The matches for the whole word: a slow typist's earlier answers ("b", "bo") are replaced, and a
+	// click on one of those would go to a button leaving the page.
+	owner.waitFor("the matches for bob", `document.querySelector('#share-results[data-query="bob"] .share-match') !== null`)
 	if got := owner.text("#share-results .share-match .person-name"); got != "Bob Example" {
 		t.Errorf("first match %q, want Bob Example", got)
 	}
