@@ -562,25 +562,28 @@ func checkCrashedFile(t *testing.T, path string) {
 	}
 	rows.Close()
 
+	// A change's event is in audit_events, or still in the outbox it committed into.
+	const events = `WITH events AS (SELECT secret_id, action, target_id FROM audit_events
+		UNION ALL SELECT secret_id, action, target_id FROM audit_outbox) `
 	checks := []struct{ what, query string }{
 		{"secrets without an Owner user", `SELECT count(*) FROM secrets s WHERE NOT EXISTS (SELECT 1 FROM grants g
 			WHERE g.secret_id = s.id AND g.principal_kind = 'user' AND g.role = 'owner')`},
-		{"secrets without exactly one create event", `SELECT count(*) FROM secrets s WHERE (SELECT count(*) FROM audit_events e
+		{"secrets without exactly one create event", `SELECT count(*) FROM secrets s WHERE (SELECT count(*) FROM events e
 			WHERE e.secret_id = s.id AND e.action = 'secret.create') <> 1`},
-		{"create events without their secret", `SELECT count(*) FROM audit_events e WHERE e.action = 'secret.create'
+		{"create events without their secret", `SELECT count(*) FROM events e WHERE e.action = 'secret.create'
 			AND NOT EXISTS (SELECT 1 FROM secrets s WHERE s.id = e.secret_id)`},
 		{"secrets whose version does not match their update events", `SELECT count(*) FROM secrets s WHERE (SELECT count(*)
-			FROM audit_events e WHERE e.secret_id = s.id AND e.action = 'secret.update') <> s.version - 1`},
+			FROM events e WHERE e.secret_id = s.id AND e.action = 'secret.update') <> s.version - 1`},
 		{"Reader grants without their grant event", `SELECT count(*) FROM grants g WHERE g.role = 'reader' AND NOT EXISTS
-			(SELECT 1 FROM audit_events e WHERE e.secret_id = g.secret_id AND e.action = 'access.grant' AND e.target_id = g.principal_id)`},
-		{"grant events without their grant", `SELECT count(*) FROM audit_events e WHERE e.action = 'access.grant' AND NOT EXISTS
+			(SELECT 1 FROM events e WHERE e.secret_id = g.secret_id AND e.action = 'access.grant' AND e.target_id = g.principal_id)`},
+		{"grant events without their grant", `SELECT count(*) FROM events e WHERE e.action = 'access.grant' AND NOT EXISTS
 			(SELECT 1 FROM grants g WHERE g.secret_id = e.secret_id AND g.principal_id = e.target_id)`},
 		// nonce (12 bytes) || ciphertext || tag (16 bytes): the size column and the sealed value agree.
 		{"secrets whose sealed length does not match value_size", `SELECT count(*) FROM secrets WHERE length(sealed) <> value_size + 28`},
 	}
 	for _, c := range checks {
 		var n int
-		if err := conn.QueryRowContext(ctx, c.query).Scan(&n); err != nil {
+		if err := conn.QueryRowContext(ctx, events+c.query).Scan(&n); err != nil {
 			t.Fatalf("%s: %v", c.what, err)
 		}
 		if n != 0 {

@@ -1,10 +1,12 @@
 package db
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -80,11 +82,23 @@ var insertAuditManySQL = func() string {
 	return head + "VALUES " + strings.TrimSuffix(strings.Repeat(tuple+"), ", auditRowsPerInsert), ", ") + tail
 }()
 
+const insertOutboxSQL = `INSERT INTO audit_outbox (seq, at, org_id, actor_id, actor_email, api_key_id, api_key_label, source, client_ip,
+	action, secret_id, secret_name, target_kind, target_id, target_name, role, detail)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
 // recordTx writes ev inside the transaction of the change it describes: the change and its record
-// commit together or not at all.
+// commit together or not at all. When this process journals read events, the record goes into the
+// outbox, numbered in the sequence of the reads, and moves into audit_events with them; otherwise
+// straight into audit_events.
 func (s *Store) recordTx(ctx context.Context, tx *sql.Tx, a Actor, at time.Time, ev Event) error {
-	_, err := tx.StmtContext(ctx, s.stmts.auditInsert).ExecContext(ctx, ms(at), a.OrgID, a.UserID, a.Email, a.APIKeyID, a.APIKeyLabel, a.Source, a.ClientIP,
-		ev.Action, ev.SecretID, ev.SecretName, ev.TargetKind, ev.TargetID, ev.TargetName, ev.Role, ev.Detail, nil)
+	var err error
+	if seq, ok := s.audit.nextSeq(); ok {
+		_, err = tx.StmtContext(ctx, s.stmts.auditOutbox).ExecContext(ctx, seq, ms(at), a.OrgID, a.UserID, a.Email, a.APIKeyID, a.APIKeyLabel, a.Source, a.ClientIP,
+			ev.Action, ev.SecretID, ev.SecretName, ev.TargetKind, ev.TargetID, ev.TargetName, ev.Role, ev.Detail)
+	} else {
+		_, err = tx.StmtContext(ctx, s.stmts.auditInsert).ExecContext(ctx, ms(at), a.OrgID, a.UserID, a.Email, a.APIKeyID, a.APIKeyLabel, a.Source, a.ClientIP,
+			ev.Action, ev.SecretID, ev.SecretName, ev.TargetKind, ev.TargetID, ev.TargetName, ev.Role, ev.Detail, nil)
+	}
 	if err != nil {
 		return fmt.Errorf("db: audit: %w", err)
 	}
@@ -94,9 +108,11 @@ func (s *Store) recordTx(ctx context.Context, tx *sql.Tx, a Actor, at time.Time,
 // auditWriter records read events (value reveals and API fetches) so that a value is returned only
 // once its read is recorded. Each reader appends its event to a journal beside the database (one
 // write; durable across a crash of the process, like a WAL commit with synchronous=NORMAL), and
-// every applyInterval the journaled events move into audit_events in one transaction. So reads cost
-// no database write of their own, and the read connections' page caches are not invalidated by
-// every read. Without the journal, reads are grouped into shared transactions (group commit).
+// every applyInterval the journaled events move into audit_events in one transaction, merged in
+// sequence with the changes' events from the outbox. So reads cost no database write of their own,
+// a change's commit writes its events to one small table, and the index pages of audit_events are
+// written once per move, not once per commit. Without the journal, reads are grouped into shared
+// transactions (group commit) and changes write their events straight into audit_events.
 type auditWriter struct {
 	s    *Store
 	reqs chan auditReq
@@ -114,11 +130,10 @@ type auditWriter struct {
 	// owns the journal) reads go through reqs, and every batch is a database transaction.
 	journal *journal
 	syncs   chan chan error
-	// applyMu makes each move of journaled events into the database (by the loop, or inside a
-	// change's transaction) take, insert and empty as one step.
-	applyMu sync.Mutex
-	// lastJID is the last journal ID handed out. IDs increase, so each batch of read events adds to
-	// the end of the journal-ID index instead of writing a page at a random place per event.
+	// lastJID is the last journal ID handed out, to a read event or to a change's event in the
+	// outbox: one sequence, so that a move lists them in the order they happened. IDs increase, so
+	// each move adds to the end of the journal-ID index instead of writing a page at a random place
+	// per event.
 	lastJID atomic.Int64
 }
 
@@ -151,10 +166,10 @@ func newAuditWriter(s *Store) *auditWriter {
 	if err := w.apply(); err != nil {
 		s.log.Error("replaying the audit journal failed; will retry", "err", err)
 	}
-	// New IDs follow every ID in use: those in the database, and the clock (in nanoseconds, far
-	// ahead of any count of events) for a journal that could not be replayed yet.
+	// New IDs follow every ID in use: those in the database and the outbox, and the clock (in
+	// nanoseconds, far ahead of any count of events) for a journal that could not be replayed yet.
 	var maxJID sql.NullInt64
-	if err := s.w.QueryRow(`SELECT MAX(journal_id) FROM audit_events WHERE journal_id IS NOT NULL`).Scan(&maxJID); err != nil {
+	if err := s.w.QueryRow(`SELECT MAX(id) FROM (SELECT MAX(journal_id) AS id FROM audit_events UNION ALL SELECT MAX(seq) FROM audit_outbox)`).Scan(&maxJID); err != nil {
 		s.log.Warn("reading the last audit journal ID", "err", err)
 	}
 	w.lastJID.Store(max(time.Now().UnixNano(), maxJID.Int64))
@@ -164,6 +179,16 @@ func newAuditWriter(s *Store) *auditWriter {
 }
 
 var errAuditClosed = errors.New("db: audit writer closed")
+
+// nextSeq numbers a change's event for the outbox; ok is false when this process does not journal
+// read events (another process owns the journal, or there is no writer yet, during migrations), and
+// the event goes straight into audit_events.
+func (w *auditWriter) nextSeq() (seq int64, ok bool) {
+	if w == nil || w.journal == nil {
+		return 0, false
+	}
+	return w.lastJID.Add(1), true
+}
 
 // record queues ev and waits until it is committed. It fails closed: an error means the event is not
 // recorded and the caller must not hand out what it read.
@@ -302,29 +327,44 @@ func (w *auditWriter) commit(batch []auditReq) {
 	}
 }
 
-// apply moves the journaled events into the database and empties their journal file. Like a change,
-// it holds the writer connection before applyMu (always in that order: no deadlock).
+// apply moves the journaled read events and the changes' events in the outbox into audit_events, in
+// the order of their sequence numbers, and empties the journal file and the outbox. It runs on the
+// loop's goroutine only (and once in newAuditWriter, before the loop starts).
 func (w *auditWriter) apply() error {
 	if w.journal == nil {
 		return nil
 	}
 	var (
-		old    int
-		batch  []auditReq
-		locked bool
+		old   int
+		batch []auditReq
 	)
 	err := inAuditTx(w.s, func(ctx context.Context, tx *sql.Tx) error {
-		w.applyMu.Lock()
-		locked = true
+		// Taken once the transaction holds the writer connection: no change commits between the
+		// two reads.
 		old, batch = w.journal.take()
-		return w.insert(ctx, tx, batch)
+		changes, err := w.outbox(ctx, tx)
+		if err != nil {
+			return err
+		}
+		events := batch
+		if len(changes) > 0 {
+			events = append(slices.Clip(batch), changes...)
+			slices.SortStableFunc(events, func(a, b auditReq) int { return cmp.Compare(a.jid, b.jid) })
+		}
+		if err := w.insert(ctx, tx, events); err != nil {
+			return err
+		}
+		if len(changes) > 0 {
+			// Everything in the outbox was read above: the writer connection is this transaction's.
+			if _, err := tx.ExecContext(ctx, `DELETE FROM audit_outbox`); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
-	if locked {
-		defer w.applyMu.Unlock()
-	}
 	if err != nil {
 		w.journal.restore(batch)
-		w.s.log.Error("moving journaled audit events failed; will retry", "err", err, "events", len(batch))
+		w.s.log.Error("moving audit events failed; will retry", "err", err, "events", len(batch))
 		return Errorf(CodeUnavailable, "The audit trail cannot record this read right now, so the value is withheld. Try again shortly.")
 	}
 	if err := w.journal.done(old); err != nil {
@@ -334,12 +374,34 @@ func (w *auditWriter) apply() error {
 	return nil
 }
 
+// outbox reads the changes' events waiting in the outbox, each as an event with its sequence number.
+func (w *auditWriter) outbox(ctx context.Context, tx *sql.Tx) ([]auditReq, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT seq, at, org_id, actor_id, actor_email, api_key_id, api_key_label, source, client_ip,
+		action, secret_id, secret_name, target_kind, target_id, target_name, role, detail FROM audit_outbox`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []auditReq
+	for rows.Next() {
+		r := auditReq{event: true}
+		var at int64
+		if err := rows.Scan(&r.jid, &at, &r.a.OrgID, &r.a.UserID, &r.a.Email, &r.a.APIKeyID, &r.a.APIKeyLabel, &r.a.Source, &r.a.ClientIP,
+			&r.ev.Action, &r.ev.SecretID, &r.ev.SecretName, &r.ev.TargetKind, &r.ev.TargetID, &r.ev.TargetName, &r.ev.Role, &r.ev.Detail); err != nil {
+			return nil, err
+		}
+		r.at = fromMS(at)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
 // inAuditTx runs one of the audit writer's own transactions: alone (not through the committer, which
-// may be waiting for it), without moving journaled events in first (it is the one moving them), and
-// without making cached fetch answers stale (audit rows change no one's access).
+// may be waiting for it), and without making cached fetch answers stale (audit rows change no one's
+// access).
 func inAuditTx(s *Store, fn func(ctx context.Context, tx *sql.Tx) error) error {
 	ctx := context.Background()
-	return s.runAlone(&txOp{ctx: ctx, run: func(tx *sql.Tx) error { return fn(ctx, tx) }, committed: func() {}}, false)
+	return s.runAlone(&txOp{ctx: ctx, run: func(tx *sql.Tx) error { return fn(ctx, tx) }, committed: func() {}})
 }
 
 // sync waits until every event recorded so far is in the database, so that a listing sees them.
@@ -412,32 +474,6 @@ func (w *auditWriter) insert(ctx context.Context, tx *sql.Tx, batch []auditReq) 
 		}
 	}
 	return nil
-}
-
-// beginChange moves the journaled read events into a change's transaction, ahead of the change's
-// own events, so the trail lists reads and changes in the order they happened without a
-// transaction of its own. finish, called with whether the transaction committed, empties their
-// journal file or puts them back.
-func (w *auditWriter) beginChange(ctx context.Context, tx *sql.Tx) (finish func(committed bool), err error) {
-	if w == nil || w.journal == nil {
-		return func(bool) {}, nil
-	}
-	w.applyMu.Lock()
-	_, batch := w.journal.take()
-	if err := w.insert(ctx, tx, batch); err != nil {
-		w.journal.restore(batch)
-		w.applyMu.Unlock()
-		return nil, fmt.Errorf("db: audit: %w", err)
-	}
-	// A committed batch stays in its file until the loop's next apply empties it (replaying it would
-	// insert nothing twice): truncating a file on every change would cost a file-system operation
-	// per commit.
-	return func(committed bool) {
-		if !committed {
-			w.journal.restore(batch)
-		}
-		w.applyMu.Unlock()
-	}, nil
 }
 
 func (w *auditWriter) close() {

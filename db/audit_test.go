@@ -123,7 +123,10 @@ func TestStore_Audit_FailsClosed(t *testing.T) {
 	value := canary("kept")
 	sec := mustSecret(t, s, ada, "API_TOKEN", value)
 	newValue, rejected := canary("rejected-create"), canary("rejected-update")
+	// Both audit tables refuse: the trail (where reads and, from the outbox, changes arrive) and the
+	// outbox (where a change's event commits with it).
 	rawExec(t, raw, `CREATE TRIGGER audit_fail BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'audit down'); END`)
+	rawExec(t, raw, `CREATE TRIGGER outbox_fail BEFORE INSERT ON audit_outbox BEGIN SELECT RAISE(ABORT, 'audit down'); END`)
 
 	// Reads are journaled first: while the table refuses, they are still recorded, and they arrive
 	// once it accepts again (checked below).
@@ -154,6 +157,7 @@ func TestStore_Audit_FailsClosed(t *testing.T) {
 	wantAccess(t, s, bob, sec.ID, "")
 
 	rawExec(t, raw, `DROP TRIGGER audit_fail`)
+	rawExec(t, raw, `DROP TRIGGER outbox_fail`)
 	if n := rawInt(t, raw, `SELECT COUNT(*) FROM audit_events WHERE action = 'secret.read' AND secret_id = ?`, sec.ID); n != 3 {
 		t.Fatalf("%d of the 3 journaled reads reached the table after recovery", n)
 	}
@@ -347,4 +351,58 @@ func TestStore_ListAudit_Filters(t *testing.T) {
 	mustShare(t, s, bob, s2, db.PrincipalUser, ada.UserID, db.RoleReader)
 	_, err = s.SecretActivity(ctx, ada, s2.ID, 0)
 	wantCode(t, err, db.CodeForbidden)
+}
+
+// TestStore_Audit_OutboxReplay leaves changes' events in the outbox and reads in the journal, as a
+// crash between a commit and the next move would, and reopens: every event arrives once, reads and
+// changes in the order they happened, also when the database is opened again.
+func TestStore_Audit_OutboxReplay(t *testing.T) {
+	path := filepath.Join(t.TempDir(), db.FileName)
+	s := mustOpenAt(t, path, db.Options{MasterKey: testMasterKey})
+	ada := mustOrg(t, s, "Acme", "ada@example.com")
+	sec := mustSecret(t, s, ada, "API_TOKEN", "v1")
+	raw := rawDB(t, s)
+	rawExec(t, raw, `CREATE TRIGGER audit_fail BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'audit down'); END`)
+	mustReveal(t, s, ada, sec.ID)
+	if _, err := s.UpdateSecret(ctx, ada, sec.ID, []byte("v2"), 0); err != nil {
+		t.Fatal(err)
+	}
+	mustReveal(t, s, ada, sec.ID)
+	mustReveal(t, s, ada, sec.ID)
+	if _, err := s.UpdateSecret(ctx, ada, sec.ID, []byte("v3"), 0); err != nil {
+		t.Fatal(err)
+	}
+	mustReveal(t, s, ada, sec.ID)
+	if n := rawInt(t, raw, `SELECT COUNT(*) FROM audit_outbox WHERE action = 'secret.update'`); n != 2 {
+		t.Fatalf("%d update events wait in the outbox, want 2", n)
+	}
+	if _, err := s.ListAudit(ctx, ada, db.AuditFilter{}); err == nil {
+		t.Error("ListAudit succeeded while the trail refuses events")
+	}
+	if err := s.Close(); err != nil { // the last move fails too: the state a crash leaves
+		t.Fatal(err)
+	}
+	rawExec(t, raw, `DROP TRIGGER audit_fail`)
+
+	want := []string{"org.create", "secret.create", "secret.read", "secret.update", "secret.read", "secret.read", "secret.update", "secret.read"}
+	for range 2 {
+		s := mustOpenAt(t, path, db.Options{MasterKey: testMasterKey})
+		es, err := s.ListAudit(ctx, ada, db.AuditFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for i := len(es) - 1; i >= 0; i-- {
+			got = append(got, es[i].Action)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("trail after reopening, oldest first:\n got %v\nwant %v", got, want)
+		}
+		if n := rawInt(t, rawDB(t, s), `SELECT COUNT(*) FROM audit_outbox`); n != 0 {
+			t.Errorf("%d events left in the outbox", n)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

@@ -113,20 +113,12 @@ func (c *committer) commit(batch []*txOp) {
 		return
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	// Journaled read events go in first, so the trail lists reads and changes in the order they
-	// happened.
-	finish, err := s.audit.beginChange(ctx, tx)
-	if err != nil {
-		answer(err)
-		return
-	}
 	for i, op := range batch {
 		if err := op.ctx.Err(); err != nil {
 			errs[i] = err // its caller has gone: nothing of it is written
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, `SAVEPOINT change`); err != nil {
-			finish(false)
 			answer(fmt.Errorf("db: savepoint: %w", err))
 			return
 		}
@@ -140,7 +132,6 @@ func (c *committer) commit(batch []*txOp) {
 		}
 		if err != nil {
 			// The transaction is in an unknown state: none of it is committed.
-			finish(false)
 			answer(fmt.Errorf("db: savepoint: %w", err))
 			return
 		}
@@ -148,11 +139,9 @@ func (c *committer) commit(batch []*txOp) {
 	if err := tx.Commit(); err != nil {
 		// Whether a failed commit changed anything is not known: trust no cached answer.
 		s.fetches.changedAll()
-		finish(false)
 		answer(fmt.Errorf("db: commit: %w", err))
 		return
 	}
-	finish(true)
 	answer(nil)
 }
 

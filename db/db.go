@@ -73,6 +73,7 @@ type statements struct {
 	apiKey          *sql.Stmt // read pool: the actor behind an API key
 	auditInsert     *sql.Stmt // writer: one audit event
 	auditInsertMany *sql.Stmt // writer: auditRowsPerInsert audit events
+	auditOutbox     *sql.Stmt // writer: a change's audit event, into the outbox
 	secretByIDW     *sql.Stmt // writer: secretByID inside a change
 	insertSecret    *sql.Stmt // writer: a new secret
 	insertOwner     *sql.Stmt // writer: its creator's Owner grant
@@ -99,6 +100,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		apiKey:          prep(s.r, apiKeySQL),
 		auditInsert:     prep(s.w, insertAuditSQL),
 		auditInsertMany: prep(s.w, insertAuditManySQL),
+		auditOutbox:     prep(s.w, insertOutboxSQL),
 		secretByIDW:     prep(s.w, secretSQL(bySecretID, false)),
 		insertSecret:    prep(s.w, insertSecretSQL),
 		insertOwner:     prep(s.w, insertOwnerSQL),
@@ -111,7 +113,7 @@ func (s *Store) prepare(ctx context.Context) error {
 }
 
 func (st statements) close() {
-	for _, s := range []*sql.Stmt{st.secretByID, st.revealByID, st.revealByName, st.listSecrets, st.countSecrets, st.apiKey, st.auditInsert, st.auditInsertMany,
+	for _, s := range []*sql.Stmt{st.secretByID, st.revealByID, st.revealByName, st.listSecrets, st.countSecrets, st.apiKey, st.auditInsert, st.auditInsertMany, st.auditOutbox,
 		st.secretByIDW, st.insertSecret, st.insertOwner, st.updateValue} {
 		if s != nil {
 			s.Close()
@@ -398,7 +400,7 @@ func runTx[T any](ctx context.Context, s *Store, fn func(tx *sql.Tx) (T, error),
 	}
 	var err error
 	if s.commits == nil { // migrations, before Open starts the committer
-		err = s.runAlone(op, true)
+		err = s.runAlone(op)
 	} else {
 		err = s.commits.submit(op)
 	}
@@ -408,34 +410,21 @@ func runTx[T any](ctx context.Context, s *Store, fn func(tx *sql.Tx) (T, error),
 	return v, nil
 }
 
-// runAlone runs op in a transaction of its own; withReads moves journaled read events in first, as
-// the committer does for a group.
-func (s *Store) runAlone(op *txOp, withReads bool) error {
+// runAlone runs op in a transaction of its own.
+func (s *Store) runAlone(op *txOp) error {
 	ctx := op.ctx
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("db: begin: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	// Journaled read events go in first, so the trail lists reads and changes in the order they
-	// happened.
-	finish := func(bool) {}
-	if withReads {
-		if finish, err = s.audit.beginChange(ctx, tx); err != nil {
-			return err
-		}
-	}
-	err = op.run(tx)
-	if err == nil {
-		if err = tx.Commit(); err != nil {
-			// Whether a failed commit changed anything is not known: trust no cached answer.
-			s.fetches.changedAll()
-			err = fmt.Errorf("db: commit: %w", err)
-		}
-	}
-	finish(err == nil)
-	if err != nil {
+	if err := op.run(tx); err != nil {
 		return err
+	}
+	if err := tx.Commit(); err != nil {
+		// Whether a failed commit changed anything is not known: trust no cached answer.
+		s.fetches.changedAll()
+		return fmt.Errorf("db: commit: %w", err)
 	}
 	op.committed()
 	return nil

@@ -345,6 +345,7 @@ func TestStore_RemoveMember_DeletesOrphans(t *testing.T) {
 	wantAccess(t, f.s, f.ada, f.secrets["S3_BOB_ADA_READS"].ID, "") // deleted, though ada could read it
 
 	// One delete event per orphan, by the admin, naming the cause.
+	syncRaw(f.raw)
 	rows, err := f.raw.QueryContext(ctx, `SELECT secret_name, actor_id, detail FROM audit_events
 		WHERE action = 'secret.delete' AND secret_name <> 'S8_ALREADY_DELETED' ORDER BY secret_name`)
 	if err != nil {
@@ -446,6 +447,7 @@ func TestStore_UpdateTeam_RemovingMembersDeletesOrphans(t *testing.T) {
 		t.Fatalf("live %v", live)
 	}
 	var detail string
+	syncRaw(raw)
 	if err := raw.QueryRowContext(ctx, `SELECT detail FROM audit_events WHERE action = 'secret.delete' AND secret_id = ?`, orphan.ID).Scan(&detail); err != nil {
 		t.Fatal(err)
 	}
@@ -514,6 +516,7 @@ func TestStore_DeleteTeam_DeletesOrphans(t *testing.T) {
 		t.Errorf("DEV_AND_ADA grants %v", g)
 	}
 	var detail string
+	syncRaw(raw)
 	if err := raw.QueryRowContext(ctx, `SELECT detail FROM audit_events WHERE action = 'secret.delete' AND secret_id = ?`, orphan.ID).Scan(&detail); err != nil {
 		t.Fatal(err)
 	}

@@ -49,7 +49,7 @@ func watchChanges(t testing.TB, path string) *changeCounter {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	tables := dataTables(t, conn, "audit_events", "login_failures")
+	tables := dataTables(t, conn, "audit_events", "audit_outbox", "login_failures")
 	ddl := []string{`CREATE TABLE fuzz_changes (n INTEGER NOT NULL)`, `INSERT INTO fuzz_changes (n) VALUES (0)`}
 	for _, table := range tables {
 		var cols []string
