@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync/atomic"
+	"time"
 )
 
 // committer is group commit: one goroutine owns the changes, takes every change that is waiting
@@ -12,6 +14,13 @@ import (
 // commit is durable (synchronous=FULL: the WAL is flushed to disk before the commit returns), so an
 // acknowledged change survives a power loss as well as a crash; grouping pays that flush once for
 // all the changes that queued behind the previous one, which is what keeps many writers fast.
+//
+// Under concurrent writes, commits are also paced (commit_delay and commit_siblings in PostgreSQL are
+// the same idea): when the last commit held commitSiblings changes or more, or that many are waiting,
+// the next one gathers changes until commitDelay after the last one began. A commit's cost is mostly
+// per commit (the WAL flush, the fsync), not per change: pacing holds it to about 1/commitDelay a
+// second however many writers there are, which leaves the CPU to reads, and costs a change at most
+// commitDelay of latency. A lone writer is never paced.
 //
 // Each change is still all or nothing: a change that fails rolls back to its savepoint and gets its
 // own error while the others commit. No change is acknowledged before the commit that holds it; if
@@ -21,6 +30,10 @@ type committer struct {
 	ops  chan *txOp
 	quit chan struct{}
 	done chan struct{}
+	// pending counts the changes handed to submit and not yet answered.
+	pending atomic.Int64
+	// commits and paced count transactions, and those that waited for commitDelay, for tests.
+	commits, paced atomic.Int64
 }
 
 // txOp is one change waiting for the committer.
@@ -36,6 +49,13 @@ type txOp struct {
 // amount of work.
 const maxBatch = 64
 
+// commitDelay and commitSiblings pace commits under concurrent writes (see committer). A variable
+// for tests.
+var (
+	commitDelay    = 10 * time.Millisecond
+	commitSiblings = 4
+)
+
 var errStoreClosed = errors.New("db: the store is closed")
 
 func newCommitter(s *Store) *committer {
@@ -48,6 +68,8 @@ func newCommitter(s *Store) *committer {
 // here, in the caller's goroutine.
 func (c *committer) submit(op *txOp) error {
 	op.result = make(chan error, 1)
+	c.pending.Add(1)
+	defer c.pending.Add(-1)
 	select {
 	case c.ops <- op:
 	case <-c.quit:
@@ -70,12 +92,33 @@ func (c *committer) close() {
 func (c *committer) loop() {
 	defer close(c.done)
 	batch := make([]*txOp, 0, maxBatch)
+	pace := time.NewTimer(0)
+	var (
+		lastStart time.Time
+		lastSize  int
+	)
 	for {
 		select {
 		case <-c.quit:
 			return
 		case op := <-c.ops:
 			batch = append(batch[:0], op)
+		}
+		if wait := time.Until(lastStart.Add(commitDelay)); wait > 0 && (lastSize >= commitSiblings || c.pending.Load() >= int64(commitSiblings)) {
+			c.paced.Add(1)
+			pace.Reset(wait)
+		gather:
+			for len(batch) < maxBatch {
+				select {
+				case op := <-c.ops:
+					batch = append(batch, op)
+				case <-pace.C:
+					break gather
+				case <-c.quit:
+					break gather // commit what is gathered; the loop stops next
+				}
+			}
+			pace.Stop()
 		}
 	more:
 		for len(batch) < maxBatch {
@@ -86,6 +129,8 @@ func (c *committer) loop() {
 				break more
 			}
 		}
+		lastStart, lastSize = time.Now(), len(batch)
+		c.commits.Add(1)
 		c.commit(batch)
 		clear(batch)
 	}

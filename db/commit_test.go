@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/keyhold/keyhold/db"
 )
 
 // Changes that wait while another commits are committed together, each in a savepoint of its own:
@@ -144,5 +146,58 @@ func TestCommitter_CanceledChangeWritesNothing(t *testing.T) {
 	}
 	if got := fetchValue(t, s, ada, "CANCELED"); got != "" {
 		t.Fatalf("a canceled create was stored: %q", got)
+	}
+}
+
+// A lone writer's commits are never paced; when changes queue behind a commit, the next commit
+// waits out the pacing interval and holds them all.
+func TestCommitter_PacesOnlyConcurrentWrites(t *testing.T) {
+	defer db.SetCommitPacing(500*time.Millisecond, 4)()
+	s := mustOpen(t)
+	ada := mustOrg(t, s, "acme", "ada@example.com")
+	_, paced0, _ := s.CommitStats()
+	for i := range 10 {
+		mustSecret(t, s, ada, fmt.Sprintf("ALONE_%d", i), "v")
+	}
+	if _, paced, _ := s.CommitStats(); paced != paced0 {
+		t.Fatalf("%d of a lone writer's commits were paced", paced-paced0)
+	}
+
+	// Hold the committer in one change while five more queue behind it.
+	held, release := make(chan struct{}), make(chan struct{})
+	heldDone := make(chan error, 1)
+	go func() { heldDone <- s.Change(ctx, func(tx *sql.Tx) error { close(held); <-release; return nil }) }()
+	<-held
+	errs := make(chan error, 5)
+	for i := range 5 {
+		go func() {
+			_, err := s.CreateSecret(ctx, ada, fmt.Sprintf("QUEUED_%d", i), []byte("v"))
+			errs <- err
+		}()
+	}
+	for {
+		if _, _, pending := s.CommitStats(); pending == 6 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	commits0, paced0, _ := s.CommitStats()
+	close(release)
+	if err := <-heldDone; err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	commits, paced, _ := s.CommitStats()
+	if paced != paced0+1 || commits != commits0+1 {
+		t.Fatalf("the five queued changes took %d commits, %d paced; want one paced commit", commits-commits0, paced-paced0)
+	}
+	for i := range 5 {
+		if got := fetchValue(t, s, ada, fmt.Sprintf("QUEUED_%d", i)); got != "v" {
+			t.Errorf("QUEUED_%d reads %q", i, got)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"time"
 )
 
 // SetRotateHook lets tests interrupt RotateMasterKey after a number of keys, as a crash would.
@@ -47,4 +48,17 @@ func SetWALRestartFrames(n int) (restore func()) {
 	old := walRestartFrames
 	walRestartFrames = n
 	return func() { walRestartFrames = old }
+}
+
+// CommitStats reports the committer's transactions so far, how many of them were paced, and how many
+// changes are handed to it and not yet answered.
+func (s *Store) CommitStats() (commits, paced, pending int64) {
+	return s.commits.commits.Load(), s.commits.paced.Load(), s.commits.pending.Load()
+}
+
+// SetCommitPacing changes how commits are paced under concurrent writes.
+func SetCommitPacing(delay time.Duration, siblings int) (restore func()) {
+	oldDelay, oldSiblings := commitDelay, commitSiblings
+	commitDelay, commitSiblings = delay, siblings
+	return func() { commitDelay, commitSiblings = oldDelay, oldSiblings }
 }
