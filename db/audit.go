@@ -169,7 +169,7 @@ func newAuditWriter(s *Store) *auditWriter {
 	// New IDs follow every ID in use: those in the database and the outbox, and the clock (in
 	// nanoseconds, far ahead of any count of events) for a journal that could not be replayed yet.
 	var maxJID sql.NullInt64
-	if err := s.w.QueryRow(`SELECT MAX(id) FROM (SELECT MAX(journal_id) AS id FROM audit_events UNION ALL SELECT MAX(seq) FROM audit_outbox)`).Scan(&maxJID); err != nil {
+	if err := s.w.QueryRow(lastJIDSQL).Scan(&maxJID); err != nil {
 		s.log.Warn("reading the last audit journal ID", "err", err)
 	}
 	w.lastJID.Store(max(time.Now().UnixNano(), maxJID.Int64))
@@ -177,6 +177,11 @@ func newAuditWriter(s *Store) *auditWriter {
 	go w.loop()
 	return w
 }
+
+// lastJIDSQL is the last journal ID in use. Both maxima come from an index (the WHERE names the
+// partial index's condition): a scan of the trail would make every start read all of it.
+const lastJIDSQL = `SELECT MAX(id) FROM (SELECT MAX(journal_id) AS id FROM audit_events WHERE journal_id IS NOT NULL
+	UNION ALL SELECT MAX(seq) FROM audit_outbox)`
 
 var errAuditClosed = errors.New("db: audit writer closed")
 
