@@ -135,6 +135,8 @@ type auditWriter struct {
 	// each move adds to the end of the journal-ID index instead of writing a page at a random place
 	// per event.
 	lastJID atomic.Int64
+	// reads counts the read events recorded: the committer paces writes only while reads are served.
+	reads atomic.Int64
 }
 
 type auditReq struct {
@@ -185,6 +187,14 @@ const lastJIDSQL = `SELECT MAX(id) FROM (SELECT MAX(journal_id) AS id FROM audit
 
 var errAuditClosed = errors.New("db: audit writer closed")
 
+// readCount is how many read events have been recorded since the store opened.
+func (w *auditWriter) readCount() int64 {
+	if w == nil {
+		return 0
+	}
+	return w.reads.Load()
+}
+
 // nextSeq numbers a change's event for the outbox; ok is false when this process does not journal
 // read events (another process owns the journal, or there is no writer yet, during migrations), and
 // the event goes straight into audit_events.
@@ -198,6 +208,7 @@ func (w *auditWriter) nextSeq() (seq int64, ok bool) {
 // record queues ev and waits until it is committed. It fails closed: an error means the event is not
 // recorded and the caller must not hand out what it read.
 func (w *auditWriter) record(ctx context.Context, a Actor, ev Event) error {
+	w.reads.Add(1)
 	now := w.s.now()
 	req := auditReq{a: a, at: now, ev: ev, done: make(chan error, 1), event: true, touch: w.claimTouch(a, now), jid: w.lastJID.Add(1)}
 	if w.journal != nil {

@@ -212,10 +212,10 @@ func BenchmarkCreateSecret(b *testing.B) {
 	ada := mustOrg(b, s, "acme", "ada@example.com")
 	for _, size := range valueSizes {
 		v := benchValue(size.n)
+		i := 0 // across runs of the sub-benchmark (-count): names stay unique in the one store
 		b.Run(size.name, func(b *testing.B) {
 			b.SetBytes(int64(size.n))
 			b.ReportAllocs()
-			i := 0
 			for b.Loop() {
 				i++
 				if _, err := s.CreateSecret(ctx, ada, fmt.Sprintf("V_%s_%d", size.name, i), []byte(v)); err != nil {

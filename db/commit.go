@@ -15,12 +15,14 @@ import (
 // acknowledged change survives a power loss as well as a crash; grouping pays that flush once for
 // all the changes that queued behind the previous one, which is what keeps many writers fast.
 //
-// Under concurrent writes, commits are also paced (commit_delay and commit_siblings in PostgreSQL are
-// the same idea): when the last commit held commitSiblings changes or more, or that many are waiting,
-// the next one gathers changes until commitDelay after the last one began. A commit's cost is mostly
-// per commit (the WAL flush, the fsync), not per change: pacing holds it to about 1/commitDelay a
-// second however many writers there are, which leaves the CPU to reads, and costs a change at most
-// commitDelay of latency. A lone writer is never paced.
+// Reads come first: under concurrent writes while secrets are being read, commits are paced
+// (commit_delay and commit_siblings in PostgreSQL are the same idea). When the last commit held
+// commitSiblings changes or more, or that many are waiting, and a read was recorded since the last
+// commit began, the next commit gathers changes until commitDelay after the last one began. A
+// commit's cost is mostly per commit (the WAL flush, the fsync), not per change: pacing holds
+// commits to about 1/commitDelay a second however many writers there are, which leaves the CPU to
+// the reads, and costs a change at most commitDelay of latency. A lone writer, or writers with no
+// reads beside them, are never paced.
 //
 // Each change is still all or nothing: a change that fails rolls back to its savepoint and gets its
 // own error while the others commit. No change is acknowledged before the commit that holds it; if
@@ -96,6 +98,7 @@ func (c *committer) loop() {
 	var (
 		lastStart time.Time
 		lastSize  int
+		lastReads int64
 	)
 	for {
 		select {
@@ -104,7 +107,9 @@ func (c *committer) loop() {
 		case op := <-c.ops:
 			batch = append(batch[:0], op)
 		}
-		if wait := time.Until(lastStart.Add(commitDelay)); wait > 0 && (lastSize >= commitSiblings || c.pending.Load() >= int64(commitSiblings)) {
+		reads := c.s.audit.readCount()
+		concurrent := lastSize >= commitSiblings || c.pending.Load() >= int64(commitSiblings)
+		if wait := time.Until(lastStart.Add(commitDelay)); wait > 0 && concurrent && reads != lastReads {
 			c.paced.Add(1)
 			pace.Reset(wait)
 		gather:
@@ -129,7 +134,7 @@ func (c *committer) loop() {
 				break more
 			}
 		}
-		lastStart, lastSize = time.Now(), len(batch)
+		lastStart, lastSize, lastReads = time.Now(), len(batch), reads
 		c.commits.Add(1)
 		c.commit(batch)
 		clear(batch)

@@ -149,55 +149,69 @@ func TestCommitter_CanceledChangeWritesNothing(t *testing.T) {
 	}
 }
 
-// A lone writer's commits are never paced; when changes queue behind a commit, the next commit
-// waits out the pacing interval and holds them all.
-func TestCommitter_PacesOnlyConcurrentWrites(t *testing.T) {
+// Commits are paced only when changes queue behind a commit while secrets are being read: then the
+// next commit waits out the pacing interval and holds them all. A lone writer, or writers with no
+// reads beside them, are never paced.
+func TestCommitter_PacesConcurrentWritesBesideReads(t *testing.T) {
 	defer db.SetCommitPacing(500*time.Millisecond, 4)()
 	s := mustOpen(t)
 	ada := mustOrg(t, s, "acme", "ada@example.com")
+	mustSecret(t, s, ada, "READ_ME", "v")
 	_, paced0, _ := s.CommitStats()
 	for i := range 10 {
 		mustSecret(t, s, ada, fmt.Sprintf("ALONE_%d", i), "v")
+		fetchValue(t, s, ada, "READ_ME")
 	}
 	if _, paced, _ := s.CommitStats(); paced != paced0 {
 		t.Fatalf("%d of a lone writer's commits were paced", paced-paced0)
 	}
 
-	// Hold the committer in one change while five more queue behind it.
-	held, release := make(chan struct{}), make(chan struct{})
-	heldDone := make(chan error, 1)
-	go func() { heldDone <- s.Change(ctx, func(tx *sql.Tx) error { close(held); <-release; return nil }) }()
-	<-held
-	errs := make(chan error, 5)
-	for i := range 5 {
-		go func() {
-			_, err := s.CreateSecret(ctx, ada, fmt.Sprintf("QUEUED_%d", i), []byte("v"))
-			errs <- err
-		}()
-	}
-	for {
-		if _, _, pending := s.CommitStats(); pending == 6 {
-			break
+	// queue holds the committer in one change while five more queue behind it, reads a secret when
+	// read is set, and lets them go: it reports how many commits the five took, and how many of
+	// those were paced.
+	queue := func(prefix string, read bool) (commits, paced int64) {
+		held, release := make(chan struct{}), make(chan struct{})
+		heldDone := make(chan error, 1)
+		go func() { heldDone <- s.Change(ctx, func(tx *sql.Tx) error { close(held); <-release; return nil }) }()
+		<-held
+		errs := make(chan error, 5)
+		for i := range 5 {
+			go func() {
+				_, err := s.CreateSecret(ctx, ada, fmt.Sprintf("%s_%d", prefix, i), []byte("v"))
+				errs <- err
+			}()
 		}
-		time.Sleep(time.Millisecond)
-	}
-	commits0, paced0, _ := s.CommitStats()
-	close(release)
-	if err := <-heldDone; err != nil {
-		t.Fatal(err)
-	}
-	for range 5 {
-		if err := <-errs; err != nil {
+		for {
+			if _, _, pending := s.CommitStats(); pending == 6 {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+		if read {
+			fetchValue(t, s, ada, "READ_ME")
+		}
+		commits0, paced0, _ := s.CommitStats()
+		close(release)
+		if err := <-heldDone; err != nil {
 			t.Fatal(err)
 		}
-	}
-	commits, paced, _ := s.CommitStats()
-	if paced != paced0+1 || commits != commits0+1 {
-		t.Fatalf("the five queued changes took %d commits, %d paced; want one paced commit", commits-commits0, paced-paced0)
-	}
-	for i := range 5 {
-		if got := fetchValue(t, s, ada, fmt.Sprintf("QUEUED_%d", i)); got != "v" {
-			t.Errorf("QUEUED_%d reads %q", i, got)
+		for range 5 {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
 		}
+		for i := range 5 {
+			if got := fetchValue(t, s, ada, fmt.Sprintf("%s_%d", prefix, i)); got != "v" {
+				t.Errorf("%s_%d reads %q", prefix, i, got)
+			}
+		}
+		commits, paced, _ = s.CommitStats()
+		return commits - commits0, paced - paced0
+	}
+	if _, paced := queue("NO_READS", false); paced != 0 {
+		t.Errorf("%d commits paced with no reads beside the writers", paced)
+	}
+	if commits, paced := queue("READS", true); commits != 1 || paced != 1 {
+		t.Errorf("beside a read, the five queued changes took %d commits, %d paced; want one paced commit", commits, paced)
 	}
 }
