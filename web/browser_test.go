@@ -780,9 +780,14 @@ func TestBrowser_Sharing(t *testing.T) {
 	owner.waitFor("the focus in the type-ahead", `document.activeElement && document.activeElement.id === "share-q"`)
 	owner.fill("#share-new-role", "reader")
 	owner.typeInto("#share-q", "bob")
-	// The matches for the whole word: a slow typist's earlier answers ("b", "bo") are replaced, and a
-	// click on one of those would go to a button leaving the page.
-	owner.waitFor("the matches for bob", `document.querySelector('#share-results[data-query="bob"] .share-match') !== null`)
+	// The matches for the whole word, with htmx done swapping them in and its attributes processed
+	// (initHash): a slow typist's earlier answers ("b", "bo") are replaced, and a click on a button
+	// htmx has not processed yet does nothing.
+	owner.waitFor("the matches for bob", `(() => {
+		const m = document.querySelector('#share-results[data-query="bob"] .share-match');
+		const d = m && m['htmx-internal-data'];
+		return !!(d && d.initHash) && !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling');
+	})()`)
 	if got := owner.text("#share-results .share-match .person-name"); got != "Bob Example" {
 		t.Errorf("first match %q, want Bob Example", got)
 	}
