@@ -3,6 +3,7 @@ package db_test
 import (
 	"bytes"
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -404,5 +405,62 @@ func TestStore_Audit_OutboxReplay(t *testing.T) {
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// A move of more events than one transaction takes still lists reads and changes in the order they
+// happened, each once.
+func TestStore_Audit_LargeMoveKeepsOrder(t *testing.T) {
+	s := mustOpen(t)
+	raw := rawDB(t, s)
+	ada := mustOrg(t, s, "Acme", "ada@example.com")
+	sec := mustSecret(t, s, ada, "API_TOKEN", "v")
+	if err := s.SyncAudit(); err != nil {
+		t.Fatal(err)
+	}
+	start := rawInt(t, raw, `SELECT COALESCE(MAX(id), 0) FROM audit_events`)
+	// While the trail refuses events, everything waits for one move.
+	rawExec(t, raw, `CREATE TRIGGER audit_fail BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'audit down'); END`)
+	var want []string
+	for i := range 1500 {
+		if i%250 == 249 {
+			if _, err := s.UpdateSecret(ctx, ada, sec.ID, []byte(fmt.Sprint("v", i)), 0); err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, "secret.update")
+			continue
+		}
+		if _, err := s.SecretByName(ctx, ada, "API_TOKEN"); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, "secret.read")
+	}
+	rawExec(t, raw, `DROP TRIGGER audit_fail`)
+	if err := s.SyncAudit(); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := raw.QueryContext(ctx, `SELECT action FROM audit_events WHERE id > ? ORDER BY id`, start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var a string
+		if err := rows.Scan(&a); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, a)
+	}
+	if !slices.Equal(got, want) {
+		for i := range min(len(got), len(want)) {
+			if got[i] != want[i] {
+				t.Fatalf("%d events moved, want %d; the first difference is at %d: %s, want %s", len(got), len(want), i, got[i], want[i])
+			}
+		}
+		t.Fatalf("%d events moved, want %d", len(got), len(want))
+	}
+	if n := rawInt(t, raw, `SELECT COUNT(*) FROM audit_outbox`); n != 0 {
+		t.Errorf("%d events left in the outbox", n)
 	}
 }
