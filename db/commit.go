@@ -32,6 +32,9 @@ type committer struct {
 	ops  chan *txOp
 	quit chan struct{}
 	done chan struct{}
+	// delay and siblings are commitDelay and commitSiblings as the committer started.
+	delay    time.Duration
+	siblings int64
 	// pending counts the changes handed to submit and not yet answered.
 	pending atomic.Int64
 	// commits and paced count transactions, and those that waited for commitDelay, for tests.
@@ -51,8 +54,8 @@ type txOp struct {
 // amount of work.
 const maxBatch = 64
 
-// commitDelay and commitSiblings pace commits under concurrent writes (see committer). A variable
-// for tests.
+// commitDelay and commitSiblings pace commits under concurrent writes (see committer). Variables
+// for tests: a committer takes their values when it starts.
 var (
 	commitDelay    = 10 * time.Millisecond
 	commitSiblings = 4
@@ -61,7 +64,8 @@ var (
 var errStoreClosed = errors.New("db: the store is closed")
 
 func newCommitter(s *Store) *committer {
-	c := &committer{s: s, ops: make(chan *txOp), quit: make(chan struct{}), done: make(chan struct{})}
+	c := &committer{s: s, ops: make(chan *txOp), quit: make(chan struct{}), done: make(chan struct{}),
+		delay: commitDelay, siblings: int64(commitSiblings)}
 	go c.loop()
 	return c
 }
@@ -108,8 +112,8 @@ func (c *committer) loop() {
 			batch = append(batch[:0], op)
 		}
 		reads := c.s.audit.readCount()
-		concurrent := lastSize >= commitSiblings || c.pending.Load() >= int64(commitSiblings)
-		if wait := time.Until(lastStart.Add(commitDelay)); wait > 0 && concurrent && reads != lastReads {
+		concurrent := int64(lastSize) >= c.siblings || c.pending.Load() >= c.siblings
+		if wait := time.Until(lastStart.Add(c.delay)); wait > 0 && concurrent && reads != lastReads {
 			c.paced.Add(1)
 			pace.Reset(wait)
 		gather:

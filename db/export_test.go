@@ -56,7 +56,8 @@ func (s *Store) CommitStats() (commits, paced, pending int64) {
 	return s.commits.commits.Load(), s.commits.paced.Load(), s.commits.pending.Load()
 }
 
-// SetCommitPacing changes how commits are paced under concurrent writes.
+// SetCommitPacing changes how the committers of stores opened afterwards pace commits under
+// concurrent writes.
 func SetCommitPacing(delay time.Duration, siblings int) (restore func()) {
 	oldDelay, oldSiblings := commitDelay, commitSiblings
 	commitDelay, commitSiblings = delay, siblings
