@@ -91,13 +91,13 @@ const insertOutboxSQL = `INSERT INTO audit_outbox (seq, at, org_id, actor_id, ac
 // outbox, numbered in the sequence of the reads, and moves into audit_events with them; otherwise
 // straight into audit_events.
 func (s *Store) recordTx(ctx context.Context, tx *sql.Tx, a Actor, at time.Time, ev Event) error {
+	row := []any{ms(at), a.OrgID, a.UserID, a.Email, a.APIKeyID, a.APIKeyLabel, a.Source, a.ClientIP,
+		ev.Action, ev.SecretID, ev.SecretName, ev.TargetKind, ev.TargetID, ev.TargetName, ev.Role, ev.Detail}
 	var err error
 	if seq, ok := s.audit.nextSeq(); ok {
-		_, err = tx.StmtContext(ctx, s.stmts.auditOutbox).ExecContext(ctx, seq, ms(at), a.OrgID, a.UserID, a.Email, a.APIKeyID, a.APIKeyLabel, a.Source, a.ClientIP,
-			ev.Action, ev.SecretID, ev.SecretName, ev.TargetKind, ev.TargetID, ev.TargetName, ev.Role, ev.Detail)
+		_, err = tx.StmtContext(ctx, s.stmts.auditOutbox).ExecContext(ctx, append([]any{seq}, row...)...)
 	} else {
-		_, err = tx.StmtContext(ctx, s.stmts.auditInsert).ExecContext(ctx, ms(at), a.OrgID, a.UserID, a.Email, a.APIKeyID, a.APIKeyLabel, a.Source, a.ClientIP,
-			ev.Action, ev.SecretID, ev.SecretName, ev.TargetKind, ev.TargetID, ev.TargetName, ev.Role, ev.Detail, nil)
+		_, err = tx.StmtContext(ctx, s.stmts.auditInsert).ExecContext(ctx, append(row, nil)...) // no journal ID
 	}
 	if err != nil {
 		return fmt.Errorf("db: audit: %w", err)

@@ -269,35 +269,46 @@ var walRestartFrames = 8192
 // for readers to leave the WAL, and makes the next commit start the WAL over (journal_size_limit
 // then trims the file). SQLite still checkpoints when the last connection closes.
 func (s *Store) checkpointer() (stop func()) {
+	conn, err := sql.Open("sqlite", dsn(s.path, connPlain))
+	if err != nil {
+		s.log.Error("checkpointer: open", "err", err)
+		return func() {}
+	}
+	conn.SetMaxOpenConns(1)
+	stopTicks := every(checkpointInterval, func() {
+		var busy, frames, copied int
+		if err := conn.QueryRow(`PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied); err != nil {
+			s.log.Warn("checkpoint failed", "err", err)
+			return
+		}
+		if frames < walRestartFrames {
+			return
+		}
+		if err := s.restartWAL(); err != nil {
+			s.log.Warn("WAL restart failed", "err", err)
+		}
+	})
+	return func() {
+		stopTicks()
+		conn.Close()
+	}
+}
+
+// every runs tick every interval on a goroutine of its own until stop, which waits for a running
+// tick to end.
+func every(interval time.Duration, tick func()) (stop func()) {
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
-		conn, err := sql.Open("sqlite", dsn(s.path, connPlain))
-		if err != nil {
-			s.log.Error("checkpointer: open", "err", err)
-			return
-		}
-		defer conn.Close()
-		conn.SetMaxOpenConns(1)
-		t := time.NewTicker(checkpointInterval)
+		t := time.NewTicker(interval)
 		defer t.Stop()
 		for {
 			select {
 			case <-done:
 				return
 			case <-t.C:
-			}
-			var busy, frames, copied int
-			if err := conn.QueryRow(`PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied); err != nil {
-				s.log.Warn("checkpoint failed", "err", err)
-				continue
-			}
-			if frames < walRestartFrames {
-				continue
-			}
-			if err := s.restartWAL(); err != nil {
-				s.log.Warn("WAL restart failed", "err", err)
+				tick()
 			}
 		}
 	}()

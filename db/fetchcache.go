@@ -137,27 +137,11 @@ func (s *Store) watchDataVersion() (stop func()) {
 	// The first value is read before the store answers anything, so a commit of another process
 	// after Open is always a change from it.
 	last := version()
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(externalPoll)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-			if v := version(); v != last || v < 0 {
-				s.fetches.changedAll()
-				s.apiKeys.clear()
-				last = v
-			}
+	return every(externalPoll, func() {
+		if v := version(); v != last || v < 0 {
+			s.fetches.changedAll()
+			s.apiKeys.clear()
+			last = v
 		}
-	}()
-	return func() {
-		close(done)
-		<-finished
-	}
+	})
 }

@@ -723,17 +723,11 @@ func (d *bodyDecoder) first() (byte, error) {
 
 // next returns the next byte that is not white space, inside the top-level value.
 func (d *bodyDecoder) next() (byte, error) {
-	for {
-		for d.pos < d.end {
-			if c := d.buf[d.pos]; !isSpace(c) {
-				return c, nil
-			}
-			d.pos++
-		}
-		if !d.fill() {
-			return 0, d.failure()
-		}
+	c, err := d.first()
+	if err != nil {
+		return 0, d.failure()
 	}
+	return c, nil
 }
 
 // peek returns the byte at d.pos, reading if need be; false when there is none to read.
