@@ -4,104 +4,138 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"strings"
+	"time"
 )
 
-// ChangePassword replaces the password of userID, who must know the current one. The change is
-// recorded in the audit log of every organization the user belongs to, as done by the user through
-// the portal. Sessions are left alone: the caller ends the user's other sessions. It returns CodeUnauthorized (wrong current password, or it
-// changed meanwhile), CodeInvalid (the new password breaks the policy or is the current one) or
-// CodeNotFound (no such user).
-func (s *Store) ChangePassword(ctx context.Context, userID, current, newPassword string) error {
-	var email, first, last, hash string
-	err := s.r.QueryRowContext(ctx, `SELECT email, first_name, last_name, password_hash FROM users WHERE id = ?`, userID).
-		Scan(&email, &first, &last, &hash)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Errorf(CodeNotFound, "No such user.")
-	} else if err != nil {
-		return err
-	}
-	if !checkPassword(hash, current) {
-		return Errorf(CodeUnauthorized, "Your current password is incorrect.")
-	}
-	if err := ValidatePassword(newPassword); err != nil {
-		return err
-	}
-	if newPassword == current {
-		return Errorf(CodeInvalid, "The new password must differ from your current one.")
-	}
-	newHash := hashPassword(newPassword) // argon2 is slow: hash before the write transaction, not in it
-	now := s.now()
-	_, err = inTx(ctx, s, func(tx *sql.Tx) (struct{}, error) {
-		// Only over the hash that was checked: a password changed since then must be checked again.
-		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, password_changed_at = ? WHERE id = ? AND password_hash = ?`,
-			newHash, ms(now), userID, hash)
-		if err != nil {
-			return struct{}{}, err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return struct{}{}, err
-		} else if n != 1 {
-			return struct{}{}, Errorf(CodeUnauthorized, "Your current password is incorrect.")
-		}
-		orgs, err := userOrgIDs(ctx, tx, userID)
-		if err != nil {
-			return struct{}{}, err
-		}
-		for _, orgID := range orgs {
-			a := Actor{UserID: userID, Email: email, Name: displayName(first, last, email), OrgID: orgID, Source: "portal"}
-			ev := Event{Action: ActionPasswordChange, TargetKind: "user", TargetID: userID, TargetName: email}
-			if err := s.recordTx(ctx, tx, a, now, ev); err != nil {
-				return struct{}{}, err
-			}
-		}
-		return struct{}{}, nil
-	})
-	return err
+// PasswordChange is a user's change of their own password.
+type PasswordChange struct {
+	Current string
+	New     string
+	// KeepSession is the token of the session making the change: every other session of the user
+	// ends with the change. Empty ends them all.
+	KeepSession string
+	// RevokeAPIKeys also revokes every API key of the user, in every organization: what a stolen
+	// password may have let someone create stops working too.
+	RevokeAPIKeys bool
 }
 
-// SetMemberPassword gives a member of the actor's organization a new password and ends every session
-// of theirs, in one transaction. Admins only, and only for a user whose every organization the actor
-// administers: otherwise an admin of one organization could take over an account that reaches
-// another. Admins change their own password with ChangePassword. It returns CodeForbidden,
-// CodeNotFound or CodeInvalid.
-func (s *Store) SetMemberPassword(ctx context.Context, a Actor, userID, newPassword string) error {
-	if !a.IsAdmin() {
-		return Errorf(CodeForbidden, "Only organization admins can set passwords.")
+// PasswordChanged says what a password change ended besides the old password.
+type PasswordChanged struct {
+	SessionsEnded int
+	KeysRevoked   int
+}
+
+// ChangePassword replaces the actor's password; they must know the current one. In the same
+// transaction every other session of theirs ends and, with RevokeAPIKeys, every API key of theirs is
+// revoked. Wrong current passwords count against the sign-in throttle of the account and the client
+// address, so a stolen session is no way to guess the password. The change is recorded in the audit
+// log of every organization the user belongs to. It returns CodeUnauthorized (wrong current password,
+// or it changed meanwhile), CodeInvalid (the new password breaks the policy or is the current one),
+// CodeRateLimited or CodeUnavailable (busy).
+func (s *Store) ChangePassword(ctx context.Context, a Actor, ch PasswordChange) (PasswordChanged, error) {
+	var done PasswordChanged
+	if a.UserID == "" {
+		return done, Errorf(CodeForbidden, "Only a user can change their password.")
 	}
-	if userID == a.UserID {
-		return Errorf(CodeInvalid, "Change your own password on your Account page: it asks for the current one.")
+	if err := ValidatePassword(ch.New); err != nil {
+		return done, err
 	}
-	if err := ValidatePassword(newPassword); err != nil {
-		return err
+	var hash string
+	ok, err := s.checkAttempt(ctx, a.Email, a.ClientIP, func() (bool, error) {
+		err := s.r.QueryRowContext(ctx, `SELECT password_hash FROM users WHERE id = ?`, a.UserID).Scan(&hash)
+		if errors.Is(err, sql.ErrNoRows) {
+			return false, Errorf(CodeNotFound, "No such user.")
+		} else if err != nil {
+			return false, err
+		}
+		return verifyPassword(hash, ch.Current), nil
+	})
+	if err != nil {
+		return done, err
 	}
-	newHash := hashPassword(newPassword)
+	if !ok {
+		return done, Errorf(CodeUnauthorized, "Your current password is incorrect.")
+	}
+	if ch.New == ch.Current {
+		return done, Errorf(CodeInvalid, "The new password must differ from your current one.")
+	}
+	newHash, err := s.hashPassword(ctx, ch.New)
+	if err != nil {
+		return done, err
+	}
 	now := s.now()
-	_, err := inTx(ctx, s, func(tx *sql.Tx) (struct{}, error) {
-		m, err := memberTx(ctx, tx, a.OrgID, userID)
+	done, err = inLocalTx(ctx, s, func(tx *sql.Tx) (PasswordChanged, error) {
+		var done PasswordChanged
+		// Only over the hash that was checked: a password changed since then must be checked again.
+		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, password_changed_at = ? WHERE id = ? AND password_hash = ?`,
+			newHash, ms(now), a.UserID, hash)
 		if err != nil {
-			return struct{}{}, err
+			return done, err
 		}
-		var elsewhere int
-		err = tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM memberships m WHERE m.user_id = ? AND m.org_id <> ?
-			AND NOT EXISTS (SELECT 1 FROM memberships me WHERE me.org_id = m.org_id AND me.user_id = ? AND me.role = 'admin')`,
-			userID, a.OrgID, a.UserID).Scan(&elsewhere)
-		if err != nil {
-			return struct{}{}, err
+		if n, err := res.RowsAffected(); err != nil {
+			return done, err
+		} else if n != 1 {
+			return done, Errorf(CodeUnauthorized, "Your current password is incorrect.")
 		}
-		if elsewhere > 0 {
-			return struct{}{}, Errorf(CodeForbidden, "%s also belongs to an organization you do not administer: only they can change their password.", m.Email)
+		if done.SessionsEnded, err = endSessionsTx(ctx, tx, a.UserID, ch.KeepSession); err != nil {
+			return done, err
 		}
-		for _, q := range []string{
-			`UPDATE users SET password_hash = ?1, password_changed_at = ?2 WHERE id = ?3`,
-			`DELETE FROM sessions WHERE user_id = ?3`,
-		} {
-			if _, err := tx.ExecContext(ctx, q, newHash, ms(now), userID); err != nil {
-				return struct{}{}, err
+		if ch.RevokeAPIKeys {
+			if done.KeysRevoked, err = revokeUserKeysTx(ctx, tx, a.UserID, now); err != nil {
+				return done, err
 			}
 		}
-		return struct{}{}, s.recordTx(ctx, tx, a, now, Event{Action: ActionMemberPasswordSet, TargetKind: "user", TargetID: userID, TargetName: m.Email})
+		detail := "other sessions signed out"
+		if ch.RevokeAPIKeys {
+			detail += fmt.Sprintf("; %s revoked", plural(done.KeysRevoked, "API key"))
+		}
+		return done, s.recordUserEvent(ctx, tx, a.UserID, func(orgID string) Actor {
+			b := a
+			b.OrgID, b.APIKeyID, b.APIKeyLabel = orgID, "", ""
+			return b
+		}, now, Event{Action: ActionPasswordChange, TargetKind: "user", TargetID: a.UserID, TargetName: a.Email, Detail: detail})
 	})
-	return err
+	if err == nil && done.KeysRevoked > 0 {
+		s.apiKeys.clear()
+	}
+	return done, err
+}
+
+// endSessionsTx ends every session of userID but the one with token keep (empty ends all).
+func endSessionsTx(ctx context.Context, tx *sql.Tx, userID, keep string) (int, error) {
+	res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ? AND id_hash <> ?`, userID, tokenHash(keep))
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// revokeUserKeysTx revokes every live API key of userID, in every organization.
+func revokeUserKeysTx(ctx context.Context, tx *sql.Tx, userID string, now time.Time) (int, error) {
+	res, err := tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL`, ms(now), userID)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// recordUserEvent records ev, about the account userID, in the audit log of every organization the
+// user belongs to, as actorIn(orgID) in each.
+func (s *Store) recordUserEvent(ctx context.Context, tx *sql.Tx, userID string, actorIn func(orgID string) Actor, now time.Time, ev Event) error {
+	orgs, err := userOrgIDs(ctx, tx, userID)
+	if err != nil {
+		return err
+	}
+	for _, orgID := range orgs {
+		if err := s.recordTx(ctx, tx, actorIn(orgID), now, ev); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // userOrgIDs lists the organizations userID belongs to.
@@ -120,4 +154,156 @@ func userOrgIDs(ctx context.Context, q queryer, userID string) ([]string, error)
 		out = append(out, id)
 	}
 	return out, rows.Err()
+}
+
+// PasswordReset is a pending password-reset link, as its page shows it.
+type PasswordReset struct {
+	Email     string
+	ExpiresAt time.Time
+}
+
+// ResetPassword is the operator's answer to a forgotten password (the command line only: no portal
+// or API path reaches it). In one transaction the user's password stops working, every session of
+// theirs ends, every API key of theirs is revoked, earlier reset links die, and a new single-use link
+// token valid for the reset TTL is made; the reset is recorded in each of their organizations. The
+// user opens the link and chooses a new password (CompletePasswordReset). It returns the token (to
+// build the link, shown once) and the user, or CodeNotFound.
+func (s *Store) ResetPassword(ctx context.Context, email string) (string, *User, error) {
+	token := newToken("")
+	now := s.now()
+	u, err := inLocalTx(ctx, s, func(tx *sql.Tx) (*User, error) {
+		u, err := userByEmailKey(ctx, tx, strings.ToLower(strings.TrimSpace(email)))
+		if err != nil {
+			return nil, err
+		}
+		for _, q := range []string{
+			`UPDATE users SET password_hash = '', password_changed_at = ?2 WHERE id = ?1`,
+			`DELETE FROM sessions WHERE user_id = ?1`,
+			`UPDATE api_keys SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL`,
+			`UPDATE password_resets SET used_at = ?2 WHERE user_id = ?1 AND used_at IS NULL`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, u.ID, ms(now)); err != nil {
+				return nil, err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO password_resets (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
+			tokenHash(token), u.ID, ms(now), ms(now.Add(s.resetTTL))); err != nil {
+			return nil, err
+		}
+		ev := Event{Action: ActionPasswordReset, TargetKind: "user", TargetID: u.ID, TargetName: u.Email,
+			Detail: "sessions ended and API keys revoked; a one-time link was issued"}
+		return u, s.recordUserEvent(ctx, tx, u.ID, SystemActor, now, ev)
+	})
+	if err != nil {
+		return "", nil, err
+	}
+	s.apiKeys.clear()
+	return token, u, nil
+}
+
+// errResetLink is the one answer to a reset link that does not work, whatever the reason.
+func errResetLink() error {
+	return Errorf(CodeNotFound, "This password-reset link does not work: it may have expired or been used already. Ask whoever runs keyhold for a new one.")
+}
+
+// resetByToken returns the user ID of the live reset with token, or errResetLink.
+func (s *Store) resetByToken(ctx context.Context, q queryer, token string) (string, *PasswordReset, error) {
+	if token == "" || len(token) > 128 {
+		return "", nil, errResetLink()
+	}
+	var (
+		userID, email string
+		expires       int64
+		used          sql.NullInt64
+	)
+	err := q.QueryRowContext(ctx, `SELECT r.user_id, u.email, r.expires_at, r.used_at FROM password_resets r JOIN users u ON u.id = r.user_id
+		WHERE r.token_hash = ?`, tokenHash(token)).Scan(&userID, &email, &expires, &used)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && (used.Valid || expires <= ms(s.now())) {
+		return "", nil, errResetLink()
+	} else if err != nil {
+		return "", nil, err
+	}
+	return userID, &PasswordReset{Email: email, ExpiresAt: fromMS(expires)}, nil
+}
+
+// PasswordResetByToken returns the live reset link token, for its page. It returns CodeNotFound.
+func (s *Store) PasswordResetByToken(ctx context.Context, token string) (*PasswordReset, error) {
+	_, r, err := s.resetByToken(ctx, s.r, token)
+	return r, err
+}
+
+// CompletePasswordReset sets the password of the user whose reset link token is live and uses the
+// link up, in one transaction that also ends any session of theirs. It returns the user and the
+// organization to sign in to (the first by name; "" when they belong to none), or CodeNotFound (the
+// link does not work), CodeInvalid (password policy) or CodeUnavailable (busy).
+func (s *Store) CompletePasswordReset(ctx context.Context, token, password, clientIP string) (*User, string, error) {
+	if _, _, err := s.resetByToken(ctx, s.r, token); err != nil {
+		return nil, "", err
+	}
+	hash, err := s.newPasswordHash(ctx, password)
+	if err != nil {
+		return nil, "", err
+	}
+	if hash == "" {
+		return nil, "", ValidatePassword(password)
+	}
+	now := s.now()
+	type result struct {
+		u     *User
+		orgID string
+	}
+	res, err := inLocalTx(ctx, s, func(tx *sql.Tx) (result, error) {
+		userID, _, err := s.resetByToken(ctx, tx, token) // again, inside: a link is used once
+		if err != nil {
+			return result{}, err
+		}
+		for _, q := range []string{
+			`UPDATE users SET password_hash = ?2, password_changed_at = ?3 WHERE id = ?1`,
+			`DELETE FROM sessions WHERE user_id = ?1`,
+			`UPDATE password_resets SET used_at = ?3 WHERE user_id = ?1 AND used_at IS NULL`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, userID, hash, ms(now)); err != nil {
+				return result{}, err
+			}
+		}
+		u, err := userByID(ctx, tx, userID)
+		if err != nil {
+			return result{}, err
+		}
+		var orgID string
+		err = tx.QueryRowContext(ctx, `SELECT m.org_id FROM memberships m JOIN orgs o ON o.id = m.org_id WHERE m.user_id = ?
+			ORDER BY o.name_key LIMIT 1`, userID).Scan(&orgID)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return result{}, err
+		}
+		ev := Event{Action: ActionPasswordResetUsed, TargetKind: "user", TargetID: u.ID, TargetName: u.Email}
+		err = s.recordUserEvent(ctx, tx, u.ID, func(orgID string) Actor {
+			return Actor{UserID: u.ID, Email: u.Email, Name: u.Name(), OrgID: orgID, Source: "portal", ClientIP: clientIP}
+		}, now, ev)
+		return result{u, orgID}, err
+	})
+	return res.u, res.orgID, err
+}
+
+// userByID returns the user id, or CodeNotFound.
+func userByID(ctx context.Context, q queryer, id string) (*User, error) {
+	var u User
+	var created int64
+	err := q.QueryRowContext(ctx, `SELECT id, email, first_name, last_name, created_at FROM users WHERE id = ?`, id).
+		Scan(&u.ID, &u.Email, &u.FirstName, &u.LastName, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, Errorf(CodeNotFound, "No such user.")
+	} else if err != nil {
+		return nil, err
+	}
+	u.CreatedAt = fromMS(created)
+	return &u, nil
+}
+
+// plural spells n unit, adding an s unless n is 1.
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
 }

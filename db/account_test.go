@@ -12,7 +12,7 @@ const helperPassword = "correct horse battery"
 
 func wantSignIn(t testing.TB, s *db.Store, email, password string, ok bool) {
 	t.Helper()
-	_, err := s.Authenticate(ctx, email, password)
+	_, _, err := s.SignIn(ctx, email, password, "192.0.2.1")
 	if ok && err != nil {
 		t.Fatalf("%s cannot sign in with %q: %v", email, password, err)
 	}
@@ -53,6 +53,11 @@ func auditActions(t testing.TB, s *db.Store, admin db.Actor, action string) []db
 func TestStore_ChangePassword_Refusals(t *testing.T) {
 	s := mustOpen(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
+	session := mustSession(t, s, ada)
+	key, _, err := s.CreateAPIKey(ctx, ada, "ci", noExpiry)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name, current, next string
 		want                db.Code
@@ -64,7 +69,7 @@ func TestStore_ChangePassword_Refusals(t *testing.T) {
 		{"same as current", helperPassword, helperPassword, db.CodeInvalid, "The new password must differ from your current one."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := s.ChangePassword(ctx, ada.UserID, tc.current, tc.next)
+			_, err := s.ChangePassword(ctx, ada, db.PasswordChange{Current: tc.current, New: tc.next, RevokeAPIKeys: true})
 			wantCode(t, err, tc.want)
 			if got := db.ErrorMessage(err); got != tc.msg {
 				t.Errorf("message %q, want %q", got, tc.msg)
@@ -75,35 +80,85 @@ func TestStore_ChangePassword_Refusals(t *testing.T) {
 			}
 		})
 	}
-	wantCode(t, s.ChangePassword(ctx, "no-such-user", helperPassword, "a brand new password"), db.CodeNotFound)
+	_, err = s.ChangePassword(ctx, db.SystemActor(ada.OrgID), db.PasswordChange{Current: helperPassword, New: "a brand new password"})
+	wantCode(t, err, db.CodeForbidden)
 	if evs := auditActions(t, s, ada, db.ActionPasswordChange); len(evs) != 0 {
 		t.Errorf("%d password_change events after refusals, want none", len(evs))
 	}
+	// A refusal ends nothing.
+	if !sessionLive(t, s, session) {
+		t.Error("a refused change ended a session")
+	}
+	if _, err := s.AuthenticateAPIKey(ctx, key, ""); err != nil {
+		t.Errorf("a refused change revoked an API key: %v", err)
+	}
+}
+
+// A wrong current password counts against the sign-in throttle: a stolen session is no way to guess.
+func TestStore_ChangePassword_Throttled(t *testing.T) {
+	lim := db.SignInLimits{Account: db.Throttle{MaxFailures: 2, Window: time.Hour, Lockout: time.Hour}, Client: plentyAttempts}
+	s, _ := openThrottled(t, lim, 2, time.Second)
+	ada := mustOrg(t, s, "Acme", "ada@example.com")
+	for range 2 {
+		_, err := s.ChangePassword(ctx, ada, db.PasswordChange{Current: "a wrong guess!", New: "a brand new password"})
+		wantCode(t, err, db.CodeUnauthorized)
+	}
+	_, err := s.ChangePassword(ctx, ada, db.PasswordChange{Current: helperPassword, New: "a brand new password"})
+	wantCode(t, err, db.CodeRateLimited)
+	_, _, err = s.SignIn(ctx, "ada@example.com", helperPassword, "192.0.2.99")
+	wantCode(t, err, db.CodeRateLimited)
 }
 
 func TestStore_ChangePassword(t *testing.T) {
 	s, clock := mustOpenClock(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	zed := mustOrg(t, s, "Globex", "zed@example.com")
-	if _, err := s.AddMember(ctx, zed, db.NewUser{Email: "ada@example.com"}, db.OrgMember); err != nil {
+	if _, err := s.AddMember(ctx, db.SystemActor(zed.OrgID), db.NewUser{Email: "ada@example.com"}, db.OrgMember); err != nil {
 		t.Fatal(err)
 	}
-	session := mustSession(t, s, ada)
+	adaInGlobex := mustActor(t, s, ada.UserID, zed.OrgID)
+	this, other := mustSession(t, s, ada), mustSession(t, s, adaInGlobex)
+	zedSession := mustSession(t, s, zed)
+	keyAcme, _, err := s.CreateAPIKey(ctx, ada, "acme ci", noExpiry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyGlobex, _, err := s.CreateAPIKey(ctx, adaInGlobex, "globex ci", noExpiry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyZed, _, err := s.CreateAPIKey(ctx, zed, "zed ci", noExpiry)
+	if err != nil {
+		t.Fatal(err)
+	}
 	raw := rawDB(t, s)
 	before := rawInt(t, raw, `SELECT password_changed_at FROM users WHERE id = ?`, ada.UserID)
 	clock.Add(time.Hour)
 
-	if err := s.ChangePassword(ctx, ada.UserID, helperPassword, "a brand new password"); err != nil {
+	done, err := s.ChangePassword(ctx, ada, db.PasswordChange{Current: helperPassword, New: "a brand new password", KeepSession: this, RevokeAPIKeys: true})
+	if err != nil {
 		t.Fatal(err)
+	}
+	if done.SessionsEnded != 1 || done.KeysRevoked != 2 {
+		t.Errorf("ended %+v, want 1 session and 2 keys", done)
 	}
 	wantSignIn(t, s, "ada@example.com", "a brand new password", true)
 	wantSignIn(t, s, "ada@example.com", helperPassword, false)
 	if after := rawInt(t, raw, `SELECT password_changed_at FROM users WHERE id = ?`, ada.UserID); after != before+int(time.Hour/time.Millisecond) {
 		t.Errorf("password_changed_at %d, want %d (an hour later)", after, before+int(time.Hour/time.Millisecond))
 	}
-	// Sessions are the caller's business: the portal keeps the one that made the change.
-	if !sessionLive(t, s, session) {
-		t.Error("ChangePassword ended a session")
+	// The session that made the change stays; Ada's other one ends; Zed's is left alone.
+	if !sessionLive(t, s, this) || sessionLive(t, s, other) || !sessionLive(t, s, zedSession) {
+		t.Errorf("sessions: this %v, other %v, zed %v; want true, false, true",
+			sessionLive(t, s, this), sessionLive(t, s, other), sessionLive(t, s, zedSession))
+	}
+	// Every key of Ada's, in both organizations, stops working; Zed's does not.
+	for _, k := range []string{keyAcme, keyGlobex} {
+		_, err := s.AuthenticateAPIKey(ctx, k, "")
+		wantCode(t, err, db.CodeUnauthorized)
+	}
+	if _, err := s.AuthenticateAPIKey(ctx, keyZed, ""); err != nil {
+		t.Errorf("Zed's key: %v", err)
 	}
 	// Each organization's admins see it in their own audit log.
 	for _, admin := range []db.Actor{ada, zed} {
@@ -111,86 +166,104 @@ func TestStore_ChangePassword(t *testing.T) {
 		if len(evs) != 1 {
 			t.Fatalf("%d password_change events in org %s, want 1", len(evs), admin.OrgID)
 		}
-		if e := evs[0]; e.ActorID != ada.UserID || e.ActorEmail != "ada@example.com" || e.TargetID != ada.UserID || e.TargetName != "ada@example.com" {
+		if e := evs[0]; e.ActorID != ada.UserID || e.ActorEmail != "ada@example.com" || e.TargetID != ada.UserID || e.Detail != "other sessions signed out; 2 API keys revoked" {
 			t.Errorf("event %+v, want Ada changing her own password", e)
 		}
 	}
 	// The old password no longer changes anything.
-	wantCode(t, s.ChangePassword(ctx, ada.UserID, helperPassword, "yet another password"), db.CodeUnauthorized)
+	_, err = s.ChangePassword(ctx, ada, db.PasswordChange{Current: helperPassword, New: "yet another password"})
+	wantCode(t, err, db.CodeUnauthorized)
 	wantSignIn(t, s, "ada@example.com", "a brand new password", true)
 }
 
-func TestStore_SetMemberPassword(t *testing.T) {
+func TestStore_ChangePassword_KeepsKeysWhenAsked(t *testing.T) {
 	s := mustOpen(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
-	bob := mustMember(t, s, ada, "bob@example.com")
-	carol := mustMember(t, s, ada, "carol@example.com")
-	bob1, bob2, carolSession := mustSession(t, s, bob), mustSession(t, s, bob), mustSession(t, s, carol)
-	adaSession := mustSession(t, s, ada)
-
-	if err := s.SetMemberPassword(ctx, ada, bob.UserID, "handed over in person"); err != nil {
+	key, _, err := s.CreateAPIKey(ctx, ada, "ci", noExpiry)
+	if err != nil {
 		t.Fatal(err)
 	}
-	wantSignIn(t, s, "bob@example.com", "handed over in person", true)
-	wantSignIn(t, s, "bob@example.com", helperPassword, false)
-	if sessionLive(t, s, bob1) || sessionLive(t, s, bob2) {
-		t.Error("a session of Bob survived the new password")
+	done, err := s.ChangePassword(ctx, ada, db.PasswordChange{Current: helperPassword, New: "a brand new password"})
+	if err != nil || done.KeysRevoked != 0 {
+		t.Fatalf("%+v %v", done, err)
 	}
-	if !sessionLive(t, s, carolSession) || !sessionLive(t, s, adaSession) {
-		t.Error("someone else's session ended")
-	}
-	evs := auditActions(t, s, ada, db.ActionMemberPasswordSet)
-	if len(evs) != 1 || evs[0].ActorID != ada.UserID || evs[0].TargetID != bob.UserID || evs[0].TargetName != "bob@example.com" {
-		t.Fatalf("events %+v, want one: Ada set Bob's password", evs)
+	if _, err := s.AuthenticateAPIKey(ctx, key, ""); err != nil {
+		t.Fatalf("the key was revoked: %v", err)
 	}
 }
 
-func TestStore_SetMemberPassword_Refusals(t *testing.T) {
-	s := mustOpen(t)
+// The operator resets a forgotten password: the old one stops working, every session and API key of
+// the user ends, and a single-use, expiring link lets the user choose a new one.
+func TestStore_ResetPassword(t *testing.T) {
+	s, clock := mustOpenClock(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	bob := mustMember(t, s, ada, "bob@example.com")
-	carol := mustMember(t, s, ada, "carol@example.com")
-	zed := mustOrg(t, s, "Globex", "zed@example.com") // an organization Ada does not belong to
-	dan := mustMember(t, s, zed, "dan@example.com")   // in Globex only
-	if _, err := s.AddMember(ctx, zed, db.NewUser{Email: "carol@example.com"}, db.OrgMember); err != nil {
-		t.Fatal(err) // Carol is in both; Ada administers only Acme
-	}
-	bobSession, carolSession := mustSession(t, s, bob), mustSession(t, s, carol)
-
-	for _, tc := range []struct {
-		name   string
-		actor  db.Actor
-		userID string
-		pw     string
-		want   db.Code
-	}{
-		{"not an admin", bob, carol.UserID, "handed over in person", db.CodeForbidden},
-		{"not a member of the org", ada, dan.UserID, "handed over in person", db.CodeNotFound},
-		{"no such user", ada, "no-such-user", "handed over in person", db.CodeNotFound},
-		{"too short", ada, bob.UserID, "short", db.CodeInvalid},
-		{"own password", ada, ada.UserID, "handed over in person", db.CodeInvalid},
-		{"member of an org the admin does not run", ada, carol.UserID, "handed over in person", db.CodeForbidden},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			wantCode(t, s.SetMemberPassword(ctx, tc.actor, tc.userID, tc.pw), tc.want)
-		})
-	}
-	for _, email := range []string{"ada@example.com", "bob@example.com", "carol@example.com", "dan@example.com"} {
-		wantSignIn(t, s, email, helperPassword, true)
-	}
-	if !sessionLive(t, s, bobSession) || !sessionLive(t, s, carolSession) {
-		t.Error("a refused SetMemberPassword ended a session")
-	}
-	if evs := auditActions(t, s, ada, db.ActionMemberPasswordSet); len(evs) != 0 {
-		t.Errorf("%d password_set events after refusals, want none", len(evs))
-	}
-
-	// An admin of every organization the user belongs to may set it.
-	if _, err := s.AddMember(ctx, zed, db.NewUser{Email: "ada@example.com"}, db.OrgAdmin); err != nil {
+	zed := mustOrg(t, s, "Globex", "zed@example.com")
+	if _, err := s.AddMember(ctx, db.SystemActor(zed.OrgID), db.NewUser{Email: "bob@example.com"}, db.OrgMember); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetMemberPassword(ctx, ada, carol.UserID, "handed over in person"); err != nil {
-		t.Fatalf("Ada, admin of both of Carol's organizations: %v", err)
+	bobSession, adaSession := mustSession(t, s, bob), mustSession(t, s, ada)
+	bobKey, _, err := s.CreateAPIKey(ctx, bob, "ci", noExpiry)
+	if err != nil {
+		t.Fatal(err)
 	}
-	wantSignIn(t, s, "carol@example.com", "handed over in person", true)
+	if _, err := s.AuthenticateAPIKey(ctx, bobKey, ""); err != nil { // cached now
+		t.Fatal(err)
+	}
+
+	_, _, err = s.ResetPassword(ctx, "nobody@example.com")
+	wantCode(t, err, db.CodeNotFound)
+	first, u, err := s.ResetPassword(ctx, " BOB@example.com")
+	if err != nil || u.ID != bob.UserID {
+		t.Fatalf("ResetPassword %v %+v", err, u)
+	}
+	token, _, err := s.ResetPassword(ctx, "bob@example.com") // a second reset kills the first link
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantSignIn(t, s, "bob@example.com", helperPassword, false)
+	if sessionLive(t, s, bobSession) || !sessionLive(t, s, adaSession) {
+		t.Error("want Bob's session ended and Ada's alive")
+	}
+	_, err = s.AuthenticateAPIKey(ctx, bobKey, "")
+	wantCode(t, err, db.CodeUnauthorized)
+	for _, admin := range []db.Actor{ada, zed} {
+		if evs := auditActions(t, s, admin, db.ActionPasswordReset); len(evs) != 2 || evs[0].TargetID != bob.UserID || evs[0].Source != "cli" {
+			t.Errorf("org %s: reset events %+v, want 2 by the CLI about Bob", admin.OrgID, evs)
+		}
+	}
+
+	_, err = s.PasswordResetByToken(ctx, first)
+	wantCode(t, err, db.CodeNotFound)
+	r, err := s.PasswordResetByToken(ctx, token)
+	if err != nil || r.Email != "bob@example.com" {
+		t.Fatalf("PasswordResetByToken %+v %v", r, err)
+	}
+	_, _, err = s.CompletePasswordReset(ctx, token, "short", "192.0.2.1")
+	wantCode(t, err, db.CodeInvalid)
+	for _, bad := range []string{"", first, token + "x", changeChar(token, 3)} {
+		_, _, err = s.CompletePasswordReset(ctx, bad, "bob's own new password", "192.0.2.1")
+		wantCode(t, err, db.CodeNotFound)
+	}
+	got, orgID, err := s.CompletePasswordReset(ctx, token, "bob's own new password", "192.0.2.1")
+	if err != nil || got.ID != bob.UserID || orgID != ada.OrgID && orgID != zed.OrgID {
+		t.Fatalf("CompletePasswordReset %+v %q %v", got, orgID, err)
+	}
+	wantSignIn(t, s, "bob@example.com", "bob's own new password", true)
+	// Used: the link works once.
+	_, _, err = s.CompletePasswordReset(ctx, token, "someone else's password", "192.0.2.1")
+	wantCode(t, err, db.CodeNotFound)
+	wantSignIn(t, s, "bob@example.com", "bob's own new password", true)
+	if evs := auditActions(t, s, ada, db.ActionPasswordResetUsed); len(evs) != 1 || evs[0].ActorID != bob.UserID {
+		t.Errorf("reset-used events %+v, want one by Bob", evs)
+	}
+
+	// A link expires.
+	late, _, err := s.ResetPassword(ctx, "bob@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Add(24*time.Hour + time.Second)
+	_, _, err = s.CompletePasswordReset(ctx, late, "bob's later password", "192.0.2.1")
+	wantCode(t, err, db.CodeNotFound)
 }

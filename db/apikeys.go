@@ -132,6 +132,10 @@ const keyCacheTTL = 2 * time.Second
 type keyCache struct {
 	mu sync.RWMutex
 	m  map[[32]byte]cachedKey
+	// gen counts clears. A lookup caches its answer only if no clear came between its query and
+	// its insert: otherwise a lookup in flight while a key is revoked would put the revoked key
+	// back right after the clear.
+	gen uint64
 }
 
 type cachedKey struct {
@@ -146,6 +150,7 @@ func (c *keyCache) init() { c.m = map[[32]byte]cachedKey{} }
 func (c *keyCache) clear() {
 	c.mu.Lock()
 	clear(c.m)
+	c.gen++
 	c.mu.Unlock()
 }
 
@@ -161,6 +166,7 @@ func (s *Store) AuthenticateAPIKey(ctx context.Context, token, clientIP string) 
 	now := s.now()
 	s.apiKeys.mu.RLock()
 	c, ok := s.apiKeys.m[want]
+	gen := s.apiKeys.gen
 	s.apiKeys.mu.RUnlock()
 	if ok && now.Sub(c.at) < keyCacheTTL && !now.Before(c.at) {
 		if c.expires != 0 && c.expires <= ms(now) {
@@ -189,10 +195,12 @@ func (s *Store) AuthenticateAPIKey(ctx context.Context, token, clientIP string) 
 	}
 	a.Name = displayName(first, last, a.Email)
 	s.apiKeys.mu.Lock()
-	if len(s.apiKeys.m) >= 10000 {
-		clear(s.apiKeys.m)
+	if s.apiKeys.gen == gen { // read before the query: no revocation has committed since
+		if len(s.apiKeys.m) >= 10000 {
+			clear(s.apiKeys.m)
+		}
+		s.apiKeys.m[want] = cachedKey{actor: a, expires: expires.Int64, at: now}
 	}
-	s.apiKeys.m[want] = cachedKey{actor: a, expires: expires.Int64, at: now}
 	s.apiKeys.mu.Unlock()
 	a.ClientIP = clientIP
 	return a, nil

@@ -138,7 +138,7 @@ func TestStore_APIKey_MemberRemoved(t *testing.T) {
 	_, err = s.AuthenticateAPIKey(ctx, token, "")
 	wantCode(t, err, db.CodeUnauthorized)
 	// Re-adding bob does not bring his old key back.
-	if _, err := s.AddMember(ctx, ada, db.NewUser{Email: "bob@example.com"}, db.OrgMember); err != nil {
+	if _, err := s.AddMember(ctx, db.SystemActor(ada.OrgID), db.NewUser{Email: "bob@example.com"}, db.OrgMember); err != nil {
 		t.Fatal(err)
 	}
 	_, err = s.AuthenticateAPIKey(ctx, token, "")

@@ -33,9 +33,22 @@ const (
 	ActionAPIKeyCreate   = "apikey.create"
 	ActionAPIKeyRevoke   = "apikey.revoke"
 	// ActionPasswordChange is a user changing their own password (recorded in each of their
-	// organizations); ActionMemberPasswordSet an admin setting a member's.
+	// organizations). ActionPasswordReset is the operator resetting a forgotten one, and
+	// ActionPasswordResetUsed the user choosing a new one through the reset link.
 	ActionPasswordChange    = "user.password_change"
+	ActionPasswordReset     = "user.password_reset"
+	ActionPasswordResetUsed = "user.password_reset_used"
+	// ActionMemberPasswordSet is an admin setting a member's password: no longer possible, kept so
+	// that events recorded before read as they did.
 	ActionMemberPasswordSet = "member.password_set"
+	ActionInvitationCreate  = "invitation.create"
+	ActionInvitationRevoke  = "invitation.revoke"
+	ActionInvitationAccept  = "invitation.accept"
+	ActionInvitationRefuse  = "invitation.refuse"
+	// ActionAccessViaTeam is recorded on a secret when someone joins a team that holds a grant on
+	// it: they gained the role through the team (TargetName is the person, Detail the team's name,
+	// then "; invited by …" when they came in through an invitation).
+	ActionAccessViaTeam = "access.via_team"
 )
 
 // Event is one audit record. It never holds a secret value.

@@ -1,6 +1,7 @@
 package db
 
 import (
+	"bytes"
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
@@ -30,8 +31,9 @@ const masterCheckPlain = "keyhold master key check"
 // keyring holds the master key's cipher and the unwrapped data keys. Data keys never change once
 // created, so caching them is safe across instances.
 type keyring struct {
-	master   cipher.AEAD
-	masterID string
+	master    cipher.AEAD
+	masterID  string
+	masterRaw []byte
 
 	mu   sync.RWMutex
 	deks map[string]cipher.AEAD // data key ID -> cipher
@@ -46,7 +48,7 @@ func newKeyring(master []byte) (*keyring, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &keyring{master: aead, masterID: MasterKeyID(master), deks: map[string]cipher.AEAD{}, orgs: map[string]string{}}, nil
+	return &keyring{master: aead, masterID: MasterKeyID(master), masterRaw: bytes.Clone(master), deks: map[string]cipher.AEAD{}, orgs: map[string]string{}}, nil
 }
 
 // MasterKeyID names a master key without revealing it: an HMAC of a fixed label under the key.
@@ -54,6 +56,15 @@ func MasterKeyID(master []byte) string {
 	m := hmac.New(sha256.New, master)
 	m.Write([]byte("keyhold master key id"))
 	return hex.EncodeToString(m.Sum(nil)[:8])
+}
+
+// DeriveKey returns a key for purpose, derived from the master key (HMAC-SHA256 of the purpose): the
+// same on every instance that shares the master key, and useless for anything but its purpose. The web
+// layer binds its CSRF tokens to sessions with one.
+func (s *Store) DeriveKey(purpose string) []byte {
+	m := hmac.New(sha256.New, s.keys.masterRaw)
+	m.Write([]byte("keyhold/v1/derived\x00" + purpose))
+	return m.Sum(nil)
 }
 
 // GenerateMasterKey returns a new random master key, base64-encoded.

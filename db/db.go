@@ -39,6 +39,43 @@ type Options struct {
 	Now func() time.Time
 	// ReadConns is the size of the read pool (default 8).
 	ReadConns int
+	// SignIn throttles password attempts per account and per client address (default: 5 and 20
+	// attempts in 15 minutes, then 15 minutes locked).
+	SignIn SignInLimits
+	// HashSlots is how many password hashes run at once (default: one fewer than GOMAXPROCS, at
+	// least 1); HashQueueWait is how long an attempt waits for a slot before it is refused as busy
+	// (default 2s).
+	HashSlots     int
+	HashQueueWait time.Duration
+	// InvitationTTL is how long an invitation link works (default 7 days); ResetTTL how long a
+	// password-reset link works (default 24 hours).
+	InvitationTTL time.Duration
+	ResetTTL      time.Duration
+}
+
+func (o *Options) defaults() {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.ReadConns <= 0 {
+		o.ReadConns = 8
+	}
+	o.SignIn.defaults()
+	if o.HashSlots <= 0 {
+		o.HashSlots = defaultHashSlots()
+	}
+	if o.HashQueueWait <= 0 {
+		o.HashQueueWait = 2 * time.Second
+	}
+	if o.InvitationTTL <= 0 {
+		o.InvitationTTL = 7 * 24 * time.Hour
+	}
+	if o.ResetTTL <= 0 {
+		o.ResetTTL = 24 * time.Hour
+	}
 }
 
 // Store is keyhold's data: every read and change goes through its methods, which enforce the rules.
@@ -49,6 +86,11 @@ type Store struct {
 	log  *slog.Logger
 	now  func() time.Time
 	keys *keyring
+
+	signIn    SignInLimits
+	hashes    *hashLimiter
+	inviteTTL time.Duration
+	resetTTL  time.Duration
 
 	stmts     statements
 	apiKeys   keyCache
@@ -124,15 +166,7 @@ func (st statements) close() {
 // Open opens (creating if needed) the database at path, applies pending migrations, checks the master
 // key against the database, and starts the audit writer. Close releases it.
 func Open(ctx context.Context, path string, opt Options) (*Store, error) {
-	if opt.Logger == nil {
-		opt.Logger = slog.New(slog.DiscardHandler)
-	}
-	if opt.Now == nil {
-		opt.Now = time.Now
-	}
-	if opt.ReadConns <= 0 {
-		opt.ReadConns = 8
-	}
+	opt.defaults()
 	kr, err := newKeyring(opt.MasterKey)
 	if err != nil {
 		return nil, err
@@ -149,7 +183,8 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxIdleTime(0)
 	w.SetConnMaxLifetime(0)
-	s := &Store{w: w, path: abs, log: opt.Logger, now: opt.Now, keys: kr, fetches: newFetchCache()}
+	s := &Store{w: w, path: abs, log: opt.Logger, now: opt.Now, keys: kr, fetches: newFetchCache(),
+		signIn: opt.SignIn, hashes: newHashLimiter(opt.HashSlots, opt.HashQueueWait), inviteTTL: opt.InvitationTTL, resetTTL: opt.ResetTTL}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
@@ -391,6 +426,12 @@ func (s *Store) migrate(ctx context.Context) error {
 // inTx runs fn in a write transaction: begin, roll back on error or panic, commit on success.
 func inTx[T any](ctx context.Context, s *Store, fn func(tx *sql.Tx) (T, error)) (T, error) {
 	return runTx(ctx, s, fn, func(T) { s.fetches.changedAll() })
+}
+
+// inLocalTx is inTx for a change that no cached answer depends on (sign-in counters, sessions,
+// invitations not yet accepted, password resets): it leaves every cached fetch answer valid.
+func inLocalTx[T any](ctx context.Context, s *Store, fn func(tx *sql.Tx) (T, error)) (T, error) {
+	return runTx(ctx, s, fn, func(T) {})
 }
 
 // inSecretTx is inTx for a change to one secret's row (create, new value, delete), which leaves

@@ -39,6 +39,10 @@ func mustOpenAt(t testing.TB, path string, opt db.Options) *db.Store {
 	if opt.MasterKey == nil {
 		opt.MasterKey = testMasterKey
 	}
+	if opt.SignIn.Account.MaxFailures == 0 && opt.SignIn.Client.MaxFailures == 0 {
+		// Tests check many passwords from one address: throttle tests set their own limits.
+		opt.SignIn = db.SignInLimits{Account: plentyAttempts, Client: plentyAttempts}
+	}
 	s, err := db.Open(ctx, path, opt)
 	if err != nil {
 		t.Fatal(err)
@@ -46,6 +50,9 @@ func mustOpenAt(t testing.TB, path string, opt db.Options) *db.Store {
 	t.Cleanup(func() { s.Close() })
 	return s
 }
+
+// plentyAttempts is a throttle no test reaches by accident.
+var plentyAttempts = db.Throttle{MaxFailures: 1 << 20, Window: time.Minute, Lockout: time.Minute}
 
 // testClock is a settable clock for Options.Now.
 type testClock struct {
@@ -92,7 +99,7 @@ func mustOrg(t testing.TB, s *db.Store, name, adminEmail string) db.Actor {
 func mustMember(t testing.TB, s *db.Store, admin db.Actor, email string) db.Actor {
 	t.Helper()
 	first, _, _ := strings.Cut(email, "@")
-	m, err := s.AddMember(ctx, admin, db.NewUser{Email: email, FirstName: first, LastName: "Member", Password: "correct horse battery"}, db.OrgMember)
+	m, err := s.AddMember(ctx, db.SystemActor(admin.OrgID), db.NewUser{Email: email, FirstName: first, LastName: "Member", Password: "correct horse battery"}, db.OrgMember)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,15 +11,22 @@ func TestStore_AddMember(t *testing.T) {
 	s := mustOpen(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	zed := mustOrg(t, s, "Globex", "zed@example.com")
+	cli := db.SystemActor(ada.OrgID)
 	bob := mustMember(t, s, ada, "bob@example.com")
 	if bob.Role != db.OrgMember || bob.OrgID != ada.OrgID || bob.Email != "bob@example.com" {
 		t.Fatalf("bob %+v", bob)
 	}
 
-	_, err := s.AddMember(ctx, ada, db.NewUser{Email: "BOB@example.com"}, db.OrgMember)
+	_, err := s.AddMember(ctx, cli, db.NewUser{Email: "BOB@example.com"}, db.OrgMember)
 	wantCode(t, err, db.CodeConflict)
-	_, err = s.AddMember(ctx, bob, db.NewUser{Email: "cat@example.com", Password: "correct horse battery"}, db.OrgMember)
-	wantCode(t, err, db.CodeForbidden)
+	// Only the operator adds members with a password: an admin, even of this organization, invites.
+	for _, a := range []db.Actor{bob, ada, zed} {
+		_, err = s.AddMember(ctx, a, db.NewUser{Email: "cat@example.com", Password: "correct horse battery"}, db.OrgMember)
+		wantCode(t, err, db.CodeForbidden)
+	}
+	if _, err := s.UserByEmail(ctx, "cat@example.com"); db.ErrorCode(err) != db.CodeNotFound {
+		t.Fatalf("a refused AddMember created an account: %v", err)
+	}
 	for _, nu := range []db.NewUser{
 		{Email: "", Password: "correct horse battery"},
 		{Email: "not an email", Password: "correct horse battery"},
@@ -27,14 +34,14 @@ func TestStore_AddMember(t *testing.T) {
 		{Email: "cat@example.com", Password: "short"},
 		{Email: "cat@example.com"},
 	} {
-		_, err := s.AddMember(ctx, ada, nu, db.OrgMember)
+		_, err := s.AddMember(ctx, cli, nu, db.OrgMember)
 		wantCode(t, err, db.CodeInvalid)
 	}
-	_, err = s.AddMember(ctx, ada, db.NewUser{Email: "cat@example.com", Password: "correct horse battery"}, "owner")
+	_, err = s.AddMember(ctx, cli, db.NewUser{Email: "cat@example.com", Password: "correct horse battery"}, "owner")
 	wantCode(t, err, db.CodeInvalid)
 
 	// An existing user (of another org) joins without a password, as an admin.
-	m, err := s.AddMember(ctx, ada, db.NewUser{Email: "Zed@Example.com"}, db.OrgAdmin)
+	m, err := s.AddMember(ctx, cli, db.NewUser{Email: "Zed@Example.com"}, db.OrgAdmin)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,21 +69,31 @@ func TestStore_AddMember(t *testing.T) {
 	wantCode(t, err, db.CodeNotFound)
 }
 
-func TestStore_Authenticate(t *testing.T) {
+func TestStore_SignIn(t *testing.T) {
 	s := mustOpen(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
-	u, err := s.Authenticate(ctx, " ADA@example.com", "correct horse battery")
+	mustOrg(t, s, "Aardvark", "ada@example.com") // first by name: the session starts there
+	u, orgID, err := s.SignIn(ctx, " ADA@example.com", "correct horse battery", "192.0.2.1")
 	if err != nil || u.ID != ada.UserID {
-		t.Fatalf("Authenticate %+v %v", u, err)
+		t.Fatalf("SignIn %+v %v", u, err)
 	}
-	_, err = s.Authenticate(ctx, "ada@example.com", "correct horse batterY")
+	if org, err := s.OrgByName(ctx, "Aardvark"); err != nil || orgID != org.ID {
+		t.Fatalf("signed in to %s, want Aardvark (%v)", orgID, err)
+	}
+	_, _, err = s.SignIn(ctx, "ada@example.com", "correct horse batterY", "192.0.2.1")
 	wantCode(t, err, db.CodeUnauthorized)
 	wrongPw := db.ErrorMessage(err)
-	_, err = s.Authenticate(ctx, "nobody@example.com", "correct horse battery")
+	_, _, err = s.SignIn(ctx, "nobody@example.com", "correct horse battery", "192.0.2.1")
 	wantCode(t, err, db.CodeUnauthorized)
 	if db.ErrorMessage(err) != wrongPw {
 		t.Errorf("unknown email and wrong password differ: %q vs %q", db.ErrorMessage(err), wrongPw)
 	}
+	// An account that belongs to no organization (any more) cannot start a session.
+	if _, err := s.RemoveMember(ctx, db.SystemActor(ada.OrgID), mustMember(t, s, ada, "bob@example.com").UserID, false); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = s.SignIn(ctx, "bob@example.com", "correct horse battery", "192.0.2.1")
+	wantCode(t, err, db.CodeForbidden)
 }
 
 func TestStore_LastAdmin(t *testing.T) {

@@ -1,12 +1,16 @@
 package db
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -54,3 +58,76 @@ func checkPassword(hash, pw string) bool {
 // not the account exists. It is made on first use, not at start-up: argon2id costs tens of
 // milliseconds and 19 MiB, which every CLI command and every cold start would otherwise pay.
 var dummyHash = sync.OnceValue(func() string { return hashPassword("keyhold-dummy-password-for-timing") })
+
+// hashLimiter bounds the password hashing that runs at once. Each argon2id hash takes a core for
+// tens of milliseconds and 19 MiB, so unbounded sign-ins (a flood of attempts with unknown emails)
+// would take every core and hundreds of MB from the requests that serve secrets. A hash waits for a
+// slot at most queueWait, and at most queueMax hashes wait: beyond that the attempt is refused at
+// once with CodeUnavailable and a Retry-After, costing nothing.
+type hashLimiter struct {
+	slots     chan struct{}
+	waiting   atomic.Int64
+	queueMax  int64
+	queueWait time.Duration
+}
+
+func newHashLimiter(slots int, queueWait time.Duration) *hashLimiter {
+	return &hashLimiter{slots: make(chan struct{}, slots), queueMax: int64(16 * slots), queueWait: queueWait}
+}
+
+// errHashBusy is the answer to a password check or change that found every hashing slot taken.
+func errHashBusy() error {
+	return &Error{Code: CodeUnavailable, RetryAfterSeconds: 1,
+		Message: "keyhold is busy checking other sign-ins. Try again in a moment."}
+}
+
+// acquire takes a hashing slot, waiting briefly. release must be called once the hash is done.
+func (h *hashLimiter) acquire(ctx context.Context) (release func(), err error) {
+	select {
+	case h.slots <- struct{}{}:
+		return h.release, nil
+	default:
+	}
+	if h.waiting.Add(1) > h.queueMax {
+		h.waiting.Add(-1)
+		return nil, errHashBusy()
+	}
+	defer h.waiting.Add(-1)
+	t := time.NewTimer(h.queueWait)
+	defer t.Stop()
+	select {
+	case h.slots <- struct{}{}:
+		return h.release, nil
+	case <-t.C:
+		return nil, errHashBusy()
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (h *hashLimiter) release() { <-h.slots }
+
+// hashPassword is hashPassword in a hashing slot.
+func (s *Store) hashPassword(ctx context.Context, pw string) (string, error) {
+	release, err := s.hashes.acquire(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer release()
+	return hashPassword(pw), nil
+}
+
+// verifyPassword reports whether pw opens hash. An unusable hash (a password the operator reset,
+// which no password opens) is checked against the dummy hash, so that it takes as long as any other.
+// Callers hold a hashing slot.
+func verifyPassword(hash, pw string) bool {
+	if !strings.HasPrefix(hash, "$argon2id$") {
+		checkPassword(dummyHash(), pw)
+		return false
+	}
+	return checkPassword(hash, pw)
+}
+
+// defaultHashSlots is how many password hashes run at once by default: one core less than there
+// are, and at least one, so that a flood of sign-ins always leaves a core to the secrets' readers.
+func defaultHashSlots() int { return max(1, runtime.GOMAXPROCS(0)-1) }

@@ -51,8 +51,9 @@ func (s *Store) CreateSession(ctx context.Context, userID, orgID string, data ma
 }
 
 // SessionByToken returns the live session of token. An unknown, idle-expired or too old session is
-// CodeNotFound (and an expired one is deleted). The last-seen time is refreshed at most once a minute,
-// so most requests write nothing.
+// CodeNotFound (and an expired one is deleted). The last-seen time is refreshed at most once per
+// tenth of the idle timeout (and at most once a minute), so most requests write nothing and a session
+// in use never reaches its idle timeout, however short it is.
 func (s *Store) SessionByToken(ctx context.Context, token string, lim SessionLimits) (*Session, error) {
 	if token == "" || len(token) > 128 {
 		return nil, Errorf(CodeNotFound, "No session.")
@@ -76,7 +77,7 @@ func (s *Store) SessionByToken(ctx context.Context, token string, lim SessionLim
 		_, _ = s.w.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = ?`, h)
 		return nil, Errorf(CodeNotFound, "Session expired.")
 	}
-	if now.Sub(sess.LastSeenAt) > time.Minute {
+	if now.Sub(sess.LastSeenAt) >= min(time.Minute, lim.Idle/10) {
 		if _, err := s.w.ExecContext(ctx, `UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?`, ms(now), h); err != nil {
 			return nil, err
 		}

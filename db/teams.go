@@ -152,14 +152,8 @@ func (s *Store) UpdateTeam(ctx context.Context, a Actor, id string, ch TeamChang
 			return nil, err
 		}
 		for _, m := range add {
-			res, err := tx.ExecContext(ctx, `INSERT INTO team_members (team_id, user_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, id, m.ID, ms(now))
-			if err != nil {
+			if err := s.addTeamMemberTx(ctx, tx, a, now, TeamRef{ID: id, Name: name}, m, ""); err != nil {
 				return nil, err
-			}
-			if n, _ := res.RowsAffected(); n > 0 {
-				if err := s.recordTx(ctx, tx, a, now, Event{Action: ActionTeamMemberAdd, TargetKind: "team", TargetID: id, TargetName: name, Detail: m.Email}); err != nil {
-					return nil, err
-				}
 			}
 		}
 		if len(remove) == 0 {
@@ -182,6 +176,49 @@ func (s *Store) UpdateTeam(ctx context.Context, a Actor, id string, ch TeamChang
 		}
 		return s.deleteOrphansTx(ctx, tx, a, now, candidates, fmt.Sprintf("no Owner left after members left team %s", name))
 	})
+}
+
+// addTeamMemberTx puts m in team t, if not there yet, and records it: on the team, and on each live
+// secret the team holds a grant on, that m gained the role through the team (so that an Owner sees in
+// the secret's Activity who can newly read it, and who made it so). why, when set, says how m came in.
+func (s *Store) addTeamMemberTx(ctx context.Context, tx *sql.Tx, a Actor, now time.Time, t TeamRef, m Member, why string) error {
+	res, err := tx.ExecContext(ctx, `INSERT INTO team_members (team_id, user_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, t.ID, m.ID, ms(now))
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return err
+	}
+	if err := s.recordTx(ctx, tx, a, now, Event{Action: ActionTeamMemberAdd, TargetKind: "team", TargetID: t.ID, TargetName: t.Name, Detail: m.Email}); err != nil {
+		return err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT s.id, s.name, g.role FROM grants g JOIN secrets s ON s.id = g.secret_id
+		WHERE g.principal_kind = 'team' AND g.principal_id = ? AND s.org_id = ? AND s.deleted_at IS NULL ORDER BY s.name`, t.ID, a.OrgID)
+	if err != nil {
+		return err
+	}
+	var evs []Event
+	for rows.Next() {
+		ev := Event{Action: ActionAccessViaTeam, TargetKind: "user", TargetID: m.ID, TargetName: m.Email, Detail: t.Name}
+		if err := rows.Scan(&ev.SecretID, &ev.SecretName, &ev.Role); err != nil {
+			rows.Close()
+			return err
+		}
+		evs = append(evs, ev)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, ev := range evs {
+		if why != "" {
+			ev.Detail += "; " + why
+		}
+		if err := s.recordTx(ctx, tx, a, now, ev); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Store) renameTeamTx(ctx context.Context, tx *sql.Tx, a Actor, id string, name *string, ch TeamChange, now time.Time) error {

@@ -63,11 +63,15 @@ type Actor struct {
 // IsAdmin reports whether the actor administers its organization.
 func (a Actor) IsAdmin() bool { return a.Role == OrgAdmin }
 
-// SystemActor acts for the command line in org: an admin of the organization that is no user, so it
-// has no access to any secret.
+// SystemActor acts for the command line in org: the operator who runs the server, an admin of the
+// organization that is no user, so it has no access to any secret.
 func SystemActor(orgID string) Actor {
 	return Actor{OrgID: orgID, Role: OrgAdmin, Source: "cli", Name: "keyhold CLI"}
 }
+
+// IsOperator reports whether the actor is the operator's command line (SystemActor), which alone may
+// create an account with a password it chose.
+func (a Actor) IsOperator() bool { return a.UserID == "" && a.Role == OrgAdmin && a.Source == "cli" }
 
 // NewUser describes a user to create or find.
 type NewUser struct {
@@ -111,6 +115,10 @@ func (s *Store) createOrg(ctx context.Context, name string, admin NewUser, sourc
 		org  *Org
 		user *User
 	}
+	hash, err := s.newPasswordHash(ctx, admin.Password)
+	if err != nil {
+		return nil, nil, err
+	}
 	now := s.now()
 	res, err := inTx(ctx, s, func(tx *sql.Tx) (result, error) {
 		if first {
@@ -130,7 +138,7 @@ func (s *Store) createOrg(ctx context.Context, name string, admin NewUser, sourc
 		if err := s.createDataKey(ctx, tx, org.ID); err != nil {
 			return result{}, err
 		}
-		u, err := s.findOrCreateUser(ctx, tx, email, emailKey, admin)
+		u, err := s.findOrCreateUser(ctx, tx, email, emailKey, admin, hash)
 		if err != nil {
 			return result{}, err
 		}
@@ -144,28 +152,50 @@ func (s *Store) createOrg(ctx context.Context, name string, admin NewUser, sourc
 	return res.org, res.user, err
 }
 
-func (s *Store) findOrCreateUser(ctx context.Context, tx *sql.Tx, email, emailKey string, nu NewUser) (*User, error) {
+// newPasswordHash checks pw against the policy and hashes it (in a hashing slot, before any write
+// transaction: argon2id is slow). An empty pw gives an empty hash: the account, if one is created, must
+// then already exist.
+func (s *Store) newPasswordHash(ctx context.Context, pw string) (string, error) {
+	if pw == "" {
+		return "", nil
+	}
+	if err := ValidatePassword(pw); err != nil {
+		return "", err
+	}
+	return s.hashPassword(ctx, pw)
+}
+
+// findOrCreateUser returns the user with emailKey, or creates one with nu's names and the password
+// hash (made by newPasswordHash from nu.Password). Only the operator's paths call it.
+func (s *Store) findOrCreateUser(ctx context.Context, tx *sql.Tx, email, emailKey string, nu NewUser, hash string) (*User, error) {
 	u, err := userByEmailKey(ctx, tx, emailKey)
 	if err == nil {
 		return u, nil
 	} else if ErrorCode(err) != CodeNotFound {
 		return nil, err
 	}
-	first, err := cleanText("First name", nu.FirstName, false, maxTextLen)
+	if hash == "" {
+		if err := ValidatePassword(nu.Password); err != nil {
+			return nil, err
+		}
+	}
+	return s.insertUser(ctx, tx, email, emailKey, nu.FirstName, nu.LastName, hash)
+}
+
+// insertUser creates an account. It returns CodeInvalid (names) or CodeConflict (the email has one).
+func (s *Store) insertUser(ctx context.Context, tx *sql.Tx, email, emailKey, first, last, hash string) (*User, error) {
+	first, err := cleanText("First name", first, false, maxTextLen)
 	if err != nil {
 		return nil, err
 	}
-	last, err := cleanText("Last name", nu.LastName, false, maxTextLen)
+	last, err = cleanText("Last name", last, false, maxTextLen)
 	if err != nil {
-		return nil, err
-	}
-	if err := ValidatePassword(nu.Password); err != nil {
 		return nil, err
 	}
 	now := s.now()
-	u = &User{ID: newID(), Email: email, FirstName: first, LastName: last, CreatedAt: now.UTC().Truncate(time.Millisecond)}
+	u := &User{ID: newID(), Email: email, FirstName: first, LastName: last, CreatedAt: now.UTC().Truncate(time.Millisecond)}
 	_, err = tx.ExecContext(ctx, `INSERT INTO users (id, email, email_key, first_name, last_name, password_hash, created_at, password_changed_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, u.ID, u.Email, emailKey, u.FirstName, u.LastName, hashPassword(nu.Password), ms(now), ms(now))
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, u.ID, u.Email, emailKey, u.FirstName, u.LastName, hash, ms(now), ms(now))
 	if isUniqueViolation(err) {
 		return nil, Errorf(CodeConflict, "A user with email %s already exists.", email)
 	}
@@ -224,28 +254,60 @@ func (s *Store) Org(ctx context.Context, a Actor) (*Org, error) {
 	return &o, nil
 }
 
-// Authenticate checks an email and password. Every failure returns the same CodeUnauthorized
-// message, and takes as long whether or not the email exists.
-func (s *Store) Authenticate(ctx context.Context, email, password string) (*User, error) {
-	fail := Errorf(CodeUnauthorized, "Incorrect email or password.")
+// SignIn checks an email and password for the portal and returns the user and the organization to
+// sign in to (the first of theirs by name). Attempts are throttled per account and per client address
+// (counted before the password is checked, so racing attempts cannot pass the limit) and hashed in a
+// bounded number of slots. Every wrong email or password gets the same CodeUnauthorized message and
+// takes as long. It returns CodeUnauthorized, CodeRateLimited, CodeUnavailable (busy: try again) or
+// CodeForbidden (the account belongs to no organization).
+func (s *Store) SignIn(ctx context.Context, email, password, clientIP string) (*User, string, error) {
+	var u *User
+	ok, err := s.checkAttempt(ctx, email, clientIP, func() (bool, error) {
+		var (
+			hash string
+			err  error
+		)
+		u, hash, err = userWithHash(ctx, s.r, strings.ToLower(strings.TrimSpace(email)))
+		if ErrorCode(err) == CodeNotFound {
+			checkPassword(dummyHash(), password)
+			return false, nil
+		} else if err != nil {
+			return false, err
+		}
+		return verifyPassword(hash, password), nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	if !ok {
+		return nil, "", Errorf(CodeUnauthorized, "Incorrect email or password.")
+	}
+	ms, err := s.Memberships(ctx, u.ID)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(ms) == 0 {
+		return nil, "", Errorf(CodeForbidden, "Your account is not a member of any organization. Ask an organization admin to invite you.")
+	}
+	return u, ms[0].OrgID, nil
+}
+
+// userWithHash returns the user with emailKey and their password hash, or CodeNotFound.
+func userWithHash(ctx context.Context, q queryer, emailKey string) (*User, string, error) {
 	var (
 		u       User
 		hash    string
 		created int64
 	)
-	err := s.r.QueryRowContext(ctx, `SELECT id, email, first_name, last_name, created_at, password_hash FROM users WHERE email_key = ?`,
-		strings.ToLower(strings.TrimSpace(email))).Scan(&u.ID, &u.Email, &u.FirstName, &u.LastName, &created, &hash)
+	err := q.QueryRowContext(ctx, `SELECT id, email, first_name, last_name, created_at, password_hash FROM users WHERE email_key = ?`, emailKey).
+		Scan(&u.ID, &u.Email, &u.FirstName, &u.LastName, &created, &hash)
 	if errors.Is(err, sql.ErrNoRows) {
-		checkPassword(dummyHash(), password)
-		return nil, fail
+		return nil, "", Errorf(CodeNotFound, "No user with that email.")
 	} else if err != nil {
-		return nil, err
-	}
-	if !checkPassword(hash, password) {
-		return nil, fail
+		return nil, "", err
 	}
 	u.CreatedAt = fromMS(created)
-	return &u, nil
+	return &u, hash, nil
 }
 
 // Memberships lists the organizations userID belongs to, by name.
@@ -286,12 +348,14 @@ func (s *Store) ActorFor(ctx context.Context, userID, orgID, source, clientIP st
 	return a, nil
 }
 
-// AddMember adds a user to the actor's organization, creating the user when the email is new (then
-// nu.Password is required). Admins only. It returns CodeForbidden, CodeInvalid or CodeConflict (already
-// a member).
+// AddMember adds a user to the actor's organization, creating the account with nu.Password when the
+// email has none. Only the operator's command line (SystemActor) may: it runs the server and may set
+// up accounts for bootstrap and automation. Organization admins invite instead (CreateInvitation), so
+// that nobody but an account's owner chooses its password. It returns CodeForbidden, CodeInvalid or
+// CodeConflict (already a member).
 func (s *Store) AddMember(ctx context.Context, a Actor, nu NewUser, role OrgRole) (*Member, error) {
-	if !a.IsAdmin() {
-		return nil, Errorf(CodeForbidden, "Only organization admins can add members.")
+	if !a.IsOperator() {
+		return nil, Errorf(CodeForbidden, "Members join by invitation: invite them instead.")
 	}
 	if role != OrgAdmin && role != OrgMember {
 		return nil, Errorf(CodeInvalid, "Unknown organization role %q: use admin or member.", role)
@@ -300,9 +364,13 @@ func (s *Store) AddMember(ctx context.Context, a Actor, nu NewUser, role OrgRole
 	if err != nil {
 		return nil, err
 	}
+	hash, err := s.newPasswordHash(ctx, nu.Password)
+	if err != nil {
+		return nil, err
+	}
 	now := s.now()
 	return inTx(ctx, s, func(tx *sql.Tx) (*Member, error) {
-		u, err := s.findOrCreateUser(ctx, tx, email, emailKey, nu)
+		u, err := s.findOrCreateUser(ctx, tx, email, emailKey, nu, hash)
 		if err != nil {
 			return nil, err
 		}
