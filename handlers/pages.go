@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"log/slog"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -23,15 +22,17 @@ type SessionManager interface {
 	End(c echo.Context) error
 	// EndOthers ends every other session of the user.
 	EndOthers(c echo.Context, userID string) error
+	// Token is the request's session token, "" when signed out.
+	Token(c echo.Context) string
 }
 
 // Pages serves the portal: full pages, htmx fragments and dialogs.
 type Pages struct {
-	Store        *db.Store
-	Sessions     SessionManager
-	Log          *slog.Logger
-	LoginAccount db.Throttle
-	LoginClient  db.Throttle
+	Store    *db.Store
+	Sessions SessionManager
+	// PublicURL is where people reach keyhold, for the links the portal hands out; empty: the
+	// address of the request.
+	PublicURL string
 }
 
 func csrfToken(c echo.Context) string {

@@ -75,46 +75,38 @@ func (p *Pages) LoginPage(c echo.Context) error {
 	return Render(c, http.StatusOK, views.LoginPage(views.LoginProps{Next: safeNext(c.QueryParam("next")), CSRF: csrfToken(c)}))
 }
 
-// Login handles POST /login. Failures are throttled per account and per client address, and every
-// failure reads the same whether or not the email exists.
+// Login handles POST /login. Attempts are throttled per account and per client address, and every
+// failure reads the same whether or not the email exists (db.Store.SignIn decides).
 func (p *Pages) Login(c echo.Context) error {
-	ctx := c.Request().Context()
 	form := views.LoginProps{Email: strings.TrimSpace(c.FormValue("email")), Next: safeNext(c.FormValue("next")), CSRF: csrfToken(c)}
-	accountKey, clientKey := "email:"+strings.ToLower(form.Email), "ip:"+ClientIP(c)
-	if err := p.Store.LoginAllowed(ctx, accountKey, clientKey); err != nil {
-		var de *db.Error
-		if !errors.As(err, &de) || de.Code != db.CodeRateLimited {
-			return err
-		}
-		c.Response().Header().Set("Retry-After", strconv.Itoa(de.RetryAfterSeconds))
-		form.Err = de.Message
-		return Render(c, http.StatusTooManyRequests, views.LoginPage(form))
-	}
-	u, err := p.Store.Authenticate(ctx, form.Email, c.FormValue("password"))
-	if db.ErrorCode(err) == db.CodeUnauthorized {
-		if ferr := p.Store.LoginFailed(ctx, []string{accountKey, clientKey}, []db.Throttle{p.LoginAccount, p.LoginClient}); ferr != nil {
-			return ferr
-		}
+	u, orgID, err := p.Store.SignIn(c.Request().Context(), form.Email, c.FormValue("password"), ClientIP(c))
+	if status, ok := signInStatus[db.ErrorCode(err)]; ok {
 		form.Err = db.ErrorMessage(err)
-		return Render(c, http.StatusUnauthorized, views.LoginPage(form))
+		retryAfter(c, err)
+		return Render(c, status, views.LoginPage(form))
 	} else if err != nil {
 		return err
 	}
-	ms, err := p.Store.Memberships(ctx, u.ID)
-	if err != nil {
-		return err
-	}
-	if len(ms) == 0 {
-		form.Err = "Your account is not a member of any organization. Ask an organization admin to add you."
-		return Render(c, http.StatusForbidden, views.LoginPage(form))
-	}
-	if err := p.Store.LoginSucceeded(ctx, accountKey); err != nil {
-		return err
-	}
-	if err := p.Sessions.Start(c, u.ID, ms[0].OrgID); err != nil {
+	if err := p.Sessions.Start(c, u.ID, orgID); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, form.Next)
+}
+
+// signInStatus is the status of a refused password attempt, drawn in its form.
+var signInStatus = map[db.Code]int{
+	db.CodeUnauthorized: http.StatusUnauthorized,
+	db.CodeForbidden:    http.StatusForbidden,
+	db.CodeRateLimited:  http.StatusTooManyRequests,
+	db.CodeUnavailable:  http.StatusServiceUnavailable,
+}
+
+// retryAfter sets Retry-After when err says when to try again.
+func retryAfter(c echo.Context, err error) {
+	var de *db.Error
+	if errors.As(err, &de) && de.RetryAfterSeconds > 0 {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(de.RetryAfterSeconds))
+	}
 }
 
 // safeNext keeps a post-sign-in redirect on this site: a local absolute path, or /secrets. It refuses

@@ -12,18 +12,30 @@ import (
 	"github.com/keyhold/keyhold/views"
 )
 
-// MembersPage handles GET /members: every member of the organization, or with HX-Request the table
-// fragment (refresh after a change). Admins get the controls; db refuses changes from anyone else.
+// MembersPage handles GET /members: every member of the organization (and, for admins, its
+// invitations), or with HX-Request the table fragment (refresh after a change). Admins get the
+// controls; db refuses changes from anyone else.
 func (p *Pages) MembersPage(c echo.Context) error {
+	ctx := c.Request().Context()
 	a := actor(c)
-	ms, err := p.Store.ListMembers(c.Request().Context(), a, "")
+	ms, err := p.Store.ListMembers(ctx, a, "")
 	if err != nil {
 		return err
 	}
-	props := views.MembersProps{CanManage: a.IsAdmin(), Now: time.Now()}
+	now := time.Now()
+	props := views.MembersProps{CanManage: a.IsAdmin(), Now: now}
 	for _, m := range ms {
 		props.Rows = append(props.Rows, views.MemberItem{Person: person(m.User), Admin: m.Role == db.OrgAdmin,
 			JoinedAt: m.JoinedAt, You: m.ID == a.UserID})
+	}
+	if a.IsAdmin() {
+		invs, err := p.Store.ListInvitations(ctx, a, db.InvitationFilter{})
+		if err != nil {
+			return err
+		}
+		for _, inv := range invs {
+			props.Invitations = append(props.Invitations, invitationItem(inv, now))
+		}
 	}
 	if isFragment(c) {
 		return Render(c, http.StatusOK, views.MembersTable(props))
@@ -31,30 +43,110 @@ func (p *Pages) MembersPage(c echo.Context) error {
 	return p.page(c, "Members", "members", views.MembersPage(props))
 }
 
-// MemberNew handles GET /members/new: the Add member dialog.
-func (p *Pages) MemberNew(c echo.Context) error {
-	return Render(c, http.StatusOK, views.AddMemberDialog(views.MemberForm{MinPassword: db.MinPasswordLen}))
+func invitationItem(inv db.Invitation, now time.Time) views.InvitationItem {
+	it := views.InvitationItem{ID: inv.ID, Email: inv.Email, Admin: inv.Role == db.OrgAdmin, InvitedBy: "keyhold CLI",
+		State: invitationState(inv, now), CreatedAt: inv.CreatedAt, ExpiresAt: inv.ExpiresAt}
+	if inv.CreatedBy.ID != "" {
+		it.InvitedBy = inv.CreatedBy.Name
+	}
+	for _, t := range inv.Teams {
+		it.Teams = append(it.Teams, t.Name)
+	}
+	return it
 }
 
-// MemberAdd handles POST /members from the Add member dialog: an existing user by email, or a new user
-// with a name and an initial password.
-func (p *Pages) MemberAdd(c echo.Context) error {
-	form := views.MemberForm{
-		Email:       strings.TrimSpace(c.FormValue("email")),
-		FirstName:   strings.TrimSpace(c.FormValue("first_name")),
-		LastName:    strings.TrimSpace(c.FormValue("last_name")),
-		Admin:       c.FormValue("role") == string(db.OrgAdmin),
-		MinPassword: db.MinPasswordLen,
+// invitationState spells an invitation's state for people.
+func invitationState(inv db.Invitation, now time.Time) string {
+	switch {
+	case inv.Expired(now):
+		return "Expired"
+	case inv.State == db.InvitationRefused:
+		return "Declined"
 	}
-	nu := db.NewUser{Email: form.Email, FirstName: form.FirstName, LastName: form.LastName, Password: c.FormValue("password")}
-	m, err := p.Store.AddMember(c.Request().Context(), actor(c), nu, db.OrgRole(c.FormValue("role")))
+	return strings.ToUpper(string(inv.State[:1])) + string(inv.State[1:])
+}
+
+// InviteNew handles GET /members/invite: the Invite member dialog.
+func (p *Pages) InviteNew(c echo.Context) error {
+	form, err := p.inviteForm(c)
+	if err != nil {
+		return err
+	}
+	return Render(c, http.StatusOK, views.InviteDialog(form))
+}
+
+// inviteForm is the Invite dialog with the organization's teams to choose from. Admins only.
+func (p *Pages) inviteForm(c echo.Context) (views.InviteForm, error) {
+	if !actor(c).IsAdmin() {
+		return views.InviteForm{}, db.Errorf(db.CodeForbidden, "Only organization admins can invite people.")
+	}
+	teams, err := p.Store.ListTeams(c.Request().Context(), actor(c))
+	if err != nil {
+		return views.InviteForm{}, err
+	}
+	form := views.InviteForm{Chosen: map[string]bool{}}
+	for _, t := range teams {
+		form.Teams = append(form.Teams, views.Option{Value: t.ID, Label: t.Name})
+	}
+	return form, nil
+}
+
+// InviteCreate handles POST /invitations from the Invite dialog: the invitation is made and its link
+// shown once, for the admin to hand over. The answer is the same whether or not the email has a
+// keyhold account.
+func (p *Pages) InviteCreate(c echo.Context) error {
+	form, err := p.inviteForm(c)
+	if err != nil {
+		return err
+	}
+	form.Email = strings.TrimSpace(c.FormValue("email"))
+	form.Admin = c.FormValue("role") == string(db.OrgAdmin)
+	params, err := c.FormParams()
+	if err != nil {
+		return err
+	}
+	teamIDs := params["team"]
+	for _, id := range teamIDs {
+		form.Chosen[id] = true
+	}
+	in := db.NewInvitation{Email: form.Email, Role: db.OrgRole(c.FormValue("role")), TeamIDs: teamIDs}
+	token, inv, err := p.Store.CreateInvitation(c.Request().Context(), actor(c), in)
 	if code := db.ErrorCode(err); code == db.CodeInvalid || code == db.CodeConflict {
 		form.Err = db.ErrorMessage(err)
-		return Render(c, http.StatusUnprocessableEntity, views.AddMemberDialog(form))
+		return Render(c, http.StatusUnprocessableEntity, views.InviteDialog(form))
 	} else if err != nil {
 		return err
 	}
-	return notify(c, "members-changed", "Added "+m.Email+" to the organization.")
+	c.Response().Header().Set("HX-Trigger", "members-changed")
+	return Render(c, http.StatusOK, views.InviteCreatedDialog(views.InviteCreated{Email: inv.Email,
+		Link: p.link(c, "/invite/"+token), ExpiresAt: inv.ExpiresAt}))
+}
+
+// link is the absolute address of path on this keyhold: under PublicURL when set, otherwise under the
+// address the request came to.
+func (p *Pages) link(c echo.Context, path string) string {
+	if p.PublicURL != "" {
+		return strings.TrimSuffix(p.PublicURL, "/") + path
+	}
+	return c.Scheme() + "://" + c.Request().Host + path
+}
+
+// InviteRevokeConfirm handles GET /invitations/:id/revoke: the confirmation.
+func (p *Pages) InviteRevokeConfirm(c echo.Context) error {
+	inv, err := p.Store.InvitationByID(c.Request().Context(), actor(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return Render(c, http.StatusOK, views.RevokeInviteDialog(views.InviteRevoke{ID: inv.ID, Email: inv.Email}))
+}
+
+// InviteRevoke handles DELETE /invitations/:id: the invitation's link stops working.
+func (p *Pages) InviteRevoke(c echo.Context) error {
+	inv, err := p.Store.RevokeInvitation(c.Request().Context(), actor(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return notify(c, "members-changed", "Revoked the invitation of "+inv.Email+".")
 }
 
 // MemberRole handles POST /members/:id/role from the role select. The table reloads whatever the

@@ -29,6 +29,7 @@ type shWorld struct {
 	team       *db.Team
 	sec        *db.Secret
 	olga       db.Actor
+	otherTeam  *db.Team // a team of Olga's organization
 }
 
 func newSharingWorld(t *testing.T) *shWorld {
@@ -43,6 +44,9 @@ func newSharingWorld(t *testing.T) *shWorld {
 		t.Fatal(err)
 	}
 	if w.olga, err = w.store.ActorFor(shCtx, u.ID, org.ID, "portal", "192.0.2.11"); err != nil {
+		t.Fatal(err)
+	}
+	if w.otherTeam, err = w.store.CreateTeam(shCtx, w.olga, "Other team", ""); err != nil {
 		t.Fatal(err)
 	}
 	return w
@@ -157,6 +161,8 @@ func userRow(a db.Actor, role, orig string) string {
 	return "user:" + a.UserID + "=" + role + "/" + orig
 }
 
+var inviteLinkPattern = regexp.MustCompile(`id="invite-link" class="input mono" value="([^"]+)"`)
+
 var errorBoxPattern = regexp.MustCompile(`(?s)class="alert alert-error" role="alert">.*?<span>(.*?)</span>`)
 
 // dialogError is the message in a dialog's error box, unescaped; "" when there is none.
@@ -212,18 +218,18 @@ func TestSharing_RefusalsShowInTheDialogAndChangeNothing(t *testing.T) {
 			422, "nobody@example.com is not a member of this organization."},
 		{"add a team member with no email", admin, http.MethodPost, "/teams/" + w.team.ID + "/members", url.Values{"email": {" "}},
 			422, "Enter the email of the member to add."},
-		{"add member with a short password", admin, http.MethodPost, "/members",
-			url.Values{"email": {"nia@example.com"}, "first_name": {"Nia"}, "last_name": {"Newhire"}, "password": {"short"}, "role": {"member"}},
-			422, "Password must be at least 12 characters long."},
-		{"add member with a bad email", admin, http.MethodPost, "/members",
-			url.Values{"email": {"nia.example.com"}, "password": {"long enough password"}, "role": {"member"}},
+		{"invite with a bad email", admin, http.MethodPost, "/invitations",
+			url.Values{"email": {"nia.example.com"}, "role": {"member"}},
 			422, `"nia.example.com" is not a valid email address.`},
-		{"add member who is already one", admin, http.MethodPost, "/members",
-			url.Values{"email": {"bob@example.com"}, "role": {"member"}},
-			422, "bob@example.com is already a member of this organization."},
-		{"add member with an unknown role", admin, http.MethodPost, "/members",
+		{"invite someone who is already a member", admin, http.MethodPost, "/invitations",
+			url.Values{"email": {"BOB@example.com"}, "role": {"member"}},
+			422, "BOB@example.com is already a member of this organization."},
+		{"invite with an unknown role", admin, http.MethodPost, "/invitations",
 			url.Values{"email": {"olga@example.com"}, "role": {"owner"}},
 			422, `Unknown organization role "owner": use admin or member.`},
+		{"invite into another organization's team", admin, http.MethodPost, "/invitations",
+			url.Values{"email": {"nia@example.com"}, "role": {"member"}, "team": {w.otherTeam.ID}},
+			422, "Team " + w.otherTeam.ID + " is not a team of this organization."},
 		{"share with a user of another org", bob, http.MethodPost, share, shareForm(userRow(w.olga, "reader", "")),
 			422, "The user " + w.olga.UserID + " is not part of this organization."},
 		{"share with an outsider together with a valid change", bob, http.MethodPost, share,
@@ -255,12 +261,13 @@ func TestSharing_RefusalsShowInTheDialogAndChangeNothing(t *testing.T) {
 		})
 	}
 
-	t.Run("the add member dialog keeps what was typed but the password", func(t *testing.T) {
-		_, body := admin.do(http.MethodPost, "/members", url.Values{"email": {"nia@example.com"}, "first_name": {"Nia"},
-			"last_name": {"Newhire"}, "password": {"shortpw"}, "role": {"admin"}}, true)
-		mustContain(t, body, `value="nia@example.com"`, `value="Nia"`, `value="Newhire"`, `value="admin" checked`)
-		mustNotContain(t, body, "shortpw")
+	t.Run("the invite dialog keeps what was chosen", func(t *testing.T) {
+		_, body := admin.do(http.MethodPost, "/invitations", url.Values{"email": {"nia.example.com"}, "role": {"admin"}, "team": {w.team.ID}}, true)
+		mustContain(t, body, `value="nia.example.com"`, `value="admin" checked`, `value="`+w.team.ID+`" checked`)
 	})
+	if invs, err := w.store.ListInvitations(shCtx, w.admin, db.InvitationFilter{}); err != nil || len(invs) != 0 {
+		t.Errorf("refused invitations were stored: %d, %v", len(invs), err)
+	}
 	t.Run("the share dialog keeps the staged rows", func(t *testing.T) {
 		_, body := bob.do(http.MethodPost, share, shareForm(userRow(w.bob, "remove", "owner"), userRow(w.carol, "reader", "reader")), true)
 		mustContain(t, body, `name="role_user:`+w.bob.UserID+`" value="remove"`, "Access will be removed", "Carol Coder")
@@ -272,13 +279,20 @@ func TestSharing_RefusalsShowInTheDialogAndChangeNothing(t *testing.T) {
 func TestSharing_NonAdminsGet403ForMemberAndTeamChanges(t *testing.T) {
 	w := newSharingWorld(t)
 	bob := w.signIn("bob@example.com")
+	_, pending, err := w.store.CreateInvitation(shCtx, w.admin, db.NewInvitation{Email: "pat@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	before := w.shSnapshot(w.bob)
 
 	requests := []struct {
 		method, path string
 		form         url.Values
 	}{
-		{http.MethodPost, "/members", url.Values{"email": {"nia@example.com"}, "password": {"long enough password"}, "role": {"member"}}},
+		{http.MethodGet, "/members/invite", nil},
+		{http.MethodPost, "/invitations", url.Values{"email": {"nia@example.com"}, "role": {"member"}}},
+		{http.MethodGet, "/invitations/" + pending.ID + "/revoke", nil},
+		{http.MethodDelete, "/invitations/" + pending.ID, nil},
 		{http.MethodPost, "/members/" + w.carol.UserID + "/role", url.Values{"role": {"admin"}}},
 		{http.MethodPost, "/members/" + w.bob.UserID + "/role", url.Values{"role": {"admin"}}},
 		{http.MethodGet, "/members/" + w.carol.UserID + "/remove", nil},
@@ -300,10 +314,16 @@ func TestSharing_NonAdminsGet403ForMemberAndTeamChanges(t *testing.T) {
 	if after := w.shSnapshot(w.bob); after != before {
 		t.Errorf("stored data changed:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
+	if inv, err := w.store.InvitationByID(shCtx, w.admin, pending.ID); err != nil || inv.State != db.InvitationPending {
+		t.Errorf("the pending invitation %+v %v, want still pending", inv, err)
+	}
+	if invs, _ := w.store.ListInvitations(shCtx, w.admin, db.InvitationFilter{}); len(invs) != 1 {
+		t.Errorf("%d invitations, want the one pending", len(invs))
+	}
 
 	members := bob.get("/members", false, http.StatusOK)
 	mustContain(t, members, "ada@example.com", "carol@example.com", `class="badge badge-owner">Admin`)
-	mustNotContain(t, members, "Add member", `hx-post="/members/`, `/remove"`)
+	mustNotContain(t, members, "Invite member", `hx-post="/members/`, `/remove"`, "pat@example.com")
 	teams := bob.get("/teams", false, http.StatusOK)
 	mustContain(t, teams, "Platform", "Bob Builder")
 	mustNotContain(t, teams, "New team", `/edit"`, `/delete"`)
@@ -315,19 +335,42 @@ func TestSharing_AdminManagesMembersAndTeams(t *testing.T) {
 	w := newSharingWorld(t)
 	admin := w.signIn("ada@example.com")
 
-	resp, body := admin.do(http.MethodPost, "/members", url.Values{"email": {"olga@example.com"}, "role": {"member"}}, true)
-	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Added olga@example.com") || resp.Header.Get("HX-Trigger") != "members-changed" {
-		t.Fatalf("add existing user: %d %q %s", resp.StatusCode, resp.Header.Get("HX-Trigger"), body)
+	// Inviting shows the link once; the person opens it in their own browser and chooses their password.
+	resp, body := admin.do(http.MethodPost, "/invitations", url.Values{"email": {"nia@example.com"}, "role": {"admin"}, "team": {w.team.ID}}, true)
+	link := inviteLinkPattern.FindStringSubmatch(body)
+	if resp.StatusCode != http.StatusOK || link == nil || resp.Header.Get("HX-Trigger") != "members-changed" {
+		t.Fatalf("invite: %d %q %s", resp.StatusCode, resp.Header.Get("HX-Trigger"), body)
 	}
-	resp, _ = admin.do(http.MethodPost, "/members", url.Values{"email": {"nia@example.com"}, "first_name": {"Nia"},
-		"last_name": {"Newhire"}, "password": {admPassword}, "role": {"admin"}}, true)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("add new user: %d", resp.StatusCode)
-	}
-	w.signIn("nia@example.com") // the admin hands over the password; it works at once
+	mustContain(t, body, "Invitation created", "nia@example.com")
 	members := admin.get("/members", true, http.StatusOK)
-	mustContain(t, members, "Olga Other", "Nia Newhire", `id="members-table"`)
+	mustContain(t, members, "Invitations", "nia@example.com", "Pending", "Joins Platform")
+	nia := w.shAnonymous()
+	path := strings.TrimPrefix(link[1], w.srv.URL)
+	page := nia.get(path, false, http.StatusOK)
+	mustContain(t, page, "Join <span class=\"invite-org\">Example Org</span>", "Ada Admin invited", "nia@example.com", "as an admin")
+	resp, _ = nia.do(http.MethodPost, path, url.Values{"first_name": {"Nia"}, "last_name": {"Newhire"},
+		"password": {admPassword}, "password_confirm": {admPassword}}, false)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/secrets" {
+		t.Fatalf("accept the invitation: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	nia.get("/secrets", false, http.StatusOK) // signed in at once
+	w.signIn("nia@example.com")
+	members = admin.get("/members", true, http.StatusOK)
+	mustContain(t, members, "Nia Newhire", `id="members-table"`, "Accepted")
 	mustNotContain(t, members, "<html")
+
+	// Someone who has an account (in another organization) joins with it.
+	resp, body = admin.do(http.MethodPost, "/invitations", url.Values{"email": {"olga@example.com"}, "role": {"member"}}, true)
+	link = inviteLinkPattern.FindStringSubmatch(body)
+	if resp.StatusCode != http.StatusOK || link == nil {
+		t.Fatalf("invite olga: %d %s", resp.StatusCode, body)
+	}
+	olga := w.shAnonymous()
+	resp, _ = olga.do(http.MethodPost, strings.TrimPrefix(link[1], w.srv.URL)+"/accept", url.Values{"password": {admPassword}}, false)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("olga accepts with her password: %d", resp.StatusCode)
+	}
+	mustContain(t, admin.get("/members", true, http.StatusOK), "Olga Other")
 
 	resp, body = admin.do(http.MethodPost, "/members/"+w.carol.UserID+"/role", url.Values{"role": {"admin"}}, true)
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("HX-Trigger") != "members-changed" {
@@ -351,7 +394,7 @@ func TestSharing_AdminManagesMembersAndTeams(t *testing.T) {
 	}
 	mustContain(t, body, `id="team-members"`, "carol@example.com", "Added carol@example.com to Platform Eng.")
 	teams := admin.get("/teams", false, http.StatusOK)
-	mustContain(t, teams, "Platform Eng", "Builds", "Payments", "Bob Builder and Carol Coder")
+	mustContain(t, teams, "Platform Eng", "Builds", "Payments", "Bob Builder, Carol Coder and Nia Newhire")
 }
 
 // TestSharing_LastAdminStays: the organization's only admin can neither step down nor be removed;
@@ -648,7 +691,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			}},
 		{name: "reveal", want: func(i int) authOutcome { return authMatrix[i].reveal },
 			do: func(c *admClient, sec *db.Secret) (*http.Response, string) {
-				return c.do(http.MethodGet, "/secrets/"+sec.ID+"/value", nil, true)
+				return c.do(http.MethodPost, "/secrets/"+sec.ID+"/reveal", url.Values{}, true)
 			},
 			check: func(t *testing.T, want authOutcome, sec *db.Secret, resp *http.Response, body string) {
 				wantStatus(t, want, resp, body)

@@ -165,3 +165,49 @@ type SecretDelete struct {
 	// Err is shown in the dialog's error box when not empty.
 	Err string
 }
+
+// InviteProps fills the page an invitation link opens, GET /invite/{token}. Passwords are never sent
+// back.
+type InviteProps struct {
+	// Token is the link's token, for the forms' actions.
+	Token string
+	// OrgName is the organization the invitation is to; Email whom it invites; InvitedBy who
+	// invited ("" for the operator's command line).
+	OrgName   string
+	Email     string
+	InvitedBy string
+	// Admin is the role the person will have.
+	Admin bool
+	// Teams names the teams they will join.
+	Teams []string
+	// ExpiresAt is when the link stops working.
+	ExpiresAt time.Time
+	// SignedInAs is the signed-in user's email, "" when nobody is signed in.
+	SignedInAs string
+	// FirstName and LastName are kept after a refused Create account.
+	FirstName string
+	LastName  string
+	// MinPassword is the shortest password db accepts, for the hint.
+	MinPassword int
+	// Err is shown over the form that failed: ErrSignIn over "I have an account", Err elsewhere.
+	Err       string
+	ErrSignIn string
+	// Invalid means the link does not work: only Err is shown.
+	Invalid bool
+	// CSRF is sent as the _csrf field.
+	CSRF string
+}
+
+// ResetProps fills the page a password-reset link opens, GET /reset/{token}.
+type ResetProps struct {
+	Token       string
+	Email       string
+	ExpiresAt   time.Time
+	MinPassword int
+	Err         string
+	// Invalid means the link does not work: only Err is shown.
+	Invalid bool
+	// Done says the password is set but the account belongs to no organization yet.
+	Done bool
+	CSRF string
+}

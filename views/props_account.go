@@ -1,7 +1,7 @@
 package views
 
-// Props of account security: the Account page and the Set password dialog
-// of the Members page. Passwords are never sent back to the browser.
+// Props of account security: the Account page. Passwords are never sent back
+// to the browser.
 
 // Password form fields the Account page can point an error at.
 const (
@@ -41,14 +41,7 @@ type PasswordForm struct {
 	ErrField string
 	// Done is the success message, shown in place of an error after a change.
 	Done string
-}
-
-// MemberPasswordForm fills the Set password dialog from GET
-// /members/{id}/password, and again with Err after a refused POST.
-type MemberPasswordForm struct {
-	Person
-	// MinPassword is the shortest password db accepts, for the hint.
-	MinPassword int
-	// Err is shown in the dialog's error box when not empty.
-	Err string
+	// KeepAPIKeys unticks "Also revoke my API keys" (after a refused change
+	// in which it was unticked); by default it is ticked.
+	KeepAPIKeys bool
 }

@@ -32,27 +32,62 @@ type MemberItem struct {
 type MembersProps struct {
 	// Rows lists every member of the organization, by email.
 	Rows []MemberItem
-	// CanManage shows Add member, the role selects and Remove (admins);
-	// without it the list is read-only.
+	// Invitations lists the organization's invitations, newest first (admins only).
+	Invitations []InvitationItem
+	// CanManage shows Invite, the role selects, Remove and the invitations (admins); without it the
+	// list is read-only.
 	CanManage bool
 	// Now is the time that "joined 3 days ago" is measured from.
 	Now time.Time
 }
 
-// MemberForm fills the Add member dialog. After an error it is drawn again
-// with what was typed, except the password.
-type MemberForm struct {
+// InvitationItem is one row of the Invitations table.
+type InvitationItem struct {
+	// ID identifies the invitation in /invitations/{id}/revoke.
+	ID string
+	// Email is whom it invites.
+	Email string
+	// Admin is the role they will have.
+	Admin bool
+	// Teams names the teams they will join.
+	Teams []string
+	// InvitedBy names who invited ("keyhold CLI" for the operator).
+	InvitedBy string
+	// State is "Pending", "Expired", "Accepted", "Declined" or "Revoked".
+	State string
+	// CreatedAt is when it was made; ExpiresAt when its link stops working.
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// InviteForm fills the Invite dialog. After an error it is drawn again with what was chosen.
+type InviteForm struct {
 	// Email is the typed email address.
 	Email string
-	// FirstName and LastName are used only when the email has no account.
-	FirstName string
-	LastName  string
 	// Admin is the chosen organization role.
 	Admin bool
-	// MinPassword is the shortest password db accepts, for the hint.
-	MinPassword int
+	// Teams are the organization's teams to choose from; Chosen the IDs chosen.
+	Teams  []Option
+	Chosen map[string]bool
 	// Err is shown in the dialog's error box when not empty.
 	Err string
+}
+
+// InviteCreated fills the dialog that shows a new invitation's link, the one time it is ever shown.
+type InviteCreated struct {
+	Email string
+	// Link is the whole invitation link, with its token.
+	Link string
+	// ExpiresAt is when the link stops working.
+	ExpiresAt time.Time
+	// Replaced says an earlier pending invitation of the same email was revoked.
+	Replaced bool
+}
+
+// InviteRevoke fills the Revoke invitation confirmation.
+type InviteRevoke struct {
+	ID    string
+	Email string
 }
 
 // MemberRemove fills the Remove member confirmation.

@@ -176,7 +176,7 @@ func TestEditSecretDialog(t *testing.T) {
 	mustContain(t, out,
 		"Edit <span class=\"mono\">STRIPE_API_KEY</span>",
 		`hx-put="/secrets/s1"`, `name="version" value="7"`,
-		`id="secret-value-field"`, `hx-get="/secrets/s1/value"`, `hx-target="#secret-value-field"`,
+		`id="secret-value-field"`, `hx-post="/secrets/s1/reveal"`, `hx-target="#secret-value-field"`,
 		"Hidden. Reveal it to see the current value, or type a new one.",
 		`data-load-into="#secret-value"`, ">Update</button>", `role="alert"`,
 		"was changed by Bob Builder", "1 hour ago",

@@ -156,9 +156,35 @@ func TestAccount_ChangePassword(t *testing.T) {
 	}
 }
 
+// Changing the password can revoke every API key of the user (the form ticks it by default): keys a
+// thief made with a stolen password stop working with it.
+func TestAccount_ChangePassword_RevokesAPIKeys(t *testing.T) {
+	ts := newTestServer(t)
+	ada := ts.seedOrg(t, "Acme", "ada@example.com")
+	key, _, err := ts.Store.CreateAPIKey(t.Context(), ada, "laptop", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := signedInClient(t, ts, "ada@example.com")
+	if !strings.Contains(c.get("/account").Body, `name="revoke_api_keys" value="1" checked`) {
+		t.Error("the Account page does not tick Also revoke my API keys by default")
+	}
+	form := passwordForm(testPassword, newPassword, newPassword)
+	form.Set("revoke_api_keys", "1")
+	r := c.hx(http.MethodPost, "/account/password", form)
+	wantStatus(t, "POST /account/password", r, http.StatusOK)
+	if got, want := successText(r.Body), "Password changed. Your other sessions were signed out and 1 API key revoked."; got != want {
+		t.Errorf("confirmation %q, want %q", got, want)
+	}
+	if _, err := ts.Store.AuthenticateAPIKey(t.Context(), key, ""); db.ErrorCode(err) != db.CodeUnauthorized {
+		t.Errorf("the API key still works: %v", err)
+	}
+	wantSignedIn(t, "this session", c)
+}
+
 func TestAccount_ChangePassword_Throttled(t *testing.T) {
 	limit := db.Throttle{MaxFailures: 2, Window: time.Minute, Lockout: time.Minute}
-	ts := newTestServerConfig(t, web.Config{LoginAccount: limit})
+	ts := newTestServerWith(t, web.Config{}, db.Options{SignIn: db.SignInLimits{Account: limit, Client: plentyAttempts}})
 	ts.seedOrg(t, "Acme", "ada@example.com")
 	c := signedInClient(t, ts, "ada@example.com")
 
@@ -169,7 +195,7 @@ func TestAccount_ChangePassword_Throttled(t *testing.T) {
 	// Locked: even the right current password is not checked now, and the lock is the sign-in's too.
 	r := c.hx(http.MethodPost, "/account/password", passwordForm(testPassword, newPassword, newPassword))
 	wantStatus(t, "the right password while locked", r, http.StatusUnprocessableEntity)
-	if got := pageError(r.Body); got != "Too many incorrect passwords. Try again later." {
+	if got := pageError(r.Body); got != "Too many failed sign-ins. Try again later." {
 		t.Errorf("error %q, want the lockout", got)
 	}
 	if r.Header.Get("Retry-After") == "" {
@@ -178,73 +204,42 @@ func TestAccount_ChangePassword_Throttled(t *testing.T) {
 	if r := ts.newClient(t).postForm("/login", url.Values{"email": {"ada@example.com"}, "password": {testPassword}}); r.Status != http.StatusTooManyRequests {
 		t.Errorf("sign-in while locked: status %d, want 429", r.Status)
 	}
-	if _, err := ts.Store.Authenticate(t.Context(), "ada@example.com", testPassword); err != nil {
-		t.Errorf("the password changed while locked: %v", err)
+	raw := ts.rawDB(t)
+	var changed int64
+	if err := raw.QueryRow(`SELECT password_changed_at - created_at FROM users WHERE email = 'ada@example.com'`).Scan(&changed); err != nil || changed != 0 {
+		t.Errorf("the password changed while locked (%d, %v)", changed, err)
 	}
 }
 
-func TestAccount_SetMemberPassword(t *testing.T) {
+// Org admins cannot set or reset anyone's password: there is no such page, route or button. (An admin
+// who could would sign in as the member, read their private secrets and mint an API key.)
+func TestAccount_NoAdminPasswordPath(t *testing.T) {
 	ts := newTestServer(t)
 	ada := ts.seedOrg(t, "Acme", "ada@example.com")
 	bob := ts.seedMember(t, ada, "bob@example.com", "Bob", "Example")
-	ts.seedMember(t, ada, "carol@example.com", "Carol", "Example")
+	private := ts.seedSecret(t, bob, "BOBS_PRIVATE", "only bob")
 	admin := signedInClient(t, ts, "ada@example.com")
-	bob1, bob2 := signedInClient(t, ts, "bob@example.com"), signedInClient(t, ts, "bob@example.com")
-	carol := signedInClient(t, ts, "carol@example.com")
+	bobClient := signedInClient(t, ts, "bob@example.com")
 
 	members := admin.get("/members")
-	if !strings.Contains(members.Body, `hx-get="/members/`+bob.UserID+`/password"`) {
-		t.Error("the admin's Members page has no Set password for Bob")
+	wantStatus(t, "GET /members", members, http.StatusOK)
+	if strings.Contains(members.Body, "/password") || strings.Contains(members.Body, "Set password") {
+		t.Error("the admin's Members page offers to set a password")
 	}
-	if strings.Contains(members.Body, `hx-get="/members/`+ada.UserID+`/password"`) {
-		t.Error("the admin's own row offers Set password (she changes hers on the Account page)")
+	for _, rq := range []struct{ method, path string }{
+		{http.MethodGet, "/members/" + bob.UserID + "/password"},
+		{http.MethodPost, "/members/" + bob.UserID + "/password"},
+		{http.MethodGet, "/members/new"},
+		{http.MethodPost, "/members"},
+	} {
+		r := admin.hx(rq.method, rq.path, url.Values{"password": {newPassword}, "email": {"bob@example.com"}})
+		if r.Status != http.StatusNotFound && r.Status != http.StatusMethodNotAllowed {
+			t.Errorf("%s %s: status %d, want no such route", rq.method, rq.path, r.Status)
+		}
 	}
-	dlg := admin.getHX("/members/" + bob.UserID + "/password")
-	wantStatus(t, "GET the Set password dialog", dlg, http.StatusOK)
-	if !strings.Contains(dlg.Body, "Set password for Bob Example") || !strings.Contains(dlg.Body, `type="text" id="member-new-password"`) {
-		t.Errorf("dialog %q, want Set password for Bob Example with the password shown as text", dlg.Body)
-	}
-
-	short := admin.hx(http.MethodPost, "/members/"+bob.UserID+"/password", url.Values{"password": {"short"}})
-	wantStatus(t, "a short password", short, http.StatusUnprocessableEntity)
-	if got := pageError(short.Body); got != "Password must be at least 12 characters long." {
-		t.Errorf("error %q", got)
-	}
-	wantSignedIn(t, "Bob after a refused password", bob1)
-
-	r := admin.hx(http.MethodPost, "/members/"+bob.UserID+"/password", url.Values{"password": {newPassword}})
-	wantStatus(t, "POST /members/:id/password", r, http.StatusOK)
-	if got, want := toastText(r.Body), "Set a new password for bob@example.com. They were signed out everywhere."; got != want {
-		t.Errorf("toast %q, want %q", got, want)
-	}
-	wantSignedOut(t, "Bob's first session", bob1)
-	wantSignedOut(t, "Bob's second session", bob2)
-	wantSignedIn(t, "the admin", admin)
-	wantSignedIn(t, "Carol", carol)
-	wantPassword(t, ts, "bob@example.com", newPassword, testPassword)
-
-	// Admins set only others' passwords; there is no member by that ID.
-	wantStatus(t, "own password", admin.hx(http.MethodPost, "/members/"+ada.UserID+"/password", url.Values{"password": {newPassword}}),
-		http.StatusUnprocessableEntity)
-	wantStatus(t, "unknown member", admin.hx(http.MethodPost, "/members/no-such-id/password", url.Values{"password": {newPassword}}),
-		http.StatusNotFound)
-}
-
-func TestAccount_SetMemberPassword_NotAdmin(t *testing.T) {
-	ts := newTestServer(t)
-	ada := ts.seedOrg(t, "Acme", "ada@example.com")
-	ts.seedMember(t, ada, "bob@example.com", "Bob", "Example")
-	carol := ts.seedMember(t, ada, "carol@example.com", "Carol", "Example")
-	bobClient := signedInClient(t, ts, "bob@example.com")
-	carolClient := signedInClient(t, ts, "carol@example.com")
-
-	if strings.Contains(bobClient.get("/members").Body, "/password\"") {
-		t.Error("a plain member's Members page offers Set password")
-	}
-	r := bobClient.hx(http.MethodPost, "/members/"+carol.UserID+"/password", url.Values{"password": {newPassword}})
-	wantStatus(t, "a member sets a password", r, http.StatusForbidden)
-	wantSignedIn(t, "Carol", carolClient)
-	wantPassword(t, ts, "carol@example.com", testPassword, newPassword)
+	wantSignedIn(t, "Bob", bobClient)
+	wantPassword(t, ts, "bob@example.com", testPassword, newPassword)
+	wantAccess(t, ts, ada, private.ID, "")
 }
 
 func TestAccount_SignOutEverywhere(t *testing.T) {
@@ -279,7 +274,7 @@ func TestAccount_CSRF(t *testing.T) {
 	}{
 		{"/account/password", passwordForm(testPassword, newPassword, newPassword)},
 		{"/account/sign-out-everywhere", url.Values{}},
-		{"/members/" + bob.UserID + "/password", url.Values{"password": {newPassword}}},
+		{"/members/" + bob.UserID + "/role", url.Values{"role": {"admin"}}},
 	} {
 		t.Run(rq.path, func(t *testing.T) {
 			for what, hdr := range map[string]http.Header{
@@ -294,7 +289,9 @@ func TestAccount_CSRF(t *testing.T) {
 	wantSignedIn(t, "Ada", c)
 	wantSignedIn(t, "Bob", bobClient)
 	wantPassword(t, ts, "ada@example.com", testPassword, newPassword)
-	wantPassword(t, ts, "bob@example.com", testPassword, newPassword)
+	if m, err := ts.Store.MemberByEmail(t.Context(), ada, "bob@example.com"); err != nil || m.Role != db.OrgMember {
+		t.Errorf("Bob %+v %v, want still a plain member", m, err)
+	}
 }
 
 func TestBrowser_Account(t *testing.T) {
@@ -332,7 +329,7 @@ func TestBrowser_Account(t *testing.T) {
 	b.fill("#password-confirm", newPassword)
 	b.click(`#password-card button[type="submit"]`)
 	b.waitVisible("#password-card .alert-success")
-	if got := b.text("#password-card .alert-success"); got != "Password changed. Your other sessions were signed out." {
+	if got := b.text("#password-card .alert-success"); got != "Password changed. Your other sessions were signed out and 0 API keys revoked." {
 		t.Errorf("confirmation %q", got)
 	}
 	wantSignedOut(t, "the other browser after the change", other)
@@ -344,36 +341,4 @@ func TestBrowser_Account(t *testing.T) {
 	b.waitVisible("#login-email")
 	b.navigate("/secrets")
 	b.waitVisible("#login-email")
-}
-
-func TestBrowser_SetMemberPassword(t *testing.T) {
-	ts := newTestServer(t)
-	ada := ts.seedOrg(t, "Acme", "ada@example.com")
-	bob := ts.seedMember(t, ada, "bob@example.com", "Bob", "Example")
-	bobClient := signedInClient(t, ts, "bob@example.com")
-	b := newBrowserTab(t, ts)
-	b.openAs("ada@example.com")
-	b.navigate("/members")
-
-	button := `button[hx-get="/members/` + bob.UserID + `/password"]`
-	b.click(button)
-	b.waitFor("the Set password dialog", dialogOpen)
-	if got := b.text("#dialog-title"); got != "Set password for Bob Example" {
-		t.Errorf("dialog title %q", got)
-	}
-	if got := b.focusedID(); got != "member-new-password" {
-		t.Errorf("focus on #%s, want the password field", got)
-	}
-	b.typeInto("#member-new-password", "short")
-	b.click(`#dialog button[type="submit"]`)
-	b.waitVisible("#dialog .alert-error")
-	if got := b.text("#dialog .alert-error"); got != "Password must be at least 12 characters long." {
-		t.Errorf("dialog error %q", got)
-	}
-	b.typeInto("#member-new-password", newPassword)
-	b.click(`#dialog button[type="submit"]`)
-	b.waitFor("the dialog closed", dialogClosed)
-	b.waitFor("the toast", `Array.from(document.querySelectorAll("#toast .toast"), e => e.textContent).some(s => s.includes("Set a new password for bob@example.com."))`)
-	wantSignedOut(t, "Bob", bobClient)
-	wantPassword(t, ts, "bob@example.com", newPassword, testPassword)
 }

@@ -147,7 +147,7 @@ func (env *apiEnv) org(name, adminEmail string) principal {
 func (env *apiEnv) member(admin principal, email string) principal {
 	env.t.Helper()
 	first, _, _ := strings.Cut(email, "@")
-	m, err := env.store.AddMember(bg, admin.Actor, db.NewUser{Email: email, FirstName: first, LastName: "Member", Password: "correct horse battery"}, db.OrgMember)
+	m, err := env.store.AddMember(bg, db.SystemActor(admin.OrgID), db.NewUser{Email: email, FirstName: first, LastName: "Member", Password: "correct horse battery"}, db.OrgMember)
 	if err != nil {
 		env.t.Fatal(err)
 	}

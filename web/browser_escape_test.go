@@ -42,6 +42,8 @@ type escapeFixture struct {
 	teams    []*db.Team
 	keyIDs   []string
 	secret   *db.Secret
+	// invite is the token of an invitation by the admin into every team.
+	invite string
 }
 
 // payload is xssPayloads[i], wrapping around.
@@ -101,6 +103,13 @@ func newEscapeFixture(t *testing.T) *escapeFixture {
 		}
 	}
 	if err := ts.Store.ChangeAccess(ctx, m0, f.secret.ID, changes); err != nil {
+		t.Fatal(err)
+	}
+	var teamIDs []string
+	for _, team := range f.teams {
+		teamIDs = append(teamIDs, team.ID)
+	}
+	if f.invite, _, err = ts.Store.CreateInvitation(ctx, f.admin, db.NewInvitation{Email: "invitee@example.com", TeamIDs: teamIDs}); err != nil {
 		t.Fatal(err)
 	}
 	for i := range xssPayloads {
@@ -268,14 +277,21 @@ func TestBrowser_EscapesStoredText(t *testing.T) {
 		e := openEscapeTab(t, f)
 		e.navigate("/members")
 		e.waitVisible("#members-table")
-		e.check("Members", append(f.memberNames(), f.adminName())...)
+		e.check("Members", append(append(f.memberNames(), f.adminName(), "invitee@example.com"), xssPayloads...)...)
 		m := f.members[0].UserID
-		e.openDialog(`button[hx-get="/members/` + m + `/password"]`)
-		e.check("Set password dialog", "Set password for "+f.memberNames()[0])
+		e.openDialog(`button[hx-get="/members/invite"]`)
+		e.check("Invite dialog", xssPayloads...)
 		e.closeDialog()
 		e.openDialog(`button[hx-get="/members/` + m + `/remove"]`)
 		e.check("Remove member dialog", "Remove "+f.memberNames()[0]+"?")
 		e.closeDialog()
+	})
+
+	t.Run("invitation page", func(t *testing.T) {
+		e := openEscapeTab(t, f)
+		e.navigate("/invite/" + f.invite)
+		e.waitVisible(".auth-card")
+		e.check("Invitation page", append([]string{f.orgNames[0], f.adminName(), "invitee@example.com"}, xssPayloads...)...)
 	})
 
 	t.Run("teams page and dialogs", func(t *testing.T) {

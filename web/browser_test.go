@@ -667,7 +667,7 @@ func TestBrowser_EditRevealUpdate(t *testing.T) {
 		t.Errorf("focus on #%s, want the value field", got)
 	}
 
-	b.click(`#dialog button[hx-get$="/value"]`)
+	b.click(`#dialog button[hx-post$="/reveal"]`)
 	b.waitVisible("#dialog [data-copy-target]")
 	if got := b.value("#secret-value"); got != value {
 		t.Errorf("revealed %q, want %q", got, value)
@@ -825,7 +825,7 @@ func TestBrowser_Sharing(t *testing.T) {
 	if n := evalJS[int](reader, `document.querySelectorAll("#dialog form, #dialog button[type=submit], #dialog input[type=file]").length`); n != 0 {
 		t.Errorf("the Reader's View dialog has %d editing controls", n)
 	}
-	reader.click(`#dialog button[hx-get$="/value"]`)
+	reader.click(`#dialog button[hx-post$="/reveal"]`)
 	reader.waitVisible("#dialog [data-copy-target]")
 	if got := reader.value("#secret-value"); got != "shared value\n" {
 		t.Errorf("Bob reveals %q, want the value", got)

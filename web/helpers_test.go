@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"html"
 	"io"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/keyhold/keyhold/db"
 	"github.com/keyhold/keyhold/web"
@@ -38,9 +40,24 @@ func newTestServer(t testing.TB) *testServer {
 // newTestServerConfig starts keyhold with cfg (zero fields take web's defaults).
 func newTestServerConfig(t testing.TB, cfg web.Config) *testServer {
 	t.Helper()
+	return newTestServerWith(t, cfg, db.Options{})
+}
+
+// plentyAttempts is a sign-in throttle no test reaches by accident: the tests sign in many times from
+// one address. Throttle tests set their own.
+var plentyAttempts = db.Throttle{MaxFailures: 1 << 20, Window: time.Minute, Lockout: time.Minute}
+
+// newTestServerWith starts keyhold with cfg and the store options opt (the master key is made up;
+// without SignIn limits, plentyAttempts).
+func newTestServerWith(t testing.TB, cfg web.Config, opt db.Options) *testServer {
+	t.Helper()
 	key := make([]byte, 32)
 	rand.Read(key)
-	store, err := db.Open(context.Background(), filepath.Join(t.TempDir(), db.FileName), db.Options{MasterKey: key})
+	opt.MasterKey = key
+	if opt.SignIn.Account.MaxFailures == 0 && opt.SignIn.Client.MaxFailures == 0 {
+		opt.SignIn = db.SignInLimits{Account: plentyAttempts, Client: plentyAttempts}
+	}
+	store, err := db.Open(context.Background(), filepath.Join(t.TempDir(), db.FileName), opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +83,7 @@ func (ts *testServer) seedOrg(t testing.TB, name, email string) db.Actor {
 // and returns their actor.
 func (ts *testServer) seedMember(t testing.TB, admin db.Actor, email, first, last string) db.Actor {
 	t.Helper()
-	m, err := ts.Store.AddMember(context.Background(), admin,
+	m, err := ts.Store.AddMember(context.Background(), db.SystemActor(admin.OrgID),
 		db.NewUser{Email: email, FirstName: first, LastName: last, Password: testPassword}, db.OrgMember)
 	if err != nil {
 		t.Fatal(err)
@@ -144,6 +161,8 @@ type testClient struct {
 	base *url.URL
 	jar  *cookiejar.Jar
 	http *http.Client
+	// csrfToken is the last token a page handed out, for the cookies in csrfFor.
+	csrfToken, csrfFor string
 }
 
 // newClient returns a client of ts with an empty cookie jar.
@@ -244,23 +263,32 @@ func (c *testClient) hx(method, path string, form url.Values) *response {
 	return c.do(method, path, form, http.Header{"Hx-Request": {"true"}, "X-Csrf-Token": {c.csrf()}})
 }
 
-// csrf returns the client's CSRF token: the one a page hands out (the _csrf field of its forms or the
-// X-CSRF-Token of its hx-headers), which is the value of the kh_csrf cookie. It fetches /login first
-// when the client has none yet.
+// reveal presses Reveal in the Edit dialog of the secret at secretPath (/secrets/{id}): an htmx POST.
+func (c *testClient) reveal(secretPath string) *response {
+	c.t.Helper()
+	return c.hx(http.MethodPost, secretPath+"/reveal", url.Values{})
+}
+
+// csrf returns the client's CSRF token: the one its pages hand out (the _csrf field of their forms or
+// the X-CSRF-Token of their hx-headers). It is bound to the client's session, or before sign-in to
+// its anonymous cookie, so it is fetched again whenever those cookies change.
 func (c *testClient) csrf() string {
 	c.t.Helper()
-	if tok := c.cookie("kh_csrf"); tok != "" {
-		return tok
+	binding := c.cookie("kh_session") + "|" + c.cookie("kh_anon")
+	if c.csrfToken != "" && c.csrfFor == binding {
+		return c.csrfToken
 	}
-	r := c.get("/login") // a signed-in client is redirected, but gets the cookie all the same
-	if tok := csrfFromPage(r.Body); tok != "" {
-		return tok
+	r := c.get("/login") // signed out: the sign-in form; signed in: a redirect
+	tok := csrfFromPage(r.Body)
+	if tok == "" {
+		r = c.get("/account")
+		tok = csrfFromPage(r.Body)
 	}
-	if tok := c.cookie("kh_csrf"); tok != "" {
-		return tok
+	if tok == "" {
+		c.t.Fatalf("no CSRF token in GET /login or GET /account (status %d)", r.Status)
 	}
-	c.t.Fatalf("GET /login: no CSRF token in the page or the cookies (status %d)", r.Status)
-	return ""
+	c.csrfToken, c.csrfFor = tok, c.cookie("kh_session")+"|"+c.cookie("kh_anon")
+	return tok
 }
 
 // cookie returns the value of the client's cookie named name, or "".
@@ -370,4 +398,30 @@ func inputValue(body, id string) (v string, ok bool) {
 		return "", true
 	}
 	return html.UnescapeString(m[1]), true
+}
+
+// rawDB opens the server's database file directly, read-only, to look behind the store.
+func (ts *testServer) rawDB(t testing.TB) *sql.DB {
+	t.Helper()
+	raw, err := sql.Open("sqlite", "file:"+(&url.URL{Path: ts.Store.Path()}).EscapedPath()+"?mode=ro&_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	return raw
+}
+
+// wantAccess fails unless a's access to the secret id is want ("" for none: the secret is invisible).
+func wantAccess(t testing.TB, ts *testServer, a db.Actor, id string, want db.Role) {
+	t.Helper()
+	sec, err := ts.Store.SecretByID(context.Background(), a, id)
+	if want == "" {
+		if db.ErrorCode(err) != db.CodeNotFound {
+			t.Fatalf("%s sees secret %s (%+v, %v), want not found", a.Email, id, sec, err)
+		}
+		return
+	}
+	if err != nil || sec.Access != want {
+		t.Fatalf("%s's access to %s: %+v %v, want %s", a.Email, id, sec, err, want)
+	}
 }

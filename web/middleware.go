@@ -15,6 +15,8 @@ type middlewares struct {
 	store    *db.Store
 	cfg      Config
 	sessions *sessionStore
+	csrfKey  []byte      // the key of the CSRF tokens' HMAC (see csrf)
+	bodies   *bodyBudget // the memory large request bodies may hold at once
 }
 
 // contentSecurityPolicy allows only keyhold's own scripts, styles and images: no inline script, no
@@ -55,6 +57,7 @@ func (m *middlewares) loadUser(next echo.HandlerFunc) echo.HandlerFunc {
 		if sess.ID == "" || userID == "" {
 			return next(c)
 		}
+		c.Set(sessionTokenKey, sess.ID)
 		orgID, _ := sess.Values["org_id"].(string)
 		a, err := m.store.ActorFor(r.Context(), userID, orgID, "portal", handlers.ClientIP(c))
 		if db.ErrorCode(err) == db.CodeForbidden {
@@ -67,6 +70,7 @@ func (m *middlewares) loadUser(next echo.HandlerFunc) echo.HandlerFunc {
 				if err := m.sessions.End(c); err != nil {
 					return err
 				}
+				c.Set(sessionTokenKey, "")
 				return next(c)
 			}
 			if err := m.sessions.SwitchOrg(c, ms[0].OrgID); err != nil {

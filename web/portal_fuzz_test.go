@@ -17,17 +17,14 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/keyhold/keyhold/db"
 	"github.com/keyhold/keyhold/web"
 )
 
-// fuzzConfig throttles sign-in failures so rarely that fuzzing does not lock the fixture's account.
-var fuzzConfig = web.Config{
-	LoginAccount: db.Throttle{MaxFailures: 1 << 30, Window: time.Minute, Lockout: time.Second},
-	LoginClient:  db.Throttle{MaxFailures: 1 << 30, Window: time.Minute, Lockout: time.Second},
-}
+// fuzzConfig is the server's configuration under fuzzing: the test servers' sign-in throttle
+// (plentyAttempts) never locks the fixture's account.
+var fuzzConfig = web.Config{}
 
 // portalFuzz is a fuzzFixture with Ada signed in.
 type portalFuzz struct {
@@ -242,9 +239,9 @@ func FuzzPortalSetup(f *testing.F) {
 	cfg.Logger = slog.New(slog.NewTextHandler(fx.log, nil))
 	fx.ts = newTestServerConfig(f, cfg)
 	fx.changes = watchChanges(f, fx.ts.Store.Path())
-	const csrf = "fuzz-csrf-token"
+	cookies, csrf := anonCSRF(f, fx.ts)
 	f.Fuzz(func(t *testing.T, body string) {
-		rec := portalPost(t, fx, []*http.Cookie{{Name: "kh_csrf", Value: csrf}}, csrf, false, http.MethodPost, "/setup", body)
+		rec := portalPost(t, fx, cookies, csrf, false, http.MethodPost, "/setup", body)
 		if rec.Code >= 400 {
 			return
 		}
@@ -264,7 +261,7 @@ func FuzzPortalSetup(f *testing.F) {
 		if err != nil || m.Role != db.OrgAdmin {
 			t.Fatalf("%q: set up, but %q is not its admin: %v", body, form.Get("email"), err)
 		}
-		if _, err := fx.ts.Store.Authenticate(context.Background(), form.Get("email"), form.Get("password")); err != nil {
+		if _, _, err := fx.ts.Store.SignIn(context.Background(), form.Get("email"), form.Get("password"), "192.0.2.1"); err != nil {
 			t.Fatalf("%q: set up, but the admin cannot sign in with the password: %v", body, err)
 		}
 	})
@@ -291,9 +288,9 @@ func FuzzPortalLogin(f *testing.F) {
 		f.Add(seed)
 	}
 	users := map[string]bool{"ada@example.com": true, "bob@example.com": true, "carol@example.com": true}
-	const csrf = "fuzz-csrf-token"
+	cookies, csrf := anonCSRF(f, fx.ts)
 	f.Fuzz(func(t *testing.T, body string) {
-		rec := portalPost(t, fx, []*http.Cookie{{Name: "kh_csrf", Value: csrf}}, csrf, false, http.MethodPost, "/login", body)
+		rec := portalPost(t, fx, cookies, csrf, false, http.MethodPost, "/login", body)
 		if rec.Code >= 400 {
 			return
 		}
@@ -305,6 +302,15 @@ func FuzzPortalLogin(f *testing.F) {
 			t.Fatalf("%q: redirected to %q, which a browser reads as off this site", body, loc)
 		}
 	})
+}
+
+// anonCSRF is what a visitor who is not signed in posts forms with: the anonymous cookie and the CSRF
+// token bound to it, from the sign-in page.
+func anonCSRF(t testing.TB, ts *testServer) ([]*http.Cookie, string) {
+	t.Helper()
+	c := ts.newClient(t)
+	tok := c.csrf()
+	return c.jar.Cookies(c.base), tok
 }
 
 // onSite reports whether a browser following Location: loc stays on this site. Browsers drop tabs and

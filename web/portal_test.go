@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -43,8 +44,8 @@ func TestPortal_FirstRunSetup(t *testing.T) {
 	wantRedirect(t, "GET / before setup", c.get("/"), "/setup")
 	page := c.get("/setup")
 	wantStatus(t, "GET /setup", page, http.StatusOK)
-	if tok := csrfFromPage(page.Body); tok == "" || tok != c.cookie("kh_csrf") {
-		t.Fatalf("setup page token %q, kh_csrf cookie %q: want the same, non-empty", tok, c.cookie("kh_csrf"))
+	if tok := csrfFromPage(page.Body); tok == "" || c.cookie("kh_anon") == "" || strings.Contains(tok, c.cookie("kh_anon")) {
+		t.Fatalf("setup page token %q, kh_anon cookie %q: want a token that is not the cookie's value", tok, c.cookie("kh_anon"))
 	}
 
 	bad := []struct {
@@ -131,7 +132,7 @@ func TestPortal_AnonymousIsSentToSignIn(t *testing.T) {
 
 	// An htmx request asks for a fragment (a dialog, a table): after signing in, the browser must come
 	// back to the page the request was made from, not to the fragment's URL.
-	for _, path := range []string{"/secrets?q=db", "/secrets/new", "/secrets/some-id/edit", "/secrets/some-id/value"} {
+	for _, path := range []string{"/secrets?q=db", "/secrets/new", "/secrets/some-id/edit", "/secrets/some-id/activity"} {
 		r := c.do(http.MethodGet, path, nil, http.Header{"Hx-Request": {"true"}, "Hx-Current-Url": {ts.URL + "/secrets?q=db&page=2"}})
 		if want := "/login?next=%2Fsecrets%3Fq%3Ddb%26page%3D2"; r.Header.Get("HX-Redirect") != want || r.Status < 400 {
 			t.Errorf("htmx GET %s: status %d, HX-Redirect %q; want an error status and HX-Redirect to %s", path, r.Status, r.Header.Get("HX-Redirect"), want)
@@ -281,7 +282,7 @@ func TestPortal_SignInThrottle(t *testing.T) {
 	}
 
 	t.Run("per account", func(t *testing.T) {
-		ts := newTestServerConfig(t, web.Config{LoginAccount: limit, LoginClient: plenty})
+		ts := newTestServerWith(t, web.Config{}, db.Options{SignIn: db.SignInLimits{Account: limit, Client: plenty}})
 		admin := ts.seedOrg(t, "Acme", "ada@example.com")
 		ts.seedMember(t, admin, "bob@example.com", "Bob", "Example")
 		c := ts.newClient(t)
@@ -300,7 +301,7 @@ func TestPortal_SignInThrottle(t *testing.T) {
 	})
 
 	t.Run("per client", func(t *testing.T) {
-		ts := newTestServerConfig(t, web.Config{LoginAccount: plenty, LoginClient: limit})
+		ts := newTestServerWith(t, web.Config{}, db.Options{SignIn: db.SignInLimits{Account: plenty, Client: limit}})
 		admin := ts.seedOrg(t, "Acme", "ada@example.com")
 		ts.seedMember(t, admin, "bob@example.com", "Bob", "Example")
 		c := ts.newClient(t)
@@ -372,29 +373,39 @@ func TestPortal_CookieFlags(t *testing.T) {
 		t.Run(fmt.Sprintf("SecureCookies=%v", secure), func(t *testing.T) {
 			ts := newTestServerConfig(t, web.Config{SecureCookies: secure})
 			ts.seedOrg(t, "Acme", "ada@example.com")
+			// Over TLS (or behind a TLS proxy) cookies get the __Host- prefix: only this host, over
+			// TLS, for the whole site can set them, so a sibling subdomain cannot plant one.
+			name := func(base string) string {
+				if secure {
+					return "__Host-" + base
+				}
+				return base
+			}
 			// A jar does not send Secure cookies over plain http, so carry the cookies by hand.
 			hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 			res, err := hc.Get(ts.URL + "/login")
 			if err != nil {
 				t.Fatal(err)
 			}
+			page, _ := io.ReadAll(res.Body)
 			res.Body.Close()
-			var csrf *http.Cookie
+			var anon *http.Cookie
 			for _, k := range res.Cookies() {
-				if k.Name == "kh_csrf" {
-					csrf = k
+				if k.Name == name("kh_anon") {
+					anon = k
 				}
 			}
-			if csrf == nil {
-				t.Fatal("GET /login set no kh_csrf cookie")
+			if anon == nil {
+				t.Fatalf("GET /login set no %s cookie", name("kh_anon"))
 			}
-			if !csrf.HttpOnly || csrf.SameSite != http.SameSiteStrictMode || csrf.Secure != secure {
-				t.Errorf("kh_csrf HttpOnly=%v SameSite=%v Secure=%v, want true, Strict, %v", csrf.HttpOnly, csrf.SameSite, csrf.Secure, secure)
+			if !anon.HttpOnly || anon.SameSite != http.SameSiteLaxMode || anon.Secure != secure || anon.Path != "/" || anon.Domain != "" {
+				t.Errorf("%s HttpOnly=%v SameSite=%v Secure=%v Path=%q Domain=%q, want true, Lax, %v, /, none",
+					anon.Name, anon.HttpOnly, anon.SameSite, anon.Secure, anon.Path, anon.Domain, secure)
 			}
-			form := url.Values{"_csrf": {csrf.Value}, "email": {"ada@example.com"}, "password": {testPassword}}
+			form := url.Values{"_csrf": {csrfFromPage(string(page))}, "email": {"ada@example.com"}, "password": {testPassword}}
 			req, _ := http.NewRequest(http.MethodPost, ts.URL+"/login", strings.NewReader(form.Encode()))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			req.AddCookie(&http.Cookie{Name: "kh_csrf", Value: csrf.Value})
+			req.AddCookie(&http.Cookie{Name: anon.Name, Value: anon.Value})
 			res, err = hc.Do(req)
 			if err != nil {
 				t.Fatal(err)
@@ -405,14 +416,14 @@ func TestPortal_CookieFlags(t *testing.T) {
 			}
 			var sess *http.Cookie
 			for _, k := range res.Cookies() {
-				if k.Name == "kh_session" {
+				if k.Name == name("kh_session") {
 					sess = k
 				}
 			}
 			if sess == nil {
-				t.Fatal("sign-in set no kh_session cookie")
+				t.Fatalf("sign-in set no %s cookie", name("kh_session"))
 			}
-			if !sess.HttpOnly || sess.SameSite != http.SameSiteLaxMode || sess.Secure != secure || sess.Path != "/" {
+			if !sess.HttpOnly || sess.SameSite != http.SameSiteLaxMode || sess.Secure != secure || sess.Path != "/" || sess.Domain != "" {
 				t.Errorf("kh_session HttpOnly=%v SameSite=%v Secure=%v Path=%q, want true, Lax, %v, /",
 					sess.HttpOnly, sess.SameSite, sess.Secure, sess.Path, secure)
 			}
@@ -476,7 +487,7 @@ func TestPortal_SecurityHeaders(t *testing.T) {
 	c := anon
 	id := sec.ID
 	for _, path := range []string{"/", "/secrets", "/secrets?q=API&page=1", "/secrets/new", "/secrets/" + id + "/edit",
-		"/secrets/" + id + "/value", "/secrets/" + id + "/delete", "/secrets/no-such-id/edit", "/no-such-page"} {
+		"/secrets/" + id + "/activity", "/secrets/" + id + "/delete", "/secrets/no-such-id/edit", "/no-such-page"} {
 		checkSecurityHeaders(t, "GET "+path, c.get(path))
 		checkSecurityHeaders(t, "htmx GET "+path, c.getHX(path))
 	}
@@ -705,9 +716,10 @@ func TestPortal_SecretEdit(t *testing.T) {
 
 	t.Run("no access", func(t *testing.T) {
 		before := f.value(t)
-		for _, path := range []string{"/edit", "/value", "/delete"} {
+		for _, path := range []string{"/edit", "/activity", "/delete"} {
 			wantStatus(t, "GET "+path+" without access", f.noraC.getHX(f.secretPath+path), http.StatusNotFound)
 		}
+		wantStatus(t, "reveal without access", f.noraC.reveal(f.secretPath), http.StatusNotFound)
 		r := f.noraC.hx(http.MethodPut, f.secretPath, url.Values{"version": {"9"}, "value": {"nora's value"}})
 		wantStatus(t, "PUT without access", r, http.StatusNotFound)
 		if v := f.value(t); v != before {
@@ -750,9 +762,10 @@ func TestPortal_SecretDelete(t *testing.T) {
 	if names := rowNames(f.ritaC.get("/secrets").Body); len(names) != 0 {
 		t.Errorf("the Reader's list shows %v after the delete", names)
 	}
-	for _, path := range []string{"/edit", "/value", "/delete"} {
+	for _, path := range []string{"/edit", "/activity", "/delete"} {
 		wantStatus(t, "GET "+path+" after the delete", f.adaC.getHX(f.secretPath+path), http.StatusNotFound)
 	}
+	wantStatus(t, "reveal after the delete", f.adaC.reveal(f.secretPath), http.StatusNotFound)
 	wantStatus(t, "DELETE again", f.adaC.hx(http.MethodDelete, f.secretPath, nil), http.StatusNotFound)
 
 	// The name is free again.
@@ -780,7 +793,7 @@ func TestPortal_SecretReveal(t *testing.T) {
 			sec := f.ts.seedSecret(t, f.ada, name, value)
 			f.ts.seedShare(t, f.ada, sec, f.rita, db.RoleReader)
 			for who, c := range map[string]*testClient{"owner": f.adaC, "reader": f.ritaC} {
-				r := c.getHX("/secrets/" + sec.ID + "/value")
+				r := c.reveal("/secrets/" + sec.ID)
 				wantStatus(t, who+" reveal", r, http.StatusOK)
 				if got := r.Header.Get("Cache-Control"); got != "no-store" {
 					t.Errorf("%s reveal: Cache-Control %q, want no-store", who, got)
@@ -915,10 +928,11 @@ func TestPortal_OrgSwitch(t *testing.T) {
 		t.Fatalf("Beta rows %v, want BETA_ONLY", got)
 	}
 	// Acme's secret is not reachable from Beta, even by ID.
-	for _, path := range []string{"/edit", "/value", "/delete"} {
+	for _, path := range []string{"/edit", "/activity", "/delete"} {
 		wantStatus(t, "Acme secret from Beta "+path, c.getHX("/secrets/"+acmeSec.ID+path), http.StatusNotFound)
 	}
-	wantStatus(t, "reveal Beta secret", c.getHX("/secrets/"+betaSec.ID+"/value"), http.StatusOK)
+	wantStatus(t, "reveal Acme secret from Beta", c.reveal("/secrets/"+acmeSec.ID), http.StatusNotFound)
+	wantStatus(t, "reveal Beta secret", c.reveal("/secrets/"+betaSec.ID), http.StatusOK)
 
 	for _, org := range []string{gamma.OrgID, "no-such-org", ""} {
 		r := c.postForm("/org/switch", url.Values{"org_id": {org}})
@@ -986,7 +1000,7 @@ func TestPortal_ValueShownOnlyByReveal(t *testing.T) {
 			}
 		}
 	}
-	if r := f.adaC.getHX("/secrets/" + id + "/value"); !strings.Contains(r.Body, "tok-new-51e0-value") {
+	if r := f.adaC.reveal("/secrets/" + id); !strings.Contains(r.Body, "tok-new-51e0-value") {
 		t.Fatal("the reveal does not show the value: the checks above prove nothing")
 	}
 }

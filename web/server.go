@@ -4,6 +4,7 @@ package web
 
 import (
 	"log/slog"
+	"net/netip"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -15,8 +16,8 @@ import (
 // Config is what the server needs beyond the store. main fills it from flags and the environment.
 type Config struct {
 	Logger *slog.Logger
-	// SecureCookies marks cookies Secure even when the request did not arrive over TLS (behind a
-	// TLS-terminating proxy).
+	// SecureCookies marks cookies Secure, with __Host- names, even when the request did not arrive
+	// over TLS (behind a TLS-terminating proxy).
 	SecureCookies bool
 	// SessionIdle and SessionAbsolute bound a portal session's life.
 	SessionIdle     time.Duration
@@ -24,9 +25,16 @@ type Config struct {
 	// APIRate and APIBurst are the per-key token bucket of the JSON API (requests per second).
 	APIRate  float64
 	APIBurst int
-	// LoginAccount and LoginClient throttle failed sign-ins per account and per client address.
-	LoginAccount db.Throttle
-	LoginClient  db.Throttle
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed. Without any, a client's
+	// address is the connection's: headers a client sends cannot change it.
+	TrustedProxies []netip.Prefix
+	// PublicURL is the address people reach keyhold at (https://keyhold.example.com), used in the
+	// invitation links the portal shows. Empty: the address of the request that asks.
+	PublicURL string
+	// BodyMemory bounds the memory that the bodies of requests in flight may hold at once
+	// (default 128 MiB): beyond it, a large body waits at most BodyWait (default 5s), then gets 503.
+	BodyMemory int64
+	BodyWait   time.Duration
 }
 
 func (c *Config) defaults() {
@@ -45,11 +53,11 @@ func (c *Config) defaults() {
 	if c.APIBurst == 0 {
 		c.APIBurst = 200
 	}
-	if c.LoginAccount.MaxFailures == 0 {
-		c.LoginAccount = db.Throttle{MaxFailures: 5, Window: 15 * time.Minute, Lockout: 15 * time.Minute}
+	if c.BodyMemory <= 0 {
+		c.BodyMemory = 128 << 20
 	}
-	if c.LoginClient.MaxFailures == 0 {
-		c.LoginClient = db.Throttle{MaxFailures: 20, Window: 15 * time.Minute, Lockout: 15 * time.Minute}
+	if c.BodyWait <= 0 {
+		c.BodyWait = 5 * time.Second
 	}
 }
 
@@ -60,12 +68,12 @@ func New(store *db.Store, cfg Config) *echo.Echo {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(cfg.Logger)
 	e.JSONSerializer = jsonSerializer{}
+	e.IPExtractor = clientIPExtractor(cfg.TrustedProxies)
 
 	sess := newSessionStore(store, cfg)
-	m := &middlewares{store: store, cfg: cfg, sessions: sess}
-	pages := &handlers.Pages{Store: store, Sessions: sess, Log: cfg.Logger,
-		LoginAccount: cfg.LoginAccount, LoginClient: cfg.LoginClient}
-	api := &handlers.API{Store: store, Log: cfg.Logger}
+	m := &middlewares{store: store, cfg: cfg, sessions: sess, csrfKey: store.DeriveKey("csrf"), bodies: newBodyBudget(cfg.BodyMemory, cfg.BodyWait)}
+	pages := &handlers.Pages{Store: store, Sessions: sess, PublicURL: cfg.PublicURL}
+	api := &handlers.API{Store: store}
 	routes(e, m, pages, api)
 	return e
 }

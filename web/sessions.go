@@ -32,14 +32,28 @@ func (s *sessionStore) options(r *http.Request) *sessions.Options {
 		Path:     "/",
 		MaxAge:   0, // a browser-session cookie; the server enforces idle and absolute timeouts
 		HttpOnly: true,
-		Secure:   s.secure || r.TLS != nil,
+		Secure:   s.over(r),
 		SameSite: http.SameSiteLaxMode,
 	}
 }
 
-// Get returns the request's session, cached for the request by gorilla's registry.
+// over reports whether r's cookies travel over TLS only.
+func (s *sessionStore) over(r *http.Request) bool { return s.secure || r.TLS != nil }
+
+// cookieName is the name of cookie base for r: over TLS with the __Host- prefix, which a browser
+// accepts only from this very host, over TLS, for the whole site: a sibling subdomain or a plain-HTTP
+// man in the middle cannot plant one.
+func (s *sessionStore) cookieName(r *http.Request, base string) string {
+	if s.over(r) {
+		return "__Host-" + base
+	}
+	return base
+}
+
+// Get returns the request's session, cached for the request by gorilla's registry. name is the
+// cookie's base name.
 func (s *sessionStore) Get(r *http.Request, name string) (*sessions.Session, error) {
-	return sessions.GetRegistry(r).Get(s, name)
+	return sessions.GetRegistry(r).Get(s, s.cookieName(r, name))
 }
 
 // New loads the session named by the cookie, or returns a new empty one.
@@ -100,11 +114,21 @@ func (s *sessionStore) Start(c echo.Context, userID, orgID string) error {
 			return err
 		}
 	}
-	sess := sessions.NewSession(s, sessionCookie)
+	sess := sessions.NewSession(s, s.cookieName(r, sessionCookie))
 	sess.Options = s.options(r)
 	sess.IsNew = true
 	sess.Values["user_id"], sess.Values["org_id"] = userID, orgID
-	return s.Save(r, w, sess)
+	if err := s.Save(r, w, sess); err != nil {
+		return err
+	}
+	c.Set(sessionTokenKey, sess.ID)
+	return nil
+}
+
+// Token is the request's session token ("" when signed out): a password change keeps this session.
+func (s *sessionStore) Token(c echo.Context) string {
+	tok, _ := c.Get(sessionTokenKey).(string)
+	return tok
 }
 
 // SwitchOrg makes orgID the session's current organization.

@@ -1,0 +1,207 @@
+package handlers
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/keyhold/keyhold/db"
+	"github.com/keyhold/keyhold/views"
+)
+
+// InvitePage handles GET /invite/:token: the page an invitation link opens. A link that does not
+// work gets one message, whatever the reason.
+func (p *Pages) InvitePage(c echo.Context) error {
+	props, err := p.inviteProps(c)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if props.Invalid {
+		status = http.StatusNotFound
+	}
+	return Render(c, status, views.InvitePage(props))
+}
+
+// inviteProps describes the invitation of the request's link, or an invalid one (Invalid, Err).
+func (p *Pages) inviteProps(c echo.Context) (views.InviteProps, error) {
+	props := views.InviteProps{Token: c.Param("token"), MinPassword: db.MinPasswordLen, CSRF: csrfToken(c), SignedInAs: actor(c).Email}
+	inv, err := p.Store.InvitationByToken(c.Request().Context(), props.Token)
+	if db.ErrorCode(err) == db.CodeNotFound {
+		props.Invalid, props.Err = true, db.ErrorMessage(err)
+		return props, nil
+	} else if err != nil {
+		return props, err
+	}
+	props.OrgName, props.Email, props.Admin, props.ExpiresAt = inv.OrgName, inv.Email, inv.Role == db.OrgAdmin, inv.ExpiresAt
+	if inv.CreatedBy.ID != "" {
+		props.InvitedBy = inv.CreatedBy.Name
+	}
+	for _, t := range inv.Teams {
+		props.Teams = append(props.Teams, t.Name)
+	}
+	return props, nil
+}
+
+// InviteSignUp handles POST /invite/:token from "Create your account": the person chooses their name
+// and password, the account is created and joins the organization, and they are signed in.
+func (p *Pages) InviteSignUp(c echo.Context) error {
+	props, err := p.inviteProps(c)
+	if err != nil || props.Invalid {
+		return p.inviteAnswer(c, props, err)
+	}
+	props.FirstName = strings.TrimSpace(c.FormValue("first_name"))
+	props.LastName = strings.TrimSpace(c.FormValue("last_name"))
+	pw := c.FormValue("password")
+	if pw != c.FormValue("password_confirm") {
+		props.Err = "The two passwords do not match."
+		return Render(c, http.StatusUnprocessableEntity, views.InvitePage(props))
+	}
+	u, orgID, err := p.Store.AcceptInvitationNewAccount(c.Request().Context(), props.Token,
+		db.NewAccount{FirstName: props.FirstName, LastName: props.LastName, Password: pw, ClientIP: ClientIP(c)})
+	switch db.ErrorCode(err) {
+	case db.CodeInvalid, db.CodeConflict, db.CodeUnavailable:
+		retryAfter(c, err)
+		props.Err = db.ErrorMessage(err)
+		return Render(c, formStatus(err), views.InvitePage(props))
+	}
+	if err != nil {
+		return p.inviteAnswer(c, props, err)
+	}
+	return p.signedInTo(c, u.ID, orgID)
+}
+
+// InviteAccept handles POST /invite/:token/accept: a signed-in user whose email is the invitation's
+// joins at once; a visitor proves the account is theirs with its password (throttled like a sign-in).
+func (p *Pages) InviteAccept(c echo.Context) error {
+	props, err := p.inviteProps(c)
+	if err != nil || props.Invalid {
+		return p.inviteAnswer(c, props, err)
+	}
+	ctx := c.Request().Context()
+	if a := actor(c); a.UserID != "" {
+		orgID, err := p.Store.AcceptInvitation(ctx, props.Token, a.UserID, ClientIP(c))
+		if code := db.ErrorCode(err); code == db.CodeForbidden || code == db.CodeConflict {
+			props.Err = db.ErrorMessage(err)
+			return Render(c, formStatus(err), views.InvitePage(props))
+		} else if err != nil {
+			return p.inviteAnswer(c, props, err)
+		}
+		if err := p.Sessions.SwitchOrg(c, orgID); err != nil {
+			return err
+		}
+		return c.Redirect(http.StatusSeeOther, "/secrets")
+	}
+	u, orgID, err := p.Store.AcceptInvitationSignIn(ctx, props.Token, c.FormValue("password"), ClientIP(c))
+	switch db.ErrorCode(err) {
+	case db.CodeUnauthorized, db.CodeRateLimited, db.CodeUnavailable, db.CodeConflict:
+		retryAfter(c, err)
+		props.ErrSignIn = db.ErrorMessage(err)
+		return Render(c, formStatus(err), views.InvitePage(props))
+	}
+	if err != nil {
+		return p.inviteAnswer(c, props, err)
+	}
+	return p.signedInTo(c, u.ID, orgID)
+}
+
+// InviteRefuse handles POST /invite/:token/refuse: the invitation is declined and its link dies.
+func (p *Pages) InviteRefuse(c echo.Context) error {
+	props, err := p.inviteProps(c)
+	if err != nil || props.Invalid {
+		return p.inviteAnswer(c, props, err)
+	}
+	if err := p.Store.RefuseInvitation(c.Request().Context(), props.Token, ClientIP(c)); err != nil {
+		return p.inviteAnswer(c, props, err)
+	}
+	return Render(c, http.StatusOK, views.InviteDeclinedPage(props.OrgName))
+}
+
+// inviteAnswer draws the invitation page for a link that stopped working (expired, used or revoked
+// while the page was open), or passes any other error on.
+func (p *Pages) inviteAnswer(c echo.Context, props views.InviteProps, err error) error {
+	if db.ErrorCode(err) == db.CodeNotFound {
+		props.Invalid, props.Err = true, db.ErrorMessage(err)
+	} else if err != nil {
+		return err
+	}
+	return Render(c, http.StatusNotFound, views.InvitePage(props))
+}
+
+// signedInTo starts a new session for userID in orgID and sends the browser to the Secrets tab.
+func (p *Pages) signedInTo(c echo.Context, userID, orgID string) error {
+	if err := p.Sessions.Start(c, userID, orgID); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/secrets")
+}
+
+// formStatus is the status of a form drawn again with err.
+func formStatus(err error) int {
+	switch db.ErrorCode(err) {
+	case db.CodeUnauthorized:
+		return http.StatusUnauthorized
+	case db.CodeForbidden:
+		return http.StatusForbidden
+	case db.CodeConflict:
+		return http.StatusConflict
+	case db.CodeRateLimited:
+		return http.StatusTooManyRequests
+	case db.CodeUnavailable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusUnprocessableEntity
+}
+
+// ResetPage handles GET /reset/:token: the page a password-reset link opens.
+func (p *Pages) ResetPage(c echo.Context) error {
+	props := views.ResetProps{Token: c.Param("token"), MinPassword: db.MinPasswordLen, CSRF: csrfToken(c)}
+	r, err := p.Store.PasswordResetByToken(c.Request().Context(), props.Token)
+	if db.ErrorCode(err) == db.CodeNotFound {
+		props.Invalid, props.Err = true, db.ErrorMessage(err)
+		return Render(c, http.StatusNotFound, views.ResetPage(props))
+	} else if err != nil {
+		return err
+	}
+	props.Email, props.ExpiresAt = r.Email, r.ExpiresAt
+	return Render(c, http.StatusOK, views.ResetPage(props))
+}
+
+// Reset handles POST /reset/:token: the person's new password replaces the one the operator reset,
+// the link is used up, and they are signed in.
+func (p *Pages) Reset(c echo.Context) error {
+	ctx := c.Request().Context()
+	props := views.ResetProps{Token: c.Param("token"), MinPassword: db.MinPasswordLen, CSRF: csrfToken(c)}
+	r, err := p.Store.PasswordResetByToken(ctx, props.Token)
+	if db.ErrorCode(err) == db.CodeNotFound {
+		props.Invalid, props.Err = true, db.ErrorMessage(err)
+		return Render(c, http.StatusNotFound, views.ResetPage(props))
+	} else if err != nil {
+		return err
+	}
+	props.Email, props.ExpiresAt = r.Email, r.ExpiresAt
+	pw := c.FormValue("password")
+	if pw != c.FormValue("password_confirm") {
+		props.Err = "The two passwords do not match."
+		return Render(c, http.StatusUnprocessableEntity, views.ResetPage(props))
+	}
+	u, orgID, err := p.Store.CompletePasswordReset(ctx, props.Token, pw, ClientIP(c))
+	switch db.ErrorCode(err) {
+	case db.CodeInvalid, db.CodeUnavailable:
+		retryAfter(c, err)
+		props.Err = db.ErrorMessage(err)
+		return Render(c, formStatus(err), views.ResetPage(props))
+	case db.CodeNotFound:
+		props.Invalid, props.Err = true, db.ErrorMessage(err)
+		return Render(c, http.StatusNotFound, views.ResetPage(props))
+	}
+	if err != nil {
+		return err
+	}
+	if orgID == "" {
+		props.Done = true
+		return Render(c, http.StatusOK, views.ResetPage(props))
+	}
+	return p.signedInTo(c, u.ID, orgID)
+}
