@@ -1006,6 +1006,66 @@ func TestAPI_Errors(t *testing.T) {
 	env.do(olive.Key, http.MethodGet, "/v1/secrets?organizationID="+strings.ToUpper(olive.OrgID), nil).want(t, http.StatusOK, nil)
 }
 
+// TestAPI_ContentType: a body is JSON when its Content-Type parses as application/json, in any case,
+// with parameters but no charset other than UTF-8. Anything else is 415 and stores nothing: a substring
+// match would take text/plain; x=application/json.
+func TestAPI_ContentType(t *testing.T) {
+	env := newAPIEnv(t, Config{})
+	admin := env.org("Acme", "ada@example.com")
+	olive := env.member(admin, "olive@example.com")
+	sec := env.secret(olive, "DB_PASSWORD", "hunter2")
+	canary := "CANARY-" + uuid.NewString()
+	for i, c := range []struct {
+		name, contentType string // contentType "" sends none
+		ok                bool
+	}{
+		{"json", "application/json", true},
+		{"charset utf-8", "application/json; charset=utf-8", true},
+		{"capitals", "APPLICATION/JSON", true},
+		{"quoted charset in capitals", `Application/Json ; Charset="UTF-8"`, true},
+		{"json in a parameter", "text/plain; x=application/json", false},
+		{"jsonp", "application/jsonp", false},
+		{"text", "text/plain", false},
+		{"missing", "", false},
+		{"malformed parameters", "application/json;;;=", false},
+		{"charset latin-1", "application/json; charset=iso-8859-1", false},
+		{"charset utf-16", "application/json; charset=utf-16", false},
+		{"json suffix", "application/merge-patch+json", false},
+		{"two types", "application/json, text/plain", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			env := env.with(t)
+			opt := header("Content-Type", c.contentType)
+			if c.contentType == "" {
+				opt = func(r *http.Request) { r.Header.Del("Content-Type") }
+			}
+			before := env.snapshot(olive, admin)
+			name, value := fmt.Sprintf("CONTENT_TYPE_%d", i), fmt.Sprintf("%s %d", canary, i)
+			post := env.do(olive.Key, http.MethodPost, "/v1/secrets", map[string]string{"name": name, "value": value}, opt)
+			patch := env.do(olive.Key, http.MethodPatch, "/v1/secrets/"+sec.ID, map[string]string{"value": value}, opt)
+			if c.ok {
+				post.want(t, http.StatusOK, nil)
+				patch.want(t, http.StatusOK, nil)
+				if got := env.secretValueByName(olive, name); got != value {
+					t.Fatalf("POST stored %q, want %q", got, value)
+				}
+				if got, err := env.store.RevealSecret(bg, olive.Actor, sec.ID); err != nil || got.Value != value {
+					t.Fatalf("PATCH stored %v (%v), want %q", got, err, value)
+				}
+				return
+			}
+			post.wantError(t, http.StatusUnsupportedMediaType, canary)
+			patch.wantError(t, http.StatusUnsupportedMediaType, canary)
+			if after := env.snapshot(olive, admin); after != before {
+				t.Fatalf("refused request changed data:\n%s\n---\n%s", before, after)
+			}
+		})
+	}
+	// Clients send Content-Type: application/json on bodiless GET and DELETE too.
+	env.do(olive.Key, http.MethodGet, "/v1/secrets/"+sec.ID, nil, header("Content-Type", "application/json")).want(t, http.StatusOK, nil)
+	env.do(olive.Key, http.MethodDelete, "/v1/secrets/"+sec.ID, nil, header("Content-Type", "application/json")).want(t, http.StatusOK, nil)
+}
+
 // secretValueByName reads the value of a's secret named name, or "" when there is none.
 func (env *apiEnv) secretValueByName(a principal, name string) string {
 	env.t.Helper()
