@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"reflect"
@@ -32,14 +33,20 @@ type secretBody struct {
 // behind: the read buffer, a value that fails and the rest of a replaced one are cleared.
 //
 // Keys match case-insensitively, the last of duplicate keys wins and null clears a field; strings are
-// unquoted with encoding/json's rules, invalid UTF-8 and lone surrogates becoming U+FFFD; unknown
-// fields are validated and skipped without recursion. Errors are decodeJSON's, code and message, with
-// the same byte offsets in syntax errors. Two differences are deliberate:
+// unquoted with encoding/json's rules, invalid UTF-8 and lone surrogates becoming U+FFFD in keys, the
+// name and skipped strings (a name is refused by the name rule anyway); unknown fields are validated
+// and skipped without recursion. Errors are decodeJSON's, code and message, with the same byte offsets
+// in syntax errors. Three differences are deliberate:
 //
 //   - Once a "value" string decodes to more than maxValue bytes, it returns CodeTooLarge at once and
 //     reads no further, where encoding/json would read the whole body first. So a value over the limit
 //     is refused even when a later duplicate "value" key would have replaced it, or when the body
 //     turns out to be malformed further on.
+//   - A "value" string that is not UTF-8 text, with a byte that is not UTF-8 or a \u escape of a
+//     surrogate that is not half of a pair, is refused with CodeInvalid (valueNotText) at once in the
+//     same way, where encoding/json would put U+FFFD in its place: that would store a credential other
+//     than the one sent. A body that ends right after a high surrogate, where the escape of a low one
+//     could still have been, ends too soon instead.
 //   - A reader that returns no data and no error 100 times in a row fails as unreadable
 //     (io.ErrNoProgress), where encoding/json would call it for ever.
 func decodeSecretBody(r io.Reader, sizeHint int64, withName bool, maxValue int) (secretBody, error) {
@@ -53,14 +60,37 @@ func decodeSecretBody(r io.Reader, sizeHint int64, withName bool, maxValue int) 
 		return out, nil
 	}
 	clear(d.val[:cap(d.val)])
+	var nt notTextError
 	switch {
 	case errors.Is(err, errValueTooLarge):
 		return secretBody{}, db.ValueOverLimit(d.maxValue)
+	case errors.As(err, &nt):
+		return secretBody{}, valueNotText(nt.offset, nt.surrogate)
 	case errors.Is(err, errTrailingData):
 		return secretBody{}, db.Errorf(db.CodeInvalid, "Invalid JSON body: unexpected data after the JSON object.")
 	}
 	return secretBody{}, jsonError(err)
 }
+
+// valueNotText is the refusal of a value that is not UTF-8 text at offset of the body (counted from 1,
+// as in syntax errors): a byte that is not UTF-8 (surrogate < 0), or the escape of a lone surrogate.
+// It names the escape, never a byte of the value.
+func valueNotText(offset int64, surrogate rune) error {
+	what := "invalid UTF-8"
+	if surrogate >= 0 {
+		what = fmt.Sprintf(`a lone surrogate \u%04x`, surrogate)
+	}
+	return db.Errorf(db.CodeInvalid, "The value is not valid UTF-8 text (%s at byte %d of the body): "+
+		"JSON cannot carry raw bytes, so encode binary values as text first, for example base64.", what, offset)
+}
+
+// notTextError is a "value" string that is not UTF-8 text; decodeSecretBody turns it into valueNotText.
+type notTextError struct {
+	offset    int64
+	surrogate rune
+}
+
+func (notTextError) Error() string { return "value is not UTF-8 text" }
 
 // readBufSize is the read buffer: few reads for a 5 MB body, and small enough to pool.
 const readBufSize = 8 << 10
@@ -323,7 +353,7 @@ func foldRune(r rune) rune {
 const firstHintedCap = 1 << 20
 
 // initialCap is the first capacity of the value's buffer: the body's length when known (the value is
-// at most that long unless it has invalid UTF-8 to replace), up to firstHintedCap.
+// at most that long), up to firstHintedCap.
 func (d *bodyDecoder) initialCap() int {
 	n := min(512, d.maxValue)
 	if d.sizeHint > 0 {
@@ -388,6 +418,9 @@ func (d *bodyDecoder) str(dst []byte, sink int) ([]byte, error) {
 		case c < ' ':
 			return dst, d.syntaxAt(d.pos)
 		default: // a byte that is not UTF-8
+			if sink == sinkValue {
+				return dst, notTextError{offset: d.off + int64(d.pos) + 1, surrogate: -1}
+			}
 			d.pos++
 			dst, err = d.put(dst, replacement, sink)
 		}
@@ -440,7 +473,8 @@ func (d *bodyDecoder) escape(dst []byte, sink int) ([]byte, error) {
 }
 
 // escapeU decodes the \uXXXX at d.pos, and the low surrogate after it if it is a high one: a surrogate
-// that is not half of a pair becomes U+FFFD, and what follows it is decoded on its own.
+// that is not half of a pair refuses a value, or else becomes U+FFFD, and what follows it is decoded on
+// its own.
 func (d *bodyDecoder) escapeU(dst []byte, sink int) ([]byte, error) {
 	n := d.ensure(6)
 	var r rune
@@ -454,6 +488,7 @@ func (d *bodyDecoder) escapeU(dst []byte, sink int) ([]byte, error) {
 		}
 		r = r<<4 | h
 	}
+	at := d.off + int64(d.pos) + 1
 	d.pos += 6
 	if utf16.IsSurrogate(r) {
 		n := d.ensure(6)
@@ -472,6 +507,11 @@ func (d *bodyDecoder) escapeU(dst []byte, sink int) ([]byte, error) {
 		if pair := utf16.DecodeRune(r, r2); pair != unicode.ReplacementChar {
 			d.pos += 6
 			r = pair
+		} else if sink == sinkValue {
+			if r < 0xdc00 && n < 6 && lowPrefix(d.buf[d.pos:d.pos+n]) {
+				return dst, d.failure() // the body ends where the low half could have been
+			}
+			return dst, notTextError{offset: at, surrogate: r}
 		} else {
 			r = unicode.ReplacementChar
 		}
@@ -481,6 +521,30 @@ func (d *bodyDecoder) escapeU(dst []byte, sink int) ([]byte, error) {
 	}
 	var b [utf8.UTFMax]byte
 	return d.put(dst, b[:utf8.EncodeRune(b[:], r)], sink)
+}
+
+// lowPrefix reports whether p, shorter than an escape, could begin the escape of a low surrogate:
+// \uDC00 to \uDFFF.
+func lowPrefix(p []byte) bool {
+	for i, c := range p {
+		var ok bool
+		switch i {
+		case 0:
+			ok = c == '\\'
+		case 1:
+			ok = c == 'u'
+		case 2:
+			ok = c == 'd' || c == 'D'
+		case 3:
+			ok = unhex(c) >= 0xc
+		default:
+			ok = unhex(c) >= 0
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
 }
 
 func unhex(c byte) rune {

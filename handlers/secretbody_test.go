@@ -8,10 +8,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/iotest"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -52,8 +56,9 @@ func limitMessage(maxValue int) string {
 }
 
 // checkSecretBody decodes body with decodeSecretBody and with decodeJSON, each reading it through
-// wrap, and fails t on any difference but the one decodeSecretBody documents: a value over maxValue
-// is refused at once. It returns decodeSecretBody's result.
+// wrap, and fails t on any difference but the ones decodeSecretBody documents: a value over maxValue,
+// and a value that is not UTF-8 text, are refused at once (where decodeJSON would put U+FFFD in the
+// latter's place). It returns decodeSecretBody's result.
 func checkSecretBody(t testing.TB, body []byte, withName bool, maxValue int, hint int64, wrap func(io.Reader) io.Reader) (secretBody, error) {
 	t.Helper()
 	refName, refValue, refErr := refDecode(wrap(bytes.NewReader(body)), withName)
@@ -72,6 +77,18 @@ func checkSecretBody(t testing.TB, body []byte, withName bool, maxValue int, hin
 			t.Fatalf("got %q; decodeJSON decoded a value of %d bytes without error", err, len(*refValue))
 		}
 		return got, err
+	}
+	if m := notTextRE.FindStringSubmatch(db.ErrorMessage(err)); m != nil && db.ErrorCode(err) == db.CodeInvalid {
+		checkNotText(t, body, m)
+		return got, err
+	}
+	if at := firstNotText(body); at > 0 {
+		// Only the body limit may stop the reading before the bytes that tell (at most 12) are in.
+		var limit int64
+		fmt.Sscanf(db.ErrorMessage(err), "The request body is larger than %d bytes", &limit)
+		if db.ErrorCode(err) != db.CodeTooLarge || int64(at)+11 <= limit {
+			t.Fatalf("got a value of %d bytes, error %v; want the refusal of a value that is not UTF-8 text at byte %d", len(got.Value), err, at)
+		}
 	}
 	if refOver {
 		t.Fatalf("got (%v, %v), want the limit error: decodeJSON decoded a value of %d bytes", got, err, len(*refValue))
@@ -130,6 +147,150 @@ func someValueOver(body []byte, maxValue int) bool {
 	return false
 }
 
+// notTextRE parses decodeSecretBody's refusal of a value that is not UTF-8 text: what it found (the
+// escape of a lone surrogate, or nothing for a byte that is not UTF-8) and where.
+var notTextRE = regexp.MustCompile(`^The value is not valid UTF-8 text \((?:invalid UTF-8|a lone surrogate \\u([0-9a-f]{4})) at byte ([0-9]+) of the body\): JSON cannot carry raw bytes, so encode binary values as text first, for example base64\.$`)
+
+// notTextMessage is the refusal of a value that is not UTF-8 text at byte at of the body: a byte that
+// is not UTF-8 (escape "") or the escape of a lone surrogate.
+func notTextMessage(at int, escape string) string {
+	what := "invalid UTF-8"
+	if escape != "" {
+		what = "a lone surrogate " + escape
+	}
+	return fmt.Sprintf("The value is not valid UTF-8 text (%s at byte %d of the body): JSON cannot carry raw bytes, so encode binary values as text first, for example base64.", what, at)
+}
+
+// checkNotText checks a refusal of a value that is not UTF-8 text, its message parsed by notTextRE
+// into m, against body: the body cut at the place it names and closed there is a well-formed object
+// whose last member is a "value" string, all of them text; and at that place the body has a byte that
+// is not UTF-8, or the named escape of a surrogate that is not half of a pair. What follows need not
+// be well-formed: the refusal comes at once.
+func checkNotText(t testing.TB, body []byte, m []string) {
+	t.Helper()
+	at, _ := strconv.Atoi(m[2])
+	i := at - 1
+	if i < 0 || i >= len(body) {
+		t.Fatalf("%q: byte %d is not in the body of %d bytes", m[0], at, len(body))
+	}
+	prefix := append(body[:i:i], `"}`...)
+	strs, whole := valueStrings(prefix)
+	if !whole || len(strs) == 0 || strs[len(strs)-1].end != int64(len(prefix)-1) {
+		t.Fatalf("%q: byte %d is not in a \"value\" string of a well-formed object", m[0], at)
+	}
+	if before := firstNotText(prefix); before > 0 {
+		t.Fatalf("%q: byte %d is not text already", m[0], before)
+	}
+	rest := body[i:]
+	if m[1] == "" {
+		if r, n := utf8.DecodeRune(rest); r != utf8.RuneError || n != 1 || !utf8.FullRune(rest) {
+			t.Fatalf("%q: the body has %q there", m[0], rest[:n])
+		}
+		return
+	}
+	r, ok := escapeAt(rest)
+	if !ok || fmt.Sprintf("%04x", r) != m[1] || !utf16.IsSurrogate(r) {
+		t.Fatalf("%q: the body has %q there", m[0], rest[:min(len(rest), 6)])
+	}
+	if next := rest[6:]; r < 0xdc00 {
+		if isLowEscape(next) {
+			t.Fatalf("%q: a low surrogate follows: %q", m[0], rest[:12])
+		}
+		// A body that ends where a low surrogate's escape could still have been is merely cut short.
+		if len(next) < 6 && isLowEscape(append(next[:len(next):len(next)], `\udc00`[len(next):]...)) {
+			t.Fatalf("%q: the body ends at %q, where a low surrogate could follow", m[0], rest)
+		}
+	}
+}
+
+// escapeAt decodes the \uXXXX escape p starts with.
+func escapeAt(p []byte) (rune, bool) {
+	if len(p) < 6 || p[0] != '\\' || p[1] != 'u' {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(string(p[2:6]), 16, 16)
+	return rune(n), err == nil
+}
+
+func isLowEscape(p []byte) bool {
+	r, ok := escapeAt(p)
+	return ok && r >= 0xdc00 && r <= 0xdfff
+}
+
+// notTextAt returns the index in the JSON string s, quotes included, of its first byte that is not
+// UTF-8 or escape of a surrogate that is not half of a pair; -1 when it is all text.
+func notTextAt(s []byte) int {
+	for i := 1; i < len(s)-1; {
+		switch {
+		case s[i] == '\\' && s[i+1] == 'u':
+			r, _ := escapeAt(s[i:])
+			switch {
+			case r >= 0xd800 && r < 0xdc00 && isLowEscape(s[i+6:len(s)-1]):
+				i += 12
+			case utf16.IsSurrogate(r):
+				return i
+			default:
+				i += 6
+			}
+		case s[i] == '\\':
+			i += 2
+		default:
+			r, n := utf8.DecodeRune(s[i:])
+			if r == utf8.RuneError && n == 1 {
+				return i
+			}
+			i += n
+		}
+	}
+	return -1
+}
+
+// valueString is the raw JSON string of a "value" member and the offset in the body where it ends.
+type valueString struct {
+	raw []byte
+	end int64
+}
+
+// valueStrings reads body's top-level object member by member with encoding/json, for as long as it is
+// well-formed, and returns the strings of its "value" members; whole reports that the body is one
+// well-formed object and nothing else.
+func valueStrings(body []byte) (strs []valueString, whole bool) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, false
+	}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return strs, false
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return strs, false
+		}
+		if k, _ := key.(string); strings.EqualFold(k, "value") && raw[0] == '"' {
+			strs = append(strs, valueString{raw, dec.InputOffset()})
+		}
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
+		return strs, false
+	}
+	_, err := dec.Token()
+	return strs, err == io.EOF
+}
+
+// firstNotText returns the offset (from 1, as in syntax errors) of the first byte that is not UTF-8 or
+// escape of a lone surrogate in a "value" string of body, as far as body is well-formed; 0 for none.
+func firstNotText(body []byte) int {
+	strs, _ := valueStrings(body)
+	for _, s := range strs {
+		if i := notTextAt(s.raw); i >= 0 {
+			return int(s.end) - len(s.raw) + i + 1
+		}
+	}
+	return 0
+}
+
 func plainReader(r io.Reader) io.Reader { return r }
 
 // chunkReader serves at most n bytes a read, to cut tokens at every place.
@@ -176,13 +337,12 @@ func TestSecretBody(t *testing.T) {
 		{name: "unknown fields", body: `{"a":{"b":[1,-2.5e+3,{"c":null},[]],"d":{}},"e":true,"f":false,"g":"\u00e9","value":"v"}`, wantValue: ptr("v")},
 		{name: "top-level null", body: ` null `},
 		{name: "escapes", body: `{"value":"q\" b\\ s\/ \b\f\n\r\t \u00e9\u20AC \ud83d\ude00"}`, wantValue: ptr("q\" b\\ s/ \b\f\n\r\t é€ 😀")},
-		{name: "lone high surrogate", body: `{"value":"\ud800"}`, wantValue: ptr("\uFFFD")},
-		{name: "high surrogate then letter", body: `{"value":"\ud800\u0041"}`, wantValue: ptr("\uFFFDA")},
-		{name: "low surrogate first", body: `{"value":"\udc00\ud800\udc00"}`, wantValue: ptr("\uFFFD\U00010000")},
-		{name: "two high surrogates", body: `{"value":"\ud800\ud800\udc00x"}`, wantValue: ptr("\uFFFD\U00010000x")},
-		{name: "surrogate then escape", body: `{"value":"\ud800\n"}`, wantValue: ptr("\uFFFD\n")},
-		{name: "invalid UTF-8", body: "{\"value\":\"a\xffb\xed\xa0\x80c\xe2\x82\"}", wantValue: ptr("a\uFFFDb\uFFFD\uFFFD\uFFFDc\uFFFD\uFFFD")},
 		{name: "valid UTF-8", body: "{\"value\":\"\u00e9\u20ac\U0001F600\uFFFD\"}", wantValue: ptr("\u00e9\u20ac\U0001F600\uFFFD")},
+		// Only the value is refused when it is not text: other strings keep encoding/json's U+FFFD.
+		{name: "name not text", body: "{\"name\":\"A\xffB\\ud800\",\"value\":\"v\"}", wantName: ptr("A\uFFFDB\uFFFD"), wantValue: ptr("v")},
+		{name: "name not text, update", update: true, body: "{\"name\":\"\xff\\udc00\",\"value\":\"v\"}", wantValue: ptr("v")},
+		{name: "unknown field not text", body: "{\"x\":[\"\xff\\ud800\",{\"\xed\xa0\x80\":\"\\udc00\"}],\"value\":\"v\"}", wantValue: ptr("v")},
+		{name: "key not text", body: "{\"valu\xff\":\"a\",\"value\\ud800\":\"b\",\"value\":\"v\"}", wantValue: ptr("v")},
 		{name: "value at the limit", body: `{"value":"` + over[1:] + `"}`, wantValue: ptr(over[1:])},
 
 		{name: "empty body", body: "", wantErr: "Invalid JSON body: the body is empty; send a JSON object."},
@@ -226,7 +386,8 @@ func TestSecretBody(t *testing.T) {
 		{name: "top-level depth 10001", body: deep(10001, "[", "]"), wantErr: "Invalid JSON body: syntax error at byte 10001."},
 
 		{name: "value over the limit", body: `{"value":"` + over + `"}`, wantErr: limitMessage(maxValue)},
-		{name: "replacements over the limit", body: `{"value":"` + strings.Repeat("\xff", 22) + `"}`, wantErr: limitMessage(maxValue)},
+		{name: "over the limit before a byte that is not UTF-8", body: `{"value":"` + over + "\xff" + over + `"}`, wantErr: limitMessage(maxValue)},
+		{name: "a byte that is not UTF-8 before the limit", body: `{"value":"` + over[:10] + "\xff" + over + `"}`, wantErr: notTextMessage(21, "")},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			for _, chunk := range []int{0, 1, 3} {
@@ -258,6 +419,7 @@ func TestSecretBody_ReadBufferEdges(t *testing.T) {
 	for _, tail := range []string{
 		`\ud83d\ude00"}`, `\ud800\u0041"}`, `\n\"\\"}`, "\U0001F600\u00e9\xf0\x9f\x98\"}", `"} {}`, `"} "x"`,
 		`", "x": -12.5e-3}`, `", "x": truex}`, `", "x": [[{"a":null}]]}`, "\n\"}", `\u12G4"}`, `\uD83D`,
+		"\xff\"}", "\xed\xa0\x80\"}", `\udc00"}`, `\ud800"}`, `\ud800\uDB00"}`, `\ud800`,
 	} {
 		for shift := range 16 {
 			prefix := `{"value":"` + strings.Repeat("a", readBufSize-16+shift)
@@ -279,6 +441,103 @@ func TestSecretBody_DuplicateOverLimit(t *testing.T) {
 	_, err := decodeSecretBody(strings.NewReader(body), -1, true, 64)
 	if got, want := db.ErrorMessage(err), limitMessage(64); got != want {
 		t.Fatalf("error %q, want %q", got, want)
+	}
+}
+
+// TestSecretBody_NotText pins the other documented difference: a value that is not UTF-8 text, raw
+// bytes that are not UTF-8 or a \u escape of a surrogate that is not half of a pair, is refused where
+// decodeJSON would store U+FFFD in its place. The message says where, and repeats nothing of the value
+// but the escape.
+func TestSecretBody_NotText(t *testing.T) {
+	const canary = "CANARY"
+	for _, c := range []struct {
+		name   string
+		value  string // between the quotes of "value"
+		want   string // the value decoded, when it is text; "" when it is refused
+		at     int    // the index in value of the byte or escape refused
+		escape string // the lone surrogate the message names, or "" for a byte that is not UTF-8
+	}{
+		{name: "byte 0xff", value: canary + "\xff" + canary, at: 6},
+		{name: "continuation byte alone", value: canary + "\x80", at: 6},
+		{name: "truncated sequence", value: canary + "\xe2\x82" + canary, at: 6}, // € without its last byte
+		{name: "truncated sequence at the end", value: canary + "\xf0\x9f\x98", at: 6},
+		{name: "overlong encoding", value: canary + "\xc0\xaf" + canary, at: 6}, // '/' in two bytes
+		{name: "overlong encoding in three bytes", value: "\xe0\x80\xaf" + canary, at: 0},
+		{name: "encoded surrogate", value: canary + "\xed\xa0\x80" + canary, at: 6},
+		{name: "beyond U+10FFFF", value: "\xf4\x90\x80\x80", at: 0},
+		{name: "after escapes", value: `\"\\\u00e9` + "\xff", at: 10},
+		{name: "lone high surrogate", value: canary + `\ud800` + canary, at: 6, escape: `\ud800`},
+		{name: "lone low surrogate", value: canary + `\udc00` + canary, at: 6, escape: `\udc00`},
+		{name: "high surrogate then letter", value: canary + `\ud800\u0041`, at: 6, escape: `\ud800`},
+		{name: "high surrogate at the end", value: canary + `\ud800`, at: 6, escape: `\ud800`},
+		{name: "high surrogate in capitals", value: `\uDBFF` + canary, at: 0, escape: `\udbff`},
+		{name: "two high surrogates", value: `\ud800\ud800\udc00`, at: 0, escape: `\ud800`},
+		{name: "low then high", value: `\udc00\ud800\udc00`, at: 0, escape: `\udc00`},
+		{name: "high surrogate then escape", value: `\ud800\n`, at: 0, escape: `\ud800`},
+		{name: "lone after a pair", value: "é€" + `\ud83d\ude00` + canary + `\udfff`, at: 23, escape: `\udfff`},
+
+		{name: "surrogate pair", value: `\ud83d\ude00`, want: "\xf0\x9f\x98\x80"},
+		{name: "surrogate pair in capitals", value: `\uD83D\uDE00`, want: "\U0001F600"},
+		{name: "highest pair", value: `\udbff\udfff`, want: "\U0010FFFF"},
+		{name: "around the surrogates", value: `\ud7ff\ue000`, want: "\ud7ff\ue000"},
+		{name: "multi-byte UTF-8", value: "é€😀\U0010FFFF\ud7ff\ue000", want: "é€😀\U0010FFFF\ud7ff\ue000"},
+		{name: "U+FFFD itself", value: "\xef\xbf\xbd" + `\ufffd`, want: "\uFFFD\uFFFD"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			for _, prefix := range []string{`{"name":"API_TOKEN","value":"`, `{"value":"`} {
+				body := prefix + c.value + `"}`
+				for _, chunk := range []int{0, 1, 3, 7} {
+					wrap := plainReader
+					if chunk > 0 {
+						wrap = func(r io.Reader) io.Reader { return &chunkReader{r, chunk} }
+					}
+					got, err := checkSecretBody(t, []byte(body), len(prefix) > 10, 1<<10, int64(len(body)), wrap)
+					if c.want != "" {
+						if err != nil || string(got.Value) != c.want {
+							t.Fatalf("%s: got %q, %v; want %q", body, got.Value, err, c.want)
+						}
+						continue
+					}
+					msg := db.ErrorMessage(err)
+					if want := notTextMessage(len(prefix)+c.at+1, c.escape); db.ErrorCode(err) != db.CodeInvalid || msg != want {
+						t.Fatalf("%s: error %q (%s), want %q", body, msg, db.ErrorCode(err), want)
+					}
+					if strings.Contains(msg, canary) || strings.ContainsFunc(msg, func(r rune) bool { return r < ' ' || r > '~' }) {
+						t.Fatalf("the message repeats the value: %q", msg)
+					}
+					if got.Value != nil {
+						t.Fatalf("a refused value came back: %q", got.Value)
+					}
+				}
+			}
+		})
+	}
+	const truncated = "Invalid JSON body: it ends before the JSON object is complete."
+	for _, c := range []struct {
+		name, body, wantErr string
+	}{
+		{"a later value does not replace it", `{"value":"\ud800","VALUE":"ok"}`, notTextMessage(11, `\ud800`)},
+		{"an earlier type error", "{\"value\":1,\"value\":\"\xff\"}", notTextMessage(21, "")},
+		{"malformed further on", "{\"value\":\"\xff\x01\"}", notTextMessage(11, "")},
+		{"a bad escape after a high surrogate", `{"value":"\ud800\u12G4"}`, notTextMessage(11, `\ud800`)},
+		{"the body ends after the byte", "{\"value\":\"\xff", notTextMessage(11, "")},
+		{"the body ends in a high surrogate's place", `{"value":"\ud800\u00`, notTextMessage(11, `\ud800`)},
+		{"the body ends after a high surrogate", `{"value":"\ud800`, truncated},
+		{"the body ends in a low surrogate's place", `{"value":"\ud800\uDC`, truncated},
+		{"the body ends in a sequence", "{\"value\":\"\xe2\x82", truncated},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			for _, chunk := range []int{0, 1, 5} {
+				wrap := plainReader
+				if chunk > 0 {
+					wrap = func(r io.Reader) io.Reader { return &chunkReader{r, chunk} }
+				}
+				_, err := checkSecretBody(t, []byte(c.body), true, 1<<10, -1, wrap)
+				if got := db.ErrorMessage(err); got != c.wantErr {
+					t.Fatalf("error %q, want %q", got, c.wantErr)
+				}
+			}
+		})
 	}
 }
 
@@ -410,6 +669,8 @@ func TestSecretBody_Memory(t *testing.T) {
 	}
 }
 
+// FuzzSecretBody checks decodeSecretBody against decodeJSON with checkSecretBody: the same value, name
+// and error for every body, but for the documented refusals of a value over the limit or not text.
 func FuzzSecretBody(f *testing.F) {
 	for _, s := range []string{
 		`{"name":"API_TOKEN","value":"s3cret"}`,
@@ -434,6 +695,13 @@ func FuzzSecretBody(f *testing.F) {
 		`{"value":"abc`,
 		``,
 		`[[[[[[[[[[]]]]]]]]]]`,
+		// Values that are not text, and other strings that may keep U+FFFD.
+		`{"value":"ok\ud800","value":"v"}`,
+		`{"value":"\udc00\ud83d\ude00"}`,
+		`{"value":"\ud800\u12G4"}`,
+		`{"value":"\ud800\uDC`,
+		"{\"value\":\"\xe2\x82",
+		"{\"name\":\"\xff\\ud800\",\"x\":[\"\xc0\xaf\"],\"valu\xff\":1,\"value\":\"\xf4\x90\x80\x80\"}",
 	} {
 		f.Add([]byte(s), true, uint8(0))
 		f.Add([]byte(s), false, uint8(0x2b))

@@ -2,6 +2,7 @@ package web
 
 import (
 	"math"
+	"mime"
 	"net/http"
 	"strings"
 	"sync"
@@ -70,17 +71,17 @@ func (m *apiMiddleware) rateLimit(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// body checks that a request with a body says it is JSON, and caps the body at apiBodyLimit while it
-// is read: a declared length over the cap is refused before a byte is read, and a streamed body fails
-// the read that crosses it. GET and DELETE carry no body, and clients send Content-Type: application/json
-// on them anyway: that is fine.
+// body checks that a request with a body says it is JSON (jsonContentType), and caps the body at
+// apiBodyLimit while it is read: a declared length over the cap is refused before a byte is read, and a
+// streamed body fails the read that crosses it. GET and DELETE carry no body, and clients send
+// Content-Type: application/json on them anyway: that is fine.
 func (m *apiMiddleware) body(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
 		switch req.Method {
 		case http.MethodPost, http.MethodPatch, http.MethodPut:
-			if !strings.Contains(strings.ToLower(req.Header.Get(echo.HeaderContentType)), echo.MIMEApplicationJSON) {
-				return echo.NewHTTPError(http.StatusUnsupportedMediaType, "Send the body as JSON, with the header Content-Type: application/json.")
+			if err := jsonContentType(req.Header.Get(echo.HeaderContentType)); err != nil {
+				return err
 			}
 		}
 		if req.ContentLength > apiBodyLimit {
@@ -92,6 +93,20 @@ func (m *apiMiddleware) body(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		return next(c)
 	}
+}
+
+// jsonContentType checks a body's Content-Type: it must parse as the media type application/json, in
+// any case, and may carry parameters, but no charset other than UTF-8, the encoding of JSON. Anything
+// else is 415, a missing or malformed header included.
+func jsonContentType(h string) error {
+	mediaType, params, err := mime.ParseMediaType(h)
+	if err != nil || mediaType != echo.MIMEApplicationJSON {
+		return echo.NewHTTPError(http.StatusUnsupportedMediaType, "Send the body as JSON, with the header Content-Type: application/json.")
+	}
+	if charset, ok := params["charset"]; ok && !strings.EqualFold(charset, "utf-8") {
+		return echo.NewHTTPError(http.StatusUnsupportedMediaType, "Send the body as JSON in UTF-8: Content-Type: application/json may name no other charset than utf-8.")
+	}
+	return nil
 }
 
 // keyLimiters holds a token bucket per API key. A bucket idle long enough to have refilled is the same

@@ -107,6 +107,8 @@ func FuzzAPISecretBody(f *testing.F) {
 		{1, `{"value": "` + strings.Repeat("é", 300) + `", "name": "IGNORED"}`},
 		{1, `{"value": "unterminated`},
 		{1, `{"value": ["a"]}`},
+		{0, "{\"name\": \"RAW\", \"value\": \"ok\xff\xed\xa0\x80\"}"},
+		{1, `{"value": "\udc00\ud83d\ude00", "value": "later"}`},
 	} {
 		f.Add(seed.route, seed.body)
 	}

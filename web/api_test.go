@@ -1006,6 +1006,148 @@ func TestAPI_Errors(t *testing.T) {
 	env.do(olive.Key, http.MethodGet, "/v1/secrets?organizationID="+strings.ToUpper(olive.OrgID), nil).want(t, http.StatusOK, nil)
 }
 
+// TestAPI_ContentType: a body is JSON when its Content-Type parses as application/json, in any case,
+// with parameters but no charset other than UTF-8. Anything else is 415 and stores nothing: a substring
+// match would take text/plain; x=application/json.
+func TestAPI_ContentType(t *testing.T) {
+	env := newAPIEnv(t, Config{})
+	admin := env.org("Acme", "ada@example.com")
+	olive := env.member(admin, "olive@example.com")
+	sec := env.secret(olive, "DB_PASSWORD", "hunter2")
+	canary := "CANARY-" + uuid.NewString()
+	for i, c := range []struct {
+		name, contentType string // contentType "" sends none
+		ok                bool
+	}{
+		{"json", "application/json", true},
+		{"charset utf-8", "application/json; charset=utf-8", true},
+		{"capitals", "APPLICATION/JSON", true},
+		{"quoted charset in capitals", `Application/Json ; Charset="UTF-8"`, true},
+		{"json in a parameter", "text/plain; x=application/json", false},
+		{"jsonp", "application/jsonp", false},
+		{"text", "text/plain", false},
+		{"missing", "", false},
+		{"malformed parameters", "application/json;;;=", false},
+		{"charset latin-1", "application/json; charset=iso-8859-1", false},
+		{"charset utf-16", "application/json; charset=utf-16", false},
+		{"json suffix", "application/merge-patch+json", false},
+		{"two types", "application/json, text/plain", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			env := env.with(t)
+			opt := header("Content-Type", c.contentType)
+			if c.contentType == "" {
+				opt = func(r *http.Request) { r.Header.Del("Content-Type") }
+			}
+			before := env.snapshot(olive, admin)
+			name, value := fmt.Sprintf("CONTENT_TYPE_%d", i), fmt.Sprintf("%s %d", canary, i)
+			post := env.do(olive.Key, http.MethodPost, "/v1/secrets", map[string]string{"name": name, "value": value}, opt)
+			patch := env.do(olive.Key, http.MethodPatch, "/v1/secrets/"+sec.ID, map[string]string{"value": value}, opt)
+			if c.ok {
+				post.want(t, http.StatusOK, nil)
+				patch.want(t, http.StatusOK, nil)
+				if got := env.secretValueByName(olive, name); got != value {
+					t.Fatalf("POST stored %q, want %q", got, value)
+				}
+				if got, err := env.store.RevealSecret(bg, olive.Actor, sec.ID); err != nil || got.Value != value {
+					t.Fatalf("PATCH stored %v (%v), want %q", got, err, value)
+				}
+				return
+			}
+			post.wantError(t, http.StatusUnsupportedMediaType, canary)
+			patch.wantError(t, http.StatusUnsupportedMediaType, canary)
+			if after := env.snapshot(olive, admin); after != before {
+				t.Fatalf("refused request changed data:\n%s\n---\n%s", before, after)
+			}
+		})
+	}
+	// Clients send Content-Type: application/json on bodiless GET and DELETE too.
+	env.do(olive.Key, http.MethodGet, "/v1/secrets/"+sec.ID, nil, header("Content-Type", "application/json")).want(t, http.StatusOK, nil)
+	env.do(olive.Key, http.MethodDelete, "/v1/secrets/"+sec.ID, nil, header("Content-Type", "application/json")).want(t, http.StatusOK, nil)
+}
+
+// secretValueByName reads the value of a's secret named name, or "" when there is none.
+func (env *apiEnv) secretValueByName(a principal, name string) string {
+	env.t.Helper()
+	sec, err := env.store.SecretByName(bg, a.Actor, name)
+	if db.ErrorCode(err) == db.CodeNotFound {
+		return ""
+	} else if err != nil {
+		env.t.Fatal(err)
+	}
+	return sec.Value
+}
+
+// TestAPI_ValueNotText: a value that is not UTF-8 text, raw bytes that are not UTF-8 or the \u escape
+// of a lone surrogate, is refused with 400 over real HTTP, in POST and PATCH, with a message that
+// repeats nothing of the value, and nothing is stored, where encoding/json would have stored U+FFFD
+// in its place. Text, surrogate pairs included, is stored byte for byte.
+func TestAPI_ValueNotText(t *testing.T) {
+	env := newAPIEnv(t, Config{})
+	admin := env.org("Acme", "ada@example.com")
+	olive := env.member(admin, "olive@example.com")
+	sec := env.secret(olive, "DB_PASSWORD", "hunter2")
+	canary := "CANARY-" + uuid.NewString()
+	for _, c := range []struct {
+		name, value string // value goes between the quotes of "value" as is
+		escape      string // the lone surrogate the message names, if any
+	}{
+		{"byte 0xff", canary + "\xff" + canary, ""},
+		{"truncated sequence", canary + "\xe2\x82" + canary, ""},
+		{"overlong encoding", canary + "\xc0\xaf" + canary, ""},
+		{"encoded surrogate", canary + "\xed\xa0\x80" + canary, ""},
+		{"lone high surrogate", canary + `\ud800` + canary, `\ud800`},
+		{"lone low surrogate", canary + `\udc00` + canary, `\udc00`},
+		{"high surrogate then letter", canary + `\ud800\u0041` + canary, `\ud800`},
+		{"high surrogate at the end", canary + `\ud800`, `\ud800`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			env := env.with(t)
+			before := env.snapshot(olive, admin)
+			for _, r := range []*apiResp{
+				env.do(olive.Key, http.MethodPost, "/v1/secrets", `{"name": "NOT_TEXT", "value": "`+c.value+`"}`),
+				env.do(olive.Key, http.MethodPatch, "/v1/secrets/"+sec.ID, `{"value": "`+c.value+`"}`),
+			} {
+				msg := r.wantError(t, http.StatusBadRequest, canary, "CANARY")
+				if !strings.HasPrefix(msg, "The value is not valid UTF-8 text (") || !strings.Contains(msg, "base64") {
+					t.Errorf("message %q does not say the value is not UTF-8 text", msg)
+				}
+				if c.escape != "" && !strings.Contains(msg, c.escape) {
+					t.Errorf("message %q does not name %s", msg, c.escape)
+				}
+			}
+			if got := env.secretValueByName(olive, "NOT_TEXT"); got != "" {
+				t.Fatalf("a refused POST stored %q", got)
+			}
+			if got, err := env.store.RevealSecret(bg, olive.Actor, sec.ID); err != nil || got.Value != "hunter2" || got.Version != sec.Version {
+				t.Fatalf("after a refused PATCH: %v, %v; want hunter2 at version %d", got, err, sec.Version)
+			}
+			if after := env.snapshot(olive, admin); after != before {
+				t.Fatalf("refused request changed data:\n%s\n---\n%s", before, after)
+			}
+		})
+	}
+
+	env.do(olive.Key, http.MethodPost, "/v1/secrets", `{"name": "EMOJI", "value": "\ud83d\ude00 \u00e9"}`).want(t, http.StatusOK, nil)
+	if got, want := env.secretValueByName(olive, "EMOJI"), "\xf0\x9f\x98\x80 \xc3\xa9"; got != want {
+		t.Fatalf("stored %q, want %q", got, want)
+	}
+	env.do(olive.Key, http.MethodPatch, "/v1/secrets/"+sec.ID, "{\"value\": \"\\uD83D\\uDE00 é€\U0010FFFF\"}").want(t, http.StatusOK, nil)
+	if got, want := env.secretValueByName(olive, "DB_PASSWORD"), "😀 é€\U0010FFFF"; got != want {
+		t.Fatalf("stored %q, want %q", got, want)
+	}
+
+	// A name is left to the name rule: only letters, digits and _.
+	before := env.snapshot(olive, admin)
+	msg := env.do(olive.Key, http.MethodPost, "/v1/secrets", "{\"name\": \"A\xffB\", \"value\": \""+canary+"\"}").wantError(t, http.StatusBadRequest, canary)
+	if !strings.Contains(msg, "invalid UTF-8") {
+		t.Errorf("message %q, want the name rule's", msg)
+	}
+	if after := env.snapshot(olive, admin); after != before {
+		t.Fatalf("refused request changed data:\n%s\n---\n%s", before, after)
+	}
+}
+
 // TestAPI_BodyLimit shows that the body limit admits the largest legal value at its worst escaping,
 // and refuses a larger body while it is read, without reading it all.
 func TestAPI_BodyLimit(t *testing.T) {

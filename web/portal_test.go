@@ -532,6 +532,7 @@ func TestPortal_SecretCreate(t *testing.T) {
 		{"EMPTY_VALUE", "", "Value is required."},
 		{"TOO_BIG", strings.Repeat("x", db.MaxValueBytes+1), "5 MB"},
 		{"NOT_UTF8", "ok\xff\xfe", "Value must be UTF-8 text."},
+		{"ENCODED_SURROGATE", "ok\xed\xa0\x80", "Value must be UTF-8 text."}, // value=ok%ED%A0%80
 	}
 	for _, tc := range bad {
 		label := tc.name
@@ -687,6 +688,31 @@ func TestPortal_SecretEdit(t *testing.T) {
 		}
 		if v := f.value(t); v == "overwritten" {
 			t.Fatal("a PUT without a good version overwrote the value")
+		}
+	})
+
+	t.Run("not UTF-8", func(t *testing.T) {
+		sec, err := f.ts.Store.RevealSecret(ctx, f.ada, f.sec.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		version := strconv.FormatInt(sec.Version, 10)
+		for _, value := range []string{"\xff", "ok\xed\xa0\x80"} { // sent as %FF and ok%ED%A0%80
+			r := f.adaC.hx(http.MethodPut, f.secretPath, url.Values{"version": {version}, "value": {value}})
+			wantStatus(t, fmt.Sprintf("PUT value=%q", value), r, http.StatusUnprocessableEntity)
+			if got := pageError(r.Body); got != "Value must be UTF-8 text." {
+				t.Errorf("dialog error %q, want Value must be UTF-8 text.", got)
+			}
+			if r.Header.Get("HX-Trigger") != "" {
+				t.Errorf("a refused update triggered %q", r.Header.Get("HX-Trigger"))
+			}
+		}
+		after, err := f.ts.Store.RevealSecret(ctx, f.ada, f.sec.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after.Value != sec.Value || after.Version != sec.Version {
+			t.Fatalf("after refused updates: %q at version %d, want %q at version %d", after.Value, after.Version, sec.Value, sec.Version)
 		}
 	})
 
