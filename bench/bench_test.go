@@ -5,6 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -193,5 +196,44 @@ func TestParseConfig(t *testing.T) {
 		if _, err := parseConfig(bad); err == nil {
 			t.Errorf("parseConfig(%q) accepted", bad)
 		}
+	}
+}
+
+// TestRunLoad_Finish checks that a run with Finish times a request that ends after the window, and
+// that one without it does not.
+func TestRunLoad_Finish(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(300 * time.Millisecond)
+		fmt.Fprint(w, "ok")
+	}))
+	defer srv.Close()
+	for _, finish := range []bool{false, true} {
+		r, err := runLoad(context.Background(), loadSpec{URL: srv.URL, Status: http.StatusOK, BodyLen: 2, Clients: 1, Duration: 100 * time.Millisecond, Finish: finish})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if finish && (r.Requests != 1 || r.P50 < 300*time.Millisecond) || !finish && r.Requests != 0 {
+			t.Errorf("Finish %v: %d requests timed, p50 %s", finish, r.Requests, r.P50)
+		}
+	}
+}
+
+func TestInfoChecksNeverFail(t *testing.T) {
+	r := &results{}
+	r.addCheck(check{Measure: "sign-in answers", Keyhold: "401: 3", Info: true})
+	if r.failed() {
+		t.Error("an informational row failed the run")
+	}
+	var b strings.Builder
+	r.printTable(&b)
+	if !strings.Contains(b.String(), "info") || !strings.Contains(b.String(), "0 PASS, 0 FAIL") {
+		t.Errorf("table:\n%s", b.String())
+	}
+	if r.Records[0].Pass != nil {
+		t.Errorf("an informational row's record has pass=%v", *r.Records[0].Pass)
+	}
+	r.addCheck(check{Measure: "fetch errors during the flood", Keyhold: "2", Must: "0"})
+	if !r.failed() {
+		t.Error("a failed check did not fail the run")
 	}
 }
