@@ -2,7 +2,7 @@
 // fresh data directory, seeds it through the CLI and the JSON API, and measures it from the outside,
 // over loopback only, against a bare echo handler that replays keyhold's own response bytes:
 //
-//	go run ./bench [--rounds 3] [--duration 3s] [--secrets 1000] [--quick] [--only fetch,401,rss,portal,coldstart,writers]
+//	go run ./bench [--rounds 3] [--duration 3s] [--secrets 1000] [--quick] [--only fetch,401,writers,rss,portal,coldstart,login-flood]
 //
 // It prints a table (measure, keyhold, bare, ratio or budget, must, PASS/FAIL) and writes every
 // measurement as JSON lines to --out. Every run bounds itself (--deadline) and kills its children on
@@ -30,7 +30,7 @@ import (
 const childEnv = "KEYHOLD_BENCH_CHILD"
 
 // phases are the parts of the suite --only can select, in the order they run.
-var phases = []string{"fetch", "401", "writers", "rss", "portal", "coldstart"}
+var phases = []string{"fetch", "401", "writers", "rss", "portal", "coldstart", "login-flood"}
 
 // config is the suite's command line.
 type config struct {
