@@ -146,7 +146,7 @@ func parseConfig(args []string) (config, error) {
 		dur, warmup, writerDur, deadline        time.Duration
 		conc, only                              string
 	)
-	fs.BoolVar(&quick, "quick", false, "smoke mode: 1 round of 1 s, 200 secrets (1,000 for the portal), 2 s writer phase; under a minute")
+	fs.BoolVar(&quick, "quick", false, "smoke mode: 1 round of 1 s, 200 secrets (1,000 for the portal), 2 s writer phase; a minute or two")
 	fs.IntVar(&rounds, "rounds", 0, "interleaved bare/keyhold rounds (default 3)")
 	fs.DurationVar(&dur, "duration", 0, "measured time of each load run (default 3s)")
 	fs.DurationVar(&warmup, "warmup", 0, "unrecorded warm-up before each load run (default 500ms)")
