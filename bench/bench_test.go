@@ -5,9 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -189,9 +195,165 @@ func TestParseConfig(t *testing.T) {
 		!cfg.Only["fetch"] || !cfg.Only["401"] || cfg.Only["rss"] {
 		t.Errorf("parsed %+v", cfg)
 	}
+	if cfg, err := parseConfig([]string{"--only", "login-flood", "--quick"}); err != nil || !cfg.Only["login-flood"] || cfg.Only["fetch"] || cfg.Rounds != 1 {
+		t.Errorf("--only login-flood --quick: %v, %+v", err, cfg)
+	}
 	for _, bad := range [][]string{{"--only", "nope"}, {"--concurrency", "0"}, {"--secrets", "3"}, {"extra"}} {
 		if _, err := parseConfig(bad); err == nil {
 			t.Errorf("parseConfig(%q) accepted", bad)
 		}
+	}
+}
+
+func TestFormField(t *testing.T) {
+	for _, c := range []struct {
+		name, page, want string
+		ok               bool
+	}{
+		{"keyhold's form", `<form method="post"><input type="hidden" name="_csrf" value="abc123"/><input name="email">`, "abc123", true},
+		{"value first", `<input value="tok" type="hidden" name="_csrf">`, "tok", true},
+		{"single quotes, spaces, upper case", `<INPUT TYPE=hidden Name = '_csrf' VALUE='a b'>`, "a b", true},
+		{"unquoted", `<input type=hidden name=_csrf value=xyz>`, "xyz", true},
+		{"escaped", `<input name="_csrf" value="a&amp;b&#43;c&quot;">`, `a&b+c"`, true},
+		{"a > inside another attribute", `<input data-x="1>2" name="_csrf" value="v">`, "v", true},
+		{"another field first", `<input name="next" value="/secrets"><input name="_csrf" value="second">`, "second", true},
+		{"a longer name is not it", `<input name="_csrf_old" value="no"><input name="_csrf" value="yes">`, "yes", true},
+		{"no value", `<input name="_csrf">`, "", false},
+		{"absent", `<form><input name="email" value="ada@example.com"></form>`, "", false},
+		{"not an input", `<meta name="_csrf" value="no">`, "", false},
+	} {
+		got, ok := formField([]byte(c.page), "_csrf")
+		if got != c.want || ok != c.ok {
+			t.Errorf("%s: formField = %q, %v; want %q, %v", c.name, got, ok, c.want, c.ok)
+		}
+	}
+}
+
+func TestFloodSources(t *testing.T) {
+	seen := map[string]int{}
+	for round := 1; round <= 3; round++ {
+		ips := floodSources(round, loginFloodWorkers)
+		if len(ips) != loginFloodWorkers {
+			t.Fatalf("round %d: %d addresses, want %d", round, len(ips), loginFloodWorkers)
+		}
+		for _, ip := range ips {
+			v4 := ip.To4()
+			if v4 == nil || !ip.IsLoopback() || ip.Equal(net.IPv4(127, 0, 0, 1)) || v4[1] == 0 || v4[3] == 0 || v4[3] == 255 {
+				t.Errorf("round %d: source %s is not a loopback address 127.a.b.c with a ≥ 1 and c in 1–254", round, ip)
+			}
+			if r, dup := seen[ip.String()]; dup {
+				t.Errorf("round %d: source %s already used in round %d", round, ip, r)
+			}
+			seen[ip.String()] = round
+		}
+	}
+	// Many rounds of many workers stay distinct and in range.
+	big := floodSources(40, 5000)
+	last := big[len(big)-1].To4()
+	if last[1] == 0 || last[3] == 0 || last[3] == 255 {
+		t.Errorf("source %s out of range", last)
+	}
+}
+
+// TestSignInAttempt signs in against a server that names its CSRF cookie at random and checks the
+// token, the form and the source address, as keyhold's would.
+func TestSignInAttempt(t *testing.T) {
+	cookie := fmt.Sprintf("csrf_%d", time.Now().UnixNano()%1000)
+	var remote atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		remote.Store(r.RemoteAddr)
+		switch r.Method {
+		case http.MethodGet:
+			http.SetCookie(w, &http.Cookie{Name: cookie, Value: "t&k", Path: "/", HttpOnly: true})
+			fmt.Fprint(w, `<form method="post" action="/login"><input type="hidden" value="t&amp;k" name="_csrf"/></form>`)
+		case http.MethodPost:
+			c, err := r.Cookie(cookie)
+			switch {
+			case err != nil || c.Value != "t&k" || r.FormValue("_csrf") != "t&k":
+				w.WriteHeader(http.StatusForbidden)
+			case r.FormValue("email") == "blocked@example.com":
+				w.Header().Set("Retry-After", "60")
+				w.WriteHeader(http.StatusTooManyRequests)
+			case r.FormValue("email") != "" && r.FormValue("password") != "" && r.FormValue("next") == "/secrets":
+				w.WriteHeader(http.StatusUnauthorized)
+			default:
+				w.WriteHeader(http.StatusBadRequest)
+			}
+		}
+	}))
+	defer srv.Close()
+
+	var dials atomic.Int64
+	src := floodSources(1, 8)[7]
+	u, _ := url.Parse(srv.URL)
+	if err := probeSource(context.Background(), src, u.Host); err != nil {
+		t.Logf("cannot bind %s (%v): signing in from the default address", src, err)
+		src = nil
+	}
+	client := floodClient(src, &dials)
+	defer client.CloseIdleConnections()
+	for i, c := range []struct {
+		email  string
+		status int
+		retry  bool
+	}{{"nobody@example.com", http.StatusUnauthorized, false}, {"blocked@example.com", http.StatusTooManyRequests, true}, {"nobody2@example.com", http.StatusUnauthorized, false}} {
+		st, ra, err := signInAttempt(context.Background(), client, srv.URL, c.email, "wrong "+fmt.Sprint(i))
+		if err != nil || st != c.status || ra != c.retry {
+			t.Errorf("%s: status %d, Retry-After %v, err %v; want %d, %v", c.email, st, ra, err, c.status, c.retry)
+		}
+	}
+	if n := dials.Load(); n != 1 {
+		t.Errorf("%d connections for one worker, want 1 kept alive", n)
+	}
+	if src != nil {
+		if host, _, _ := net.SplitHostPort(remote.Load().(string)); host != src.String() {
+			t.Errorf("the server saw the worker at %s, want %s", host, src)
+		}
+	}
+}
+
+// TestRunLoad_Finish checks that a run with Finish times a request that ends after the window, and
+// that one without it does not.
+func TestRunLoad_Finish(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(300 * time.Millisecond)
+		fmt.Fprint(w, "ok")
+	}))
+	defer srv.Close()
+	for _, finish := range []bool{false, true} {
+		r, err := runLoad(context.Background(), loadSpec{URL: srv.URL, Status: http.StatusOK, BodyLen: 2, Clients: 1, Duration: 100 * time.Millisecond, Finish: finish})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if finish && (r.Requests != 1 || r.P50 < 300*time.Millisecond) || !finish && r.Requests != 0 {
+			t.Errorf("Finish %v: %d requests timed, p50 %s", finish, r.Requests, r.P50)
+		}
+	}
+}
+
+func TestInfoChecksNeverFail(t *testing.T) {
+	r := &results{}
+	r.addCheck(check{Measure: "sign-in answers", Keyhold: "401: 3", Info: true})
+	if r.failed() {
+		t.Error("an informational row failed the run")
+	}
+	var b strings.Builder
+	r.printTable(&b)
+	if !strings.Contains(b.String(), "info") || !strings.Contains(b.String(), "0 PASS, 0 FAIL") {
+		t.Errorf("table:\n%s", b.String())
+	}
+	if r.Records[0].Pass != nil {
+		t.Errorf("an informational row's record has pass=%v", *r.Records[0].Pass)
+	}
+	r.addCheck(check{Measure: "fetch errors during the flood", Keyhold: "2", Must: "0"})
+	if !r.failed() {
+		t.Error("a failed check did not fail the run")
+	}
+}
+
+func TestFmtAnswers(t *testing.T) {
+	got := fmtAnswers(map[int]int{401: 800, 503: 12, 403: 2, 0: 1})
+	if want := "401: 800, 429: 0, 503: 12, other: 3 (transport error: 1, 403: 2)"; got != want {
+		t.Errorf("fmtAnswers = %q, want %q", got, want)
 	}
 }

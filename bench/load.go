@@ -25,10 +25,14 @@ type loadSpec struct {
 	Duration   time.Duration
 	MaxSamples int // 0: keep every latency
 	ServerPID  int // when set, the server's CPU time over the window is measured
+	// Finish times every request that starts in the window, however late it ends (up to the
+	// transport's 30 s response-header timeout), instead of dropping those that straddle its end:
+	// when answers take seconds, a window of a few seconds would otherwise keep only the fast ones.
+	Finish bool
 }
 
 // loadResult is what a run measured. Latencies are of requests that started after the warm-up and
-// ended within the measured window.
+// ended within the measured window (with Finish, of every request that started within it).
 type loadResult struct {
 	Requests     int
 	Errors       int // wrong status, short body or transport error, in the window
@@ -148,7 +152,7 @@ func runLoad(ctx context.Context, spec loadSpec) (loadResult, error) {
 							o.firstErr = "warm-up: " + problem
 						}
 					}
-				case end.After(t1):
+				case end.After(t1) && !spec.Finish:
 					// Straddles the end of the window: neither counted nor timed.
 				case problem != "":
 					o.errs++

@@ -2,7 +2,7 @@
 // fresh data directory, seeds it through the CLI and the JSON API, and measures it from the outside,
 // over loopback only, against a bare echo handler that replays keyhold's own response bytes:
 //
-//	go run ./bench [--rounds 3] [--duration 3s] [--secrets 1000] [--quick] [--only fetch,401,rss,portal,coldstart,writers]
+//	go run ./bench [--rounds 3] [--duration 3s] [--secrets 1000] [--quick] [--only fetch,401,writers,rss,portal,coldstart,login-flood]
 //
 // It prints a table (measure, keyhold, bare, ratio or budget, must, PASS/FAIL) and writes every
 // measurement as JSON lines to --out. Every run bounds itself (--deadline) and kills its children on
@@ -30,7 +30,7 @@ import (
 const childEnv = "KEYHOLD_BENCH_CHILD"
 
 // phases are the parts of the suite --only can select, in the order they run.
-var phases = []string{"fetch", "401", "writers", "rss", "portal", "coldstart"}
+var phases = []string{"fetch", "401", "writers", "rss", "portal", "coldstart", "login-flood"}
 
 // config is the suite's command line.
 type config struct {
@@ -146,7 +146,7 @@ func parseConfig(args []string) (config, error) {
 		dur, warmup, writerDur, deadline        time.Duration
 		conc, only                              string
 	)
-	fs.BoolVar(&quick, "quick", false, "smoke mode: 1 round of 1 s, 200 secrets (1,000 for the portal), 2 s writer phase; under a minute")
+	fs.BoolVar(&quick, "quick", false, "smoke mode: 1 round of 1 s, 200 secrets (1,000 for the portal), 2 s writer phase; a minute or two")
 	fs.IntVar(&rounds, "rounds", 0, "interleaved bare/keyhold rounds (default 3)")
 	fs.DurationVar(&dur, "duration", 0, "measured time of each load run (default 3s)")
 	fs.DurationVar(&warmup, "warmup", 0, "unrecorded warm-up before each load run (default 500ms)")

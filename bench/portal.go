@@ -3,17 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
-	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 )
-
-var csrfField = regexp.MustCompile(`name="_csrf" value="([^"]*)"`)
 
 // portalMaxTime caps each portal measure, however slow the pages are.
 const portalMaxTime = 90 * time.Second
@@ -34,9 +30,9 @@ func signIn(ctx context.Context, base, email, pw string) (*http.Client, error) {
 	}
 	page, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	m := csrfField.FindSubmatch(page)
-	if resp.StatusCode != http.StatusOK || m == nil {
-		return nil, fmt.Errorf("GET /login: status %d, CSRF field found: %v", resp.StatusCode, m != nil)
+	token, found := formField(page, "_csrf")
+	if resp.StatusCode != http.StatusOK || !found {
+		return nil, fmt.Errorf("GET /login: status %d, CSRF field found: %v", resp.StatusCode, found)
 	}
 	u, _ := url.Parse(base)
 	hasCookie := false
@@ -46,7 +42,7 @@ func signIn(ctx context.Context, base, email, pw string) (*http.Client, error) {
 	if !hasCookie {
 		return nil, fmt.Errorf("GET /login set no kh_csrf cookie")
 	}
-	form := url.Values{"email": {email}, "password": {pw}, "_csrf": {html.UnescapeString(string(m[1]))}, "next": {"/secrets"}}
+	form := url.Values{"email": {email}, "password": {pw}, "_csrf": {token}, "next": {"/secrets"}}
 	req, _ = http.NewRequestWithContext(ctx, http.MethodPost, base+"/login", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, err = client.Do(req) // follows the 303 to /secrets

@@ -160,6 +160,16 @@ func (p *proc) stop() error {
 	}
 }
 
+// kill ends the process and its group at once (SIGKILL) and waits for it to exit.
+func (p *proc) kill() {
+	if p.exited() {
+		return
+	}
+	_ = syscall.Kill(-p.pid, syscall.SIGKILL)
+	_ = p.cmd.Process.Kill()
+	<-p.done
+}
+
 // tail returns the last lines of the process's log, for error messages.
 func (p *proc) tail() string {
 	b, err := os.ReadFile(p.log)

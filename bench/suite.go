@@ -154,6 +154,7 @@ func runSuite(parent context.Context, cfg config) (*results, error) {
 		{"rss", cfg.Only["rss"], e.rssPhase},
 		{"portal", cfg.Only["portal"], e.portalPhase},
 		{"coldstart", cfg.Only["coldstart"], e.coldStartPhase},
+		{"login-flood", cfg.Only["login-flood"], e.loginFloodPhase},
 	} {
 		if err := run(p.name, p.sel, p.fn); err != nil {
 			e.stopKeyhold()
