@@ -17,8 +17,9 @@ const portalMaxTime = 90 * time.Second
 // portalQueries are the searches typed into the Secrets tab: many matches, a few, one, none.
 var portalQueries = []string{"STRIPE", "TOKEN", "TLS_CERT_CHAIN_PEM_0042", "GCP", "no_such_secret", "DATABASE_URL_01", "KEY", "_00"}
 
-// signIn signs in to the portal as a browser does: GET /login for the CSRF token (the _csrf field and
-// the kh_csrf cookie), then POST the form. It returns a client that carries the session cookie.
+// signIn signs in to the portal as a browser does: GET /login for the CSRF token (the _csrf field, bound
+// to the anonymous cookie the page sets), then POST the form. It returns a client that carries the
+// session cookie.
 func signIn(ctx context.Context, base, email, pw string) (*http.Client, error) {
 	jar, _ := cookiejar.New(nil)
 	client := &http.Client{Jar: jar, Timeout: 30 * time.Second,
@@ -35,12 +36,8 @@ func signIn(ctx context.Context, base, email, pw string) (*http.Client, error) {
 		return nil, fmt.Errorf("GET /login: status %d, CSRF field found: %v", resp.StatusCode, found)
 	}
 	u, _ := url.Parse(base)
-	hasCookie := false
-	for _, c := range jar.Cookies(u) {
-		hasCookie = hasCookie || c.Name == "kh_csrf"
-	}
-	if !hasCookie {
-		return nil, fmt.Errorf("GET /login set no kh_csrf cookie")
+	if len(jar.Cookies(u)) == 0 {
+		return nil, fmt.Errorf("GET /login set no cookie for its CSRF token")
 	}
 	form := url.Values{"email": {email}, "password": {pw}, "_csrf": {token}, "next": {"/secrets"}}
 	req, _ = http.NewRequestWithContext(ctx, http.MethodPost, base+"/login", strings.NewReader(form.Encode()))
