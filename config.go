@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/keyhold/keyhold/db"
+	"github.com/keyhold/keyhold/web"
 )
 
 // config is everything keyhold reads from flags and the environment, read once here and passed down.
@@ -29,6 +31,35 @@ type config struct {
 	SessionMax    time.Duration
 	// ReadHeaderTimeout bounds how long a client may take to send its request headers.
 	ReadHeaderTimeout time.Duration
+	// TrustedProxies are the proxies whose X-Forwarded-For gives the client's address.
+	TrustedProxies []netip.Prefix
+	// PublicURL is the address people reach keyhold at, for the links it hands out.
+	PublicURL string
+	// envErrs are environment values that did not parse: serve refuses to start with them.
+	envErrs []error
+}
+
+// proxiesFlag is --trusted-proxies: a comma-separated list of CIDR prefixes or addresses.
+type proxiesFlag struct{ p *[]netip.Prefix }
+
+func (f proxiesFlag) String() string {
+	if f.p == nil {
+		return ""
+	}
+	var s []string
+	for _, p := range *f.p {
+		s = append(s, p.String())
+	}
+	return strings.Join(s, ",")
+}
+
+func (f proxiesFlag) Set(v string) error {
+	p, err := web.ParseTrustedProxies(v)
+	if err != nil {
+		return fmt.Errorf("not a list of CIDR prefixes or addresses: %w", err)
+	}
+	*f.p = p
+	return nil
 }
 
 // env returns the variable name's value, or the contents of the file named by name_FILE.
@@ -62,16 +93,49 @@ func dataFlags(fs *flag.FlagSet, cfg *config) {
 func serveFlags(fs *flag.FlagSet, cfg *config) {
 	dataFlags(fs, cfg)
 	fs.StringVar(&cfg.Addr, "addr", envOr("KEYHOLD_ADDR", "127.0.0.1:8080"), "listen `address` (env KEYHOLD_ADDR)")
-	secure, _ := strconv.ParseBool(envOr("KEYHOLD_SECURE_COOKIES", "false"))
+	// An environment value that does not parse stops the server with one line, instead of being read
+	// as its default (KEYHOLD_SECURE_COOKIES=yes must not mean false).
+	bad := func(name string, err error) {
+		var ne *strconv.NumError
+		if errors.As(err, &ne) {
+			err = ne.Err
+		}
+		cfg.envErrs = append(cfg.envErrs, fmt.Errorf("%s=%q: %v", name, envOr(name, ""), err))
+	}
+	secure, err := strconv.ParseBool(envOr("KEYHOLD_SECURE_COOKIES", "false"))
+	if err != nil {
+		bad("KEYHOLD_SECURE_COOKIES", err)
+	}
 	fs.BoolVar(&cfg.SecureCookies, "secure-cookies", secure, "mark cookies Secure, for serving behind a TLS proxy (env KEYHOLD_SECURE_COOKIES)")
-	rate, _ := strconv.ParseFloat(envOr("KEYHOLD_API_RATE", "100"), 64)
+	rate, err := strconv.ParseFloat(envOr("KEYHOLD_API_RATE", "100"), 64)
+	if err != nil || rate <= 0 {
+		bad("KEYHOLD_API_RATE", cmpErr(err, "must be a positive number"))
+	}
 	fs.Float64Var(&cfg.APIRate, "api-rate", rate, "API requests per second per key (env KEYHOLD_API_RATE)")
-	burst, _ := strconv.Atoi(envOr("KEYHOLD_API_BURST", "200"))
+	burst, err := strconv.Atoi(envOr("KEYHOLD_API_BURST", "200"))
+	if err != nil || burst <= 0 {
+		bad("KEYHOLD_API_BURST", cmpErr(err, "must be a positive whole number"))
+	}
 	fs.IntVar(&cfg.APIBurst, "api-burst", burst, "API burst per key (env KEYHOLD_API_BURST)")
-	idle, _ := time.ParseDuration(envOr("KEYHOLD_SESSION_IDLE", "2h"))
+	idle, err := time.ParseDuration(envOr("KEYHOLD_SESSION_IDLE", "2h"))
+	if err != nil || idle <= 0 {
+		bad("KEYHOLD_SESSION_IDLE", cmpErr(err, "must be a positive duration such as 30m"))
+	}
 	fs.DurationVar(&cfg.SessionIdle, "session-idle", idle, "sign out after this long without a request (env KEYHOLD_SESSION_IDLE)")
-	max, _ := time.ParseDuration(envOr("KEYHOLD_SESSION_MAX", "24h"))
+	max, err := time.ParseDuration(envOr("KEYHOLD_SESSION_MAX", "24h"))
+	if err != nil || max <= 0 {
+		bad("KEYHOLD_SESSION_MAX", cmpErr(err, "must be a positive duration such as 12h"))
+	}
 	fs.DurationVar(&cfg.SessionMax, "session-max", max, "sign out this long after sign-in (env KEYHOLD_SESSION_MAX)")
+	if v := envOr("KEYHOLD_TRUSTED_PROXIES", ""); v != "" {
+		if p, err := web.ParseTrustedProxies(v); err == nil {
+			cfg.TrustedProxies = p
+		} else {
+			bad("KEYHOLD_TRUSTED_PROXIES", err)
+		}
+	}
+	fs.Var(proxiesFlag{&cfg.TrustedProxies}, "trusted-proxies", "`CIDR`s of the reverse proxies whose X-Forwarded-For gives the client's address; without any, the connection's address is the client's (env KEYHOLD_TRUSTED_PROXIES)")
+	fs.StringVar(&cfg.PublicURL, "public-url", envOr("KEYHOLD_PUBLIC_URL", ""), "the `address` people open keyhold at (https://keyhold.example.com), for the invitation links it shows; default: the address of the request (env KEYHOLD_PUBLIC_URL)")
 	// Not a flag: only tests need another value than 10 s.
 	if d, err := time.ParseDuration(envOr("KEYHOLD_READ_HEADER_TIMEOUT", "10s")); err == nil && d > 0 {
 		cfg.ReadHeaderTimeout = d
@@ -128,4 +192,12 @@ func loadMasterKey(data string, log *slog.Logger) ([]byte, error) {
 		return nil, fmt.Errorf("%s must be the base64 encoding of %d random bytes", source, db.MasterKeySize)
 	}
 	return key, nil
+}
+
+// cmpErr is err, or, when err is nil (the value parsed, but is out of range), what the value must be.
+func cmpErr(err error, must string) error {
+	if err == nil {
+		return errors.New(must)
+	}
+	return err
 }

@@ -4,6 +4,8 @@
 //	keyhold [serve] [--addr 127.0.0.1:8080] [--data ./keyhold-data]
 //	keyhold org create --name NAME --admin-email EMAIL          (password on stdin)
 //	keyhold user add --org NAME --email EMAIL [--first F] [--last L] [--admin]
+//	keyhold user invite --org NAME --email EMAIL [--admin] [--team T]...
+//	keyhold user reset-password --email EMAIL
 //	keyhold user remove --org NAME --email EMAIL
 //	keyhold apikey create --org NAME --email EMAIL [--label L] [--expires 30d]
 //	keyhold backup --out FILE
@@ -67,6 +69,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = userAdd(ctx, args, stdin, stdout, log)
 	case "user remove":
 		err = userRemove(ctx, args, stdout, log)
+	case "user invite":
+		err = userInvite(ctx, args, stdout, log)
+	case "user reset-password":
+		err = userResetPassword(ctx, args, stdout, log)
 	case "apikey create":
 		err = apikeyCreate(ctx, args, stdout, log)
 	case "backup":
@@ -94,15 +100,19 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 const usage = `keyhold: a self-hosted secrets portal
 
   keyhold [serve] [--addr 127.0.0.1:8080] [--data ./keyhold-data] [--secure-cookies]
+                  [--trusted-proxies CIDR,...] [--public-url URL]
   keyhold org create --name NAME --admin-email EMAIL [--first F] [--last L]   (password on stdin)
   keyhold user add --org NAME --email EMAIL [--first F] [--last L] [--admin]  (password on stdin for a new user)
+  keyhold user invite --org NAME --email EMAIL [--admin] [--team T]... [--url URL]   (prints the invitation link)
+  keyhold user reset-password --email EMAIL [--url URL]   (prints a one-time link; ends sessions, revokes API keys)
   keyhold user remove --org NAME --email EMAIL
   keyhold apikey create --org NAME --email EMAIL [--label L] [--expires 30d]
   keyhold backup --out FILE
   keyhold rotate-master-key [--new-key-file FILE]
 
 Environment: KEYHOLD_ADDR, KEYHOLD_DATA, KEYHOLD_MASTER_KEY or KEYHOLD_MASTER_KEY_FILE,
-KEYHOLD_SECURE_COOKIES, KEYHOLD_API_RATE, KEYHOLD_API_BURST. Flags win.
+KEYHOLD_SECURE_COOKIES, KEYHOLD_API_RATE, KEYHOLD_API_BURST, KEYHOLD_TRUSTED_PROXIES,
+KEYHOLD_PUBLIC_URL. Flags win.
 `
 
 func oneLine(err error) string {
@@ -142,6 +152,9 @@ func serve(ctx context.Context, args []string, log *slog.Logger) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if len(cfg.envErrs) > 0 {
+		return cfg.envErrs[0]
+	}
 	tuneGC()
 	if path := os.Getenv("KEYHOLD_CPUPROFILE"); path != "" {
 		stop, err := startCPUProfile(path)
@@ -156,7 +169,7 @@ func serve(ctx context.Context, args []string, log *slog.Logger) error {
 	}
 	defer store.Close()
 	e := web.New(store, web.Config{Logger: log, SecureCookies: cfg.SecureCookies, APIRate: cfg.APIRate, APIBurst: cfg.APIBurst,
-		SessionIdle: cfg.SessionIdle, SessionAbsolute: cfg.SessionMax})
+		SessionIdle: cfg.SessionIdle, SessionAbsolute: cfg.SessionMax, TrustedProxies: cfg.TrustedProxies, PublicURL: cfg.PublicURL})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
