@@ -12,7 +12,8 @@ import (
 
 // Backup writes a consistent snapshot of the database at dbPath to out with VACUUM INTO, which reads in
 // one transaction: it runs beside a live server and sees exactly the commits before it began. Values
-// stay sealed, so a backup is restored with the same master key. out must not exist.
+// stay sealed, so a backup is restored with the same master key. out must not exist; it is created
+// readable by its owner alone before anything is written to it.
 func Backup(ctx context.Context, dbPath, out string) error {
 	if _, err := os.Stat(out); err == nil {
 		return fmt.Errorf("%s already exists: choose a new file", out)
@@ -24,8 +25,17 @@ func Backup(ctx context.Context, dbPath, out string) error {
 	if err != nil {
 		return err
 	}
+	// VACUUM INTO writes into an empty file that exists, keeping its mode.
+	f, err := os.OpenFile(abs, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("%s already exists: choose a new file", out)
+	} else if err != nil {
+		return err
+	}
+	f.Close()
 	conn, err := sql.Open("sqlite", dsn(dbPath, connPlain))
 	if err != nil {
+		os.Remove(abs)
 		return err
 	}
 	defer conn.Close()
@@ -33,7 +43,7 @@ func Backup(ctx context.Context, dbPath, out string) error {
 		os.Remove(abs)
 		return fmt.Errorf("backup: %w", err)
 	}
-	return os.Chmod(abs, 0o600)
+	return nil
 }
 
 // RotateMasterKey re-wraps every data key of the database at dbPath from oldKey to newKey, one key per
