@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/keyhold/keyhold/db"
@@ -43,8 +44,8 @@ func createStore(ctx context.Context, data string, log *slog.Logger) (*db.Store,
 
 // openServeStore opens the data for a server (creating it on first start) under the serve lock,
 // which it holds until close: no master key rotation runs while a server has data keys unwrapped in
-// memory, and no server starts while one runs. It then removes master.key.old once the database
-// refuses it.
+// memory, and no server starts while one runs. It then warns about a data directory other users can
+// read, and removes master.key.old once the database refuses it.
 func openServeStore(ctx context.Context, data string, log *slog.Logger) (*db.Store, func(), error) {
 	if err := os.MkdirAll(data, 0o700); err != nil {
 		return nil, nil, err
@@ -60,11 +61,30 @@ func openServeStore(ctx context.Context, data string, log *slog.Logger) (*db.Sto
 		lock.Close()
 		return nil, nil, err
 	}
+	warnShared(data, log)
 	dropOldMasterKey(ctx, store, data, log)
 	return store, func() {
 		store.Close()
 		lock.Close()
 	}, nil
+}
+
+// warnShared logs one warning when the data directory, the database or the master key file can be
+// read or written by group or others. Windows has no such modes.
+func warnShared(data string, log *slog.Logger) {
+	if runtime.GOOS == "windows" {
+		return
+	}
+	var open []string
+	for _, p := range []string{data, filepath.Join(data, db.FileName), masterKeyFile(data)} {
+		if fi, err := os.Stat(p); err == nil && fi.Mode().Perm()&0o066 != 0 {
+			open = append(open, fmt.Sprintf("%s (%#o)", p, fi.Mode().Perm()))
+		}
+	}
+	if len(open) > 0 {
+		log.Warn("keyhold's data can be read or changed by other users: chmod 700 the data directory and 600 the files in it",
+			"paths", strings.Join(open, ", "))
+	}
 }
 
 // dropOldMasterKey removes <data>/master.key.old, which rotate-master-key keeps, once the database
