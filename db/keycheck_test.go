@@ -160,3 +160,33 @@ func TestCreateOrg_AfterRotationRefused(t *testing.T) {
 	// The new key creates it.
 	mustOrg(t, s, "Globex", "ada@example.com")
 }
+
+// TestRotateMasterKey_LateDataKeyRewrapped: a data key created after rotation re-wrapped the last key
+// it found, but before it switched the master key, is re-wrapped in the switching transaction.
+func TestRotateMasterKey_LateDataKeyRewrapped(t *testing.T) {
+	path := filepath.Join(t.TempDir(), db.FileName)
+	oldKey, newKey := make([]byte, 32), make([]byte, 32)
+	rand.Read(oldKey)
+	rand.Read(newKey)
+	old := mustOpenAt(t, path, db.Options{MasterKey: oldKey})
+	acme := mustOrg(t, old, "Acme", "ada@example.com")
+	mustSecret(t, old, acme, "K", "acme's")
+	var late db.Actor
+	db.SetRotateSwitchHook(func() error {
+		late = mustOrg(t, old, "Late", "ada@example.com")
+		mustSecret(t, old, late, "K", "late's")
+		return nil
+	})
+	n, err := db.RotateMasterKey(ctx, path, oldKey, newKey)
+	db.SetRotateSwitchHook(nil)
+	if err != nil || n != 2 {
+		t.Fatalf("rotate: n=%d err=%v, want both data keys", n, err)
+	}
+	old.Close()
+	s := mustOpenAt(t, path, db.Options{MasterKey: newKey})
+	for a, want := range map[db.Actor]string{acme: "acme's", late: "late's"} {
+		if sec, err := s.SecretByName(ctx, a, "K"); err != nil || sec.Value != want {
+			t.Fatalf("under the new key: %v", err)
+		}
+	}
+}

@@ -95,6 +95,11 @@ func RotateMasterKey(ctx context.Context, dbPath string, oldKey, newKey []byte) 
 			}
 		}
 	}
+	if rotateSwitchHook != nil {
+		if err := rotateSwitchHook(); err != nil {
+			return n, err
+		}
+	}
 	// The writer connection begins IMMEDIATE: from here to the commit no data key can be created.
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
@@ -163,6 +168,9 @@ func rewrapDataKey(ctx context.Context, q queryer, oldRing, newRing *keyring, id
 // rotateHook, when set by a test, runs after each re-wrapped key; an error interrupts the rotation
 // there, as a crash would.
 var rotateHook func(done int) error
+
+// rotateSwitchHook, when set by a test, runs before the transaction that switches the master key.
+var rotateSwitchHook func() error
 
 func masterCheckOK(ctx context.Context, q queryer, kr *keyring) bool {
 	var stored string
