@@ -2,9 +2,9 @@ package db_test
 
 import (
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -51,7 +51,7 @@ func TestRotateMasterKey_RacingOrgCreate(t *testing.T) {
 					n := seq.Add(1)
 					o, _, err := old.CreateOrg(ctx, fmt.Sprintf("Org-%d", n), db.NewUser{Email: "admin@example.com"}, "test")
 					if err != nil {
-						if !strings.Contains(err.Error(), "rotated while this command ran") {
+						if !errors.Is(err, db.ErrMasterKeyRotated) {
 							t.Errorf("round %d: create org: %v", round, err)
 						}
 						refused.Add(1)
@@ -145,7 +145,7 @@ func TestCreateOrg_AfterRotationRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _, err := old.CreateOrg(ctx, "Globex", db.NewUser{Email: "ada@example.com"}, "cli")
-	if err == nil || !strings.Contains(err.Error(), "the master key was rotated while this command ran: run it again with the new key") {
+	if !errors.Is(err, db.ErrMasterKeyRotated) || err.Error() != "the master key was rotated while this command ran: run it again with the new key" {
 		t.Fatalf("create org with the retired key: %v", err)
 	}
 	old.Close()
