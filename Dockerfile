@@ -5,12 +5,15 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/keyhold . && mkdir -p /out/data
+RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/keyhold . && mkdir -p -m 0700 /out/root/data
 
-# Run: no shell, no package manager, a non-root user, data on a volume.
+# Run: no shell, no package manager, a non-root user, data on a volume that only it can read:
+# /data is 0700 and owned by nonroot (65532), and a new named volume starts out the same. COPY keeps
+# the mode of what it copies but not of the directory named as its source, so /data is copied as
+# an entry of /out/root.
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/keyhold /usr/local/bin/keyhold
-COPY --from=build --chown=65532:65532 /out/data /data
+COPY --from=build --chown=65532:65532 /out/root/ /
 ENV KEYHOLD_ADDR=0.0.0.0:8080 \
     KEYHOLD_DATA=/data
 VOLUME ["/data"]

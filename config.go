@@ -148,8 +148,8 @@ func serveFlags(fs *flag.FlagSet, cfg *config) {
 func masterKeyFile(data string) string { return filepath.Join(data, "master.key") }
 
 // loadMasterKey finds the master key: KEYHOLD_MASTER_KEY, KEYHOLD_MASTER_KEY_FILE, or <data>/master.key.
-// On a fresh data directory with none of them it generates <data>/master.key (mode 0600) and logs,
-// without the key, that it must be backed up.
+// On a fresh data directory with none of them it generates <data>/master.key (mode 0600, flushed to
+// disk) and logs, without the key, that it must be backed up.
 func loadMasterKey(data string, log *slog.Logger) ([]byte, error) {
 	v, err := env("KEYHOLD_MASTER_KEY")
 	if err != nil {
@@ -170,18 +170,20 @@ func loadMasterKey(data string, log *slog.Logger) ([]byte, error) {
 				return nil, err
 			}
 			v = db.GenerateMasterKey()
-			f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-			if err != nil {
+			// On disk before the database's first commit (its master key check) depends on it.
+			err := createKeyFile(path, []byte(v+"\n"))
+			switch {
+			case errors.Is(err, fs.ErrExist): // another process generated it first, whole: use that one
+				theirs, err := os.ReadFile(path)
+				if err != nil {
+					return nil, err
+				}
+				v = strings.TrimSpace(string(theirs))
+			case err != nil:
 				return nil, fmt.Errorf("create master key: %w", err)
+			default:
+				log.Warn("generated a new master key: back it up now, separately from the data; without it no secret can be read", "file", path)
 			}
-			if _, err := f.WriteString(v + "\n"); err != nil {
-				f.Close()
-				return nil, err
-			}
-			if err := f.Close(); err != nil {
-				return nil, err
-			}
-			log.Warn("generated a new master key: back it up now, separately from the data; without it no secret can be read", "file", path)
 			source = path
 		default:
 			return nil, err

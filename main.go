@@ -38,6 +38,7 @@ import (
 )
 
 func main() {
+	restrictUmask()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
@@ -136,8 +137,12 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-// openStore opens the data directory's database with its master key.
+// openStore opens the data directory's database with its master key. The database must exist: only
+// serve and org create start a new one (createStore).
 func openStore(ctx context.Context, data string, log *slog.Logger) (*db.Store, error) {
+	if err := requireData(data); err != nil {
+		return nil, err
+	}
 	key, err := loadMasterKey(data, log)
 	if err != nil {
 		return nil, err
@@ -163,11 +168,11 @@ func serve(ctx context.Context, args []string, log *slog.Logger) error {
 		}
 		defer stop()
 	}
-	store, err := openStore(ctx, cfg.Data, log)
+	store, closeStore, err := openServeStore(ctx, cfg.Data, log)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
+	defer closeStore()
 	e := web.New(store, web.Config{Logger: log, SecureCookies: cfg.SecureCookies, APIRate: cfg.APIRate, APIBurst: cfg.APIBurst,
 		SessionIdle: cfg.SessionIdle, SessionAbsolute: cfg.SessionMax, TrustedProxies: cfg.TrustedProxies, PublicURL: cfg.PublicURL})
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -304,7 +309,12 @@ func orgCreate(ctx context.Context, args []string, stdin io.Reader, stdout io.Wr
 	if err != nil {
 		return err
 	}
-	store, err := openStore(ctx, cfg.Data, log)
+	if requireData(cfg.Data) != nil { // a new deployment: its admin is new, so check the password before creating it
+		if err := db.ValidatePassword(pw); err != nil {
+			return err
+		}
+	}
+	store, err := createStore(ctx, cfg.Data, log)
 	if err != nil {
 		return err
 	}
@@ -461,6 +471,9 @@ func backup(ctx context.Context, args []string, stdout io.Writer) error {
 	if out == "" {
 		return usageError{"backup needs --out FILE"}
 	}
+	if err := requireData(cfg.Data); err != nil {
+		return err
+	}
 	if err := db.Backup(ctx, filepath.Join(cfg.Data, db.FileName), out); err != nil {
 		return err
 	}
@@ -469,9 +482,12 @@ func backup(ctx context.Context, args []string, stdout io.Writer) error {
 }
 
 // rotateMasterKey re-wraps every data key under a new master key. The new key comes from
-// --new-key-file, or is generated into <data>/master.key.new first (so an interrupted run loses
-// nothing: run the same command again). When the old key was <data>/master.key, the new one replaces
-// it at the end; otherwise point KEYHOLD_MASTER_KEY(_FILE) at the new key before restarting.
+// --new-key-file, or is generated into <data>/master.key.new first, durably, before any data key is
+// re-wrapped under it (so an interrupted run loses nothing: run the same command again). When the old
+// key was <data>/master.key, it is kept as master.key.old (serve removes it once a start with the new
+// key succeeded) and the new one replaces it; otherwise point KEYHOLD_MASTER_KEY(_FILE) at the new key
+// before starting keyhold. It refuses to run while a server runs on the data: a server holds the data
+// keys it has used unwrapped, and would fail for the others.
 func rotateMasterKey(ctx context.Context, args []string, stdout io.Writer, log *slog.Logger) error {
 	var cfg config
 	var newFile string
@@ -481,6 +497,17 @@ func rotateMasterKey(ctx context.Context, args []string, stdout io.Writer, log *
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if err := requireData(cfg.Data); err != nil {
+		return err
+	}
+	dbPath := filepath.Join(cfg.Data, db.FileName)
+	lock, err := db.LockRotation(dbPath)
+	if errors.Is(err, db.ErrLocked) {
+		return fmt.Errorf("a keyhold server is running on %s: stop it, run rotate-master-key, then start keyhold with the new key", cfg.Data)
+	} else if err != nil {
+		return err
+	}
+	defer lock.Close()
 	oldKey, err := loadMasterKey(cfg.Data, log)
 	if err != nil {
 		return err
@@ -488,11 +515,13 @@ func rotateMasterKey(ctx context.Context, args []string, stdout io.Writer, log *
 	generated := newFile == ""
 	if generated {
 		newFile = masterKeyFile(cfg.Data) + ".new"
-		if _, err := os.Stat(newFile); errors.Is(err, os.ErrNotExist) {
-			if err := os.WriteFile(newFile, []byte(db.GenerateMasterKey()+"\n"), 0o600); err != nil {
-				return err
-			}
+		// An existing one is an interrupted run's, which may have re-wrapped keys under it already.
+		if err := createKeyFile(newFile, []byte(db.GenerateMasterKey()+"\n")); err != nil && !errors.Is(err, os.ErrExist) {
+			return err
 		}
+	}
+	if err := rotateStep("new key written"); err != nil {
+		return err
 	}
 	raw, err := os.ReadFile(newFile)
 	if err != nil {
@@ -502,19 +531,40 @@ func rotateMasterKey(ctx context.Context, args []string, stdout io.Writer, log *
 	if err != nil || len(newKey) != db.MasterKeySize {
 		return fmt.Errorf("%s must hold the base64 encoding of %d random bytes", newFile, db.MasterKeySize)
 	}
-	n, err := db.RotateMasterKey(ctx, filepath.Join(cfg.Data, db.FileName), oldKey, newKey)
+	n, err := db.RotateMasterKey(ctx, dbPath, oldKey, newKey)
 	if err != nil {
+		return err
+	}
+	if err := rotateStep("data keys re-wrapped"); err != nil {
 		return err
 	}
 	env, _ := env("KEYHOLD_MASTER_KEY")
 	if generated && env == "" {
-		if err := os.Rename(newFile, masterKeyFile(cfg.Data)); err != nil {
+		old := masterKeyFile(cfg.Data) + ".old"
+		if err := replaceKeyFile(old, []byte(base64.StdEncoding.EncodeToString(oldKey)+"\n")); err != nil {
+			return err
+		}
+		if err := rotateStep("old key kept"); err != nil {
+			return err
+		}
+		if err := renameDurably(newFile, masterKeyFile(cfg.Data)); err != nil {
 			return err
 		}
 		newFile = masterKeyFile(cfg.Data)
 	}
-	fmt.Fprintf(stdout, "re-wrapped %d data keys; the master key is now %s: back it up and restart keyhold with it\n", n, newFile)
+	fmt.Fprintf(stdout, "re-wrapped %d data keys; the master key is now %s: back it up and start keyhold with it\n", n, newFile)
 	return nil
+}
+
+// rotateHook, when set by a test, runs after each step of rotateMasterKey; an error interrupts the
+// rotation there, as a crash would.
+var rotateHook func(step string) error
+
+func rotateStep(step string) error {
+	if rotateHook == nil {
+		return nil
+	}
+	return rotateHook(step)
 }
 
 // parseLifetime reads "30d", "12h", "90m": Go durations plus days.

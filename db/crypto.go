@@ -143,8 +143,12 @@ func (s *Store) checkMasterKey(ctx context.Context) error {
 	return nil
 }
 
-// createDataKey makes and stores a new data key for org, wrapped under the master key.
+// createDataKey makes and stores a new data key for org, wrapped under the master key. It fails with
+// ErrMasterKeyRotated when the database no longer accepts that key (see keycheck.go).
 func (s *Store) createDataKey(ctx context.Context, tx *sql.Tx, orgID string) error {
+	if err := s.masterKeyCurrent(ctx, tx); err != nil {
+		return err
+	}
 	key := make([]byte, 32)
 	rand.Read(key)
 	id := newID()

@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/url"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -175,6 +176,12 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("db: %w", err)
 	}
+	// SQLite gives the -wal and -shm files the mode of the database file: a new one is private.
+	f, err := os.OpenFile(abs, os.O_RDONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("db: %w", err)
+	}
+	f.Close()
 	w, err := sql.Open("sqlite", dsn(abs, connWriter))
 	if err != nil {
 		return nil, fmt.Errorf("db: open: %w", err)

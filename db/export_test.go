@@ -9,6 +9,9 @@ import (
 // SetRotateHook lets tests interrupt RotateMasterKey after a number of keys, as a crash would.
 func SetRotateHook(f func(done int) error) { rotateHook = f }
 
+// SetRotateSwitchHook runs f before RotateMasterKey's transaction that switches the master key.
+func SetRotateSwitchHook(f func() error) { rotateSwitchHook = f }
+
 // SealValue seals value as CreateSecret does (the organization's data key, org and secret bound in),
 // for the benchmarks.
 func (s *Store) SealValue(ctx context.Context, orgID, secretID string, value []byte) (keyID string, sealed []byte, err error) {

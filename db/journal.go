@@ -5,10 +5,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"os"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -17,7 +15,8 @@ import (
 // commit). Appends alternate between two files: apply swaps files, moves what the old one holds into
 // the database, then empties it, while appends go on into the other. Only one process uses the
 // journal at a time (an exclusive flock on a lock file, released when the process dies); another
-// process opening the same database records its read events straight into the database instead.
+// process opening the same database records its read events straight into the database instead, as
+// every process does on systems without flock.
 type journal struct {
 	lock  *os.File
 	files [2]*os.File
@@ -48,17 +47,15 @@ func journalPaths(dbPath string) (lock string, files [2]string) {
 // from a previous run, which may not have reached the database, become pending. It returns a nil
 // journal, and no error, when another process holds it.
 func openJournal(dbPath string) (*journal, error) {
-	lockPath, paths := journalPaths(dbPath)
-	lock, err := os.OpenFile(lockPath, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, err
+	if !fileLocks {
+		return nil, nil // nothing would keep a second process out of the journal
 	}
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		lock.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("lock %s: %w", lockPath, err)
+	lockPath, paths := journalPaths(dbPath)
+	lock, err := lockFile(lockPath, true)
+	if errors.Is(err, ErrLocked) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
 	}
 	j := &journal{lock: lock}
 	for i, p := range paths {

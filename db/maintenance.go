@@ -12,7 +12,8 @@ import (
 
 // Backup writes a consistent snapshot of the database at dbPath to out with VACUUM INTO, which reads in
 // one transaction: it runs beside a live server and sees exactly the commits before it began. Values
-// stay sealed, so a backup is restored with the same master key. out must not exist.
+// stay sealed, so a backup is restored with the same master key. out must not exist; it is created
+// readable by its owner alone before anything is written to it.
 func Backup(ctx context.Context, dbPath, out string) error {
 	if _, err := os.Stat(out); err == nil {
 		return fmt.Errorf("%s already exists: choose a new file", out)
@@ -24,8 +25,17 @@ func Backup(ctx context.Context, dbPath, out string) error {
 	if err != nil {
 		return err
 	}
+	// VACUUM INTO writes into an empty file that exists, keeping its mode.
+	f, err := os.OpenFile(abs, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("%s already exists: choose a new file", out)
+	} else if err != nil {
+		return err
+	}
+	f.Close()
 	conn, err := sql.Open("sqlite", dsn(dbPath, connPlain))
 	if err != nil {
+		os.Remove(abs)
 		return err
 	}
 	defer conn.Close()
@@ -33,13 +43,15 @@ func Backup(ctx context.Context, dbPath, out string) error {
 		os.Remove(abs)
 		return fmt.Errorf("backup: %w", err)
 	}
-	return os.Chmod(abs, 0o600)
+	return nil
 }
 
 // RotateMasterKey re-wraps every data key of the database at dbPath from oldKey to newKey, one key per
-// transaction, and finally makes newKey the one the database accepts. It can run beside a live server
-// and, interrupted, simply run again: keys already re-wrapped are skipped. Afterwards oldKey is refused.
-// It returns how many data keys it re-wrapped.
+// transaction, and finally, in one write transaction, re-wraps any key still under oldKey (one a
+// concurrent process created meanwhile) and makes newKey the one the database accepts. Interrupted, it
+// simply runs again: keys already re-wrapped are skipped. Afterwards oldKey is refused, and a store
+// still open with it can no longer create a data key (see keycheck.go). It returns how many data keys
+// it re-wrapped.
 func RotateMasterKey(ctx context.Context, dbPath string, oldKey, newKey []byte) (int, error) {
 	oldRing, err := newKeyring(oldKey)
 	if err != nil {
@@ -73,16 +85,7 @@ func RotateMasterKey(ctx context.Context, dbPath string, oldKey, newKey []byte) 
 		} else if err != nil {
 			return n, err
 		}
-		if masterID != oldRing.masterID {
-			return n, fmt.Errorf("data key %s is wrapped under master key %s, neither the old nor the new one", id, masterID)
-		}
-		key, err := openWith(oldRing.master, wrapped, dataKeyAD(orgID, id))
-		if err != nil {
-			return n, fmt.Errorf("unwrap data key %s: %w", id, err)
-		}
-		rewrapped := sealWith(newRing.master, key, dataKeyAD(orgID, id))
-		if _, err := conn.ExecContext(ctx, `UPDATE data_keys SET wrapped = ?, master_key_id = ? WHERE id = ? AND master_key_id = ?`,
-			rewrapped, newRing.masterID, id, masterID); err != nil {
+		if err := rewrapDataKey(ctx, conn, oldRing, newRing, id, orgID, masterID, wrapped); err != nil {
 			return n, err
 		}
 		n++
@@ -92,14 +95,82 @@ func RotateMasterKey(ctx context.Context, dbPath string, oldKey, newKey []byte) 
 			}
 		}
 	}
-	sealed := sealWith(newRing.master, []byte(masterCheckPlain), []byte("keyhold/v1/master-check"))
-	_, err = conn.ExecContext(ctx, `UPDATE meta SET value = ? WHERE key = 'master_check'`, base64.StdEncoding.EncodeToString(sealed))
-	return n, err
+	if rotateSwitchHook != nil {
+		if err := rotateSwitchHook(); err != nil {
+			return n, err
+		}
+	}
+	// The writer connection begins IMMEDIATE: from here to the commit no data key can be created.
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return n, err
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	oldOK, err := masterCheck(ctx, tx, oldRing)
+	if err != nil {
+		return n, err
+	}
+	if newOK, err := masterCheck(ctx, tx, newRing); err != nil {
+		return n, err
+	} else if !oldOK && !newOK {
+		return n, ErrWrongMasterKey
+	}
+	type dataKey struct {
+		id, orgID, masterID string
+		wrapped             []byte
+	}
+	var late []dataKey
+	rows, err := tx.QueryContext(ctx, `SELECT id, org_id, wrapped, master_key_id FROM data_keys WHERE master_key_id <> ?`, newRing.masterID)
+	if err != nil {
+		return n, err
+	}
+	for rows.Next() {
+		var k dataKey
+		if err := rows.Scan(&k.id, &k.orgID, &k.wrapped, &k.masterID); err != nil {
+			rows.Close()
+			return n, err
+		}
+		late = append(late, k)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return n, err
+	}
+	for _, k := range late {
+		if err := rewrapDataKey(ctx, tx, oldRing, newRing, k.id, k.orgID, k.masterID, k.wrapped); err != nil {
+			return n, err
+		}
+	}
+	sealed := sealWith(newRing.master, []byte(masterCheckPlain), masterCheckAD)
+	if _, err := tx.ExecContext(ctx, `UPDATE meta SET value = ? WHERE key = 'master_check'`, base64.StdEncoding.EncodeToString(sealed)); err != nil {
+		return n, err
+	}
+	if err := tx.Commit(); err != nil {
+		return n, err
+	}
+	return n + len(late), nil
+}
+
+// rewrapDataKey re-wraps the data key id, wrapped under the master key masterID, from oldRing to newRing.
+func rewrapDataKey(ctx context.Context, q queryer, oldRing, newRing *keyring, id, orgID, masterID string, wrapped []byte) error {
+	if masterID != oldRing.masterID {
+		return fmt.Errorf("data key %s is wrapped under master key %s, neither the old nor the new one", id, masterID)
+	}
+	key, err := openWith(oldRing.master, wrapped, dataKeyAD(orgID, id))
+	if err != nil {
+		return fmt.Errorf("unwrap data key %s: %w", id, err)
+	}
+	rewrapped := sealWith(newRing.master, key, dataKeyAD(orgID, id))
+	_, err = q.ExecContext(ctx, `UPDATE data_keys SET wrapped = ?, master_key_id = ? WHERE id = ? AND master_key_id = ?`,
+		rewrapped, newRing.masterID, id, masterID)
+	return err
 }
 
 // rotateHook, when set by a test, runs after each re-wrapped key; an error interrupts the rotation
 // there, as a crash would.
 var rotateHook func(done int) error
+
+// rotateSwitchHook, when set by a test, runs before the transaction that switches the master key.
+var rotateSwitchHook func() error
 
 func masterCheckOK(ctx context.Context, q queryer, kr *keyring) bool {
 	var stored string

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/keyhold/keyhold/db"
+)
+
+// A data directory is created only by `keyhold serve` and `keyhold org create`; every other command
+// needs one that holds a database, and creates nothing (no directory, no master key) when there is
+// none.
+
+// requireData fails with one line when data holds no database.
+func requireData(data string) error {
+	if _, err := os.Stat(filepath.Join(data, db.FileName)); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("no keyhold data at %s: start keyhold (keyhold serve) or create an organization (keyhold org create) first, or pass --data", data)
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
+
+// createStore is openStore for the commands that may start a deployment: it creates the data
+// directory (0700) and, without a configured key, the master key.
+func createStore(ctx context.Context, data string, log *slog.Logger) (*db.Store, error) {
+	if err := os.MkdirAll(data, 0o700); err != nil {
+		return nil, err
+	}
+	key, err := loadMasterKey(data, log)
+	if err != nil {
+		return nil, err
+	}
+	return db.Open(ctx, filepath.Join(data, db.FileName), db.Options{MasterKey: key, Logger: log})
+}
+
+// openServeStore opens the data for a server (creating it on first start) under the serve lock,
+// which it holds until close: no master key rotation runs while a server has data keys unwrapped in
+// memory, and no server starts while one runs. It then warns about a data directory other users can
+// read, and removes master.key.old once the database refuses it.
+func openServeStore(ctx context.Context, data string, log *slog.Logger) (*db.Store, func(), error) {
+	if err := os.MkdirAll(data, 0o700); err != nil {
+		return nil, nil, err
+	}
+	lock, err := db.LockServe(filepath.Join(data, db.FileName))
+	if errors.Is(err, db.ErrLocked) {
+		return nil, nil, fmt.Errorf("a master key rotation is in progress on %s: wait for it to finish, then start keyhold with the new key", data)
+	} else if err != nil {
+		return nil, nil, err
+	}
+	store, err := createStore(ctx, data, log)
+	if err != nil {
+		lock.Close()
+		return nil, nil, err
+	}
+	warnShared(data, log)
+	dropOldMasterKey(ctx, store, data, log)
+	return store, func() {
+		store.Close()
+		lock.Close()
+	}, nil
+}
+
+// warnShared logs one warning when the data directory, the database or the master key file can be
+// read or written by group or others. Windows has no such modes.
+func warnShared(data string, log *slog.Logger) {
+	if runtime.GOOS == "windows" {
+		return
+	}
+	var open []string
+	for _, p := range []string{data, filepath.Join(data, db.FileName), masterKeyFile(data)} {
+		if fi, err := os.Stat(p); err == nil && fi.Mode().Perm()&0o066 != 0 {
+			open = append(open, fmt.Sprintf("%s (%#o)", p, fi.Mode().Perm()))
+		}
+	}
+	if len(open) > 0 {
+		log.Warn("keyhold's data can be read or changed by other users: chmod 700 the data directory and 600 the files in it",
+			"paths", strings.Join(open, ", "))
+	}
+}
+
+// dropOldMasterKey removes <data>/master.key.old, which rotate-master-key keeps, once the database
+// refuses that key: this start with the new one succeeded, and the old key opens nothing.
+func dropOldMasterKey(ctx context.Context, store *db.Store, data string, log *slog.Logger) {
+	path := masterKeyFile(data) + ".old"
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return
+	} else if err != nil {
+		log.Warn("cannot read the master key from before the rotation", "file", path, "err", err)
+		return
+	}
+	key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil || len(key) != db.MasterKeySize {
+		log.Warn("kept a file that is not a master key", "file", path)
+		return
+	}
+	if accepted, err := store.AcceptsMasterKey(ctx, key); err != nil || accepted {
+		if err != nil {
+			log.Warn("kept the master key from before the rotation", "file", path, "err", err)
+		}
+		return
+	}
+	if err := os.Remove(path); err != nil {
+		log.Warn("cannot remove the master key from before the rotation", "file", path, "err", err)
+		return
+	}
+	if err := syncDir(data); err != nil {
+		log.Warn("removed the master key from before the rotation, but could not flush the directory", "file", path, "err", err)
+		return
+	}
+	log.Info("removed the master key from before the rotation: keyhold started with the new one, and the database refuses the old one", "file", path)
+}
