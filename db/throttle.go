@@ -73,6 +73,6 @@ func (s *Store) LoginFailed(ctx context.Context, keys []string, limits []Throttl
 
 // LoginSucceeded clears the counter of key (the account), not of the client address.
 func (s *Store) LoginSucceeded(ctx context.Context, key string) error {
-	_, err := s.w.ExecContext(ctx, `DELETE FROM login_failures WHERE key = ?`, key)
+	_, err := s.exec(ctx, `DELETE FROM login_failures WHERE key = ?`, key)
 	return err
 }
