@@ -163,6 +163,9 @@ func newAuditWriter(s *Store) *auditWriter {
 	if err != nil {
 		s.log.Warn("audit journal unavailable; read events go straight to the database", "err", err)
 	}
+	if j != nil && j.reserveErr != nil {
+		s.log.Warn("audit journal: no space reserved; on a full disk, reads will be refused", "err", j.reserveErr)
+	}
 	w.journal = j
 	// Events journaled before a crash move in now (each is inserted once, by its jid).
 	if err := w.apply(); err != nil {
@@ -397,9 +400,13 @@ func (w *auditWriter) apply() error {
 		w.s.log.Error("moving audit events failed; will retry", "err", err, "events", len(batch))
 		return Errorf(CodeUnavailable, "The audit trail cannot record this read right now, so the value is withheld. Try again shortly.")
 	}
+	reserved := w.journal.reserveErr == nil
 	if err := w.journal.done(old); err != nil {
 		w.s.log.Error("audit journal reset failed", "err", err)
 		return err
+	}
+	if err := w.journal.reserveErr; reserved && err != nil {
+		w.s.log.Warn("audit journal: its space could not be reserved again; on a full disk, reads will be refused", "err", err)
 	}
 	return nil
 }
