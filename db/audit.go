@@ -176,6 +176,9 @@ func newAuditWriter(s *Store) *auditWriter {
 	if err != nil {
 		s.log.Warn("audit journal unavailable; read events go straight to the database", "err", err)
 	}
+	if j != nil && j.reserveErr != nil {
+		s.log.Warn("audit journal: no space reserved; on a full disk, reads will be refused", "err", j.reserveErr)
+	}
 	w.journal = j
 	// Events journaled before a crash move in now (each is inserted once, by its jid).
 	if err := w.apply(); err != nil {
@@ -231,7 +234,10 @@ func (w *auditWriter) record(ctx context.Context, a Actor, ev Event) error {
 		default:
 		}
 		if err := w.journal.append(req); err != nil {
-			w.s.log.Error("audit journal append failed; read refused", "err", err)
+			w.s.noteWrite(err, false)
+			if !isDiskFull(err) { // a full disk is logged once (health.go)
+				w.s.log.Error("audit journal append failed; read refused", "err", err)
+			}
 			return Errorf(CodeUnavailable, "The audit trail cannot record this read right now, so the value is withheld. Try again shortly.")
 		}
 		return nil
@@ -363,9 +369,15 @@ func (w *auditWriter) apply() error {
 	if w.journal == nil {
 		return nil
 	}
+	if !w.s.mayWrite() {
+		// The disk is full still: the events wait in the journal, and no transaction is tried only
+		// to fail.
+		return errAuditFull(nil)
+	}
 	var (
 		old   int
 		batch []auditReq
+		moved int
 	)
 	err := inAuditTx(w.s, func(ctx context.Context, tx *sql.Tx) error {
 		// Taken once the transaction holds the writer connection: no change commits between the
@@ -383,6 +395,7 @@ func (w *auditWriter) apply() error {
 		if err := w.insert(ctx, tx, events); err != nil {
 			return err
 		}
+		moved = len(events)
 		if len(changes) > 0 {
 			// Everything in the outbox was read above: the writer connection is this transaction's.
 			if _, err := tx.ExecContext(ctx, `DELETE FROM audit_outbox`); err != nil {
@@ -391,16 +404,31 @@ func (w *auditWriter) apply() error {
 		}
 		return nil
 	})
+	w.s.noteWrite(err, moved > 0)
 	if err != nil {
 		w.journal.restore(batch)
+		if isDiskFull(err) { // logged once (health.go)
+			return errAuditFull(err)
+		}
 		w.s.log.Error("moving audit events failed; will retry", "err", err, "events", len(batch))
 		return Errorf(CodeUnavailable, "The audit trail cannot record this read right now, so the value is withheld. Try again shortly.")
 	}
+	reserved := w.journal.reserveErr == nil
 	if err := w.journal.done(old); err != nil {
 		w.s.log.Error("audit journal reset failed", "err", err)
 		return err
 	}
+	if err := w.journal.reserveErr; reserved && err != nil {
+		w.s.log.Warn("audit journal: its space could not be reserved again; on a full disk, reads will be refused", "err", err)
+	}
 	return nil
+}
+
+// errAuditFull is the error of a listing that needs the journaled events moved into the database
+// while the disk is full.
+func errAuditFull(cause error) error {
+	return &Error{Code: CodeStorageFull, cause: cause,
+		Message: "The server's disk is full, so the newest audit events cannot be listed yet. Ask the operator to free space, then try again."}
 }
 
 // outbox reads the changes' events waiting in the outbox, each as an event with its sequence number.
@@ -457,6 +485,7 @@ func (w *auditWriter) write(batch []auditReq) error {
 	err := inAuditTx(w.s, func(ctx context.Context, tx *sql.Tx) error {
 		return w.insert(ctx, tx, batch)
 	})
+	w.s.noteWrite(err, true)
 	if err != nil {
 		w.s.log.Error("audit write failed", "err", err, "events", len(batch))
 		return Errorf(CodeUnavailable, "The audit trail cannot record this read right now, so the value is withheld. Try again shortly.")

@@ -185,7 +185,12 @@ func (c *committer) commit(batch []*txOp) {
 			_, err = tx.ExecContext(ctx, `RELEASE change`)
 		}
 		if err != nil {
-			// The transaction is in an unknown state: none of it is committed.
+			// The transaction is in an unknown state: none of it is committed. SQLite may have rolled
+			// it all back on the change's own failure (a full disk does): keep that failure in the
+			// error, so that every change in the batch is refused for what happened.
+			if errs[i] != nil {
+				err = fmt.Errorf("%w (after %w)", err, errs[i])
+			}
 			answer(fmt.Errorf("db: savepoint: %w", err))
 			return
 		}

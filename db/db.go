@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -100,6 +101,8 @@ type Store struct {
 	stopCkpt  func()
 	stopWatch func()
 	commits   *committer
+	health    health // whether writes fail for want of disk space (health.go)
+	stopProbe func()
 
 	closeOnce sync.Once
 	closeErr  error
@@ -219,6 +222,7 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	s.audit = newAuditWriter(s)
 	s.stopCkpt = s.checkpointer()
 	s.stopWatch = s.watchDataVersion()
+	s.stopProbe = every(probeInterval, s.probeDisk)
 	return s, nil
 }
 
@@ -287,6 +291,9 @@ func (s *Store) Close() error {
 		if s.stopWatch != nil {
 			s.stopWatch()
 		}
+		if s.stopProbe != nil {
+			s.stopProbe()
+		}
 		s.stmts.close()
 		s.closeErr = errors.Join(s.r.Close(), s.w.Close())
 	})
@@ -320,7 +327,9 @@ func (s *Store) checkpointer() (stop func()) {
 	stopTicks := every(checkpointInterval, func() {
 		var busy, frames, copied int
 		if err := conn.QueryRow(`PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied); err != nil {
-			s.log.Warn("checkpoint failed", "err", err)
+			if !isDiskFull(err) { // a full disk is logged once, by the writes it refuses (health.go)
+				s.log.Warn("checkpoint failed", "err", err)
+			}
 			return
 		}
 		if frames < walRestartFrames {
@@ -467,6 +476,11 @@ func runTx[T any](ctx context.Context, s *Store, fn func(tx *sql.Tx) (T, error),
 	} else {
 		err = s.commits.submit(op)
 	}
+	// A change that commits always writes a row (its audit event at least): it proves writes work.
+	s.noteWrite(err, true)
+	if isDiskFull(err) {
+		return zero, errStorageFull(err)
+	}
 	if err != nil {
 		return zero, err
 	}
@@ -541,6 +555,18 @@ func isUniqueViolation(err error) bool {
 		return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 	}
 	return false
+}
+
+// isDiskFull reports whether err is a write that failed for want of space: SQLite's SQLITE_FULL (its
+// unix VFS turns ENOSPC from a write into it; extended codes included), or ENOSPC or EDQUOT from a
+// file write of keyhold's own (the audit journal). SQLite reports EDQUOT, and ENOSPC from fsync, as
+// a plain I/O error that says nothing of the cause: those stay internal errors.
+func isDiskFull(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_FULL {
+		return true
+	}
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
 }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }

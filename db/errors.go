@@ -18,6 +18,7 @@ const (
 	CodeTooLarge     Code = "too_large"    // value over the size limit: 413
 	CodeRateLimited  Code = "rate_limited" // too many attempts: 429
 	CodeUnavailable  Code = "unavailable"  // the audit trail could not record a read: 503
+	CodeStorageFull  Code = "storage_full" // the disk is full, nothing was stored: 507
 )
 
 // Error is a failure whose Message is safe to show to the person who caused it. It never carries a
@@ -27,9 +28,14 @@ type Error struct {
 	Message string
 	// RetryAfterSeconds is set with CodeRateLimited.
 	RetryAfterSeconds int
+	// cause is the failure behind the message, when there is one (a CodeStorageFull's SQLite error).
+	cause error
 }
 
 func (e *Error) Error() string { return e.Message }
+
+// Unwrap returns the failure behind the message, or nil.
+func (e *Error) Unwrap() error { return e.cause }
 
 // Errorf returns an *Error with a formatted message.
 func Errorf(code Code, format string, args ...any) *Error {

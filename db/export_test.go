@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"time"
 )
 
@@ -66,3 +67,30 @@ func SetCommitPacing(delay time.Duration, siblings int) (restore func()) {
 	commitDelay, commitSiblings = delay, siblings
 	return func() { commitDelay, commitSiblings = oldDelay, oldSiblings }
 }
+
+// IsDiskFull is the engine-specific check behind CodeStorageFull.
+var IsDiskFull = isDiskFull
+
+// LimitPages caps the database at its size now plus extra pages, on the writer connection: a change
+// that needs more fails with SQLITE_FULL, as on a full disk. A negative extra lifts the cap.
+func (s *Store) LimitPages(extra int) error {
+	limit := int64(0xfffffffe) // SQLite's default
+	if extra >= 0 {
+		var pages int64
+		if err := s.w.QueryRow(`PRAGMA page_count`).Scan(&pages); err != nil {
+			return err
+		}
+		limit = pages + int64(extra)
+	}
+	_, err := s.w.Exec(fmt.Sprintf(`PRAGMA max_page_count = %d`, limit))
+	return err
+}
+
+// StopDiskProbe stops the probe that looks for space again while the disk is full.
+func (s *Store) StopDiskProbe() {
+	s.stopProbe()
+	s.stopProbe = nil
+}
+
+// ProbeDisk runs the probe once.
+func (s *Store) ProbeDisk() { s.probeDisk() }

@@ -17,15 +17,30 @@ import (
 // journal at a time (an exclusive flock on a lock file, released when the process dies); another
 // process opening the same database records its read events straight into the database instead, as
 // every process does on systems without flock.
+//
+// Each file keeps journalReserve bytes allocated from its start (reserve), taken again each time it
+// is emptied: on a full disk appends land in that space, so reads go on while the database refuses
+// their events (health.go). An append that fails is cut off again, so that no torn line sits before
+// the lines appended after it.
 type journal struct {
 	lock  *os.File
 	files [2]*os.File
+	// reserveErr is why the files could not be given their reserved space, the last time it failed.
+	reserveErr error
 
 	mu      sync.Mutex
 	cur     int // the file appends go to
+	size    [2]int64
 	buf     bytes.Buffer
 	pending []auditReq // appended, not yet in the database
+	// applying is set from take until done or restore: appends must not go back to the file taken.
+	applying bool
 }
+
+// journalReserve is the space each journal file keeps allocated. A read's event takes about 500
+// bytes: the two files hold those of some 30,000 reads while the database refuses them. A variable
+// for tests.
+var journalReserve int64 = 8 << 20
 
 // journalLine is one event as journaled: everything write needs to insert it.
 type journalLine struct {
@@ -66,8 +81,23 @@ func openJournal(dbPath string) (*journal, error) {
 		}
 		j.files[i] = f
 		j.pending = append(j.pending, readJournal(f)...)
+		st, err := f.Stat()
+		if err != nil {
+			j.close()
+			return nil, err
+		}
+		j.size[i] = st.Size()
+		j.reserve(i)
 	}
 	return j, nil
+}
+
+// reserve gives file i its reserved space, noting in reserveErr why it could not.
+func (j *journal) reserve(i int) {
+	if errors.Is(j.reserveErr, errNoReserve) {
+		return // the filesystem cannot: no use asking at every apply
+	}
+	j.reserveErr = reserve(j.files[i], journalReserve)
 }
 
 // readJournal returns the events in f, up to the first line a crash tore.
@@ -97,10 +127,32 @@ func (j *journal) append(reqs ...auditReq) error {
 			return err
 		}
 	}
-	if _, err := j.files[j.cur].Write(j.buf.Bytes()); err != nil {
+	err := j.write()
+	if isDiskFull(err) && !j.applying {
+		// The current file's reserved space is used up: the other file's may not be. (No move is
+		// under way, so the other file holds nothing that done would empty unmoved.)
+		j.cur = 1 - j.cur
+		err = j.write()
+	}
+	if err != nil {
 		return err
 	}
 	j.pending = append(j.pending, reqs...)
+	return nil
+}
+
+// write appends buf to the current file, or nothing.
+func (j *journal) write() error {
+	f := j.files[j.cur]
+	n, err := f.Write(j.buf.Bytes())
+	if err != nil {
+		if n > 0 {
+			// A line torn here would end the replay of every line appended after it.
+			_ = f.Truncate(j.size[j.cur]) // best effort: the append fails either way
+		}
+		return err
+	}
+	j.size[j.cur] += int64(n)
 	return nil
 }
 
@@ -112,16 +164,39 @@ func (j *journal) take() (old int, batch []auditReq) {
 	old, batch = j.cur, j.pending
 	// The next batch is likely the size of this one: room for it now, not growth by copying.
 	j.cur, j.pending = 1-j.cur, make([]auditReq, 0, len(batch))
+	j.applying = true
 	return old, batch
 }
 
-// done empties file old once its events are in the database.
-func (j *journal) done(old int) error { return j.files[old].Truncate(0) }
+// done empties file old once its events are in the database, and reserves its space again (emptying
+// freed it). Appends go to the other file meanwhile.
+func (j *journal) done(old int) error {
+	defer func() {
+		j.mu.Lock()
+		j.applying = false
+		j.mu.Unlock()
+	}()
+	j.mu.Lock()
+	empty := j.size[old] == 0
+	j.mu.Unlock()
+	if empty {
+		return nil // nothing was appended to it: its space is still reserved
+	}
+	if err := j.files[old].Truncate(0); err != nil {
+		return err
+	}
+	j.reserve(old)
+	j.mu.Lock()
+	j.size[old] = 0
+	j.mu.Unlock()
+	return nil
+}
 
 // restore puts back events whose move into the database failed, to be tried again.
 func (j *journal) restore(batch []auditReq) {
 	j.mu.Lock()
 	j.pending = append(batch, j.pending...)
+	j.applying = false
 	j.mu.Unlock()
 }
 

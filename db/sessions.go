@@ -42,7 +42,7 @@ func (s *Store) CreateSession(ctx context.Context, userID, orgID string, data ma
 	token := newToken("")
 	raw, _ := json.Marshal(data)
 	now := ms(s.now())
-	_, err := s.w.ExecContext(ctx, `INSERT INTO sessions (id_hash, user_id, org_id, data, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?)`,
+	_, err := s.exec(ctx, `INSERT INTO sessions (id_hash, user_id, org_id, data, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?)`,
 		tokenHash(token), userID, orgID, string(raw), now, now)
 	if err != nil {
 		return "", err
@@ -74,11 +74,12 @@ func (s *Store) SessionByToken(ctx context.Context, token string, lim SessionLim
 	now := s.now()
 	sess.CreatedAt, sess.LastSeenAt = fromMS(created), fromMS(seenAt)
 	if now.Sub(sess.LastSeenAt) > lim.Idle || now.Sub(sess.CreatedAt) > lim.Absolute {
-		_, _ = s.w.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = ?`, h)
+		_, _ = s.exec(ctx, `DELETE FROM sessions WHERE id_hash = ?`, h)
 		return nil, Errorf(CodeNotFound, "Session expired.")
 	}
 	if now.Sub(sess.LastSeenAt) >= min(time.Minute, lim.Idle/10) {
-		if _, err := s.w.ExecContext(ctx, `UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?`, ms(now), h); err != nil {
+		// On a full disk the session goes on with its old last-seen time: it ends sooner, not later.
+		if _, err := s.exec(ctx, `UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?`, ms(now), h); err != nil && ErrorCode(err) != CodeStorageFull {
 			return nil, err
 		}
 	}
@@ -89,18 +90,18 @@ func (s *Store) SessionByToken(ctx context.Context, token string, lim SessionLim
 // UpdateSession changes a session's organization and data.
 func (s *Store) UpdateSession(ctx context.Context, token, orgID string, data map[string]string) error {
 	raw, _ := json.Marshal(data)
-	_, err := s.w.ExecContext(ctx, `UPDATE sessions SET org_id = ?, data = ? WHERE id_hash = ?`, orgID, string(raw), tokenHash(token))
+	_, err := s.exec(ctx, `UPDATE sessions SET org_id = ?, data = ? WHERE id_hash = ?`, orgID, string(raw), tokenHash(token))
 	return err
 }
 
 // DeleteSession ends one session.
 func (s *Store) DeleteSession(ctx context.Context, token string) error {
-	_, err := s.w.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = ?`, tokenHash(token))
+	_, err := s.exec(ctx, `DELETE FROM sessions WHERE id_hash = ?`, tokenHash(token))
 	return err
 }
 
 // DeleteUserSessions ends every session of userID except the one with token keep (empty ends all).
 func (s *Store) DeleteUserSessions(ctx context.Context, userID, keep string) error {
-	_, err := s.w.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ? AND id_hash <> ?`, userID, tokenHash(keep))
+	_, err := s.exec(ctx, `DELETE FROM sessions WHERE user_id = ? AND id_hash <> ?`, userID, tokenHash(keep))
 	return err
 }

@@ -24,11 +24,13 @@ var statusOf = map[db.Code]int{
 	db.CodeTooLarge:     http.StatusRequestEntityTooLarge,
 	db.CodeRateLimited:  http.StatusTooManyRequests,
 	db.CodeUnavailable:  http.StatusServiceUnavailable,
+	db.CodeStorageFull:  http.StatusInsufficientStorage,
 }
 
 // errorHandler is the one error handler: it picks the status and message, logs internal errors once
 // (never with a value: db errors carry none), and answers in the caller's format — JSON under /v1/, a
-// toast fragment for htmx, an error page otherwise.
+// toast fragment for htmx, an error page otherwise. A full disk is not logged per refused request:
+// the store logs when it fills and when space is back.
 func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
@@ -57,7 +59,7 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			status = http.StatusInternalServerError
 		}
 		req := c.Request()
-		if status >= 500 {
+		if status >= 500 && status != http.StatusInsufficientStorage {
 			log.Error("request failed", "method", req.Method, "path", req.URL.Path, "status", status, "err", err)
 		}
 		var werr error

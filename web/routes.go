@@ -15,11 +15,19 @@ func routes(e *echo.Echo, m *middlewares, p *handlers.Pages, api *handlers.API) 
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true}))
 	e.Use(securityHeaders)
 
+	// Liveness (the container's HEALTHCHECK): 200 while the process serves, the body says whether
+	// all is well. Readiness (a load balancer): 503 while changes cannot be written.
 	e.GET("/healthz", func(c echo.Context) error {
-		if err := m.store.Ping(c.Request().Context()); err != nil {
-			return err
+		if h := m.store.Health(c.Request().Context()); !h.Ready {
+			return c.String(http.StatusOK, "degraded: "+h.Reason+"\n")
 		}
 		return c.String(http.StatusOK, "ok\n")
+	})
+	e.GET("/readyz", func(c echo.Context) error {
+		if h := m.store.Health(c.Request().Context()); !h.Ready {
+			return c.String(http.StatusServiceUnavailable, "not ready: "+h.Reason+"\n")
+		}
+		return c.String(http.StatusOK, "ready\n")
 	})
 	e.StaticFS("/static", static.FS)
 
