@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -127,25 +128,26 @@ func newPortalClient(t *testing.T, base string) *portalClient {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
-// csrf is the token the portal hands out: the value of the kh_csrf cookie (GET /login sets it).
+// csrf is the token the portal hands out: the _csrf field of the sign-in form, or signed in, the
+// X-CSRF-Token of the Account page's hx-headers (it is bound to the session, so it is fetched anew).
 func (p *portalClient) csrf() string {
-	u, _ := url.Parse(p.base)
-	for _, c := range p.hc.Jar.Cookies(u) {
-		if c.Name == "kh_csrf" {
-			return c.Value
+	p.t.Helper()
+	for _, path := range []string{"/login", "/account"} {
+		_, _, body := p.do(http.MethodGet, path, nil, false)
+		for _, re := range []*regexp.Regexp{csrfFieldRE, csrfHeaderRE} {
+			if m := re.FindStringSubmatch(body); m != nil {
+				return m[1]
+			}
 		}
 	}
-	if status, _, _ := p.do(http.MethodGet, "/login", nil, false); status != http.StatusOK {
-		p.t.Fatalf("GET /login: %d", status)
-	}
-	for _, c := range p.hc.Jar.Cookies(u) {
-		if c.Name == "kh_csrf" {
-			return c.Value
-		}
-	}
-	p.t.Fatal("no kh_csrf cookie from GET /login")
+	p.t.Fatal("no CSRF token in GET /login or GET /account")
 	return ""
 }
+
+var (
+	csrfFieldRE  = regexp.MustCompile(`name="_csrf" value="([^"]*)"`)
+	csrfHeaderRE = regexp.MustCompile(`hx-headers="\{"X-CSRF-Token":"([^"]*)"\}"`) // the body is entity-decoded
+)
 
 // do sends a request; form, when not nil, is the body; hx makes it an htmx request with the CSRF
 // header. It returns the status, the HX-Retarget header and the body with HTML entities decoded.
@@ -310,7 +312,7 @@ func TestDiskFull_RefusesChangesServesReadsRecovers(t *testing.T) {
 	}
 	reveal := func(name string) int {
 		t.Helper()
-		status, _, body := portal.do(http.MethodGet, "/secrets/"+ids[name]+"/value", nil, true)
+		status, _, body := portal.do(http.MethodPost, "/secrets/"+ids[name]+"/reveal", url.Values{}, true)
 		if status == http.StatusOK {
 			if !strings.Contains(body, values[name]) {
 				t.Fatalf("reveal %s: the answer does not hold the value", name)
