@@ -45,6 +45,8 @@ func TestCLI_NoDataNothingCreated(t *testing.T) {
 	}{
 		{"user add", "a long enough password\n", []string{"user", "add", "--org", "Acme", "--email", "bob@example.com"}, noData},
 		{"user remove", "", []string{"user", "remove", "--org", "Acme", "--email", "bob@example.com"}, noData},
+		{"user invite", "", []string{"user", "invite", "--org", "Acme", "--email", "bob@example.com"}, noData},
+		{"user reset-password", "", []string{"user", "reset-password", "--email", "bob@example.com"}, noData},
 		{"apikey create", "", []string{"apikey", "create", "--org", "Acme", "--email", "bob@example.com"}, noData},
 		{"backup", "", []string{"backup", "--out", "OUT"}, noData},
 		{"rotate-master-key", "", []string{"rotate-master-key"}, noData},

@@ -147,3 +147,24 @@ func TestStore_Session_TokenNotStored(t *testing.T) {
 		t.Fatalf("%d sessions keyed by a 32-byte hash", n)
 	}
 }
+
+// A session in use never reaches its idle timeout, even one shorter than a minute: its last-seen time
+// is refreshed relative to the timeout (a fixed one-minute refresh ended active sessions).
+func TestStore_Session_ShortIdleStaysAliveInUse(t *testing.T) {
+	s, clock := mustOpenClock(t)
+	ada := mustOrg(t, s, "Acme", "ada@example.com")
+	lim := db.SessionLimits{Idle: 30 * time.Second, Absolute: time.Hour}
+	token, err := s.CreateSession(ctx, ada.UserID, ada.OrgID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 15 { // five minutes of a request every 20 s
+		clock.Add(20 * time.Second)
+		if _, err := s.SessionByToken(ctx, token, lim); err != nil {
+			t.Fatalf("request %d, %v after the last: %v", i+1, 20*time.Second, err)
+		}
+	}
+	clock.Add(31 * time.Second)
+	_, err = s.SessionByToken(ctx, token, lim)
+	wantCode(t, err, db.CodeNotFound)
+}

@@ -1,0 +1,227 @@
+package web_test
+
+// Trust boundaries over real HTTP: whose address a request has, what a CSRF token is bound to, what
+// a cross-site page can make a signed-in browser do, and what an invitation answer tells an admin.
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyhold/keyhold/db"
+	"github.com/keyhold/keyhold/web"
+)
+
+// lastAuditIP is the client address of the organization's newest audit event with action.
+func lastAuditIP(t testing.TB, ts *testServer, admin db.Actor, action string) string {
+	t.Helper()
+	evs, err := ts.Store.ListAudit(context.Background(), admin, db.AuditFilter{Action: action, Limit: 1})
+	if err != nil || len(evs) == 0 {
+		t.Fatalf("no %s event: %v", action, err)
+	}
+	return evs[0].ClientIP
+}
+
+// Without trusted proxies, a client cannot choose its address with X-Forwarded-For or X-Real-IP:
+// rotating them does not get past the per-address sign-in limit, a forged header cannot lock out
+// another client, and the audit trail records the connection's address.
+func TestClientAddress_HeadersNotTrustedByDefault(t *testing.T) {
+	limit := db.Throttle{MaxFailures: 3, Window: time.Hour, Lockout: time.Hour}
+	ts := newTestServerWith(t, web.Config{}, db.Options{SignIn: db.SignInLimits{Account: plentyAttempts, Client: limit}})
+	ts.seedOrg(t, "Acme", "ada@example.com")
+	attacker := ts.newClient(t)
+	for i := range 3 {
+		spoof := http.Header{"X-Forwarded-For": {fmt.Sprintf("203.0.113.%d", i+1)}, "X-Real-Ip": {fmt.Sprintf("198.51.100.%d", i+1)}}
+		form := url.Values{"_csrf": {attacker.csrf()}, "email": {fmt.Sprintf("guess%d@example.com", i)}, "password": {"wrong"}}
+		r := attacker.do(http.MethodPost, "/login", form, spoof)
+		wantStatus(t, "a failed sign-in with a spoofed address", r, http.StatusUnauthorized)
+	}
+	form := url.Values{"_csrf": {attacker.csrf()}, "email": {"guess-z@example.com"}, "password": {"wrong"}}
+	r := attacker.do(http.MethodPost, "/login", form, http.Header{"X-Forwarded-For": {"192.0.2.200"}})
+	wantStatus(t, "the fourth attempt from the same connection address, with a new header", r, http.StatusTooManyRequests)
+
+	// A forged header naming another client does not lock that client out: only the connection's
+	// address, 127.0.0.1, has a count.
+	raw := ts.rawDB(t)
+	rows, err := raw.Query(`SELECT key FROM login_failures WHERE key LIKE 'ip:%'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		rows.Scan(&k)
+		if k != "ip:127.0.0.1" {
+			t.Errorf("an address taken from a header was counted: %s", k)
+		}
+	}
+}
+
+// The audit trail records the connection's address, whatever the headers say.
+func TestClientAddress_AuditRecordsTheConnection(t *testing.T) {
+	ts := newTestServer(t)
+	ada := ts.seedOrg(t, "Acme", "ada@example.com")
+	sec := ts.seedSecret(t, ada, "API_TOKEN", "v1")
+	c := signedInClient(t, ts, "ada@example.com")
+	r := c.do(http.MethodPost, "/secrets/"+sec.ID+"/reveal", url.Values{}, http.Header{"Hx-Request": {"true"}, "X-Csrf-Token": {c.csrf()},
+		"X-Forwarded-For": {"203.0.113.66"}, "X-Real-Ip": {"203.0.113.67"}})
+	wantStatus(t, "reveal", r, http.StatusOK)
+	if ip := lastAuditIP(t, ts, ada, db.ActionSecretRead); ip != "127.0.0.1" {
+		t.Errorf("the read was recorded from %q, want the connection's 127.0.0.1", ip)
+	}
+}
+
+// With --trusted-proxies, the address a trusted proxy appends is believed, and only that: a client
+// of the proxy still cannot put a made-up address in front of it.
+func TestClientAddress_TrustedProxies(t *testing.T) {
+	trusted, err := web.ParseTrustedProxies("127.0.0.1/32, 10.0.0.0/8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("10.0.0.0/8")}; len(trusted) != 2 || trusted[0] != want[0] || trusted[1] != want[1] {
+		t.Fatalf("parsed %v", trusted)
+	}
+	for _, bad := range []string{"10.0.0.0/33", "not-an-address", "10.0.0.0/8,,nope"} {
+		if _, err := web.ParseTrustedProxies(bad); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+	ts := newTestServerConfig(t, web.Config{TrustedProxies: trusted})
+	ada := ts.seedOrg(t, "Acme", "ada@example.com")
+	sec := ts.seedSecret(t, ada, "API_TOKEN", "v1")
+	c := signedInClient(t, ts, "ada@example.com")
+	for _, tc := range []struct {
+		xff  []string
+		want string
+	}{
+		{nil, "127.0.0.1"},
+		{[]string{"198.51.100.7"}, "198.51.100.7"},
+		{[]string{"203.0.113.9, 198.51.100.7"}, "198.51.100.7"},           // the client wrote the first one
+		{[]string{"203.0.113.9, 198.51.100.7, 10.1.2.3"}, "198.51.100.7"}, // through two trusted proxies
+		{[]string{"203.0.113.9", "198.51.100.7"}, "198.51.100.7"},         // two header lines
+		{[]string{"garbage, 198.51.100.7"}, "198.51.100.7"},
+		{[]string{"198.51.100.7, garbage"}, "127.0.0.1"}, // a hop the proxy did not write: believe no further
+	} {
+		hdr := http.Header{"Hx-Request": {"true"}, "X-Csrf-Token": {c.csrf()}, "X-Forwarded-For": tc.xff}
+		wantStatus(t, "reveal", c.do(http.MethodPost, "/secrets/"+sec.ID+"/reveal", url.Values{}, hdr), http.StatusOK)
+		if ip := lastAuditIP(t, ts, ada, db.ActionSecretRead); ip != tc.want {
+			t.Errorf("X-Forwarded-For %q: recorded %q, want %q", tc.xff, ip, tc.want)
+		}
+	}
+}
+
+// The CSRF token is bound to the session: a cookie and token pair planted from elsewhere (a sibling
+// subdomain, or a man in the middle on plain HTTP, can set cookies) does not work for the victim's
+// session, nor does the victim's own token for another session.
+func TestCSRF_BoundToTheSession(t *testing.T) {
+	ts := newTestServer(t)
+	ada := ts.seedOrg(t, "Acme", "ada@example.com")
+	ts.seedMember(t, ada, "bob@example.com", "Bob", "Example")
+	victim := signedInClient(t, ts, "ada@example.com")
+	attacker := signedInClient(t, ts, "bob@example.com")
+
+	// The attacker's own valid pairs: an anonymous cookie with its token, and its session's token.
+	stranger := ts.newClient(t)
+	anonToken, anonCookie := stranger.csrf(), stranger.cookie("kh_anon")
+	victim.setCookie("kh_anon", anonCookie)               // planted
+	victim.setCookie("kh_csrf", "chosen-by-the-attacker") // a double-submit pair, as once accepted
+	for what, tok := range map[string]string{"a planted anonymous pair": anonToken, "another session's token": attacker.csrf(),
+		"a planted double-submit pair": "chosen-by-the-attacker"} {
+		r := victim.do(http.MethodPost, "/secrets", url.Values{"name": {"PLANTED"}, "value": {"x"}}, http.Header{"Hx-Request": {"true"}, "X-Csrf-Token": {tok}})
+		wantStatus(t, what, r, http.StatusForbidden)
+		f := url.Values{"_csrf": {tok}}
+		wantStatus(t, what+" in a form", victim.do(http.MethodPost, "/logout", f, nil), http.StatusForbidden)
+	}
+	if names := ts.secretNames(t, ada); len(names) != 0 {
+		t.Fatalf("secrets %v", names)
+	}
+	wantSignedIn(t, "the victim", victim)
+	// A token outlives nothing: after signing out and in again, the old one is refused.
+	old := victim.csrf()
+	wantRedirect(t, "sign out", victim.postForm("/logout", nil), "/login")
+	signIn(t, victim, "ada@example.com", testPassword)
+	if tok := victim.csrf(); tok == old {
+		t.Fatal("the new session has the old session's token")
+	}
+	r := victim.do(http.MethodPost, "/secrets", url.Values{"name": {"OLD_TOKEN"}, "value": {"x"}}, http.Header{"Hx-Request": {"true"}, "X-Csrf-Token": {old}})
+	wantStatus(t, "the old session's token", r, http.StatusForbidden)
+}
+
+// Revealing a value is recorded in the audit trail, so it is a POST with the CSRF token: a cross-site
+// page cannot open it in the victim's name (a top-level GET once rendered the value and recorded a
+// read), nor post it without the token.
+func TestReveal_OnlyByPostWithToken(t *testing.T) {
+	ts := newTestServer(t)
+	ada := ts.seedOrg(t, "Acme", "ada@example.com")
+	sec := ts.seedSecret(t, ada, "API_TOKEN", "s3cr3t-value")
+	c := signedInClient(t, ts, "ada@example.com")
+	reads := func() int {
+		evs, err := ts.Store.SecretActivity(context.Background(), ada, sec.ID, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, e := range evs {
+			if e.Action == db.ActionSecretRead {
+				n++
+			}
+		}
+		return n
+	}
+	for what, r := range map[string]*response{
+		"a top-level GET of the old URL":   c.get("/secrets/" + sec.ID + "/value"),
+		"a GET of the reveal URL":          c.get("/secrets/" + sec.ID + "/reveal"),
+		"a POST without the token":         c.do(http.MethodPost, "/secrets/"+sec.ID+"/reveal", url.Values{}, nil),
+		"a cross-site POST with the token": c.do(http.MethodPost, "/secrets/"+sec.ID+"/reveal", url.Values{"_csrf": {c.csrf()}}, http.Header{"Sec-Fetch-Site": {"cross-site"}}),
+		"a same-site POST with the token":  c.do(http.MethodPost, "/secrets/"+sec.ID+"/reveal", url.Values{"_csrf": {c.csrf()}}, http.Header{"Sec-Fetch-Site": {"same-site"}}),
+	} {
+		if r.Status < 400 || strings.Contains(r.Body, "s3cr3t-value") {
+			t.Errorf("%s: status %d, the value shown: %v", what, r.Status, strings.Contains(r.Body, "s3cr3t-value"))
+		}
+	}
+	if n := reads(); n != 0 {
+		t.Fatalf("%d reads recorded by refused requests", n)
+	}
+	r := c.reveal("/secrets/" + sec.ID)
+	wantStatus(t, "Reveal", r, http.StatusOK)
+	if v, _ := textareaValue(r.Body); v != "s3cr3t-value" || reads() != 1 {
+		t.Fatalf("Reveal gave %q with %d reads recorded", v, reads())
+	}
+}
+
+var inviteLinkRE = regexp.MustCompile(`id="invite-link" class="input mono" value="([^"]+)"`)
+
+// An admin inviting someone learns nothing about whether the email has an account anywhere on the
+// instance: the answer is the same (but for the link and the email), and no password is asked.
+func TestInvite_SameAnswerWhetherOrNotTheEmailHasAnAccount(t *testing.T) {
+	ts := newTestServer(t)
+	ts.seedOrg(t, "Acme", "ada@example.com")
+	ts.seedOrg(t, "Globex", "gina@example.com") // has an account, in another organization
+	admin := signedInClient(t, ts, "ada@example.com")
+	dialog := admin.getHX("/members/invite")
+	wantStatus(t, "the Invite dialog", dialog, http.StatusOK)
+	if strings.Contains(dialog.Body, `type="password"`) || strings.Contains(dialog.Body, `name="password"`) {
+		t.Error("the Invite dialog has a password field")
+	}
+	answer := func(email string) *response {
+		r := admin.hx(http.MethodPost, "/invitations", url.Values{"email": {email}, "role": {"member"}})
+		wantStatus(t, "invite "+email, r, http.StatusOK)
+		return r
+	}
+	known, unknown := answer("gina@example.com"), answer("nobody@example.com")
+	norm := func(r *response, email string) string {
+		return strings.ReplaceAll(inviteLinkRE.ReplaceAllString(r.Body, "LINK"), email, "EMAIL")
+	}
+	if a, b := norm(known, "gina@example.com"), norm(unknown, "nobody@example.com"); a != b {
+		t.Errorf("the answers differ:\n%s\n---\n%s", a, b)
+	}
+	if inviteLinkRE.FindString(known.Body) == "" {
+		t.Fatal("no invitation link in the answer")
+	}
+}
