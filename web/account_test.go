@@ -304,6 +304,7 @@ func TestBrowser_Account(t *testing.T) {
 	b.click("summary.user-menu-button")
 	b.click(`.menu a[href="/account"]`)
 	b.waitVisible("#password-card")
+	b.shot("account")
 	if got := b.path(); got != "/account" {
 		t.Fatalf("the Account link opens %s", got)
 	}

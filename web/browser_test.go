@@ -217,7 +217,8 @@ func (b *browserTab) screenshotOnFailure() {
 	}
 	name = strings.NewReplacer("/", "_", " ", "_", ":", "_").Replace(name) + ".png"
 	path := filepath.Join(failuresDir, name)
-	if err := os.MkdirAll(failuresDir, 0o755); err == nil {
+	err = os.MkdirAll(failuresDir, 0o755)
+	if err == nil {
 		err = os.WriteFile(path, buf, 0o644)
 	}
 	if err != nil {
@@ -226,6 +227,28 @@ func (b *browserTab) screenshotOnFailure() {
 	}
 	abs, _ := filepath.Abs(path)
 	b.t.Errorf("screenshot of the page%s at the failure: %s", b.labelled(), abs)
+}
+
+// shot saves a screenshot of the page as name.png in $KEYHOLD_SCREENSHOTS, when that is set: to look
+// at what a test drove (go test -run Browser ./web with KEYHOLD_SCREENSHOTS=/tmp/shots).
+func (b *browserTab) shot(name string) {
+	b.t.Helper()
+	dir := os.Getenv("KEYHOLD_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	ctx, cancel := b.step()
+	defer cancel()
+	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err == nil {
+		err = os.MkdirAll(dir, 0o755)
+	}
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, name+".png"), buf, 0o644)
+	}
+	if err != nil {
+		b.t.Errorf("screenshot %s: %v", name, err)
+	}
 }
 
 // labelled is " (label)" for a labelled tab, else "".
