@@ -54,16 +54,6 @@ func (r Role) CanRead() bool { return r == RoleOwner || r == RoleReader }
 // CanEdit reports whether the role may change the value, share and delete the secret.
 func (r Role) CanEdit() bool { return r == RoleOwner }
 
-func (r Role) rank() int {
-	switch r {
-	case RoleOwner:
-		return 2
-	case RoleReader:
-		return 1
-	}
-	return 0
-}
-
 func roleFromRank(n int) Role {
 	switch n {
 	case 2:

@@ -709,7 +709,8 @@ func (d *bodyDecoder) literal(word string) error {
 // number reads the number at d.pos with the JSON grammar. A read failure after a complete number is
 // left to whoever needs the next byte.
 func (d *bodyDecoder) number() error {
-	c, ok := d.peek()
+	c, _ := d.peek() // at the end of the input c is 0: a syntax error below
+	var ok bool
 	if c == '-' {
 		d.pos++
 		if c, ok = d.peek(); !ok {

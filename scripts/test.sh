@@ -22,6 +22,9 @@ fi
 unformatted=$(gofmt -l .)
 if [ -n "$unformatted" ]; then echo "test.sh: gofmt needed: $unformatted" >&2; exit 1; fi
 go vet ./...
+# go.mod and go.sum say exactly what the code needs, and staticcheck (pinned) finds nothing.
+if ! go mod tidy -diff >/dev/null; then echo "test.sh: go mod tidy would change go.mod/go.sum: run it and commit" >&2; exit 1; fi
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 go test -count=1 -timeout 20m "$@" ./...
 

@@ -426,16 +426,6 @@ func (b *browserTab) requests() int {
 	return evalJS[int](b, `window.khRequests`)
 }
 
-// signIn signs in through the sign-in page and waits for the Secrets page.
-func (b *browserTab) signIn(email string) {
-	b.t.Helper()
-	b.navigate("/login")
-	b.fill("#login-email", email)
-	b.fill("#login-password", testPassword)
-	b.click(`form[action="/login"] button[type="submit"]`)
-	b.waitVisible("#secret-search")
-}
-
 // openAs signs the tab in as email without the sign-in form (TestBrowser_SignOutAndIn tests that):
 // it hands the browser a session made in the store, in the user's first organization, and opens the
 // Secrets page.
