@@ -34,21 +34,24 @@ func (l *SignInLimits) defaults() {
 	}
 }
 
-// attemptKeys are the throttle keys of a password attempt on the account email from clientIP. An
-// IPv6 client is counted by its /64, the block one subscriber gets, so that rotating through its own
-// addresses gains nothing.
+// attemptKeys are the throttle keys of a password attempt on the account email from clientIP.
 func attemptKeys(email, clientIP string) []string {
-	keys := []string{"email:" + strings.ToLower(strings.TrimSpace(email))}
-	if addr, err := netip.ParseAddr(clientIP); err == nil {
-		addr = addr.Unmap()
-		if addr.Is6() {
-			p, _ := addr.Prefix(64)
-			clientIP = p.String()
-		} else {
-			clientIP = addr.String()
-		}
+	return []string{"email:" + strings.ToLower(strings.TrimSpace(email)), "ip:" + ClientBlock(clientIP)}
+}
+
+// ClientBlock is the client address a limit counts by: an IPv4 address as it is, an IPv6 address by
+// its /64, the block one subscriber gets, so that rotating through one's own addresses gains nothing.
+func ClientBlock(clientIP string) string {
+	addr, err := netip.ParseAddr(clientIP)
+	if err != nil {
+		return clientIP
 	}
-	return append(keys, "ip:"+clientIP)
+	addr = addr.Unmap()
+	if addr.Is6() {
+		p, _ := addr.Prefix(64)
+		return p.String()
+	}
+	return addr.String()
 }
 
 func (l SignInLimits) of(key string) Throttle {

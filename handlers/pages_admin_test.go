@@ -85,7 +85,8 @@ func newAdmEnv(t *testing.T) *admEnv {
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
-	srv := httptest.NewServer(web.New(store, web.Config{Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}))
+	srv := httptest.NewServer(web.New(store, web.Config{Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		AttemptRate: 1e6, AttemptBurst: 1e6})) // the tests sign in many times from one address
 	t.Cleanup(func() {
 		srv.Close()
 		store.Close()

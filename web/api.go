@@ -140,6 +140,14 @@ func newKeyLimiters(limit rate.Limit, burst int, now func() time.Time) *keyLimit
 // wait takes a token from key's bucket and returns 0, or, when the bucket is empty, takes nothing and
 // returns how long until a token is there.
 func (k *keyLimiters) wait(key string) time.Duration {
+	d, _ := k.reserve(key, 0)
+	return d
+}
+
+// reserve takes a token from key's bucket, possibly one that is only there after a delay: ok says
+// the token is the caller's once the returned delay has passed. A delay over most takes nothing
+// (ok is false) and returns how long until a token is there.
+func (k *keyLimiters) reserve(key string, most time.Duration) (delay time.Duration, ok bool) {
 	now := k.now()
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -159,13 +167,14 @@ func (k *keyLimiters) wait(key string) time.Duration {
 	l.seen = now
 	r := l.lim.ReserveN(now, 1)
 	if !r.OK() {
-		return time.Hour
+		return time.Hour, false
 	}
-	if d := r.DelayFrom(now); d > 0 {
+	d := r.DelayFrom(now)
+	if d > most {
 		r.CancelAt(now)
-		return d
+		return d, false
 	}
-	return 0
+	return d, true
 }
 
 // size is how many buckets are held (for tests).

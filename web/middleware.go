@@ -17,6 +17,7 @@ type middlewares struct {
 	sessions *sessionStore
 	csrfKey  []byte      // the key of the CSRF tokens' HMAC (see csrf)
 	bodies   *bodyBudget // the memory large request bodies may hold at once
+	attempts *attemptPacer
 }
 
 // contentSecurityPolicy allows only keyhold's own scripts, styles and images: no inline script, no

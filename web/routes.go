@@ -37,15 +37,16 @@ func routes(e *echo.Echo, m *middlewares, p *handlers.Pages, api *handlers.API) 
 	public := e.Group("", formBody(publicBodyLimit), m.loadUser, m.csrf(true))
 	public.GET("/", p.Home)
 	public.GET("/setup", p.SetupPage)
-	public.POST("/setup", p.Setup)
+	pace := m.attempts.pace // the routes that check or set a password
+	public.POST("/setup", p.Setup, pace)
 	public.GET("/login", p.LoginPage)
-	public.POST("/login", p.Login)
+	public.POST("/login", p.Login, pace)
 	public.GET("/invite/:token", p.InvitePage)
-	public.POST("/invite/:token", p.InviteSignUp)
-	public.POST("/invite/:token/accept", p.InviteAccept)
+	public.POST("/invite/:token", p.InviteSignUp, pace)
+	public.POST("/invite/:token/accept", p.InviteAccept, pace)
 	public.POST("/invite/:token/refuse", p.InviteRefuse)
 	public.GET("/reset/:token", p.ResetPage)
-	public.POST("/reset/:token", p.Reset)
+	public.POST("/reset/:token", p.Reset, pace)
 
 	portal := e.Group("", formBody(portalSmallBodyLimit), m.loadUser, m.csrf(true), requireLogin)
 	value := []echo.MiddlewareFunc{m.loadUser, requireLogin, m.csrf(false),
@@ -97,7 +98,7 @@ func routes(e *echo.Echo, m *middlewares, p *handlers.Pages, api *handlers.API) 
 
 	// Account security.
 	portal.GET("/account", p.AccountPage)
-	portal.POST("/account/password", p.PasswordChange)
+	portal.POST("/account/password", p.PasswordChange, pace)
 	portal.POST("/account/sign-out-everywhere", p.SignOutEverywhere)
 
 	// The JSON Management API: a bearer API key on every request; no cookies, no CSRF token.

@@ -35,6 +35,10 @@ type Config struct {
 	// (default 128 MiB): beyond it, a large body waits at most BodyWait (default 5s), then gets 503.
 	BodyMemory int64
 	BodyWait   time.Duration
+	// AttemptRate and AttemptBurst pace password attempts per client address (default 1 a second,
+	// bursts of 10): see attemptPacer.
+	AttemptRate  float64
+	AttemptBurst int
 }
 
 func (c *Config) defaults() {
@@ -59,6 +63,12 @@ func (c *Config) defaults() {
 	if c.BodyWait <= 0 {
 		c.BodyWait = 5 * time.Second
 	}
+	if c.AttemptRate <= 0 {
+		c.AttemptRate = 1
+	}
+	if c.AttemptBurst <= 0 {
+		c.AttemptBurst = 10
+	}
 }
 
 // New returns the keyhold HTTP handler: portal, JSON API, static assets and /healthz.
@@ -71,7 +81,8 @@ func New(store *db.Store, cfg Config) *echo.Echo {
 	e.IPExtractor = clientIPExtractor(cfg.TrustedProxies)
 
 	sess := newSessionStore(store, cfg)
-	m := &middlewares{store: store, cfg: cfg, sessions: sess, csrfKey: store.DeriveKey("csrf"), bodies: newBodyBudget(cfg.BodyMemory, cfg.BodyWait)}
+	m := &middlewares{store: store, cfg: cfg, sessions: sess, csrfKey: store.DeriveKey("csrf"), bodies: newBodyBudget(cfg.BodyMemory, cfg.BodyWait),
+		attempts: newAttemptPacer(cfg)}
 	pages := &handlers.Pages{Store: store, Sessions: sess, PublicURL: cfg.PublicURL}
 	api := &handlers.API{Store: store}
 	routes(e, m, pages, api)

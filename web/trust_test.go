@@ -225,3 +225,57 @@ func TestInvite_SameAnswerWhetherOrNotTheEmailHasAnAccount(t *testing.T) {
 		t.Fatal("no invitation link in the answer")
 	}
 }
+
+// Password attempts are paced per client address: a burst goes through at once, then each attempt
+// is held until its turn (a held request costs no CPU, so a client that never waits cannot turn a
+// flood of attempts into work for the server), and one whose turn is too far off is refused with
+// Retry-After. Other addresses are not slowed.
+func TestSignIn_PacedPerAddress(t *testing.T) {
+	ts := newTestServerConfig(t, web.Config{AttemptRate: 2, AttemptBurst: 3, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})
+	ts.seedOrg(t, "Acme", "ada@example.com")
+	c := ts.newClient(t)
+	from := func(addr string) http.Header { return http.Header{"X-Forwarded-For": {addr}} }
+	attempt := func(addr string) (*response, time.Duration) {
+		start := time.Now()
+		r := c.do(http.MethodPost, "/login", url.Values{"_csrf": {c.csrf()}, "email": {"nobody@example.com"}, "password": {"wrong"}}, from(addr))
+		return r, time.Since(start)
+	}
+	for i := range 3 { // the burst
+		r, _ := attempt("198.51.100.1")
+		wantStatus(t, fmt.Sprintf("attempt %d of the burst", i+1), r, http.StatusUnauthorized)
+	}
+	// Six at once: their turns come 0.5, 1, 1.5 and 2 s later; the last two are due after more than
+	// 2 s, so they are held 2 s, then refused.
+	type answer struct {
+		status     int
+		retryAfter string
+		took       time.Duration
+	}
+	answers := make(chan answer, 6)
+	for range 6 {
+		go func() {
+			r, took := attempt("198.51.100.1")
+			answers <- answer{r.Status, r.Header.Get("Retry-After"), took}
+		}()
+	}
+	var held, refused int
+	for range 6 {
+		a := <-answers
+		switch {
+		case a.status == http.StatusUnauthorized:
+			held++
+		case a.status == http.StatusTooManyRequests && a.retryAfter != "" && a.took >= attemptHold:
+			refused++
+		default:
+			t.Errorf("answer %+v, want 401 after its turn, or 429 with Retry-After after being held %v", a, attemptHold)
+		}
+	}
+	if held != 4 || refused != 2 {
+		t.Errorf("%d handled in turn and %d refused, want 4 and 2", held, refused)
+	}
+	r, _ := attempt("203.0.113.5") // another client is not slowed
+	wantStatus(t, "another address", r, http.StatusUnauthorized)
+}
+
+// attemptHold is how long a refused attempt is held before its 429 (web's attemptPaceMaxDelay).
+const attemptHold = 2 * time.Second
