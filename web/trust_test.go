@@ -231,7 +231,7 @@ func TestInvite_SameAnswerWhetherOrNotTheEmailHasAnAccount(t *testing.T) {
 // flood of attempts into work for the server), and one whose turn is too far off is refused with
 // Retry-After. Other addresses are not slowed.
 func TestSignIn_PacedPerAddress(t *testing.T) {
-	ts := newTestServerConfig(t, web.Config{AttemptRate: 2, AttemptBurst: 3, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})
+	ts := newTestServerConfig(t, web.Config{AttemptRate: 1, AttemptBurst: 2, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})
 	ts.seedOrg(t, "Acme", "ada@example.com")
 	c := ts.newClient(t)
 	from := func(addr string) http.Header { return http.Header{"X-Forwarded-For": {addr}} }
@@ -240,26 +240,26 @@ func TestSignIn_PacedPerAddress(t *testing.T) {
 		r := c.do(http.MethodPost, "/login", url.Values{"_csrf": {c.csrf()}, "email": {"nobody@example.com"}, "password": {"wrong"}}, from(addr))
 		return r, time.Since(start)
 	}
-	for i := range 3 { // the burst
+	for i := range 2 { // the burst
 		r, _ := attempt("198.51.100.1")
 		wantStatus(t, fmt.Sprintf("attempt %d of the burst", i+1), r, http.StatusUnauthorized)
 	}
-	// Six at once: their turns come 0.5, 1, 1.5 and 2 s later; the last two are due after more than
+	// Five at once: the first two get their turns 1 and 2 s later; the others are due later than
 	// 2 s, so they are held 2 s, then refused.
 	type answer struct {
 		status     int
 		retryAfter string
 		took       time.Duration
 	}
-	answers := make(chan answer, 6)
-	for range 6 {
+	answers := make(chan answer, 5)
+	for range 5 {
 		go func() {
 			r, took := attempt("198.51.100.1")
 			answers <- answer{r.Status, r.Header.Get("Retry-After"), took}
 		}()
 	}
 	var held, refused int
-	for range 6 {
+	for range 5 {
 		a := <-answers
 		switch {
 		case a.status == http.StatusUnauthorized:
@@ -270,8 +270,8 @@ func TestSignIn_PacedPerAddress(t *testing.T) {
 			t.Errorf("answer %+v, want 401 after its turn, or 429 with Retry-After after being held %v", a, attemptHold)
 		}
 	}
-	if held != 4 || refused != 2 {
-		t.Errorf("%d handled in turn and %d refused, want 4 and 2", held, refused)
+	if held != 2 || refused != 3 {
+		t.Errorf("%d handled in turn and %d refused, want 2 and 3", held, refused)
 	}
 	r, _ := attempt("203.0.113.5") // another client is not slowed
 	wantStatus(t, "another address", r, http.StatusUnauthorized)
