@@ -461,26 +461,11 @@ func (s *Store) AcceptInvitationSignIn(ctx context.Context, token, password, cli
 	if err != nil {
 		return nil, "", err
 	}
-	var u *User
-	ok, err := s.checkAttempt(ctx, inv.Email, clientIP, func() (bool, error) {
-		var (
-			hash string
-			err  error
-		)
-		u, hash, err = userWithHash(ctx, s.r, strings.ToLower(inv.Email))
-		if ErrorCode(err) == CodeNotFound {
-			checkPassword(dummyHash(), password)
-			return false, nil
-		} else if err != nil {
-			return false, err
-		}
-		return verifyPassword(hash, password), nil
-	})
-	if err != nil {
-		return nil, "", err
-	}
-	if !ok {
+	u, err := s.passwordAttempt(ctx, inv.Email, password, clientIP)
+	if ErrorCode(err) == CodeUnauthorized {
 		return nil, "", Errorf(CodeUnauthorized, "That password does not open a keyhold account of %s. New to keyhold? Create your account instead.", inv.Email)
+	} else if err != nil {
+		return nil, "", err
 	}
 	orgID, err := s.AcceptInvitation(ctx, token, u.ID, clientIP)
 	return u, orgID, err

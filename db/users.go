@@ -261,6 +261,26 @@ func (s *Store) Org(ctx context.Context, a Actor) (*Org, error) {
 // takes as long. It returns CodeUnauthorized, CodeRateLimited, CodeUnavailable (busy: try again) or
 // CodeForbidden (the account belongs to no organization).
 func (s *Store) SignIn(ctx context.Context, email, password, clientIP string) (*User, string, error) {
+	u, err := s.passwordAttempt(ctx, email, password, clientIP)
+	if ErrorCode(err) == CodeUnauthorized {
+		return nil, "", Errorf(CodeUnauthorized, "Incorrect email or password.")
+	} else if err != nil {
+		return nil, "", err
+	}
+	ms, err := s.Memberships(ctx, u.ID)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(ms) == 0 {
+		return nil, "", Errorf(CodeForbidden, "Your account is not a member of any organization. Ask an organization admin to invite you.")
+	}
+	return u, ms[0].OrgID, nil
+}
+
+// passwordAttempt is one throttled check of the password of the account email (see checkAttempt):
+// the user when it is right, CodeUnauthorized when it is not or there is no such account (in as much
+// time), or checkAttempt's refusals.
+func (s *Store) passwordAttempt(ctx context.Context, email, password, clientIP string) (*User, error) {
 	var u *User
 	ok, err := s.checkAttempt(ctx, email, clientIP, func() (bool, error) {
 		var (
@@ -277,19 +297,12 @@ func (s *Store) SignIn(ctx context.Context, email, password, clientIP string) (*
 		return verifyPassword(hash, password), nil
 	})
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	if !ok {
-		return nil, "", Errorf(CodeUnauthorized, "Incorrect email or password.")
+		return nil, Errorf(CodeUnauthorized, "Incorrect password.")
 	}
-	ms, err := s.Memberships(ctx, u.ID)
-	if err != nil {
-		return nil, "", err
-	}
-	if len(ms) == 0 {
-		return nil, "", Errorf(CodeForbidden, "Your account is not a member of any organization. Ask an organization admin to invite you.")
-	}
-	return u, ms[0].OrgID, nil
+	return u, nil
 }
 
 // userWithHash returns the user with emailKey and their password hash, or CodeNotFound.

@@ -60,16 +60,26 @@ func (p *Pages) InviteSignUp(c echo.Context) error {
 	}
 	u, orgID, err := p.Store.AcceptInvitationNewAccount(c.Request().Context(), props.Token,
 		db.NewAccount{FirstName: props.FirstName, LastName: props.LastName, Password: pw, ClientIP: ClientIP(c)})
+	return p.joined(c, props, false, u, orgID, err)
+}
+
+// joined answers an accepted invitation form: a new session in the organization; or, refused for a
+// reason the person can act on, the page again with the message over the form that failed (the
+// "I have an account" one when signIn); or, when the link stopped working meanwhile, its page.
+func (p *Pages) joined(c echo.Context, props views.InviteProps, signIn bool, u *db.User, orgID string, err error) error {
 	switch db.ErrorCode(err) {
-	case db.CodeInvalid, db.CodeConflict, db.CodeUnavailable:
+	case db.CodeInvalid, db.CodeConflict, db.CodeUnauthorized, db.CodeRateLimited, db.CodeUnavailable:
 		retryAfter(c, err)
-		props.Err = db.ErrorMessage(err)
+		if signIn {
+			props.ErrSignIn = db.ErrorMessage(err)
+		} else {
+			props.Err = db.ErrorMessage(err)
+		}
 		return Render(c, formStatus(err), views.InvitePage(props))
+	case "":
+		return p.signedInTo(c, u.ID, orgID)
 	}
-	if err != nil {
-		return p.inviteAnswer(c, props, err)
-	}
-	return p.signedInTo(c, u.ID, orgID)
+	return p.inviteAnswer(c, props, err)
 }
 
 // InviteAccept handles POST /invite/:token/accept: a signed-in user whose email is the invitation's
@@ -94,16 +104,7 @@ func (p *Pages) InviteAccept(c echo.Context) error {
 		return c.Redirect(http.StatusSeeOther, "/secrets")
 	}
 	u, orgID, err := p.Store.AcceptInvitationSignIn(ctx, props.Token, c.FormValue("password"), ClientIP(c))
-	switch db.ErrorCode(err) {
-	case db.CodeUnauthorized, db.CodeRateLimited, db.CodeUnavailable, db.CodeConflict:
-		retryAfter(c, err)
-		props.ErrSignIn = db.ErrorMessage(err)
-		return Render(c, formStatus(err), views.InvitePage(props))
-	}
-	if err != nil {
-		return p.inviteAnswer(c, props, err)
-	}
-	return p.signedInTo(c, u.ID, orgID)
+	return p.joined(c, props, true, u, orgID, err)
 }
 
 // InviteRefuse handles POST /invite/:token/refuse: the invitation is declined and its link dies.
