@@ -157,48 +157,59 @@ func formStatus(err error) int {
 
 // ResetPage handles GET /reset/:token: the page a password-reset link opens.
 func (p *Pages) ResetPage(c echo.Context) error {
+	props, err := p.resetProps(c)
+	if err != nil || props.Invalid {
+		return p.resetAnswer(c, props, err)
+	}
+	return Render(c, http.StatusOK, views.ResetPage(props))
+}
+
+// resetProps describes the reset link of the request, or an invalid one (Invalid, Err).
+func (p *Pages) resetProps(c echo.Context) (views.ResetProps, error) {
 	props := views.ResetProps{Token: c.Param("token"), MinPassword: db.MinPasswordLen, CSRF: csrfToken(c)}
 	r, err := p.Store.PasswordResetByToken(c.Request().Context(), props.Token)
 	if db.ErrorCode(err) == db.CodeNotFound {
 		props.Invalid, props.Err = true, db.ErrorMessage(err)
-		return Render(c, http.StatusNotFound, views.ResetPage(props))
+		return props, nil
+	} else if err != nil {
+		return props, err
+	}
+	props.Email, props.ExpiresAt = r.Email, r.ExpiresAt
+	return props, nil
+}
+
+// resetAnswer draws the reset page for a link that does not work (or stopped working), or passes any
+// other error on.
+func (p *Pages) resetAnswer(c echo.Context, props views.ResetProps, err error) error {
+	if db.ErrorCode(err) == db.CodeNotFound {
+		props.Invalid, props.Err = true, db.ErrorMessage(err)
 	} else if err != nil {
 		return err
 	}
-	props.Email, props.ExpiresAt = r.Email, r.ExpiresAt
-	return Render(c, http.StatusOK, views.ResetPage(props))
+	return Render(c, http.StatusNotFound, views.ResetPage(props))
 }
 
 // Reset handles POST /reset/:token: the person's new password replaces the one the operator reset,
 // the link is used up, and they are signed in.
 func (p *Pages) Reset(c echo.Context) error {
-	ctx := c.Request().Context()
-	props := views.ResetProps{Token: c.Param("token"), MinPassword: db.MinPasswordLen, CSRF: csrfToken(c)}
-	r, err := p.Store.PasswordResetByToken(ctx, props.Token)
-	if db.ErrorCode(err) == db.CodeNotFound {
-		props.Invalid, props.Err = true, db.ErrorMessage(err)
-		return Render(c, http.StatusNotFound, views.ResetPage(props))
-	} else if err != nil {
-		return err
+	props, err := p.resetProps(c)
+	if err != nil || props.Invalid {
+		return p.resetAnswer(c, props, err)
 	}
-	props.Email, props.ExpiresAt = r.Email, r.ExpiresAt
 	pw := c.FormValue("password")
 	if pw != c.FormValue("password_confirm") {
 		props.Err = "The two passwords do not match."
 		return Render(c, http.StatusUnprocessableEntity, views.ResetPage(props))
 	}
-	u, orgID, err := p.Store.CompletePasswordReset(ctx, props.Token, pw, ClientIP(c))
+	u, orgID, err := p.Store.CompletePasswordReset(c.Request().Context(), props.Token, pw, ClientIP(c))
 	switch db.ErrorCode(err) {
 	case db.CodeInvalid, db.CodeUnavailable:
 		retryAfter(c, err)
 		props.Err = db.ErrorMessage(err)
 		return Render(c, formStatus(err), views.ResetPage(props))
-	case db.CodeNotFound:
-		props.Invalid, props.Err = true, db.ErrorMessage(err)
-		return Render(c, http.StatusNotFound, views.ResetPage(props))
-	}
-	if err != nil {
-		return err
+	case "":
+	default:
+		return p.resetAnswer(c, props, err)
 	}
 	if orgID == "" {
 		props.Done = true

@@ -42,14 +42,12 @@ func formBody(limit int64) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
-			if req.ContentLength > limit {
-				return echo.NewHTTPError(http.StatusRequestEntityTooLarge)
+			if err := limitBody(c, limit); err != nil {
+				return err
 			}
 			if req.Body == nil || req.Body == http.NoBody {
 				return next(c)
 			}
-			// The raw writer, so that the server closes the connection instead of draining the rest.
-			req.Body = http.MaxBytesReader(c.Response().Writer, req.Body, limit)
 			switch req.Method {
 			case http.MethodPost, http.MethodPut, http.MethodPatch:
 			default:
@@ -76,16 +74,25 @@ func formBody(limit int64) echo.MiddlewareFunc {
 func capBody(limit int64) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			req := c.Request()
-			if req.ContentLength > limit {
-				return echo.NewHTTPError(http.StatusRequestEntityTooLarge)
-			}
-			if req.Body != nil && req.Body != http.NoBody {
-				req.Body = http.MaxBytesReader(c.Response().Writer, req.Body, limit)
+			if err := limitBody(c, limit); err != nil {
+				return err
 			}
 			return next(c)
 		}
 	}
+}
+
+// limitBody refuses a declared length over limit, and caps the body at limit while it is read.
+func limitBody(c echo.Context, limit int64) error {
+	req := c.Request()
+	if req.ContentLength > limit {
+		return echo.NewHTTPError(http.StatusRequestEntityTooLarge)
+	}
+	if req.Body != nil && req.Body != http.NoBody {
+		// The raw writer, so that the server closes the connection instead of draining the rest.
+		req.Body = http.MaxBytesReader(c.Response().Writer, req.Body, limit)
+	}
+	return nil
 }
 
 // bodyBudget bounds the memory that large request bodies in flight hold at once. A request reserves
