@@ -75,6 +75,27 @@ func TestClientAddress_AuditRecordsTheConnection(t *testing.T) {
 	if ip := lastAuditIP(t, ts, ada, db.ActionSecretRead); ip != "127.0.0.1" {
 		t.Errorf("the read was recorded from %q, want the connection's 127.0.0.1", ip)
 	}
+	// The same through the API.
+	key, _, err := ts.Store.CreateAPIKey(context.Background(), ada, "ci", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, ts.URL+"/v1/secrets?name=API_TOKEN", nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("X-Forwarded-For", "203.0.113.68")
+	req.Header.Set("X-Real-Ip", "203.0.113.69")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("API fetch: %d", res.StatusCode)
+	}
+	evs, err := ts.Store.ListAudit(context.Background(), ada, db.AuditFilter{Action: db.ActionSecretRead, Limit: 1})
+	if err != nil || len(evs) != 1 || evs[0].APIKeyLabel != "ci" || evs[0].ClientIP != "127.0.0.1" {
+		t.Errorf("the API read was recorded as %+v (%v), want from the connection's 127.0.0.1", evs, err)
+	}
 }
 
 // With --trusted-proxies, the address a trusted proxy appends is believed, and only that: a client
