@@ -23,7 +23,7 @@ func wantSignIn(t testing.TB, s *db.Store, email, password string, ok bool) {
 
 func mustSession(t testing.TB, s *db.Store, a db.Actor) string {
 	t.Helper()
-	token, err := s.CreateSession(ctx, a.UserID, a.OrgID, nil)
+	token, err := s.CreateSession(ctx, a.UserID, a.OrgID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,7 +40,7 @@ func FuzzValidateSecretName(f *testing.F) {
 func FuzzSessionByToken(f *testing.F) {
 	s := mustOpen(f)
 	admin := mustOrg(f, s, "Acme", "ada@example.com")
-	token, err := s.CreateSession(ctx, admin.UserID, admin.OrgID, nil)
+	token, err := s.CreateSession(ctx, admin.UserID, admin.OrgID)
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -6,16 +6,15 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"time"
 )
 
-// Session is a signed-in browser. Its token lives only in the cookie; the database keeps its hash.
+// Session is a signed-in browser: its user, signed in to its organization. Its token lives only in
+// the cookie; the database keeps its hash.
 type Session struct {
 	UserID     string
 	OrgID      string
-	Data       map[string]string
 	CreatedAt  time.Time
 	LastSeenAt time.Time
 }
@@ -38,12 +37,11 @@ func tokenHash(token string) []byte {
 }
 
 // CreateSession starts a session for userID in orgID and returns its token, the cookie's value.
-func (s *Store) CreateSession(ctx context.Context, userID, orgID string, data map[string]string) (string, error) {
+func (s *Store) CreateSession(ctx context.Context, userID, orgID string) (string, error) {
 	token := newToken("")
-	raw, _ := json.Marshal(data)
 	now := ms(s.now())
-	_, err := s.exec(ctx, `INSERT INTO sessions (id_hash, user_id, org_id, data, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		tokenHash(token), userID, orgID, string(raw), now, now)
+	_, err := s.exec(ctx, `INSERT INTO sessions (id_hash, user_id, org_id, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?)`,
+		tokenHash(token), userID, orgID, now, now)
 	if err != nil {
 		return "", err
 	}
@@ -61,11 +59,10 @@ func (s *Store) SessionByToken(ctx context.Context, token string, lim SessionLim
 	h := tokenHash(token)
 	var (
 		sess            Session
-		raw             string
 		created, seenAt int64
 	)
-	err := s.r.QueryRowContext(ctx, `SELECT user_id, org_id, data, created_at, last_seen_at FROM sessions WHERE id_hash = ?`, h).
-		Scan(&sess.UserID, &sess.OrgID, &raw, &created, &seenAt)
+	err := s.r.QueryRowContext(ctx, `SELECT user_id, org_id, created_at, last_seen_at FROM sessions WHERE id_hash = ?`, h).
+		Scan(&sess.UserID, &sess.OrgID, &created, &seenAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, Errorf(CodeNotFound, "No session.")
 	} else if err != nil {
@@ -83,14 +80,12 @@ func (s *Store) SessionByToken(ctx context.Context, token string, lim SessionLim
 			return nil, err
 		}
 	}
-	_ = json.Unmarshal([]byte(raw), &sess.Data)
 	return &sess, nil
 }
 
-// UpdateSession changes a session's organization and data.
-func (s *Store) UpdateSession(ctx context.Context, token, orgID string, data map[string]string) error {
-	raw, _ := json.Marshal(data)
-	_, err := s.exec(ctx, `UPDATE sessions SET org_id = ?, data = ? WHERE id_hash = ?`, orgID, string(raw), tokenHash(token))
+// UpdateSession changes a session's organization.
+func (s *Store) UpdateSession(ctx context.Context, token, orgID string) error {
+	_, err := s.exec(ctx, `UPDATE sessions SET org_id = ? WHERE id_hash = ?`, orgID, tokenHash(token))
 	return err
 }
 

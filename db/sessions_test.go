@@ -10,7 +10,7 @@ import (
 func TestStore_Session_RoundTrip(t *testing.T) {
 	s := mustOpen(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
-	token, err := s.CreateSession(ctx, ada.UserID, ada.OrgID, map[string]string{"csrf": "abc", "flash": "Saved."})
+	token, err := s.CreateSession(ctx, ada.UserID, ada.OrgID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -21,14 +21,14 @@ func TestStore_Session_RoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sess.UserID != ada.UserID || sess.OrgID != ada.OrgID || sess.Data["csrf"] != "abc" || sess.Data["flash"] != "Saved." {
+	if sess.UserID != ada.UserID || sess.OrgID != ada.OrgID {
 		t.Fatalf("session %+v", sess)
 	}
-	if err := s.UpdateSession(ctx, token, "other-org", map[string]string{"csrf": "def"}); err != nil {
+	if err := s.UpdateSession(ctx, token, "other-org"); err != nil {
 		t.Fatal(err)
 	}
 	sess, err = s.SessionByToken(ctx, token, longSession)
-	if err != nil || sess.OrgID != "other-org" || sess.Data["csrf"] != "def" || len(sess.Data) != 1 {
+	if err != nil || sess.OrgID != "other-org" {
 		t.Fatalf("after update %+v %v", sess, err)
 	}
 	for _, bad := range []string{"", token[:len(token)-1], token + "x", changeChar(token, 0), changeChar(token, len(token)/2)} {
@@ -49,7 +49,7 @@ func TestStore_Session_Timeouts(t *testing.T) {
 	lim := db.SessionLimits{Idle: 30 * time.Minute, Absolute: 2 * time.Hour}
 
 	t.Run("idle", func(t *testing.T) {
-		token, err := s.CreateSession(ctx, ada.UserID, ada.OrgID, nil)
+		token, err := s.CreateSession(ctx, ada.UserID, ada.OrgID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -68,7 +68,7 @@ func TestStore_Session_Timeouts(t *testing.T) {
 		}
 	})
 	t.Run("absolute", func(t *testing.T) {
-		token, err := s.CreateSession(ctx, ada.UserID, ada.OrgID, nil)
+		token, err := s.CreateSession(ctx, ada.UserID, ada.OrgID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -90,13 +90,13 @@ func TestStore_DeleteUserSessions(t *testing.T) {
 	bob := mustMember(t, s, ada, "bob@example.com")
 	var adas []string
 	for range 3 {
-		tok, err := s.CreateSession(ctx, ada.UserID, ada.OrgID, nil)
+		tok, err := s.CreateSession(ctx, ada.UserID, ada.OrgID)
 		if err != nil {
 			t.Fatal(err)
 		}
 		adas = append(adas, tok)
 	}
-	bobs, err := s.CreateSession(ctx, bob.UserID, ada.OrgID, nil)
+	bobs, err := s.CreateSession(ctx, bob.UserID, ada.OrgID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,12 +132,12 @@ func TestStore_DeleteUserSessions(t *testing.T) {
 func TestStore_Session_TokenNotStored(t *testing.T) {
 	s := mustOpen(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
-	token, err := s.CreateSession(ctx, ada.UserID, ada.OrgID, map[string]string{"marker": "SESSION-DATA-MARKER"})
+	token, err := s.CreateSession(ctx, ada.UserID, ada.OrgID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	raw := rawDB(t, s)
-	if !tableContains(t, raw, "sessions", []byte("SESSION-DATA-MARKER")) {
+	if !tableContains(t, raw, "sessions", []byte(ada.UserID)) {
 		t.Fatal("the scan does not see the sessions table")
 	}
 	if tableContains(t, raw, "sessions", []byte(token)) || tableContains(t, raw, "sessions", []byte(token[:20])) {
@@ -154,7 +154,7 @@ func TestStore_Session_ShortIdleStaysAliveInUse(t *testing.T) {
 	s, clock := mustOpenClock(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	lim := db.SessionLimits{Idle: 30 * time.Second, Absolute: time.Hour}
-	token, err := s.CreateSession(ctx, ada.UserID, ada.OrgID, nil)
+	token, err := s.CreateSession(ctx, ada.UserID, ada.OrgID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,5 +166,57 @@ func TestStore_Session_ShortIdleStaysAliveInUse(t *testing.T) {
 	}
 	clock.Add(31 * time.Second)
 	_, err = s.SessionByToken(ctx, token, lim)
+	wantCode(t, err, db.CodeNotFound)
+}
+
+// A session whose organization its user has left moves to another organization of theirs; one whose
+// user belongs to none any more ends. One call decides, for every request.
+func TestStore_SessionActor(t *testing.T) {
+	s := mustOpen(t)
+	ada := mustOrg(t, s, "Acme", "ada@example.com")
+	bob := mustMember(t, s, ada, "bob@example.com")
+	zed := mustOrg(t, s, "Zeta", "zed@example.com")
+	if _, err := s.AddMember(ctx, db.SystemActor(zed.OrgID), db.NewUser{Email: "bob@example.com"}, db.OrgAdmin); err != nil {
+		t.Fatal(err)
+	}
+	token, err := s.CreateSession(ctx, bob.UserID, ada.OrgID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, a, err := s.SessionActor(ctx, token, longSession)
+	if err != nil || sess.OrgID != ada.OrgID || a.UserID != bob.UserID || a.OrgID != ada.OrgID || a.Role != db.OrgMember || a.Source != "portal" {
+		t.Fatalf("SessionActor %+v %+v %v", sess, a, err)
+	}
+	if _, err := s.RemoveMember(ctx, ada, bob.UserID, false); err != nil {
+		t.Fatal(err)
+	}
+	// RemoveMember ends the member's sessions in that organization; a session in another one...
+	other, err := s.CreateSession(ctx, bob.UserID, ada.OrgID) // ...as if made before the removal
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, a, err = s.SessionActor(ctx, other, longSession)
+	if err != nil || sess.OrgID != zed.OrgID || a.OrgID != zed.OrgID || !a.IsAdmin() {
+		t.Fatalf("after leaving Acme: %+v %+v %v, want the session moved to Zeta as its admin", sess, a, err)
+	}
+	if again, err := s.SessionByToken(ctx, other, longSession); err != nil || again.OrgID != zed.OrgID {
+		t.Fatalf("the move was not stored: %+v %v", again, err)
+	}
+	last, err := s.CreateSession(ctx, bob.UserID, zed.OrgID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RemoveMember(ctx, zed, bob.UserID, false); err != nil {
+		t.Fatal(err)
+	}
+	stale, err := s.CreateSession(ctx, bob.UserID, zed.OrgID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = s.SessionActor(ctx, stale, longSession)
+	wantCode(t, err, db.CodeNotFound)
+	_, err = s.SessionByToken(ctx, stale, longSession)
+	wantCode(t, err, db.CodeNotFound) // ended, not just refused
+	_, _, err = s.SessionActor(ctx, last, longSession)
 	wantCode(t, err, db.CodeNotFound)
 }

@@ -271,7 +271,7 @@ func newRemovalFixture(t *testing.T) *removalFixture {
 	if f.bobKey, _, err = s.CreateAPIKey(ctx, f.bob, "ci", noExpiry); err != nil {
 		t.Fatal(err)
 	}
-	if f.bobSession, err = s.CreateSession(ctx, f.bob.UserID, f.ada.OrgID, nil); err != nil {
+	if f.bobSession, err = s.CreateSession(ctx, f.bob.UserID, f.ada.OrgID); err != nil {
 		t.Fatal(err)
 	}
 	return f

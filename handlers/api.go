@@ -129,7 +129,3 @@ func lowerAll(ids []string) []string {
 	}
 	return out
 }
-
-// APIKeyID is the ID of the API key the request authenticated with ("" for none); web's rate limiter
-// keys its buckets by it.
-func APIKeyID(c echo.Context) string { return actor(c).APIKeyID }

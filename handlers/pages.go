@@ -7,10 +7,8 @@ import (
 
 	"github.com/keyhold/keyhold/db"
 	"github.com/keyhold/keyhold/views"
+	"github.com/keyhold/keyhold/web/request"
 )
-
-// CSRFKey is the echo context key under which the CSRF middleware leaves the request's token.
-const CSRFKey = "csrf"
 
 // SessionManager starts, switches and ends portal sessions; web implements it over gorilla/sessions.
 type SessionManager interface {
@@ -22,8 +20,6 @@ type SessionManager interface {
 	End(c echo.Context) error
 	// EndOthers ends every other session of the user.
 	EndOthers(c echo.Context, userID string) error
-	// Token is the request's session token, "" when signed out.
-	Token(c echo.Context) string
 }
 
 // Pages serves the portal: full pages, htmx fragments and dialogs.
@@ -35,15 +31,10 @@ type Pages struct {
 	PublicURL string
 }
 
-func csrfToken(c echo.Context) string {
-	t, _ := c.Get(CSRFKey).(string)
-	return t
-}
-
 // layout builds the frame of a signed-in page: who, which organization, and the switcher.
 func (p *Pages) layout(c echo.Context, title, active string) (views.LayoutProps, error) {
 	a := actor(c)
-	lp := views.LayoutProps{Title: title, CSRF: csrfToken(c), UserName: a.Name, UserEmail: a.Email, Active: active, IsAdmin: a.IsAdmin()}
+	lp := views.LayoutProps{Title: title, CSRF: request.CSRF(c), UserName: a.Name, UserEmail: a.Email, Active: active, IsAdmin: a.IsAdmin()}
 	ms, err := p.Store.Memberships(c.Request().Context(), a.UserID)
 	if err != nil {
 		return lp, err
@@ -61,5 +52,5 @@ func (p *Pages) layout(c echo.Context, title, active string) (views.LayoutProps,
 // (such as "secrets-changed") refresh the lists that listen for them, and the toast confirms.
 func notify(c echo.Context, events, msg string) error {
 	c.Response().Header().Set("HX-Trigger", events)
-	return Render(c, http.StatusOK, views.Toast(msg))
+	return render(c, http.StatusOK, views.Toast(msg))
 }

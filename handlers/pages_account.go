@@ -8,6 +8,7 @@ import (
 
 	"github.com/keyhold/keyhold/db"
 	"github.com/keyhold/keyhold/views"
+	"github.com/keyhold/keyhold/web/request"
 )
 
 // AccountPage handles GET /account: who is signed in, Change password and Sign out everywhere.
@@ -17,7 +18,7 @@ func (p *Pages) AccountPage(c echo.Context) error {
 
 func (p *Pages) accountProps(c echo.Context, f views.PasswordForm) views.AccountProps {
 	a := actor(c)
-	return views.AccountProps{Name: a.Name, Email: a.Email, CSRF: csrfToken(c), Password: f}
+	return views.AccountProps{Name: a.Name, Email: a.Email, CSRF: request.CSRF(c), Password: f}
 }
 
 // accountPage draws the whole Account page around the Change password card f, with status.
@@ -27,11 +28,11 @@ func (p *Pages) accountPage(c echo.Context, status int, f views.PasswordForm) er
 	if err != nil {
 		return err
 	}
-	return Render(c, status, views.Page(lp, body))
+	return render(c, status, views.Page(lp, body))
 }
 
 func (p *Pages) passwordForm(c echo.Context) views.PasswordForm {
-	return views.PasswordForm{Email: actor(c).Email, MinPassword: db.MinPasswordLen, CSRF: csrfToken(c)}
+	return views.PasswordForm{Email: actor(c).Email, MinPassword: db.MinPasswordLen, CSRF: request.CSRF(c)}
 }
 
 // PasswordChange handles POST /account/password from the Change password card: with the current
@@ -51,7 +52,7 @@ func (p *Pages) PasswordChange(c echo.Context) error {
 		return refuse(views.PasswordFieldConfirm, "The new password and its confirmation do not match.")
 	}
 	done, err := p.Store.ChangePassword(c.Request().Context(), actor(c), db.PasswordChange{Current: c.FormValue("current_password"),
-		New: newPassword, KeepSession: p.Sessions.Token(c), RevokeAPIKeys: revoke})
+		New: newPassword, KeepSession: request.Session(c), RevokeAPIKeys: revoke})
 	switch db.ErrorCode(err) {
 	case db.CodeUnauthorized, db.CodeRateLimited, db.CodeUnavailable:
 		retryAfter(c, err)
@@ -72,8 +73,8 @@ func (p *Pages) PasswordChange(c echo.Context) error {
 
 // passwordCard answers the Change password form: the card for htmx, the whole page otherwise.
 func (p *Pages) passwordCard(c echo.Context, status int, f views.PasswordForm) error {
-	if isFragment(c) {
-		return Render(c, status, views.PasswordCard(f))
+	if request.IsFragment(c) {
+		return render(c, status, views.PasswordCard(f))
 	}
 	return p.accountPage(c, status, f)
 }

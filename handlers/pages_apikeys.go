@@ -9,6 +9,7 @@ import (
 
 	"github.com/keyhold/keyhold/db"
 	"github.com/keyhold/keyhold/views"
+	"github.com/keyhold/keyhold/web/request"
 )
 
 // dateLayout is how <input type="date"> sends a date.
@@ -26,8 +27,8 @@ func (p *Pages) APIKeysPage(c echo.Context) error {
 	for _, k := range keys {
 		props.Rows = append(props.Rows, apiKeyItem(a, k))
 	}
-	if isFragment(c) {
-		return Render(c, http.StatusOK, views.APIKeysTable(props))
+	if request.IsFragment(c) {
+		return render(c, http.StatusOK, views.APIKeysTable(props))
 	}
 	return p.page(c, "API Keys", "apikeys", views.APIKeysPage(props))
 }
@@ -39,7 +40,7 @@ func apiKeyItem(a db.Actor, k db.APIKey) views.APIKeyItem {
 
 // APIKeyNew handles GET /apikeys/new: the Create API key dialog.
 func (p *Pages) APIKeyNew(c echo.Context) error {
-	return Render(c, http.StatusOK, views.NewAPIKeyDialog(views.APIKeyForm{MinDate: today()}))
+	return render(c, http.StatusOK, views.NewAPIKeyDialog(views.APIKeyForm{MinDate: today()}))
 }
 
 // APIKeyCreate handles POST /apikeys from the Create API key dialog. On success the dialog is replaced
@@ -54,12 +55,12 @@ func (p *Pages) APIKeyCreate(c echo.Context) error {
 	}
 	if db.ErrorCode(err) == db.CodeInvalid {
 		form.Err = db.ErrorMessage(err)
-		return Render(c, http.StatusUnprocessableEntity, views.NewAPIKeyDialog(form))
+		return render(c, http.StatusUnprocessableEntity, views.NewAPIKeyDialog(form))
 	} else if err != nil {
 		return err
 	}
 	c.Response().Header().Set("HX-Trigger", "apikeys-changed")
-	return Render(c, http.StatusOK, views.APIKeyCreatedDialog(views.APIKeyCreated{Label: rec.Label, Key: key, ExpiresAt: rec.ExpiresAt}))
+	return render(c, http.StatusOK, views.APIKeyCreatedDialog(views.APIKeyCreated{Label: rec.Label, Key: key, ExpiresAt: rec.ExpiresAt}))
 }
 
 // endOfDay turns a date from the expiry field into the last millisecond of that day, UTC; "" is
@@ -88,7 +89,7 @@ func (p *Pages) APIKeyRevokeConfirm(c echo.Context) error {
 	}
 	for _, k := range keys {
 		if k.ID == c.Param("id") {
-			return Render(c, http.StatusOK, views.RevokeAPIKeyDialog(views.APIKeyRevoke{ID: k.ID, Label: k.Label,
+			return render(c, http.StatusOK, views.RevokeAPIKeyDialog(views.APIKeyRevoke{ID: k.ID, Label: k.Label,
 				Prefix: k.Prefix, OwnerName: k.User.Name, Mine: k.User.ID == a.UserID}))
 		}
 	}
@@ -101,5 +102,5 @@ func (p *Pages) APIKeyRevoke(c echo.Context) error {
 		return err
 	}
 	c.Response().Header().Set("HX-Trigger", "apikeys-changed")
-	return Render(c, http.StatusOK, views.Toast("API key revoked."))
+	return render(c, http.StatusOK, views.Toast("API key revoked."))
 }

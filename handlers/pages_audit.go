@@ -11,6 +11,7 @@ import (
 
 	"github.com/keyhold/keyhold/db"
 	"github.com/keyhold/keyhold/views"
+	"github.com/keyhold/keyhold/web/request"
 )
 
 const (
@@ -134,8 +135,8 @@ func (p *Pages) AuditPage(c echo.Context) error {
 
 // auditRender sends the audit table fragment, or the whole page with the person filter filled.
 func (p *Pages) auditRender(c echo.Context, props views.AuditProps) error {
-	if isFragment(c) {
-		return Render(c, http.StatusOK, views.AuditTable(props))
+	if request.IsFragment(c) {
+		return render(c, http.StatusOK, views.AuditTable(props))
 	}
 	members, err := p.Store.ListMembers(c.Request().Context(), actor(c), "")
 	if err != nil {
@@ -213,5 +214,5 @@ func (p *Pages) SecretActivityDialog(c echo.Context) error {
 		}
 		props.Rows = append(props.Rows, auditItem(e))
 	}
-	return Render(c, http.StatusOK, views.ActivityDialog(props))
+	return render(c, http.StatusOK, views.ActivityDialog(props))
 }

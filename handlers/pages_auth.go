@@ -10,6 +10,7 @@ import (
 
 	"github.com/keyhold/keyhold/db"
 	"github.com/keyhold/keyhold/views"
+	"github.com/keyhold/keyhold/web/request"
 )
 
 // Home handles GET /: first-run setup until an organization exists, then the Secrets tab or sign-in.
@@ -21,7 +22,7 @@ func (p *Pages) Home(c echo.Context) error {
 	switch {
 	case !has:
 		return c.Redirect(http.StatusSeeOther, "/setup")
-	case SignedIn(c):
+	case request.SignedIn(c):
 		return c.Redirect(http.StatusSeeOther, "/secrets")
 	}
 	return c.Redirect(http.StatusSeeOther, "/login")
@@ -36,7 +37,7 @@ func (p *Pages) SetupPage(c echo.Context) error {
 	if has {
 		return c.Redirect(http.StatusSeeOther, "/")
 	}
-	return Render(c, http.StatusOK, views.SetupPage(views.SetupProps{CSRF: csrfToken(c)}))
+	return render(c, http.StatusOK, views.SetupPage(views.SetupProps{CSRF: request.CSRF(c)}))
 }
 
 // Setup handles POST /setup: creates the first organization and its admin, and signs the admin in.
@@ -46,18 +47,18 @@ func (p *Pages) Setup(c echo.Context) error {
 		FirstName: strings.TrimSpace(c.FormValue("first_name")),
 		LastName:  strings.TrimSpace(c.FormValue("last_name")),
 		Email:     strings.TrimSpace(c.FormValue("email")),
-		CSRF:      csrfToken(c),
+		CSRF:      request.CSRF(c),
 	}
 	pw := c.FormValue("password")
 	if pw != c.FormValue("password_confirm") {
 		form.Err = "The two passwords do not match."
-		return Render(c, http.StatusUnprocessableEntity, views.SetupPage(form))
+		return render(c, http.StatusUnprocessableEntity, views.SetupPage(form))
 	}
 	org, u, err := p.Store.SetupFirstOrg(c.Request().Context(), form.OrgName,
 		db.NewUser{Email: form.Email, FirstName: form.FirstName, LastName: form.LastName, Password: pw})
 	if code := db.ErrorCode(err); code == db.CodeInvalid || code == db.CodeConflict {
 		form.Err = db.ErrorMessage(err)
-		return Render(c, http.StatusUnprocessableEntity, views.SetupPage(form))
+		return render(c, http.StatusUnprocessableEntity, views.SetupPage(form))
 	} else if err != nil {
 		return err
 	}
@@ -69,21 +70,21 @@ func (p *Pages) Setup(c echo.Context) error {
 
 // LoginPage handles GET /login.
 func (p *Pages) LoginPage(c echo.Context) error {
-	if SignedIn(c) {
+	if request.SignedIn(c) {
 		return c.Redirect(http.StatusSeeOther, safeNext(c.QueryParam("next")))
 	}
-	return Render(c, http.StatusOK, views.LoginPage(views.LoginProps{Next: safeNext(c.QueryParam("next")), CSRF: csrfToken(c)}))
+	return render(c, http.StatusOK, views.LoginPage(views.LoginProps{Next: safeNext(c.QueryParam("next")), CSRF: request.CSRF(c)}))
 }
 
 // Login handles POST /login. Attempts are throttled per account and per client address, and every
 // failure reads the same whether or not the email exists (db.Store.SignIn decides).
 func (p *Pages) Login(c echo.Context) error {
-	form := views.LoginProps{Email: strings.TrimSpace(c.FormValue("email")), Next: safeNext(c.FormValue("next")), CSRF: csrfToken(c)}
-	u, orgID, err := p.Store.SignIn(c.Request().Context(), form.Email, c.FormValue("password"), ClientIP(c))
+	form := views.LoginProps{Email: strings.TrimSpace(c.FormValue("email")), Next: safeNext(c.FormValue("next")), CSRF: request.CSRF(c)}
+	u, orgID, err := p.Store.SignIn(c.Request().Context(), form.Email, c.FormValue("password"), request.ClientIP(c))
 	if status, ok := signInStatus[db.ErrorCode(err)]; ok {
 		form.Err = db.ErrorMessage(err)
 		retryAfter(c, err)
-		return Render(c, status, views.LoginPage(form))
+		return render(c, status, views.LoginPage(form))
 	} else if err != nil {
 		return err
 	}
@@ -131,7 +132,7 @@ func (p *Pages) Logout(c echo.Context) error {
 func (p *Pages) OrgSwitch(c echo.Context) error {
 	a := actor(c)
 	orgID := c.FormValue("org_id")
-	if _, err := p.Store.ActorFor(c.Request().Context(), a.UserID, orgID, "portal", ClientIP(c)); err != nil {
+	if _, err := p.Store.ActorFor(c.Request().Context(), a.UserID, orgID, "portal", request.ClientIP(c)); err != nil {
 		return db.Errorf(db.CodeNotFound, "No such organization.")
 	}
 	if err := p.Sessions.SwitchOrg(c, orgID); err != nil {

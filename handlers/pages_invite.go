@@ -8,6 +8,7 @@ import (
 
 	"github.com/keyhold/keyhold/db"
 	"github.com/keyhold/keyhold/views"
+	"github.com/keyhold/keyhold/web/request"
 )
 
 // InvitePage handles GET /invite/:token: the page an invitation link opens. A link that does not
@@ -21,12 +22,12 @@ func (p *Pages) InvitePage(c echo.Context) error {
 	if props.Invalid {
 		status = http.StatusNotFound
 	}
-	return Render(c, status, views.InvitePage(props))
+	return render(c, status, views.InvitePage(props))
 }
 
 // inviteProps describes the invitation of the request's link, or an invalid one (Invalid, Err).
 func (p *Pages) inviteProps(c echo.Context) (views.InviteProps, error) {
-	props := views.InviteProps{Token: c.Param("token"), MinPassword: db.MinPasswordLen, CSRF: csrfToken(c), SignedInAs: actor(c).Email}
+	props := views.InviteProps{Token: c.Param("token"), MinPassword: db.MinPasswordLen, CSRF: request.CSRF(c), SignedInAs: actor(c).Email}
 	inv, err := p.Store.InvitationByToken(c.Request().Context(), props.Token)
 	if db.ErrorCode(err) == db.CodeNotFound {
 		props.Invalid, props.Err = true, db.ErrorMessage(err)
@@ -56,10 +57,10 @@ func (p *Pages) InviteSignUp(c echo.Context) error {
 	pw := c.FormValue("password")
 	if pw != c.FormValue("password_confirm") {
 		props.Err = "The two passwords do not match."
-		return Render(c, http.StatusUnprocessableEntity, views.InvitePage(props))
+		return render(c, http.StatusUnprocessableEntity, views.InvitePage(props))
 	}
 	u, orgID, err := p.Store.AcceptInvitationNewAccount(c.Request().Context(), props.Token,
-		db.NewAccount{FirstName: props.FirstName, LastName: props.LastName, Password: pw, ClientIP: ClientIP(c)})
+		db.NewAccount{FirstName: props.FirstName, LastName: props.LastName, Password: pw, ClientIP: request.ClientIP(c)})
 	return p.joined(c, props, false, u, orgID, err)
 }
 
@@ -75,7 +76,7 @@ func (p *Pages) joined(c echo.Context, props views.InviteProps, signIn bool, u *
 		} else {
 			props.Err = db.ErrorMessage(err)
 		}
-		return Render(c, formStatus(err), views.InvitePage(props))
+		return render(c, formStatus(err), views.InvitePage(props))
 	case "":
 		return p.signedInTo(c, u.ID, orgID)
 	}
@@ -91,10 +92,10 @@ func (p *Pages) InviteAccept(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	if a := actor(c); a.UserID != "" {
-		orgID, err := p.Store.AcceptInvitation(ctx, props.Token, a.UserID, ClientIP(c))
+		orgID, err := p.Store.AcceptInvitation(ctx, props.Token, a.UserID, request.ClientIP(c))
 		if code := db.ErrorCode(err); code == db.CodeForbidden || code == db.CodeConflict {
 			props.Err = db.ErrorMessage(err)
-			return Render(c, formStatus(err), views.InvitePage(props))
+			return render(c, formStatus(err), views.InvitePage(props))
 		} else if err != nil {
 			return p.inviteAnswer(c, props, err)
 		}
@@ -103,7 +104,7 @@ func (p *Pages) InviteAccept(c echo.Context) error {
 		}
 		return c.Redirect(http.StatusSeeOther, "/secrets")
 	}
-	u, orgID, err := p.Store.AcceptInvitationSignIn(ctx, props.Token, c.FormValue("password"), ClientIP(c))
+	u, orgID, err := p.Store.AcceptInvitationSignIn(ctx, props.Token, c.FormValue("password"), request.ClientIP(c))
 	return p.joined(c, props, true, u, orgID, err)
 }
 
@@ -113,10 +114,10 @@ func (p *Pages) InviteRefuse(c echo.Context) error {
 	if err != nil || props.Invalid {
 		return p.inviteAnswer(c, props, err)
 	}
-	if err := p.Store.RefuseInvitation(c.Request().Context(), props.Token, ClientIP(c)); err != nil {
+	if err := p.Store.RefuseInvitation(c.Request().Context(), props.Token, request.ClientIP(c)); err != nil {
 		return p.inviteAnswer(c, props, err)
 	}
-	return Render(c, http.StatusOK, views.InviteDeclinedPage(props.OrgName))
+	return render(c, http.StatusOK, views.InviteDeclinedPage(props.OrgName))
 }
 
 // inviteAnswer draws the invitation page for a link that stopped working (expired, used or revoked
@@ -127,7 +128,7 @@ func (p *Pages) inviteAnswer(c echo.Context, props views.InviteProps, err error)
 	} else if err != nil {
 		return err
 	}
-	return Render(c, http.StatusNotFound, views.InvitePage(props))
+	return render(c, http.StatusNotFound, views.InvitePage(props))
 }
 
 // signedInTo starts a new session for userID in orgID and sends the browser to the Secrets tab.
@@ -161,12 +162,12 @@ func (p *Pages) ResetPage(c echo.Context) error {
 	if err != nil || props.Invalid {
 		return p.resetAnswer(c, props, err)
 	}
-	return Render(c, http.StatusOK, views.ResetPage(props))
+	return render(c, http.StatusOK, views.ResetPage(props))
 }
 
 // resetProps describes the reset link of the request, or an invalid one (Invalid, Err).
 func (p *Pages) resetProps(c echo.Context) (views.ResetProps, error) {
-	props := views.ResetProps{Token: c.Param("token"), MinPassword: db.MinPasswordLen, CSRF: csrfToken(c)}
+	props := views.ResetProps{Token: c.Param("token"), MinPassword: db.MinPasswordLen, CSRF: request.CSRF(c)}
 	r, err := p.Store.PasswordResetByToken(c.Request().Context(), props.Token)
 	if db.ErrorCode(err) == db.CodeNotFound {
 		props.Invalid, props.Err = true, db.ErrorMessage(err)
@@ -186,7 +187,7 @@ func (p *Pages) resetAnswer(c echo.Context, props views.ResetProps, err error) e
 	} else if err != nil {
 		return err
 	}
-	return Render(c, http.StatusNotFound, views.ResetPage(props))
+	return render(c, http.StatusNotFound, views.ResetPage(props))
 }
 
 // Reset handles POST /reset/:token: the person's new password replaces the one the operator reset,
@@ -199,21 +200,21 @@ func (p *Pages) Reset(c echo.Context) error {
 	pw := c.FormValue("password")
 	if pw != c.FormValue("password_confirm") {
 		props.Err = "The two passwords do not match."
-		return Render(c, http.StatusUnprocessableEntity, views.ResetPage(props))
+		return render(c, http.StatusUnprocessableEntity, views.ResetPage(props))
 	}
-	u, orgID, err := p.Store.CompletePasswordReset(c.Request().Context(), props.Token, pw, ClientIP(c))
+	u, orgID, err := p.Store.CompletePasswordReset(c.Request().Context(), props.Token, pw, request.ClientIP(c))
 	switch db.ErrorCode(err) {
 	case db.CodeInvalid, db.CodeUnavailable:
 		retryAfter(c, err)
 		props.Err = db.ErrorMessage(err)
-		return Render(c, formStatus(err), views.ResetPage(props))
+		return render(c, formStatus(err), views.ResetPage(props))
 	case "":
 	default:
 		return p.resetAnswer(c, props, err)
 	}
 	if orgID == "" {
 		props.Done = true
-		return Render(c, http.StatusOK, views.ResetPage(props))
+		return render(c, http.StatusOK, views.ResetPage(props))
 	}
 	return p.signedInTo(c, u.ID, orgID)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/keyhold/keyhold/db"
 	"github.com/keyhold/keyhold/views"
+	"github.com/keyhold/keyhold/web/request"
 )
 
 // MembersPage handles GET /members: every member of the organization (and, for admins, its
@@ -37,8 +38,8 @@ func (p *Pages) MembersPage(c echo.Context) error {
 			props.Invitations = append(props.Invitations, invitationItem(inv, now))
 		}
 	}
-	if isFragment(c) {
-		return Render(c, http.StatusOK, views.MembersTable(props))
+	if request.IsFragment(c) {
+		return render(c, http.StatusOK, views.MembersTable(props))
 	}
 	return p.page(c, "Members", "members", views.MembersPage(props))
 }
@@ -72,7 +73,7 @@ func (p *Pages) InviteNew(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return Render(c, http.StatusOK, views.InviteDialog(form))
+	return render(c, http.StatusOK, views.InviteDialog(form))
 }
 
 // inviteForm is the Invite dialog with the organization's teams to choose from. Admins only.
@@ -113,12 +114,12 @@ func (p *Pages) InviteCreate(c echo.Context) error {
 	token, inv, err := p.Store.CreateInvitation(c.Request().Context(), actor(c), in)
 	if code := db.ErrorCode(err); code == db.CodeInvalid || code == db.CodeConflict {
 		form.Err = db.ErrorMessage(err)
-		return Render(c, http.StatusUnprocessableEntity, views.InviteDialog(form))
+		return render(c, http.StatusUnprocessableEntity, views.InviteDialog(form))
 	} else if err != nil {
 		return err
 	}
 	c.Response().Header().Set("HX-Trigger", "members-changed")
-	return Render(c, http.StatusOK, views.InviteCreatedDialog(views.InviteCreated{Email: inv.Email,
+	return render(c, http.StatusOK, views.InviteCreatedDialog(views.InviteCreated{Email: inv.Email,
 		Link: p.link(c, "/invite/"+token), ExpiresAt: inv.ExpiresAt}))
 }
 
@@ -137,7 +138,7 @@ func (p *Pages) InviteRevokeConfirm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return Render(c, http.StatusOK, views.RevokeInviteDialog(views.InviteRevoke{ID: inv.ID, Email: inv.Email}))
+	return render(c, http.StatusOK, views.RevokeInviteDialog(views.InviteRevoke{ID: inv.ID, Email: inv.Email}))
 }
 
 // InviteRevoke handles DELETE /invitations/:id: the invitation's link stops working.
@@ -162,9 +163,9 @@ func (p *Pages) MemberRole(c echo.Context) error {
 		return redirect(c, "/members") // no longer an admin: draw the page without the controls
 	}
 	if role == db.OrgAdmin {
-		return Render(c, http.StatusOK, views.Toast("Role changed to Admin."))
+		return render(c, http.StatusOK, views.Toast("Role changed to Admin."))
 	}
-	return Render(c, http.StatusOK, views.Toast("Role changed to Member."))
+	return render(c, http.StatusOK, views.Toast("Role changed to Member."))
 }
 
 // MemberRemoveConfirm handles GET /members/:id/remove: the confirmation, listing the secrets the
@@ -182,10 +183,10 @@ func (p *Pages) MemberRemoveConfirm(c echo.Context) error {
 	}
 	if err != nil {
 		props.Err = db.ErrorMessage(err)
-		return Render(c, http.StatusConflict, views.RemoveMemberDialog(props))
+		return render(c, http.StatusConflict, views.RemoveMemberDialog(props))
 	}
 	props.Secrets = secretNames(secs)
-	return Render(c, http.StatusOK, views.RemoveMemberDialog(props))
+	return render(c, http.StatusOK, views.RemoveMemberDialog(props))
 }
 
 // MemberRemove handles DELETE /members/:id: the member leaves the organization, and secrets left
@@ -200,7 +201,7 @@ func (p *Pages) MemberRemove(c echo.Context) error {
 	secs, err := p.Store.RemoveMember(ctx, a, props.ID, false)
 	if db.ErrorCode(err) == db.CodeConflict {
 		props.Err = db.ErrorMessage(err)
-		return Render(c, http.StatusConflict, views.RemoveMemberDialog(props))
+		return render(c, http.StatusConflict, views.RemoveMemberDialog(props))
 	} else if err != nil {
 		return err
 	}

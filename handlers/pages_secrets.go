@@ -11,6 +11,7 @@ import (
 
 	"github.com/keyhold/keyhold/db"
 	"github.com/keyhold/keyhold/views"
+	"github.com/keyhold/keyhold/web/request"
 )
 
 // secretsPageSize is how many rows the Secrets table shows at once.
@@ -18,14 +19,14 @@ const secretsPageSize = 50
 
 // page renders body inside the signed-in layout, or alone for an htmx fragment request.
 func (p *Pages) page(c echo.Context, title, active string, body templ.Component) error {
-	if isFragment(c) {
-		return Render(c, http.StatusOK, body)
+	if request.IsFragment(c) {
+		return render(c, http.StatusOK, body)
 	}
 	lp, err := p.layout(c, title, active)
 	if err != nil {
 		return err
 	}
-	return Render(c, http.StatusOK, views.Page(lp, body))
+	return render(c, http.StatusOK, views.Page(lp, body))
 }
 
 // SecretsPage handles GET /secrets: the Secrets tab, or with HX-Request its table fragment (search,
@@ -45,15 +46,15 @@ func (p *Pages) SecretsPage(c echo.Context) error {
 		props.Rows = append(props.Rows, views.SecretItem{ID: s.ID, Name: s.Name, CreatedBy: s.CreatedBy.Name,
 			UpdatedBy: s.UpdatedBy.Name, UpdatedAt: s.UpdatedAt, Owner: s.Access.CanEdit()})
 	}
-	if isFragment(c) {
-		return Render(c, http.StatusOK, views.SecretsTable(props))
+	if request.IsFragment(c) {
+		return render(c, http.StatusOK, views.SecretsTable(props))
 	}
 	return p.page(c, "Secrets", "secrets", views.SecretsPage(props))
 }
 
 // SecretNew handles GET /secrets/new: the New Secret dialog.
 func (p *Pages) SecretNew(c echo.Context) error {
-	return Render(c, http.StatusOK, views.NewSecretDialog(views.SecretForm{}))
+	return render(c, http.StatusOK, views.NewSecretDialog(views.SecretForm{}))
 }
 
 // SecretCreate handles POST /secrets from the New Secret dialog.
@@ -65,7 +66,7 @@ func (p *Pages) SecretCreate(c echo.Context) error {
 		if code == db.CodeTooLarge {
 			form.Value = "" // do not send 5 MB back
 		}
-		return Render(c, http.StatusUnprocessableEntity, views.NewSecretDialog(form))
+		return render(c, http.StatusUnprocessableEntity, views.NewSecretDialog(form))
 	} else if err != nil {
 		return err
 	}
@@ -78,7 +79,7 @@ func (p *Pages) SecretEdit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return Render(c, http.StatusOK, views.EditSecretDialog(editProps(sec)))
+	return render(c, http.StatusOK, views.EditSecretDialog(editProps(sec)))
 }
 
 func editProps(sec *db.Secret) views.SecretEdit {
@@ -95,7 +96,7 @@ func (p *Pages) SecretReveal(c echo.Context) error {
 	}
 	props := editProps(sec)
 	props.Value, props.Revealed = sec.Value, true
-	return Render(c, http.StatusOK, views.SecretValueField(props))
+	return render(c, http.StatusOK, views.SecretValueField(props))
 }
 
 // SecretUpdate handles PUT /secrets/:id from the Edit dialog. The version the dialog was opened at
@@ -120,7 +121,7 @@ func (p *Pages) SecretUpdate(c echo.Context) error {
 		if code != db.CodeTooLarge {
 			props.Value = value
 		}
-		return Render(c, http.StatusUnprocessableEntity, views.EditSecretDialog(props))
+		return render(c, http.StatusUnprocessableEntity, views.EditSecretDialog(props))
 	} else if err != nil {
 		return err
 	}
@@ -136,7 +137,7 @@ func (p *Pages) SecretDeleteConfirm(c echo.Context) error {
 	if !sec.Access.CanEdit() {
 		return db.Errorf(db.CodeForbidden, "Only Owners can delete %s.", sec.Name)
 	}
-	return Render(c, http.StatusOK, views.DeleteSecretDialog(views.SecretDelete{ID: sec.ID, Name: sec.Name}))
+	return render(c, http.StatusOK, views.DeleteSecretDialog(views.SecretDelete{ID: sec.ID, Name: sec.Name}))
 }
 
 // SecretDelete handles DELETE /secrets/:id.

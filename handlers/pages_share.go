@@ -33,7 +33,7 @@ func (p *Pages) ShareDialog(c echo.Context) error {
 		props.Rows = append(props.Rows, views.ShareRow{SecretID: sec.ID, Kind: g.Kind, ID: g.ID, Name: g.Name,
 			Detail: grantDetail(g), Role: role, Orig: role, You: g.Kind == db.PrincipalUser && g.ID == a.UserID, Editable: props.Owner})
 	}
-	return Render(c, http.StatusOK, views.ShareDialog(props))
+	return render(c, http.StatusOK, views.ShareDialog(props))
 }
 
 // ShareSearch handles GET /secrets/:id/share/search?q=: the members and teams matching q by name or
@@ -47,7 +47,7 @@ func (p *Pages) ShareSearch(c echo.Context) error {
 	}
 	res := views.ShareMatches{SecretID: sec.ID, Query: strings.TrimSpace(c.QueryParam("q"))}
 	if res.Query == "" {
-		return Render(c, http.StatusOK, views.ShareSearchResults(res))
+		return render(c, http.StatusOK, views.ShareSearchResults(res))
 	}
 	all, err := p.principals(ctx, a)
 	if err != nil {
@@ -69,7 +69,7 @@ func (p *Pages) ShareSearch(c echo.Context) error {
 			}
 		}
 	}
-	return Render(c, http.StatusOK, views.ShareSearchResults(res))
+	return render(c, http.StatusOK, views.ShareSearchResults(res))
 }
 
 // ShareRow handles GET /secrets/:id/share/row: one row of the access list in its staged state. The
@@ -100,9 +100,9 @@ func (p *Pages) ShareRow(c echo.Context) error {
 	row := views.ShareRow{SecretID: sec.ID, Kind: m.Kind, ID: m.ID, Name: m.Name, Detail: m.Detail, Role: role, Orig: orig,
 		You: m.Kind == db.PrincipalUser && m.ID == a.UserID, Editable: sec.Access.CanEdit()}
 	if c.QueryParam("pick") != "" {
-		return Render(c, http.StatusOK, views.SharePicked(row))
+		return render(c, http.StatusOK, views.SharePicked(row))
 	}
-	return Render(c, http.StatusOK, views.ShareAccessRow(row))
+	return render(c, http.StatusOK, views.ShareAccessRow(row))
 }
 
 // ShareSave handles POST /secrets/:id/share from the Share dialog: every staged row whose role differs
@@ -162,7 +162,7 @@ func (p *Pages) shareRefused(c echo.Context, staged []views.ShareRow, refusal er
 		r.SecretID, r.Editable, r.You = sec.ID, props.Owner, r.Kind == db.PrincipalUser && r.ID == a.UserID
 		props.Rows = append(props.Rows, r)
 	}
-	return Render(c, status, views.ShareDialog(props))
+	return render(c, status, views.ShareDialog(props))
 }
 
 // stagedRows reads the dialog's rows: principal=KIND:ID with role_KIND:ID and orig_KIND:ID.

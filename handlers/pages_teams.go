@@ -10,6 +10,7 @@ import (
 
 	"github.com/keyhold/keyhold/db"
 	"github.com/keyhold/keyhold/views"
+	"github.com/keyhold/keyhold/web/request"
 )
 
 // TeamsPage handles GET /teams: the organization's teams, or with HX-Request the list fragment.
@@ -24,15 +25,15 @@ func (p *Pages) TeamsPage(c echo.Context) error {
 	for _, t := range ts {
 		props.Rows = append(props.Rows, views.TeamItem{ID: t.ID, Name: t.Name, Description: t.Description, Members: people(t.Members)})
 	}
-	if isFragment(c) {
-		return Render(c, http.StatusOK, views.TeamsList(props))
+	if request.IsFragment(c) {
+		return render(c, http.StatusOK, views.TeamsList(props))
 	}
 	return p.page(c, "Teams", "teams", views.TeamsPage(props))
 }
 
 // TeamNew handles GET /teams/new: the New team dialog.
 func (p *Pages) TeamNew(c echo.Context) error {
-	return Render(c, http.StatusOK, views.TeamDialog(views.TeamForm{}))
+	return render(c, http.StatusOK, views.TeamDialog(views.TeamForm{}))
 }
 
 // TeamCreate handles POST /teams from the New team dialog.
@@ -41,7 +42,7 @@ func (p *Pages) TeamCreate(c echo.Context) error {
 	t, err := p.Store.CreateTeam(c.Request().Context(), actor(c), form.Name, form.Description)
 	if code := db.ErrorCode(err); code == db.CodeInvalid || code == db.CodeConflict {
 		form.Err = db.ErrorMessage(err)
-		return Render(c, http.StatusUnprocessableEntity, views.TeamDialog(form))
+		return render(c, http.StatusUnprocessableEntity, views.TeamDialog(form))
 	} else if err != nil {
 		return err
 	}
@@ -54,7 +55,7 @@ func (p *Pages) TeamEdit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return Render(c, http.StatusOK, views.TeamDialog(views.TeamForm{ID: t.ID, Name: t.Name, Description: t.Description}))
+	return render(c, http.StatusOK, views.TeamDialog(views.TeamForm{ID: t.ID, Name: t.Name, Description: t.Description}))
 }
 
 // TeamUpdate handles PUT /teams/:id from the Edit team dialog. Renaming removes nobody, so it deletes
@@ -64,7 +65,7 @@ func (p *Pages) TeamUpdate(c echo.Context) error {
 	_, err := p.Store.UpdateTeam(c.Request().Context(), actor(c), form.ID, db.TeamChange{Name: &form.Name, Description: &form.Description}, false)
 	if code := db.ErrorCode(err); code == db.CodeInvalid || code == db.CodeConflict {
 		form.Err = db.ErrorMessage(err)
-		return Render(c, http.StatusUnprocessableEntity, views.TeamDialog(form))
+		return render(c, http.StatusUnprocessableEntity, views.TeamDialog(form))
 	} else if err != nil {
 		return err
 	}
@@ -77,7 +78,7 @@ func (p *Pages) TeamMembers(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return Render(c, http.StatusOK, views.TeamMembersDialog(props))
+	return render(c, http.StatusOK, views.TeamMembersDialog(props))
 }
 
 // TeamMemberAdd handles POST /teams/:id/members: adds the organization member with that email and
@@ -101,10 +102,10 @@ func (p *Pages) TeamMemberAdd(c echo.Context) error {
 	}
 	if err != nil {
 		props.Email, props.Err = email, db.ErrorMessage(err)
-		return Render(c, http.StatusUnprocessableEntity, views.TeamMembersPanel(props))
+		return render(c, http.StatusUnprocessableEntity, views.TeamMembersPanel(props))
 	}
 	c.Response().Header().Set("HX-Trigger", "teams-changed")
-	return Render(c, http.StatusOK, templ.Join(views.TeamMembersPanel(props), views.Toast("Added "+email+" to "+props.TeamName+".")))
+	return render(c, http.StatusOK, templ.Join(views.TeamMembersPanel(props), views.Toast("Added "+email+" to "+props.TeamName+".")))
 }
 
 // TeamMemberRemoveConfirm handles GET /teams/:id/members/:user/remove: the confirmation, listing the
@@ -121,7 +122,7 @@ func (p *Pages) TeamMemberRemoveConfirm(c echo.Context) error {
 		return err
 	}
 	props.Secrets = secretNames(secs)
-	return Render(c, http.StatusOK, views.TeamConfirmDialog(props))
+	return render(c, http.StatusOK, views.TeamConfirmDialog(props))
 }
 
 // TeamMemberRemove handles DELETE /teams/:id/members/:user and goes back to the members dialog.
@@ -142,7 +143,7 @@ func (p *Pages) TeamMemberRemove(c echo.Context) error {
 	}
 	msg := "Removed " + confirm.Member.Name + " from " + confirm.TeamName + "." + deletedNote(secs)
 	c.Response().Header().Set("HX-Trigger", "teams-changed, secrets-changed")
-	return Render(c, http.StatusOK, templ.Join(views.TeamMembersDialog(props), views.Toast(msg)))
+	return render(c, http.StatusOK, templ.Join(views.TeamMembersDialog(props), views.Toast(msg)))
 }
 
 // TeamDeleteConfirm handles GET /teams/:id/delete: the confirmation, listing the secrets that would
@@ -159,7 +160,7 @@ func (p *Pages) TeamDeleteConfirm(c echo.Context) error {
 		return err
 	}
 	props.Secrets = secretNames(secs)
-	return Render(c, http.StatusOK, views.TeamConfirmDialog(props))
+	return render(c, http.StatusOK, views.TeamConfirmDialog(props))
 }
 
 // TeamDelete handles DELETE /teams/:id: the team, its grants and the secrets left with no Owner go in

@@ -12,7 +12,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/keyhold/keyhold/db"
-	"github.com/keyhold/keyhold/handlers"
+	"github.com/keyhold/keyhold/web/request"
 )
 
 // apiBodyLimit admits a value of 5 MiB at its worst JSON escaping (6 bytes per byte, \u0001) plus 64 KiB
@@ -41,7 +41,7 @@ func (m *apiMiddleware) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="keyhold"`)
 			return db.Errorf(db.CodeUnauthorized, "Missing API key: send the header Authorization: Bearer <API key>.")
 		}
-		a, err := m.store.AuthenticateAPIKey(c.Request().Context(), token, handlers.ClientIP(c))
+		a, err := m.store.AuthenticateAPIKey(c.Request().Context(), token, request.ClientIP(c))
 		if err != nil {
 			if db.ErrorCode(err) == db.CodeUnauthorized {
 				c.Response().Header().Set("WWW-Authenticate", `Bearer realm="keyhold", error="invalid_token"`)
@@ -51,7 +51,7 @@ func (m *apiMiddleware) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		if org := strings.TrimSpace(c.QueryParam("organizationID")); org != "" && !strings.EqualFold(org, a.OrgID) {
 			return db.Errorf(db.CodeForbidden, "This API key belongs to another organization than the organizationID in the request.")
 		}
-		handlers.SetActor(c, a)
+		request.SetActor(c, a)
 		m.store.NoteAPIKeyUse(a)
 		return next(c)
 	}
@@ -61,7 +61,7 @@ func (m *apiMiddleware) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 // authenticate: the bucket is the key's.
 func (m *apiMiddleware) rateLimit(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		keyID := handlers.APIKeyID(c)
+		keyID := request.Actor(c).APIKeyID
 		if wait := m.limiters.wait(keyID); wait > 0 {
 			secs := int(math.Ceil(wait.Seconds()))
 			return &db.Error{Code: db.CodeRateLimited, RetryAfterSeconds: secs,

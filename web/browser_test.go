@@ -440,7 +440,7 @@ func (b *browserTab) openAs(email string) {
 	if err != nil || len(ms) == 0 {
 		b.t.Fatalf("memberships of %s: %v %v", email, ms, err)
 	}
-	token, err := b.ts.Store.CreateSession(ctx, u.ID, ms[0].OrgID, nil)
+	token, err := b.ts.Store.CreateSession(ctx, u.ID, ms[0].OrgID)
 	if err != nil {
 		b.t.Fatal(err)
 	}

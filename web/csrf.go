@@ -9,16 +9,13 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/keyhold/keyhold/handlers"
+	"github.com/keyhold/keyhold/web/request"
 )
 
 // anonCookie binds the CSRF token of a visitor who is not signed in (the sign-in, setup, invitation
 // and password-reset forms): a random value, so that a form posted from elsewhere cannot carry a
 // token that matches it.
 const anonCookie = "kh_anon"
-
-// sessionTokenKey is where loadUser leaves the session's token for csrf.
-const sessionTokenKey = "keyhold.session_token"
 
 // csrf protects state-changing portal requests. Their token is an HMAC, under a key derived from the
 // master key, of the signed-in session's token (or, before sign-in, of the anonymous cookie): a token
@@ -37,7 +34,7 @@ func (m *middlewares) csrf(formToken bool) echo.MiddlewareFunc {
 				if binding == "" {
 					binding = m.newAnon(c)
 				}
-				c.Set(handlers.CSRFKey, m.csrfToken(binding))
+				request.SetCSRF(c, m.csrfToken(binding))
 				return next(c)
 			}
 			if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
@@ -51,7 +48,7 @@ func (m *middlewares) csrf(formToken bool) echo.MiddlewareFunc {
 			if binding == "" || got == "" || !hmac.Equal([]byte(got), []byte(want)) {
 				return errCSRF()
 			}
-			c.Set(handlers.CSRFKey, want)
+			request.SetCSRF(c, want)
 			return next(c)
 		}
 	}
@@ -64,7 +61,7 @@ func errCSRF() error {
 // csrfBinding is what the request's token is bound to: its session, or its anonymous cookie; "" when
 // it has neither.
 func (m *middlewares) csrfBinding(c echo.Context) string {
-	if tok, _ := c.Get(sessionTokenKey).(string); tok != "" {
+	if tok := request.Session(c); tok != "" {
 		return "session\x00" + tok
 	}
 	if k, err := c.Cookie(m.sessions.cookieName(c.Request(), anonCookie)); err == nil && k.Value != "" && len(k.Value) <= 64 {

@@ -10,8 +10,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/keyhold/keyhold/db"
-	"github.com/keyhold/keyhold/handlers"
 	"github.com/keyhold/keyhold/views"
+	"github.com/keyhold/keyhold/web/request"
 )
 
 // statusOf maps a db error code to its HTTP status.
@@ -72,9 +72,9 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			// Show the message as a toast wherever the request meant to swap.
 			c.Response().Header().Set("HX-Retarget", "#toast")
 			c.Response().Header().Set("HX-Reswap", "innerHTML")
-			werr = handlers.Render(c, status, views.ErrorFragment(msg))
+			werr = request.Render(c, status, views.ErrorFragment(msg))
 		default:
-			werr = handlers.Render(c, status, views.ErrorPage(views.ErrorProps{Status: status, Message: msg}))
+			werr = request.Render(c, status, views.ErrorPage(views.ErrorProps{Status: status, Message: msg}))
 		}
 		if werr != nil {
 			log.Error("writing error response", "err", werr)

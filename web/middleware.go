@@ -8,7 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/keyhold/keyhold/db"
-	"github.com/keyhold/keyhold/handlers"
+	"github.com/keyhold/keyhold/web/request"
 )
 
 type middlewares struct {
@@ -44,45 +44,20 @@ func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// loadUser reads the session and, when it names a user who is still a member of its organization,
-// sets the request's actor. A session whose organization the user has left moves to another of their
-// organizations, or ends.
+// loadUser reads the session and, when it is live, sets the request's actor: its user in its
+// organization (db.SessionActor decides, moving a session whose organization the user left).
 func (m *middlewares) loadUser(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		r := c.Request()
-		sess, err := m.sessions.Get(r, sessionCookie)
+		ps, ok, err := m.sessions.current(c)
 		if err != nil {
 			return err
 		}
-		userID, _ := sess.Values["user_id"].(string)
-		if sess.ID == "" || userID == "" {
-			return next(c)
+		if ok {
+			a := ps.actor
+			a.ClientIP = request.ClientIP(c)
+			request.SetSession(c, ps.Token)
+			request.SetActor(c, a)
 		}
-		c.Set(sessionTokenKey, sess.ID)
-		orgID, _ := sess.Values["org_id"].(string)
-		a, err := m.store.ActorFor(r.Context(), userID, orgID, "portal", handlers.ClientIP(c))
-		if db.ErrorCode(err) == db.CodeForbidden {
-			ms, merr := m.store.Memberships(r.Context(), userID)
-			if merr != nil {
-				return merr
-			}
-			if len(ms) == 0 {
-				// Go on signed out, so that requireLogin answers (not an empty 200).
-				if err := m.sessions.End(c); err != nil {
-					return err
-				}
-				c.Set(sessionTokenKey, "")
-				return next(c)
-			}
-			if err := m.sessions.SwitchOrg(c, ms[0].OrgID); err != nil {
-				return err
-			}
-			a, err = m.store.ActorFor(r.Context(), userID, ms[0].OrgID, "portal", handlers.ClientIP(c))
-		}
-		if err != nil {
-			return err
-		}
-		handlers.SetActor(c, a)
 		return next(c)
 	}
 }
@@ -92,7 +67,7 @@ func (m *middlewares) loadUser(next echo.HandlerFunc) echo.HandlerFunc {
 // so it comes back to the page it was made from (HX-Current-URL), not to the fragment's URL.
 func requireLogin(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if handlers.SignedIn(c) {
+		if request.SignedIn(c) {
 			return next(c)
 		}
 		r := c.Request()

@@ -9,7 +9,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/keyhold/keyhold/db"
-	"github.com/keyhold/keyhold/handlers"
+	"github.com/keyhold/keyhold/web/request"
 )
 
 // attemptPaceMaxDelay is how long a password attempt over its address's pace is held before it is
@@ -39,7 +39,7 @@ func (p *attemptPacer) pace(next echo.HandlerFunc) echo.HandlerFunc {
 		if c.Request().Method != http.MethodPost {
 			return next(c)
 		}
-		delay, ok := p.limiters.reserve(db.ClientBlock(handlers.ClientIP(c)), attemptPaceMaxDelay)
+		delay, ok := p.limiters.reserve(db.ClientBlock(request.ClientIP(c)), attemptPaceMaxDelay)
 		hold := min(delay, attemptPaceMaxDelay)
 		if hold > 0 {
 			t := time.NewTimer(hold)

@@ -1051,7 +1051,7 @@ func TestPortal_RemovedFromTheCurrentOrg(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantRedirect(t, "GET /secrets after the removal", c.get("/secrets"), "/login?next=%2Fsecrets")
-		token, err := ts.Store.CreateSession(ctx, m.UserID, bob.OrgID, nil)
+		token, err := ts.Store.CreateSession(ctx, m.UserID, bob.OrgID)
 		if err != nil {
 			t.Fatal(err)
 		}

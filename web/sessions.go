@@ -8,9 +8,25 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/keyhold/keyhold/db"
+	"github.com/keyhold/keyhold/web/request"
 )
 
 const sessionCookie = "kh_session"
+
+// portalSession is a browser's session as the portal knows it: its token (the cookie's value), and
+// its user signed in to an organization, as whom it acts. It is the one value the gorilla session
+// holds (under sessionKey); current is the only place that reads it.
+type portalSession struct {
+	Token  string
+	UserID string
+	OrgID  string
+	// actor is who the session acts as, resolved by db when the session was loaded; zero for a
+	// session being started.
+	actor db.Actor
+}
+
+// sessionKey is the key of the portalSession in a gorilla session's Values.
+type sessionKey struct{}
 
 // sessionStore is a gorilla/sessions Store that keeps sessions in the database. The cookie holds only
 // an opaque random token; the row is keyed by its hash. So any instance can serve any session, and
@@ -56,7 +72,8 @@ func (s *sessionStore) Get(r *http.Request, name string) (*sessions.Session, err
 	return sessions.GetRegistry(r).Get(s, s.cookieName(r, name))
 }
 
-// New loads the session named by the cookie, or returns a new empty one.
+// New loads the session named by the cookie, resolved by db (SessionActor: a session whose
+// organization its user left has moved on), or returns a new empty one.
 func (s *sessionStore) New(r *http.Request, name string) (*sessions.Session, error) {
 	sess := sessions.NewSession(s, name)
 	sess.Options = s.options(r)
@@ -65,15 +82,14 @@ func (s *sessionStore) New(r *http.Request, name string) (*sessions.Session, err
 	if err != nil {
 		return sess, nil
 	}
-	rec, err := s.db.SessionByToken(r.Context(), c.Value, s.limits)
+	rec, a, err := s.db.SessionActor(r.Context(), c.Value, s.limits)
 	if db.ErrorCode(err) == db.CodeNotFound {
 		return sess, nil
 	} else if err != nil {
 		return sess, err
 	}
 	sess.ID, sess.IsNew = c.Value, false
-	sess.Values["user_id"] = rec.UserID
-	sess.Values["org_id"] = rec.OrgID
+	sess.Values[sessionKey{}] = portalSession{Token: c.Value, UserID: rec.UserID, OrgID: rec.OrgID, actor: a}
 	return sess, nil
 }
 
@@ -89,19 +105,29 @@ func (s *sessionStore) Save(r *http.Request, w http.ResponseWriter, sess *sessio
 		http.SetCookie(w, sessions.NewCookie(sess.Name(), "", sess.Options))
 		return nil
 	}
-	userID, _ := sess.Values["user_id"].(string)
-	orgID, _ := sess.Values["org_id"].(string)
+	ps, _ := sess.Values[sessionKey{}].(portalSession)
 	if sess.ID == "" {
-		token, err := s.db.CreateSession(ctx, userID, orgID, nil)
+		token, err := s.db.CreateSession(ctx, ps.UserID, ps.OrgID)
 		if err != nil {
 			return err
 		}
-		sess.ID = token
-	} else if err := s.db.UpdateSession(ctx, sess.ID, orgID, nil); err != nil {
+		sess.ID, ps.Token = token, token
+		sess.Values[sessionKey{}] = ps
+	} else if err := s.db.UpdateSession(ctx, sess.ID, ps.OrgID); err != nil {
 		return err
 	}
 	http.SetCookie(w, sessions.NewCookie(sess.Name(), sess.ID, sess.Options))
 	return nil
+}
+
+// current is the request's live session: ok is false when it has none.
+func (s *sessionStore) current(c echo.Context) (ps portalSession, ok bool, err error) {
+	sess, err := s.Get(c.Request(), sessionCookie)
+	if err != nil {
+		return portalSession{}, false, err
+	}
+	ps, ok = sess.Values[sessionKey{}].(portalSession)
+	return ps, ok && sess.ID != "", nil
 }
 
 // Start signs userID in to orgID with a brand-new session: the old one, if any, is ended, so a
@@ -117,27 +143,23 @@ func (s *sessionStore) Start(c echo.Context, userID, orgID string) error {
 	sess := sessions.NewSession(s, s.cookieName(r, sessionCookie))
 	sess.Options = s.options(r)
 	sess.IsNew = true
-	sess.Values["user_id"], sess.Values["org_id"] = userID, orgID
+	sess.Values[sessionKey{}] = portalSession{UserID: userID, OrgID: orgID}
 	if err := s.Save(r, w, sess); err != nil {
 		return err
 	}
-	c.Set(sessionTokenKey, sess.ID)
+	request.SetSession(c, sess.ID)
 	return nil
-}
-
-// Token is the request's session token ("" when signed out): a password change keeps this session.
-func (s *sessionStore) Token(c echo.Context) string {
-	tok, _ := c.Get(sessionTokenKey).(string)
-	return tok
 }
 
 // SwitchOrg makes orgID the session's current organization.
 func (s *sessionStore) SwitchOrg(c echo.Context, orgID string) error {
 	sess, err := s.Get(c.Request(), sessionCookie)
-	if err != nil || sess.ID == "" {
+	ps, ok := sess.Values[sessionKey{}].(portalSession)
+	if err != nil || sess.ID == "" || !ok {
 		return db.Errorf(db.CodeUnauthorized, "Sign in first.")
 	}
-	sess.Values["org_id"] = orgID
+	ps.OrgID = orgID
+	sess.Values[sessionKey{}] = ps
 	return s.Save(c.Request(), c.Response(), sess)
 }
 
@@ -148,15 +170,11 @@ func (s *sessionStore) End(c echo.Context) error {
 		return err
 	}
 	sess.Options.MaxAge = -1
+	request.SetSession(c, "")
 	return s.Save(c.Request(), c.Response(), sess)
 }
 
 // EndOthers ends every other session of the signed-in user (sign-out everywhere else).
 func (s *sessionStore) EndOthers(c echo.Context, userID string) error {
-	sess, _ := s.Get(c.Request(), sessionCookie)
-	keep := ""
-	if sess != nil {
-		keep = sess.ID
-	}
-	return s.db.DeleteUserSessions(context.WithoutCancel(c.Request().Context()), userID, keep)
+	return s.db.DeleteUserSessions(context.WithoutCancel(c.Request().Context()), userID, request.Session(c))
 }
