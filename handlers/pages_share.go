@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"context"
 	"net/http"
 	"strings"
 
@@ -46,30 +45,18 @@ func (p *Pages) ShareSearch(c echo.Context) error {
 		return err
 	}
 	res := views.ShareMatches{SecretID: sec.ID, Query: strings.TrimSpace(c.QueryParam("q"))}
-	if res.Query == "" {
-		return render(c, http.StatusOK, views.ShareSearchResults(res))
-	}
-	all, err := p.principals(ctx, a)
+	found, err := p.Store.SearchPrincipals(ctx, a, res.Query, c.QueryParams()["principal"], shareMatchLimit)
 	if err != nil {
 		return err
 	}
-	listed := map[string]bool{}
-	for _, pr := range c.QueryParams()["principal"] {
-		listed[pr] = true
-	}
-	q := strings.ToLower(res.Query)
-	for _, m := range all {
-		if listed[m.Kind+":"+m.ID] {
-			continue
-		}
-		if strings.Contains(strings.ToLower(m.Name), q) || m.Kind == db.PrincipalUser && strings.Contains(strings.ToLower(m.Detail), q) {
-			res.Matches = append(res.Matches, m)
-			if len(res.Matches) == shareMatchLimit {
-				break
-			}
-		}
+	for _, m := range found {
+		res.Matches = append(res.Matches, shareMatch(m))
 	}
 	return render(c, http.StatusOK, views.ShareSearchResults(res))
+}
+
+func shareMatch(m db.Principal) views.ShareMatch {
+	return views.ShareMatch{Kind: m.Kind, ID: m.ID, Name: m.Name, Detail: m.Detail}
 }
 
 // ShareRow handles GET /secrets/:id/share/row: one row of the access list in its staged state. The
@@ -89,11 +76,11 @@ func (p *Pages) ShareRow(c echo.Context) error {
 	if role == views.ShareRemove && orig == "" {
 		return c.NoContent(http.StatusOK) // a row added in the dialog just goes
 	}
-	all, err := p.principals(ctx, a)
+	found, err := p.Store.PrincipalsByRef(ctx, a, []string{principal})
 	if err != nil {
 		return err
 	}
-	m, ok := findPrincipal(all, principal)
+	m, ok := found[principal]
 	if !ok {
 		return db.Errorf(db.CodeInvalid, "%s is not a member or team of this organization.", principal)
 	}
@@ -144,7 +131,11 @@ func (p *Pages) shareRefused(c echo.Context, staged []views.ShareRow, refusal er
 	if err != nil {
 		return err
 	}
-	all, err := p.principals(ctx, a)
+	var refs []string
+	for _, r := range staged {
+		refs = append(refs, r.Kind+":"+r.ID)
+	}
+	found, err := p.Store.PrincipalsByRef(ctx, a, refs)
 	if err != nil {
 		return err
 	}
@@ -154,7 +145,7 @@ func (p *Pages) shareRefused(c echo.Context, staged []views.ShareRow, refusal er
 		if r.Role == views.ShareRemove && r.Orig == "" {
 			continue
 		}
-		if m, ok := findPrincipal(all, r.Kind+":"+r.ID); ok {
+		if m, ok := found[r.Kind+":"+r.ID]; ok {
 			r.Name, r.Detail = m.Name, m.Detail
 		} else {
 			r.Name, r.Detail = r.ID, "Not in this organization"
@@ -183,35 +174,6 @@ func stagedRows(c echo.Context) []views.ShareRow {
 
 func shareProps(a db.Actor, sec *db.Secret) views.ShareProps {
 	return views.ShareProps{SecretID: sec.ID, SecretName: sec.Name, Owner: sec.Access.CanEdit()}
-}
-
-// principals lists the organization's members and teams as the type-ahead shows them: users first.
-func (p *Pages) principals(ctx context.Context, a db.Actor) ([]views.ShareMatch, error) {
-	ms, err := p.Store.ListMembers(ctx, a, "")
-	if err != nil {
-		return nil, err
-	}
-	ts, err := p.Store.ListTeams(ctx, a)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]views.ShareMatch, 0, len(ms)+len(ts))
-	for _, m := range ms {
-		out = append(out, views.ShareMatch{Kind: db.PrincipalUser, ID: m.ID, Name: m.Name(), Detail: m.Email})
-	}
-	for _, t := range ts {
-		out = append(out, views.ShareMatch{Kind: db.PrincipalTeam, ID: t.ID, Name: t.Name, Detail: t.Description})
-	}
-	return out, nil
-}
-
-func findPrincipal(all []views.ShareMatch, principal string) (views.ShareMatch, bool) {
-	for _, m := range all {
-		if m.Kind+":"+m.ID == principal {
-			return m, true
-		}
-	}
-	return views.ShareMatch{}, false
 }
 
 func grantDetail(g db.Grant) string {
