@@ -541,8 +541,10 @@ func (w *auditWriter) close() {
 
 // AuditFilter selects audit events. Zero fields match everything.
 type AuditFilter struct {
-	ActorID  string
-	SecretID string
+	ActorID string
+	// Secret is a secret's ID, or its exact name: then the events of every secret of the
+	// organization that has or had that name, deleted ones included.
+	Secret   string
 	Action   string
 	From, To time.Time
 	// Before pages backwards: only events with ID < Before.
@@ -567,7 +569,7 @@ func (s *Store) SecretActivity(ctx context.Context, a Actor, secretID string, li
 	if !sec.Access.CanEdit() {
 		return nil, Errorf(CodeForbidden, "Only Owners can see a secret's activity.")
 	}
-	return s.listAudit(ctx, a.OrgID, AuditFilter{SecretID: secretID, Limit: limit})
+	return s.listAudit(ctx, a.OrgID, AuditFilter{Secret: secretID, Limit: limit})
 }
 
 func (s *Store) listAudit(ctx context.Context, orgID string, f AuditFilter) ([]AuditEvent, error) {
@@ -587,10 +589,11 @@ func (s *Store) listAudit(ctx context.Context, orgID string, f AuditFilter) ([]A
 	rows, err := s.r.QueryContext(ctx, `SELECT id, at, org_id, actor_id, actor_email, api_key_id, api_key_label, source, client_ip,
 		action, secret_id, secret_name, target_kind, target_id, target_name, role, detail
 		FROM audit_events
-		WHERE org_id = ? AND (? = '' OR actor_id = ?) AND (? = '' OR secret_id = ?) AND (? = '' OR action = ?)
-		AND (? = 0 OR at >= ?) AND (? = 0 OR at < ?) AND (? = 0 OR id < ?)
-		ORDER BY id DESC LIMIT ?`,
-		orgID, f.ActorID, f.ActorID, f.SecretID, f.SecretID, f.Action, f.Action, from, from, to, to, f.Before, f.Before, f.Limit)
+		WHERE org_id = ?1 AND (?2 = '' OR actor_id = ?2) AND (?3 = '' OR action = ?3)
+		AND (?4 = '' OR secret_id = ?4 OR secret_id IN (SELECT id FROM secrets WHERE org_id = ?1 AND name = ?4))
+		AND (?5 = 0 OR at >= ?5) AND (?6 = 0 OR at < ?6) AND (?7 = 0 OR id < ?7)
+		ORDER BY id DESC LIMIT ?8`,
+		orgID, f.ActorID, f.Action, f.Secret, from, to, f.Before, f.Limit)
 	if err != nil {
 		return nil, err
 	}

@@ -49,7 +49,7 @@ func TestStore_Audit_EveryChangeAndRead(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	events, err := s.ListAudit(ctx, ada, db.AuditFilter{SecretID: sec.ID})
+	events, err := s.ListAudit(ctx, ada, db.AuditFilter{Secret: sec.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,9 +300,9 @@ func TestStore_ListAudit_Filters(t *testing.T) {
 	}{
 		{"all", db.AuditFilter{}, all},
 		{"actor", db.AuditFilter{ActorID: bob.UserID}, []ev{{"secret.create", "S2"}, {"secret.update", "S1"}}},
-		{"secret", db.AuditFilter{SecretID: s1.ID}, []ev{{"secret.read", "S1"}, {"secret.update", "S1"}, {"access.grant", "S1"}, {"secret.create", "S1"}}},
+		{"secret", db.AuditFilter{Secret: s1.ID}, []ev{{"secret.read", "S1"}, {"secret.update", "S1"}, {"access.grant", "S1"}, {"secret.create", "S1"}}},
 		{"action", db.AuditFilter{Action: db.ActionSecretCreate}, []ev{{"secret.create", "S2"}, {"secret.create", "S1"}}},
-		{"actor and secret", db.AuditFilter{ActorID: bob.UserID, SecretID: s2.ID}, []ev{{"secret.create", "S2"}}},
+		{"actor and secret", db.AuditFilter{ActorID: bob.UserID, Secret: s2.ID}, []ev{{"secret.create", "S2"}}},
 		{"from is inclusive", db.AuditFilter{From: t0.Add(2 * time.Hour)}, all[:3]},
 		{"to is exclusive", db.AuditFilter{To: t0.Add(time.Hour)}, all[4:]},
 		{"one hour", db.AuditFilter{From: t0.Add(time.Hour), To: t0.Add(2 * time.Hour)}, []ev{{"access.grant", "S1"}}},
@@ -462,5 +462,43 @@ func TestStore_Audit_LargeMoveKeepsOrder(t *testing.T) {
 	}
 	if n := rawInt(t, raw, `SELECT COUNT(*) FROM audit_outbox`); n != 0 {
 		t.Errorf("%d events left in the outbox", n)
+	}
+}
+
+// The audit log's secret filter takes an ID or an exact name: a name finds the events of every secret
+// of the organization that had it, deleted ones included, and never another organization's.
+func TestStore_ListAudit_SecretByName(t *testing.T) {
+	s := mustOpen(t)
+	ada := mustOrg(t, s, "Acme", "ada@example.com")
+	zed := mustOrg(t, s, "Globex", "zed@example.com")
+	old := mustSecret(t, s, ada, "DB_PASSWORD", "v1")
+	if _, err := s.DeleteSecret(ctx, ada, old.ID); err != nil {
+		t.Fatal(err)
+	}
+	cur := mustSecret(t, s, ada, "DB_PASSWORD", "v2")
+	mustSecret(t, s, ada, "OTHER", "v")
+	mustSecret(t, s, zed, "DB_PASSWORD", "globex's")
+	count := func(f db.AuditFilter) map[string]int {
+		t.Helper()
+		evs, err := s.ListAudit(ctx, ada, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		by := map[string]int{}
+		for _, e := range evs {
+			by[e.SecretID]++
+		}
+		return by
+	}
+	if got := count(db.AuditFilter{Secret: "DB_PASSWORD"}); len(got) != 2 || got[old.ID] != 2 || got[cur.ID] != 1 {
+		t.Errorf("by name: %v, want the deleted secret's 2 events and the new one's 1", got)
+	}
+	if got := count(db.AuditFilter{Secret: cur.ID}); len(got) != 1 || got[cur.ID] != 1 {
+		t.Errorf("by ID: %v", got)
+	}
+	for _, q := range []string{"db_password", "DB_PASS", "NOPE"} {
+		if got := count(db.AuditFilter{Secret: q}); len(got) != 0 {
+			t.Errorf("%q: %v, want nothing (exact names only)", q, got)
+		}
 	}
 }

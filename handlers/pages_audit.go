@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -19,8 +18,6 @@ const (
 	auditPageSize = 50
 	// activityLimit is how many events the Activity dialog shows.
 	activityLimit = 100
-	// secretLookupPages bounds how far back the audit log looks for a secret typed by name.
-	secretLookupPages = 20
 )
 
 // auditActions lists every audited action with its label for people, in the order of the action
@@ -107,21 +104,14 @@ func (p *Pages) AuditPage(c echo.Context) error {
 	}
 	f.Before, _ = strconv.ParseInt(c.QueryParam("before"), 10, 64)
 	props := views.AuditProps{Filter: form, Actions: auditActions, Before: f.Before, Now: time.Now()}
-	if form.Secret != "" {
-		id, err := p.resolveSecret(c, form.Secret)
-		if err != nil {
-			return err
-		}
-		if id == "" {
-			props.Note = "No event names a secret “" + form.Secret + "”. Type its exact name or its ID."
-			return p.auditRender(c, props)
-		}
-		f.SecretID = id
-	}
+	f.Secret = form.Secret
 	f.Limit = auditPageSize + 1 // one more tells whether an older page exists
 	events, err := p.Store.ListAudit(ctx, a, f)
 	if err != nil {
 		return err
+	}
+	if len(events) == 0 && form.Secret != "" && f.Before == 0 {
+		props.Note = "No event names a secret “" + form.Secret + "”. Type its exact name or its ID."
 	}
 	if len(events) > auditPageSize {
 		events = events[:auditPageSize]
@@ -172,32 +162,6 @@ func auditFilter(form views.AuditFilterForm) (db.AuditFilter, error) {
 		return f, db.Errorf(db.CodeInvalid, "The From date is after the To date.")
 	}
 	return f, nil
-}
-
-// secretIDPattern matches a secret ID (a lower-case UUID).
-var secretIDPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
-
-// resolveSecret turns the secret filter into a secret ID: an ID is taken as is; a name is looked up in
-// the audit log itself, newest event first, so that deleted secrets and secrets the admin cannot read
-// are found too. It returns "" when no recent event names the secret.
-func (p *Pages) resolveSecret(c echo.Context, q string) (string, error) {
-	if secretIDPattern.MatchString(strings.ToLower(q)) {
-		return strings.ToLower(q), nil
-	}
-	f := db.AuditFilter{Limit: 500}
-	for range secretLookupPages {
-		events, err := p.Store.ListAudit(c.Request().Context(), actor(c), f)
-		if err != nil || len(events) == 0 {
-			return "", err
-		}
-		for _, e := range events {
-			if e.SecretID != "" && e.SecretName == q {
-				return e.SecretID, nil
-			}
-		}
-		f.Before = events[len(events)-1].ID
-	}
-	return "", nil
 }
 
 // SecretActivityDialog handles GET /secrets/:id/activity (Owners only): who created, changed, shared,

@@ -838,7 +838,7 @@ func TestPortal_SecretReveal(t *testing.T) {
 					t.Errorf("%s reveal: no Copy button", who)
 				}
 			}
-			events, err := f.ts.Store.ListAudit(ctx, f.ada, db.AuditFilter{SecretID: sec.ID, Action: db.ActionSecretRead})
+			events, err := f.ts.Store.ListAudit(ctx, f.ada, db.AuditFilter{Secret: sec.ID, Action: db.ActionSecretRead})
 			if err != nil {
 				t.Fatal(err)
 			}
