@@ -206,6 +206,21 @@ func (s *Store) AuthenticateAPIKey(ctx context.Context, token, clientIP string) 
 	return a, nil
 }
 
+// APIRequestActor is who an API request acts as: the actor of its key (AuthenticateAPIKey) in the
+// organization the request names, when it names one (the organizationID some clients send; it must
+// be the key's, else CodeForbidden). The key's use is noted (NoteAPIKeyUse).
+func (s *Store) APIRequestActor(ctx context.Context, token, clientIP, orgID string) (Actor, error) {
+	a, err := s.AuthenticateAPIKey(ctx, token, clientIP)
+	if err != nil {
+		return Actor{}, err
+	}
+	if orgID = strings.TrimSpace(orgID); orgID != "" && !strings.EqualFold(orgID, a.OrgID) {
+		return Actor{}, Errorf(CodeForbidden, "This API key belongs to another organization than the organizationID in the request.")
+	}
+	s.NoteAPIKeyUse(a)
+	return a, nil
+}
+
 // NoteAPIKeyUse records, in the background, that the actor's API key was just used, so that its
 // last-used time covers calls that read no value (reads record it with their audit event). It does not
 // wait for the write; a key noted in the last few seconds is not noted again.

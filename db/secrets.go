@@ -316,14 +316,27 @@ const countSecretsSQL = `SELECT COUNT(DISTINCT s.id) FROM grants g JOIN secrets 
 	AND s.org_id = ?2 AND s.deleted_at IS NULL AND (?3 = '' OR s.name LIKE ?3 ESCAPE '\')`
 
 // ListSecrets lists the live secrets of the actor's organization that the actor can read, by name,
-// without values. query filters by a part of the name; offset and limit page the list; Total counts
-// every match.
+// without values. query filters by a part of the name; offset and limit page the list (at most 1,000
+// a page); Total counts every match.
 func (s *Store) ListSecrets(ctx context.Context, a Actor, query string, offset, limit int) (*SecretPage, error) {
 	if limit <= 0 {
 		limit = 50
 	}
-	limit = min(limit, 1000)
-	offset = max(offset, 0)
+	return s.listSecrets(ctx, a, query, max(offset, 0), min(limit, 1000))
+}
+
+// AllSecrets lists every live secret of the actor's organization that the actor can read, by name,
+// without values, in one snapshot (the API's list, which has no paging).
+func (s *Store) AllSecrets(ctx context.Context, a Actor) ([]Secret, error) {
+	page, err := s.listSecrets(ctx, a, "", 0, -1)
+	if err != nil {
+		return nil, err
+	}
+	return page.Secrets, nil
+}
+
+// listSecrets is ListSecrets in one read transaction; a negative limit lists every match.
+func (s *Store) listSecrets(ctx context.Context, a Actor, query string, offset, limit int) (*SecretPage, error) {
 	pattern := ""
 	if query != "" {
 		pattern = likePattern(query)

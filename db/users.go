@@ -421,6 +421,11 @@ func (s *Store) ListMembers(ctx context.Context, a Actor, email string) ([]Membe
 	return out, rows.Err()
 }
 
+// MemberByID returns a member of the actor's organization. It returns CodeNotFound.
+func (s *Store) MemberByID(ctx context.Context, a Actor, userID string) (*Member, error) {
+	return memberTx(ctx, s.r, a.OrgID, userID)
+}
+
 // MemberByEmail finds a member of the actor's organization by email. It returns CodeNotFound.
 func (s *Store) MemberByEmail(ctx context.Context, a Actor, email string) (*Member, error) {
 	ms, err := s.ListMembers(ctx, a, email)

@@ -9,9 +9,6 @@ import (
 	"github.com/keyhold/keyhold/db"
 )
 
-// listPage is how many secrets SecretList asks the store for at a time.
-const listPage = 1000
-
 // SecretList handles GET /v1/secrets: every secret the caller can read, without values. With ?name=
 // it is the SDK's fetch by name instead: that one secret with its value (the read is audited), or an
 // empty list when there is no such secret or the caller cannot read it.
@@ -26,19 +23,15 @@ func (a *API) SecretList(c echo.Context) error {
 		}
 		return sendJSON(c, secretsJSON{Secrets: []secretJSON{newSecretJSON(sec, true)}})
 	}
-	out := secretsJSON{Secrets: []secretJSON{}}
-	for {
-		page, err := a.Store.ListSecrets(ctx, actor(c), "", len(out.Secrets), listPage)
-		if err != nil {
-			return err
-		}
-		for i := range page.Secrets {
-			out.Secrets = append(out.Secrets, newSecretJSON(&page.Secrets[i], false))
-		}
-		if len(page.Secrets) < listPage || len(out.Secrets) >= page.Total {
-			return sendJSON(c, out)
-		}
+	secs, err := a.Store.AllSecrets(ctx, actor(c))
+	if err != nil {
+		return err
 	}
+	out := secretsJSON{Secrets: make([]secretJSON, 0, len(secs))}
+	for i := range secs {
+		out.Secrets = append(out.Secrets, newSecretJSON(&secs[i], false))
+	}
+	return sendJSON(c, out)
 }
 
 // SecretCreate handles POST /v1/secrets: the caller becomes the new secret's only Owner.

@@ -33,16 +33,13 @@ func (a *API) UserList(c echo.Context) error {
 // UserCurrent handles GET /v1/users/current: the user the key acts as.
 func (a *API) UserCurrent(c echo.Context) error {
 	me := actor(c)
-	ms, err := a.Store.ListMembers(c.Request().Context(), me, me.Email)
-	if err != nil {
+	m, err := a.Store.MemberByID(c.Request().Context(), me, me.UserID)
+	if db.ErrorCode(err) == db.CodeNotFound {
+		return db.Errorf(db.CodeUnauthorized, "Invalid or missing API key.") // the user left since the key was checked
+	} else if err != nil {
 		return err
 	}
-	for _, m := range ms {
-		if m.ID == me.UserID {
-			return sendJSON(c, newUserJSON(m.User))
-		}
-	}
-	return db.Errorf(db.CodeUnauthorized, "Invalid or missing API key.") // the user left between the two reads
+	return sendJSON(c, newUserJSON(m.User))
 }
 
 // UserRemove handles DELETE /v1/users/{userID}: the user leaves the organization, admins only. Secrets

@@ -213,16 +213,11 @@ func (p *Pages) MemberRemove(c echo.Context) error {
 
 // memberRemoveProps names the member userID for the Remove dialog. It returns CodeNotFound.
 func (p *Pages) memberRemoveProps(ctx context.Context, a db.Actor, userID string) (views.MemberRemove, error) {
-	ms, err := p.Store.ListMembers(ctx, a, "")
+	m, err := p.Store.MemberByID(ctx, a, userID)
 	if err != nil {
 		return views.MemberRemove{}, err
 	}
-	for _, m := range ms {
-		if m.ID == userID {
-			return views.MemberRemove{Person: person(m.User), You: m.ID == a.UserID}, nil
-		}
-	}
-	return views.MemberRemove{}, db.Errorf(db.CodeNotFound, "No such member.")
+	return views.MemberRemove{Person: person(m.User), You: m.ID == a.UserID}, nil
 }
 
 func person(u db.User) views.Person {
