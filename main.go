@@ -405,7 +405,7 @@ func userRemove(ctx context.Context, args []string, stdout io.Writer, log *slog.
 	if err != nil {
 		return err
 	}
-	deleted, err := store.RemoveMember(ctx, a, m.ID, false)
+	deleted, err := store.RemoveMember(ctx, a, m.ID)
 	if err != nil {
 		return err
 	}

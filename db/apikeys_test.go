@@ -132,7 +132,7 @@ func TestStore_APIKey_MemberRemoved(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.RemoveMember(ctx, ada, bob.UserID, false); err != nil {
+	if _, err := s.RemoveMember(ctx, ada, bob.UserID); err != nil {
 		t.Fatal(err)
 	}
 	_, err = s.AuthenticateAPIKey(ctx, token, "")

@@ -61,15 +61,15 @@ func TestFetchCache_EveryChangeShowsAtOnce(t *testing.T) {
 	mustShare(t, s, ada, sec, db.PrincipalTeam, team.ID, db.RoleReader)
 	wantFetch(t, s, bob, "STRIPE_KEY", "v2")
 	wantFetch(t, s, carol, "STRIPE_KEY", "")
-	if _, err := s.UpdateTeam(ctx, ada, team.ID, db.TeamChange{AddUserIDs: []string{carol.UserID}}, false); err != nil {
+	if _, err := s.UpdateTeam(ctx, ada, team.ID, db.TeamChange{AddUserIDs: []string{carol.UserID}}); err != nil {
 		t.Fatal(err)
 	}
 	wantFetch(t, s, carol, "STRIPE_KEY", "v2")
-	if _, err := s.UpdateTeam(ctx, ada, team.ID, db.TeamChange{RemoveUserIDs: []string{carol.UserID}}, false); err != nil {
+	if _, err := s.UpdateTeam(ctx, ada, team.ID, db.TeamChange{RemoveUserIDs: []string{carol.UserID}}); err != nil {
 		t.Fatal(err)
 	}
 	wantFetch(t, s, carol, "STRIPE_KEY", "")
-	if _, err := s.DeleteTeam(ctx, ada, team.ID, false); err != nil {
+	if _, err := s.DeleteTeam(ctx, ada, team.ID); err != nil {
 		t.Fatal(err)
 	}
 	wantFetch(t, s, bob, "STRIPE_KEY", "")
@@ -77,7 +77,7 @@ func TestFetchCache_EveryChangeShowsAtOnce(t *testing.T) {
 	// Bob as an Owner leaves the organization: his answers go with him; Ada's stay right.
 	mustShare(t, s, ada, sec, db.PrincipalUser, bob.UserID, db.RoleOwner)
 	wantFetch(t, s, bob, "STRIPE_KEY", "v2")
-	if _, err := s.RemoveMember(ctx, ada, bob.UserID, false); err != nil {
+	if _, err := s.RemoveMember(ctx, ada, bob.UserID); err != nil {
 		t.Fatal(err)
 	}
 	wantFetch(t, s, bob, "STRIPE_KEY", "")
@@ -101,7 +101,7 @@ func TestFetchCache_OrphanDeletedByMemberRemoval(t *testing.T) {
 	sec := mustSecret(t, s, bob, "BOB_TOKEN", "bob's")
 	mustShare(t, s, bob, sec, db.PrincipalUser, carol.UserID, db.RoleReader)
 	wantFetch(t, s, carol, "BOB_TOKEN", "bob's")
-	if _, err := s.RemoveMember(ctx, ada, bob.UserID, false); err != nil {
+	if _, err := s.RemoveMember(ctx, ada, bob.UserID); err != nil {
 		t.Fatal(err)
 	}
 	wantFetch(t, s, carol, "BOB_TOKEN", "")

@@ -150,7 +150,7 @@ func mustTeam(t testing.TB, s *db.Store, admin db.Actor, name string, members ..
 		for _, m := range members {
 			ids = append(ids, m.UserID)
 		}
-		if _, err := s.UpdateTeam(ctx, admin, team.ID, db.TeamChange{AddUserIDs: ids}, false); err != nil {
+		if _, err := s.UpdateTeam(ctx, admin, team.ID, db.TeamChange{AddUserIDs: ids}); err != nil {
 			t.Fatal(err)
 		}
 	}

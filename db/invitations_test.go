@@ -303,7 +303,7 @@ func TestStore_TeamJoin_RecordedOnSecrets(t *testing.T) {
 	mustShare(t, s, bob, read, db.PrincipalTeam, ops.ID, db.RoleReader)
 	carol := mustMember(t, s, ada, "carol@example.com")
 
-	if _, err := s.UpdateTeam(ctx, ada, ops.ID, db.TeamChange{AddUserIDs: []string{carol.UserID}}, false); err != nil {
+	if _, err := s.UpdateTeam(ctx, ada, ops.ID, db.TeamChange{AddUserIDs: []string{carol.UserID}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -331,7 +331,7 @@ func TestStore_TeamJoin_RecordedOnSecrets(t *testing.T) {
 		}
 	}
 	// Adding someone already in the team records nothing new.
-	if _, err := s.UpdateTeam(ctx, ada, ops.ID, db.TeamChange{AddUserIDs: []string{carol.UserID}}, false); err != nil {
+	if _, err := s.UpdateTeam(ctx, ada, ops.ID, db.TeamChange{AddUserIDs: []string{carol.UserID}}); err != nil {
 		t.Fatal(err)
 	}
 	if evs := auditActions(t, s, ada, db.ActionAccessViaTeam); len(evs) != 2 {

@@ -64,11 +64,21 @@ func (s *Store) SetMemberRole(ctx context.Context, a Actor, userID string, role 
 	return err
 }
 
-// RemoveMember takes a user out of the actor's organization: their memberships of its teams, grants
-// and API keys go with them, and every secret left with no Owner user is deleted. With preview it only
-// reports what would be deleted. Admins only; the last admin cannot be removed. It returns the deleted
-// secrets, or CodeForbidden, CodeNotFound or CodeConflict.
-func (s *Store) RemoveMember(ctx context.Context, a Actor, userID string, preview bool) ([]Secret, error) {
+// RemoveMember takes a user out of the actor's organization: their memberships of its teams, grants,
+// sessions and API keys go with them, and every secret left with no Owner user is deleted. Admins
+// only; the last admin cannot be removed. It returns the deleted secrets, or CodeForbidden,
+// CodeNotFound or CodeConflict.
+func (s *Store) RemoveMember(ctx context.Context, a Actor, userID string) ([]Secret, error) {
+	return s.removeMember(ctx, a, userID, false)
+}
+
+// PreviewRemoveMember is RemoveMember's confirmation: the secrets it would delete, or its refusal,
+// with nothing changed.
+func (s *Store) PreviewRemoveMember(ctx context.Context, a Actor, userID string) ([]Secret, error) {
+	return s.removeMember(ctx, a, userID, true)
+}
+
+func (s *Store) removeMember(ctx context.Context, a Actor, userID string, preview bool) ([]Secret, error) {
 	if !a.IsAdmin() {
 		return nil, Errorf(CodeForbidden, "Only organization admins can remove members.")
 	}

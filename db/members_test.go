@@ -89,7 +89,7 @@ func TestStore_SignIn(t *testing.T) {
 		t.Errorf("unknown email and wrong password differ: %q vs %q", db.ErrorMessage(err), wrongPw)
 	}
 	// An account that belongs to no organization (any more) cannot start a session.
-	if _, err := s.RemoveMember(ctx, db.SystemActor(ada.OrgID), mustMember(t, s, ada, "bob@example.com").UserID, false); err != nil {
+	if _, err := s.RemoveMember(ctx, db.SystemActor(ada.OrgID), mustMember(t, s, ada, "bob@example.com").UserID); err != nil {
 		t.Fatal(err)
 	}
 	_, _, err = s.SignIn(ctx, "bob@example.com", "correct horse battery", "192.0.2.1")
@@ -101,18 +101,18 @@ func TestStore_LastAdmin(t *testing.T) {
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	bob := mustMember(t, s, ada, "bob@example.com")
 
-	_, err := s.RemoveMember(ctx, ada, ada.UserID, false)
+	_, err := s.RemoveMember(ctx, ada, ada.UserID)
 	wantCode(t, err, db.CodeConflict)
-	_, err = s.RemoveMember(ctx, ada, ada.UserID, true)
+	_, err = s.PreviewRemoveMember(ctx, ada, ada.UserID)
 	wantCode(t, err, db.CodeConflict)
-	_, err = s.RemoveMember(ctx, db.SystemActor(ada.OrgID), ada.UserID, false)
+	_, err = s.RemoveMember(ctx, db.SystemActor(ada.OrgID), ada.UserID)
 	wantCode(t, err, db.CodeConflict)
 	wantCode(t, s.SetMemberRole(ctx, ada, ada.UserID, db.OrgMember), db.CodeConflict)
-	_, err = s.RemoveMember(ctx, bob, ada.UserID, false)
+	_, err = s.RemoveMember(ctx, bob, ada.UserID)
 	wantCode(t, err, db.CodeForbidden)
 	wantCode(t, s.SetMemberRole(ctx, bob, bob.UserID, db.OrgAdmin), db.CodeForbidden)
 	wantCode(t, s.SetMemberRole(ctx, ada, bob.UserID, "owner"), db.CodeInvalid)
-	_, err = s.RemoveMember(ctx, ada, "no-such-user", false)
+	_, err = s.RemoveMember(ctx, ada, "no-such-user")
 	wantCode(t, err, db.CodeNotFound)
 	if _, err := s.ActorFor(ctx, ada.UserID, ada.OrgID, "portal", ""); err != nil {
 		t.Fatalf("ada was removed: %v", err)
@@ -126,13 +126,13 @@ func TestStore_LastAdmin(t *testing.T) {
 	if !bob.IsAdmin() {
 		t.Fatalf("bob's role %q", bob.Role)
 	}
-	if _, err := s.RemoveMember(ctx, bob, ada.UserID, false); err != nil {
+	if _, err := s.RemoveMember(ctx, bob, ada.UserID); err != nil {
 		t.Fatal(err)
 	}
 	_, err = s.ActorFor(ctx, ada.UserID, ada.OrgID, "portal", "")
 	wantCode(t, err, db.CodeForbidden)
 	// Now bob is the last one.
-	_, err = s.RemoveMember(ctx, bob, bob.UserID, false)
+	_, err = s.RemoveMember(ctx, bob, bob.UserID)
 	wantCode(t, err, db.CodeConflict)
 }
 
@@ -149,14 +149,14 @@ func TestStore_SystemActor_AdminChanges(t *testing.T) {
 	}
 	bob := mustActor(t, s, m.ID, ada.OrgID)
 	ops := mustTeam(t, s, ada, "Ops")
-	if _, err := s.UpdateTeam(ctx, cli, ops.ID, db.TeamChange{AddUserIDs: []string{bob.UserID}, Name: strptr("Ops2")}, false); err != nil {
+	if _, err := s.UpdateTeam(ctx, cli, ops.ID, db.TeamChange{AddUserIDs: []string{bob.UserID}, Name: strptr("Ops2")}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.SetMemberRole(ctx, cli, bob.UserID, db.OrgAdmin); err != nil {
 		t.Fatal(err)
 	}
 	sec := mustSecret(t, s, bob, "BOB_ONLY", "v")
-	deleted, err := s.RemoveMember(ctx, cli, bob.UserID, false)
+	deleted, err := s.RemoveMember(ctx, cli, bob.UserID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +166,7 @@ func TestStore_SystemActor_AdminChanges(t *testing.T) {
 	if n := rawInt(t, raw, `SELECT COUNT(*) FROM secrets WHERE id = ? AND deleted_at IS NOT NULL AND deleted_by IS NULL`, sec.ID); n != 1 {
 		t.Errorf("the orphan is not recorded as deleted by no user")
 	}
-	if _, err := s.DeleteTeam(ctx, cli, ops.ID, false); err != nil {
+	if _, err := s.DeleteTeam(ctx, cli, ops.ID); err != nil {
 		t.Fatal(err)
 	}
 	if n := rawInt(t, raw, `SELECT COUNT(*) FROM audit_events WHERE actor_id = '' AND source = 'cli'`); n < 6 {

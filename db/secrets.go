@@ -39,12 +39,18 @@ type Secret struct {
 	sealed    []byte
 }
 
-// accessExpr is the actor's effective role on secret s as a rank (2 Owner, 1 Reader, NULL none):
-// the strongest of the direct grant to user ?1 and the grants to every team ?1 belongs to. It is
-// the one place the permission rule is written; every read and change goes through it.
-const accessExpr = `(SELECT MAX(CASE g.role WHEN 'owner' THEN 2 ELSE 1 END) FROM grants g
-	WHERE g.secret_id = s.id AND ((g.principal_kind = 'user' AND g.principal_id = ?1)
-	OR (g.principal_kind = 'team' AND g.principal_id IN (SELECT tm.team_id FROM team_members tm WHERE tm.user_id = ?1))))`
+// heldBy is the permission rule, written once: grant g reaches the user whose ID is the SQL parameter
+// user (such as ?1) when it is granted to that user, or to a team the user is in. Every query that asks
+// what a user may reach (accessExpr, countSecretsSQL, ownedSecretIDs) is built from it.
+func heldBy(user string) string {
+	return `((g.principal_kind = 'user' AND g.principal_id = ` + user + `)
+	OR (g.principal_kind = 'team' AND g.principal_id IN (SELECT tm.team_id FROM team_members tm WHERE tm.user_id = ` + user + `)))`
+}
+
+// accessExpr is the actor's effective role on secret s as a rank (2 Owner, 1 Reader, NULL none): the
+// strongest of the grants that reach user ?1 (heldBy). Every read and change goes through it.
+var accessExpr = `(SELECT MAX(CASE g.role WHEN 'owner' THEN 2 ELSE 1 END) FROM grants g
+	WHERE g.secret_id = s.id AND ` + heldBy("?1") + `)`
 
 const secretCols = `s.id, s.org_id, s.name, s.version, s.value_size, s.created_at, s.updated_at,
 	cu.id, cu.email, cu.first_name, cu.last_name, uu.id, uu.email, uu.first_name, uu.last_name`
@@ -88,7 +94,7 @@ const bySecretID = "s.id = ?2"
 
 // fetchByNameSQL is secretSQL by name with the value, for code: the same row and access rule, but
 // without the joins that add names to creator and updater (the API returns their IDs only).
-const fetchByNameSQL = `SELECT s.id, s.org_id, s.name, s.version, s.value_size, s.created_at, s.updated_at,
+var fetchByNameSQL = `SELECT s.id, s.org_id, s.name, s.version, s.value_size, s.created_at, s.updated_at,
 	s.created_by, '', '', '', s.updated_by, '', '', '', s.data_key_id, s.sealed, ` + accessExpr + `
 	FROM secrets s WHERE s.name = ?2 AND s.org_id = ?3 AND s.deleted_at IS NULL`
 
@@ -306,13 +312,12 @@ type SecretPage struct {
 // listWhere selects the live secrets of organization ?2 that user ?1 can read, whose name contains
 // the LIKE pattern ?3 (when set). Rows are visited in name order through the live-name index and
 // each is checked through the grants' primary key, so a page costs its rows, not the organization.
-const listWhere = `s.org_id = ?2 AND s.deleted_at IS NULL AND (?3 = '' OR s.name LIKE ?3 ESCAPE '\') AND ` + accessExpr + ` IS NOT NULL`
+var listWhere = `s.org_id = ?2 AND s.deleted_at IS NULL AND (?3 = '' OR s.name LIKE ?3 ESCAPE '\') AND ` + accessExpr + ` IS NOT NULL`
 
 // countSecretsSQL counts what listWhere selects, starting from the grants of user ?1 and its teams
 // (an index range) rather than from every secret of the organization.
-const countSecretsSQL = `SELECT COUNT(DISTINCT s.id) FROM grants g JOIN secrets s ON s.id = g.secret_id
-	WHERE ((g.principal_kind = 'user' AND g.principal_id = ?1)
-	OR (g.principal_kind = 'team' AND g.principal_id IN (SELECT tm.team_id FROM team_members tm WHERE tm.user_id = ?1)))
+var countSecretsSQL = `SELECT COUNT(DISTINCT s.id) FROM grants g JOIN secrets s ON s.id = g.secret_id
+	WHERE ` + heldBy("?1") + `
 	AND s.org_id = ?2 AND s.deleted_at IS NULL AND (?3 = '' OR s.name LIKE ?3 ESCAPE '\')`
 
 // ListSecrets lists the live secrets of the actor's organization that the actor can read, by name,

@@ -187,7 +187,7 @@ func TestStore_SessionActor(t *testing.T) {
 	if err != nil || sess.OrgID != ada.OrgID || a.UserID != bob.UserID || a.OrgID != ada.OrgID || a.Role != db.OrgMember || a.Source != "portal" {
 		t.Fatalf("SessionActor %+v %+v %v", sess, a, err)
 	}
-	if _, err := s.RemoveMember(ctx, ada, bob.UserID, false); err != nil {
+	if _, err := s.RemoveMember(ctx, ada, bob.UserID); err != nil {
 		t.Fatal(err)
 	}
 	// RemoveMember ends the member's sessions in that organization; a session in another one...
@@ -206,7 +206,7 @@ func TestStore_SessionActor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.RemoveMember(ctx, zed, bob.UserID, false); err != nil {
+	if _, err := s.RemoveMember(ctx, zed, bob.UserID); err != nil {
 		t.Fatal(err)
 	}
 	stale, err := s.CreateSession(ctx, bob.UserID, zed.OrgID)

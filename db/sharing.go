@@ -204,9 +204,7 @@ func ownedSecretIDs(ctx context.Context, q queryer, orgID, kind, id string) ([]s
 		WHERE s.org_id = ?1 AND s.deleted_at IS NULL AND g.role = 'owner' AND g.principal_kind = 'team' AND g.principal_id = ?2`
 	if kind == PrincipalUser {
 		query = `SELECT DISTINCT s.id FROM secrets s JOIN grants g ON g.secret_id = s.id
-			WHERE s.org_id = ?1 AND s.deleted_at IS NULL AND g.role = 'owner' AND (
-			(g.principal_kind = 'user' AND g.principal_id = ?2)
-			OR (g.principal_kind = 'team' AND g.principal_id IN (SELECT tm.team_id FROM team_members tm WHERE tm.user_id = ?2)))`
+			WHERE s.org_id = ?1 AND s.deleted_at IS NULL AND g.role = 'owner' AND ` + heldBy("?2")
 	}
 	rows, err := q.QueryContext(ctx, query, orgID, id)
 	if err != nil {

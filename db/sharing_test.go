@@ -72,7 +72,7 @@ func TestStore_EffectiveAccess_StrongestGrant(t *testing.T) {
 	}
 
 	// Leaving the team drops bob to his direct Reader grant at once.
-	deleted, err := s.UpdateTeam(ctx, ada, ops.ID, db.TeamChange{RemoveUserIDs: []string{bob.UserID}}, false)
+	deleted, err := s.UpdateTeam(ctx, ada, ops.ID, db.TeamChange{RemoveUserIDs: []string{bob.UserID}})
 	if err != nil || len(deleted) != 0 {
 		t.Fatalf("remove from team: %v %v", deleted, err)
 	}
@@ -82,7 +82,7 @@ func TestStore_EffectiveAccess_StrongestGrant(t *testing.T) {
 
 	// The other way round: Owner direct + Reader via team is Owner.
 	sec2 := mustSecret(t, s, ada, "DB_PASSWORD", "v1")
-	if _, err := s.UpdateTeam(ctx, ada, ops.ID, db.TeamChange{AddUserIDs: []string{bob.UserID}}, false); err != nil {
+	if _, err := s.UpdateTeam(ctx, ada, ops.ID, db.TeamChange{AddUserIDs: []string{bob.UserID}}); err != nil {
 		t.Fatal(err)
 	}
 	mustShare(t, s, ada, sec2, db.PrincipalTeam, ops.ID, db.RoleReader)
@@ -296,7 +296,7 @@ func TestStore_RemoveMember_Preview(t *testing.T) {
 	f := newRemovalFixture(t)
 	live, events := liveNames(t, f.raw, f.ada.OrgID), auditCount(t, f.raw)
 
-	got, err := f.s.RemoveMember(ctx, f.ada, f.bob.UserID, true)
+	got, err := f.s.PreviewRemoveMember(ctx, f.ada, f.bob.UserID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,7 +328,7 @@ func TestStore_RemoveMember_Preview(t *testing.T) {
 
 func TestStore_RemoveMember_DeletesOrphans(t *testing.T) {
 	f := newRemovalFixture(t)
-	got, err := f.s.RemoveMember(ctx, f.ada, f.bob.UserID, false)
+	got, err := f.s.RemoveMember(ctx, f.ada, f.bob.UserID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -397,7 +397,7 @@ func TestStore_RemoveMember_DeletesOrphans(t *testing.T) {
 	if err != nil || page.Total != 0 {
 		t.Errorf("bob still lists %+v %v", page, err)
 	}
-	_, err = f.s.RemoveMember(ctx, f.ada, f.bob.UserID, false)
+	_, err = f.s.RemoveMember(ctx, f.ada, f.bob.UserID)
 	wantCode(t, err, db.CodeNotFound)
 }
 
@@ -415,13 +415,13 @@ func TestStore_UpdateTeam_RemovingMembersDeletesOrphans(t *testing.T) {
 	mustShare(t, s, ada, kept, db.PrincipalTeam, ops.ID, db.RoleOwner)
 
 	// Bob leaves: cat still owns VIA_OPS through the team.
-	got, err := s.UpdateTeam(ctx, ada, ops.ID, db.TeamChange{RemoveUserIDs: []string{bob.UserID}}, false)
+	got, err := s.UpdateTeam(ctx, ada, ops.ID, db.TeamChange{RemoveUserIDs: []string{bob.UserID}})
 	if err != nil || len(got) != 0 {
 		t.Fatalf("removing bob deleted %v (%v)", secretNames(got), err)
 	}
 
 	events := auditCount(t, raw)
-	got, err = s.UpdateTeam(ctx, ada, ops.ID, db.TeamChange{RemoveEmails: []string{"cat@example.com"}}, true)
+	got, err = s.PreviewUpdateTeam(ctx, ada, ops.ID, db.TeamChange{RemoveEmails: []string{"cat@example.com"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -436,7 +436,7 @@ func TestStore_UpdateTeam_RemovingMembersDeletesOrphans(t *testing.T) {
 	}
 	wantAccess(t, s, cat, orphan.ID, db.RoleOwner)
 
-	got, err = s.UpdateTeam(ctx, ada, ops.ID, db.TeamChange{RemoveEmails: []string{"cat@example.com"}}, false)
+	got, err = s.UpdateTeam(ctx, ada, ops.ID, db.TeamChange{RemoveEmails: []string{"cat@example.com"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -456,12 +456,12 @@ func TestStore_UpdateTeam_RemovingMembersDeletesOrphans(t *testing.T) {
 	}
 	// Adding and removing in one change: the added member keeps the secret.
 	keep := mustSecret(t, s, ada, "SWAP", "v")
-	if _, err := s.UpdateTeam(ctx, ada, ops.ID, db.TeamChange{AddUserIDs: []string{bob.UserID}}, false); err != nil {
+	if _, err := s.UpdateTeam(ctx, ada, ops.ID, db.TeamChange{AddUserIDs: []string{bob.UserID}}); err != nil {
 		t.Fatal(err)
 	}
 	mustShare(t, s, ada, keep, db.PrincipalTeam, ops.ID, db.RoleOwner)
 	mustRevoke(t, s, ada, keep, db.PrincipalUser, ada.UserID)
-	got, err = s.UpdateTeam(ctx, ada, ops.ID, db.TeamChange{AddUserIDs: []string{cat.UserID}, RemoveUserIDs: []string{bob.UserID}}, false)
+	got, err = s.UpdateTeam(ctx, ada, ops.ID, db.TeamChange{AddUserIDs: []string{cat.UserID}, RemoveUserIDs: []string{bob.UserID}})
 	if err != nil || len(got) != 0 {
 		t.Fatalf("swap deleted %v (%v)", secretNames(got), err)
 	}
@@ -483,7 +483,7 @@ func TestStore_DeleteTeam_DeletesOrphans(t *testing.T) {
 	mustShare(t, s, ada, readers, db.PrincipalTeam, dev.ID, db.RoleReader)
 
 	events := auditCount(t, raw)
-	got, err := s.DeleteTeam(ctx, ada, dev.ID, true)
+	got, err := s.PreviewDeleteTeam(ctx, ada, dev.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -498,7 +498,7 @@ func TestStore_DeleteTeam_DeletesOrphans(t *testing.T) {
 	}
 	wantAccess(t, s, bob, orphan.ID, db.RoleOwner)
 
-	got, err = s.DeleteTeam(ctx, ada, dev.ID, false)
+	got, err = s.DeleteTeam(ctx, ada, dev.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -523,6 +523,6 @@ func TestStore_DeleteTeam_DeletesOrphans(t *testing.T) {
 	if !strings.Contains(detail, "Dev") || !strings.Contains(detail, "deleted") {
 		t.Errorf("detail %q does not name the cause", detail)
 	}
-	_, err = s.DeleteTeam(ctx, ada, dev.ID, false)
+	_, err = s.DeleteTeam(ctx, ada, dev.ID)
 	wantCode(t, err, db.CodeNotFound)
 }

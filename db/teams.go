@@ -123,10 +123,19 @@ func listTeamsTx(ctx context.Context, q queryer, orgID, id string) ([]Team, erro
 
 // UpdateTeam renames a team, changes its description, and adds and removes members (by user ID or
 // email; each must be a member of the organization). Removing members may leave secrets with no Owner
-// user: those are deleted and returned. With preview nothing changes and the secrets that would be
-// deleted are returned. Admins only. It returns CodeForbidden, CodeNotFound, CodeInvalid or
-// CodeConflict (name taken).
-func (s *Store) UpdateTeam(ctx context.Context, a Actor, id string, ch TeamChange, preview bool) ([]Secret, error) {
+// user: those are deleted and returned. Admins only. It returns CodeForbidden, CodeNotFound,
+// CodeInvalid or CodeConflict (name taken).
+func (s *Store) UpdateTeam(ctx context.Context, a Actor, id string, ch TeamChange) ([]Secret, error) {
+	return s.updateTeam(ctx, a, id, ch, false)
+}
+
+// PreviewUpdateTeam is UpdateTeam's confirmation: the secrets it would delete, or its refusal, with
+// nothing changed.
+func (s *Store) PreviewUpdateTeam(ctx context.Context, a Actor, id string, ch TeamChange) ([]Secret, error) {
+	return s.updateTeam(ctx, a, id, ch, true)
+}
+
+func (s *Store) updateTeam(ctx context.Context, a Actor, id string, ch TeamChange, preview bool) ([]Secret, error) {
 	if !a.IsAdmin() {
 		return nil, Errorf(CodeForbidden, "Only organization admins can manage teams.")
 	}
@@ -283,8 +292,17 @@ func resolveMembers(ctx context.Context, q queryer, orgID string, ids, emails []
 }
 
 // DeleteTeam deletes a team and its grants; secrets left with no Owner user are deleted and returned.
-// With preview nothing changes. Admins only. It returns CodeForbidden or CodeNotFound.
-func (s *Store) DeleteTeam(ctx context.Context, a Actor, id string, preview bool) ([]Secret, error) {
+// Admins only. It returns CodeForbidden or CodeNotFound.
+func (s *Store) DeleteTeam(ctx context.Context, a Actor, id string) ([]Secret, error) {
+	return s.deleteTeam(ctx, a, id, false)
+}
+
+// PreviewDeleteTeam is DeleteTeam's confirmation: the secrets it would delete, with nothing changed.
+func (s *Store) PreviewDeleteTeam(ctx context.Context, a Actor, id string) ([]Secret, error) {
+	return s.deleteTeam(ctx, a, id, true)
+}
+
+func (s *Store) deleteTeam(ctx context.Context, a Actor, id string, preview bool) ([]Secret, error) {
 	if !a.IsAdmin() {
 		return nil, Errorf(CodeForbidden, "Only organization admins can manage teams.")
 	}

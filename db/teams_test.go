@@ -44,7 +44,7 @@ func TestStore_UpdateTeam_Rename(t *testing.T) {
 	ops := mustTeam(t, s, ada, "Ops")
 	mustTeam(t, s, ada, "Dev")
 
-	if _, err := s.UpdateTeam(ctx, ada, ops.ID, db.TeamChange{Name: strptr("Platform"), Description: strptr("Runs things")}, false); err != nil {
+	if _, err := s.UpdateTeam(ctx, ada, ops.ID, db.TeamChange{Name: strptr("Platform"), Description: strptr("Runs things")}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.TeamByID(ctx, ada, ops.ID)
@@ -53,12 +53,12 @@ func TestStore_UpdateTeam_Rename(t *testing.T) {
 	}
 	// The old name is free again, a new case of its own name is fine, another team's name is not.
 	mustTeam(t, s, ada, "ops")
-	if _, err := s.UpdateTeam(ctx, ada, ops.ID, db.TeamChange{Name: strptr("PLATFORM")}, false); err != nil {
+	if _, err := s.UpdateTeam(ctx, ada, ops.ID, db.TeamChange{Name: strptr("PLATFORM")}); err != nil {
 		t.Fatalf("recasing its own name: %v", err)
 	}
-	_, err = s.UpdateTeam(ctx, ada, ops.ID, db.TeamChange{Name: strptr("dev")}, false)
+	_, err = s.UpdateTeam(ctx, ada, ops.ID, db.TeamChange{Name: strptr("dev")})
 	wantCode(t, err, db.CodeConflict)
-	_, err = s.UpdateTeam(ctx, ada, ops.ID, db.TeamChange{Name: strptr(" ")}, false)
+	_, err = s.UpdateTeam(ctx, ada, ops.ID, db.TeamChange{Name: strptr(" ")})
 	wantCode(t, err, db.CodeInvalid)
 	got, err = s.TeamByID(ctx, ada, ops.ID)
 	if err != nil || got.Name != "PLATFORM" {
@@ -85,14 +85,14 @@ func TestStore_UpdateTeam_Members(t *testing.T) {
 	zed := mustOrg(t, s, "Globex", "zed@example.com") // a user, but not of Acme
 	ops := mustTeam(t, s, ada, "Ops")
 
-	if _, err := s.UpdateTeam(ctx, ada, ops.ID, db.TeamChange{AddUserIDs: []string{bob.UserID}, AddEmails: []string{" CAT@Example.com "}}, false); err != nil {
+	if _, err := s.UpdateTeam(ctx, ada, ops.ID, db.TeamChange{AddUserIDs: []string{bob.UserID}, AddEmails: []string{" CAT@Example.com "}}); err != nil {
 		t.Fatal(err)
 	}
 	if m := teamMemberEmails(t, s, ada, ops.ID); !slices.Equal(m, []string{"bob@example.com", "cat@example.com"}) {
 		t.Fatalf("members %v", m)
 	}
 	// Adding someone twice is a no-op.
-	if _, err := s.UpdateTeam(ctx, ada, ops.ID, db.TeamChange{AddUserIDs: []string{bob.UserID}}, false); err != nil {
+	if _, err := s.UpdateTeam(ctx, ada, ops.ID, db.TeamChange{AddUserIDs: []string{bob.UserID}}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -104,18 +104,18 @@ func TestStore_UpdateTeam_Members(t *testing.T) {
 		{AddUserIDs: []string{"no-such-id"}},
 		{RemoveUserIDs: []string{bob.UserID, zed.UserID}},
 	} {
-		_, err := s.UpdateTeam(ctx, ada, ops.ID, ch, false)
+		_, err := s.UpdateTeam(ctx, ada, ops.ID, ch)
 		wantCode(t, err, db.CodeInvalid)
 		if m := teamMemberEmails(t, s, ada, ops.ID); !slices.Equal(m, []string{"bob@example.com", "cat@example.com"}) {
 			t.Fatalf("a refused change altered members: %v", m)
 		}
 	}
-	_, err := s.UpdateTeam(ctx, ada, ops.ID, db.TeamChange{AddEmails: []string{"zed@example.com"}}, false)
+	_, err := s.UpdateTeam(ctx, ada, ops.ID, db.TeamChange{AddEmails: []string{"zed@example.com"}})
 	if !strings.Contains(db.ErrorMessage(err), "zed@example.com") {
 		t.Errorf("message %q does not name the stranger", db.ErrorMessage(err))
 	}
 
-	if _, err := s.UpdateTeam(ctx, ada, ops.ID, db.TeamChange{RemoveEmails: []string{"Bob@example.com"}, RemoveUserIDs: []string{cat.UserID}}, false); err != nil {
+	if _, err := s.UpdateTeam(ctx, ada, ops.ID, db.TeamChange{RemoveEmails: []string{"Bob@example.com"}, RemoveUserIDs: []string{cat.UserID}}); err != nil {
 		t.Fatal(err)
 	}
 	if m := teamMemberEmails(t, s, ada, ops.ID); len(m) != 0 {
@@ -131,13 +131,13 @@ func TestStore_Teams_AdminsOnly(t *testing.T) {
 
 	_, err := s.CreateTeam(ctx, bob, "Mine", "")
 	wantCode(t, err, db.CodeForbidden)
-	_, err = s.UpdateTeam(ctx, bob, ops.ID, db.TeamChange{Name: strptr("Mine")}, false)
+	_, err = s.UpdateTeam(ctx, bob, ops.ID, db.TeamChange{Name: strptr("Mine")})
 	wantCode(t, err, db.CodeForbidden)
-	_, err = s.UpdateTeam(ctx, bob, ops.ID, db.TeamChange{RemoveUserIDs: []string{bob.UserID}}, true)
+	_, err = s.PreviewUpdateTeam(ctx, bob, ops.ID, db.TeamChange{RemoveUserIDs: []string{bob.UserID}})
 	wantCode(t, err, db.CodeForbidden)
-	_, err = s.DeleteTeam(ctx, bob, ops.ID, false)
+	_, err = s.DeleteTeam(ctx, bob, ops.ID)
 	wantCode(t, err, db.CodeForbidden)
-	_, err = s.DeleteTeam(ctx, bob, ops.ID, true)
+	_, err = s.PreviewDeleteTeam(ctx, bob, ops.ID)
 	wantCode(t, err, db.CodeForbidden)
 
 	// Members may read teams.
@@ -161,9 +161,9 @@ func TestStore_Teams_OtherOrgIsNotFound(t *testing.T) {
 	wantCode(t, err, db.CodeNotFound)
 	_, err = s.TeamByID(ctx, acme, "")
 	wantCode(t, err, db.CodeNotFound)
-	_, err = s.UpdateTeam(ctx, globex, ops.ID, db.TeamChange{Name: strptr("Taken")}, false)
+	_, err = s.UpdateTeam(ctx, globex, ops.ID, db.TeamChange{Name: strptr("Taken")})
 	wantCode(t, err, db.CodeNotFound)
-	_, err = s.DeleteTeam(ctx, globex, ops.ID, false)
+	_, err = s.DeleteTeam(ctx, globex, ops.ID)
 	wantCode(t, err, db.CodeNotFound)
 	teams, err := s.ListTeams(ctx, globex)
 	if err != nil || len(teams) != 0 {

@@ -51,7 +51,7 @@ func (a *API) TeamUpdate(c echo.Context) error {
 	id := pathID(c, "teamID")
 	ch := db.TeamChange{Name: in.Name, Description: in.Description, AddUserIDs: lowerAll(in.AddMemberUserIDs),
 		AddEmails: in.AddMemberUserEmails, RemoveUserIDs: lowerAll(in.RemoveMemberUserIDs), RemoveEmails: in.RemoveMemberUserEmails}
-	if _, err := a.Store.UpdateTeam(c.Request().Context(), actor(c), id, ch, false); err != nil {
+	if _, err := a.Store.UpdateTeam(c.Request().Context(), actor(c), id, ch); err != nil {
 		return err
 	}
 	return sendJSON(c, teamIDJSON{TeamID: id})
@@ -60,7 +60,7 @@ func (a *API) TeamUpdate(c echo.Context) error {
 // TeamDelete handles DELETE /v1/teams/{teamID}, admins only.
 func (a *API) TeamDelete(c echo.Context) error {
 	id := pathID(c, "teamID")
-	if _, err := a.Store.DeleteTeam(c.Request().Context(), actor(c), id, false); err != nil {
+	if _, err := a.Store.DeleteTeam(c.Request().Context(), actor(c), id); err != nil {
 		return err
 	}
 	return sendJSON(c, teamIDJSON{TeamID: id})

@@ -46,7 +46,7 @@ func (a *API) UserCurrent(c echo.Context) error {
 // left with no Owner are deleted, as the last-Owner rule says.
 func (a *API) UserRemove(c echo.Context) error {
 	id := pathID(c, "userID")
-	if _, err := a.Store.RemoveMember(c.Request().Context(), actor(c), id, false); err != nil {
+	if _, err := a.Store.RemoveMember(c.Request().Context(), actor(c), id); err != nil {
 		return err
 	}
 	return sendJSON(c, userIDJSON{UserID: id})

@@ -173,7 +173,7 @@ func (p *Pages) MemberRole(c echo.Context) error {
 func (p *Pages) MemberRemoveConfirm(c echo.Context) error {
 	ctx := c.Request().Context()
 	a := actor(c)
-	secs, err := p.Store.RemoveMember(ctx, a, c.Param("id"), true)
+	secs, err := p.Store.PreviewRemoveMember(ctx, a, c.Param("id"))
 	if err != nil && db.ErrorCode(err) != db.CodeConflict {
 		return err
 	}
@@ -198,7 +198,7 @@ func (p *Pages) MemberRemove(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	secs, err := p.Store.RemoveMember(ctx, a, props.ID, false)
+	secs, err := p.Store.RemoveMember(ctx, a, props.ID)
 	if db.ErrorCode(err) == db.CodeConflict {
 		props.Err = db.ErrorMessage(err)
 		return render(c, http.StatusConflict, views.RemoveMemberDialog(props))

@@ -64,7 +64,7 @@ func (e *admEnv) shTeam(name string, members ...db.Actor) *db.Team {
 		ids = append(ids, m.UserID)
 	}
 	if len(ids) > 0 {
-		if _, err := e.store.UpdateTeam(shCtx, e.admin, team.ID, db.TeamChange{AddUserIDs: ids}, false); err != nil {
+		if _, err := e.store.UpdateTeam(shCtx, e.admin, team.ID, db.TeamChange{AddUserIDs: ids}); err != nil {
 			e.t.Fatal(err)
 		}
 	}

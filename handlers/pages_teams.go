@@ -62,7 +62,7 @@ func (p *Pages) TeamEdit(c echo.Context) error {
 // no secret and needs no confirmation.
 func (p *Pages) TeamUpdate(c echo.Context) error {
 	form := views.TeamForm{ID: c.Param("id"), Name: strings.TrimSpace(c.FormValue("name")), Description: strings.TrimSpace(c.FormValue("description"))}
-	_, err := p.Store.UpdateTeam(c.Request().Context(), actor(c), form.ID, db.TeamChange{Name: &form.Name, Description: &form.Description}, false)
+	_, err := p.Store.UpdateTeam(c.Request().Context(), actor(c), form.ID, db.TeamChange{Name: &form.Name, Description: &form.Description})
 	if code := db.ErrorCode(err); code == db.CodeInvalid || code == db.CodeConflict {
 		form.Err = db.ErrorMessage(err)
 		return render(c, http.StatusUnprocessableEntity, views.TeamDialog(form))
@@ -91,7 +91,7 @@ func (p *Pages) TeamMemberAdd(c echo.Context) error {
 	if email == "" {
 		err = db.Errorf(db.CodeInvalid, "Enter the email of the member to add.")
 	} else {
-		_, err = p.Store.UpdateTeam(ctx, a, c.Param("id"), db.TeamChange{AddEmails: []string{email}}, false)
+		_, err = p.Store.UpdateTeam(ctx, a, c.Param("id"), db.TeamChange{AddEmails: []string{email}})
 	}
 	if code := db.ErrorCode(err); err != nil && code != db.CodeInvalid {
 		return err
@@ -113,7 +113,7 @@ func (p *Pages) TeamMemberAdd(c echo.Context) error {
 func (p *Pages) TeamMemberRemoveConfirm(c echo.Context) error {
 	ctx := c.Request().Context()
 	a := actor(c)
-	secs, err := p.Store.UpdateTeam(ctx, a, c.Param("id"), db.TeamChange{RemoveUserIDs: []string{c.Param("user")}}, true)
+	secs, err := p.Store.PreviewUpdateTeam(ctx, a, c.Param("id"), db.TeamChange{RemoveUserIDs: []string{c.Param("user")}})
 	if err != nil {
 		return err
 	}
@@ -133,7 +133,7 @@ func (p *Pages) TeamMemberRemove(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	secs, err := p.Store.UpdateTeam(ctx, a, confirm.TeamID, db.TeamChange{RemoveUserIDs: []string{confirm.Member.ID}}, false)
+	secs, err := p.Store.UpdateTeam(ctx, a, confirm.TeamID, db.TeamChange{RemoveUserIDs: []string{confirm.Member.ID}})
 	if err != nil {
 		return err
 	}
@@ -151,7 +151,7 @@ func (p *Pages) TeamMemberRemove(c echo.Context) error {
 func (p *Pages) TeamDeleteConfirm(c echo.Context) error {
 	ctx := c.Request().Context()
 	a := actor(c)
-	secs, err := p.Store.DeleteTeam(ctx, a, c.Param("id"), true)
+	secs, err := p.Store.PreviewDeleteTeam(ctx, a, c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -172,7 +172,7 @@ func (p *Pages) TeamDelete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	secs, err := p.Store.DeleteTeam(ctx, a, t.ID, false)
+	secs, err := p.Store.DeleteTeam(ctx, a, t.ID)
 	if err != nil {
 		return err
 	}

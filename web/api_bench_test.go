@@ -39,7 +39,7 @@ func newBenchServer(b *testing.B, bulk int) *benchServer {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := ts.Store.UpdateTeam(ctx, ada, team.ID, db.TeamChange{AddUserIDs: []string{bob.UserID}}, false); err != nil {
+	if _, err := ts.Store.UpdateTeam(ctx, ada, team.ID, db.TeamChange{AddUserIDs: []string{bob.UserID}}); err != nil {
 		b.Fatal(err)
 	}
 	sec := ts.seedSecret(b, ada, "GCP_SERVICE_ACCOUNT_JSON", `{"type": "service_account", "private_key": "-----BEGIN PRIVATE KEY-----\n`+

@@ -177,7 +177,7 @@ func (env *apiEnv) team(admin principal, name string, members ...principal) *db.
 	for _, m := range members {
 		ids = append(ids, m.UserID)
 	}
-	if _, err := env.store.UpdateTeam(bg, admin.Actor, team.ID, db.TeamChange{AddUserIDs: ids}, false); err != nil {
+	if _, err := env.store.UpdateTeam(bg, admin.Actor, team.ID, db.TeamChange{AddUserIDs: ids}); err != nil {
 		env.t.Fatal(err)
 	}
 	return team
@@ -1665,7 +1665,7 @@ func TestAPI_KeyLifecycle(t *testing.T) {
 
 	rita := env.member(admin, "rita@example.com")
 	env.do(rita.Key, http.MethodGet, "/v1/secrets", nil).want(t, http.StatusOK, nil)
-	if _, err := env.store.RemoveMember(bg, admin.Actor, rita.UserID, false); err != nil {
+	if _, err := env.store.RemoveMember(bg, admin.Actor, rita.UserID); err != nil {
 		t.Fatal(err)
 	}
 	env.do(rita.Key, http.MethodGet, "/v1/secrets", nil).wantError(t, http.StatusUnauthorized)

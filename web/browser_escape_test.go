@@ -79,7 +79,7 @@ func newEscapeFixture(t *testing.T) *escapeFixture {
 		if err != nil {
 			t.Fatalf("CreateTeam %q: %v", payload(i), err)
 		}
-		if _, err := ts.Store.UpdateTeam(ctx, f.admin, team.ID, db.TeamChange{AddUserIDs: []string{m.UserID}}, false); err != nil {
+		if _, err := ts.Store.UpdateTeam(ctx, f.admin, team.ID, db.TeamChange{AddUserIDs: []string{m.UserID}}); err != nil {
 			t.Fatal(err)
 		}
 		f.teams = append(f.teams, team)

@@ -173,7 +173,7 @@ func newFuzzFixture(t testing.TB, cfg web.Config) *fuzzFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := fx.ts.Store.UpdateTeam(context.Background(), fx.ada, team.ID, db.TeamChange{AddUserIDs: []string{fx.bob.UserID}}, false); err != nil {
+	if _, err := fx.ts.Store.UpdateTeam(context.Background(), fx.ada, team.ID, db.TeamChange{AddUserIDs: []string{fx.bob.UserID}}); err != nil {
 		t.Fatal(err)
 	}
 	other := fx.ts.seedOrg(t, "Globex", "carol@example.com")

@@ -1047,7 +1047,7 @@ func TestPortal_RemovedFromTheCurrentOrg(t *testing.T) {
 		t.Helper()
 		m := ts.seedMember(t, bob, email, "Someone", "Example")
 		c := signedInClient(t, ts, email)
-		if _, err := ts.Store.RemoveMember(ctx, bob, m.UserID, false); err != nil {
+		if _, err := ts.Store.RemoveMember(ctx, bob, m.UserID); err != nil {
 			t.Fatal(err)
 		}
 		wantRedirect(t, "GET /secrets after the removal", c.get("/secrets"), "/login?next=%2Fsecrets")
