@@ -23,7 +23,6 @@ import (
 type config struct {
 	Addr          string
 	Data          string
-	MasterKey     []byte
 	SecureCookies bool
 	APIRate       float64
 	APIBurst      int

@@ -256,10 +256,9 @@ func dsn(path string, mode connMode) string {
 	q.Add("_pragma", "synchronous("+sync+")")
 	// Map the file into memory: a read after another connection's commit re-reads changed pages from
 	// the page cache of the kernel without a system call per page. Up to SQLite's largest window
-	// (2 GiB), not 256 MiB: the audit trail grows the file, and the pages of secrets created after it
-	// had passed the window were read with a system call each (the Secrets tab's first page, 10,000
-	// secrets in a 578 MB file, p99 116–162 → 44 ms). Mapped pages are the kernel's page cache,
-	// shared and reclaimable, not the process's heap.
+	// (2 GiB): the audit trail grows the file, and pages past a smaller window would each be read
+	// with a system call (the README's Performance section has the numbers). Mapped pages are the
+	// kernel's page cache, shared and reclaimable, not the process's heap.
 	q.Add("_pragma", "mmap_size(2147418112)")
 	switch mode {
 	case connWriter:

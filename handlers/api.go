@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"reflect"
 	"strings"
@@ -15,11 +14,10 @@ import (
 )
 
 // API serves the JSON Management API under /v1, wire-compatible with SingleStore's Management API
-// clients (the contract is docs/management-api.md in the shared folder). web's middleware authenticates the bearer key,
+// clients (handlers/openapi.json documents it). web's middleware authenticates the bearer key,
 // limits the body and the rate, and checks the Content-Type before a handler runs.
 type API struct {
 	Store *db.Store
-	Log   *slog.Logger
 }
 
 // decodeJSON decodes the request body, one JSON object, into dst. It reads through the body limit web

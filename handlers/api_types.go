@@ -6,9 +6,9 @@ import (
 	"github.com/keyhold/keyhold/db"
 )
 
-// The JSON wire types of the Management API. Field names follow the contract (docs/management-api.md
-// in the shared folder), which is wire-compatible with SingleStore's Management API clients; db types
-// carry no json tags. handlers/openapi.json documents every one of them.
+// The JSON wire types of the Management API. Field names follow the contract of the clients keyhold is
+// wire-compatible with (SingleStore's Management API SDK and generated client); db types carry no
+// json tags. handlers/openapi.json documents every one of them.
 
 // secretJSON is a Secret. Value is set only by the calls that reveal it; DeletedBy and DeletedAt only
 // on a deleted secret.
