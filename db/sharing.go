@@ -49,6 +49,24 @@ func (s *Store) AccessList(ctx context.Context, a Actor, secretID string) ([]Gra
 	})
 }
 
+// SecretAccess returns a secret (without its value) with who has access to it, in one snapshot: what
+// the Share dialog shows. Owners and Readers may read it. It returns CodeNotFound.
+func (s *Store) SecretAccess(ctx context.Context, a Actor, secretID string) (*Secret, []Grant, error) {
+	type result struct {
+		sec    *Secret
+		grants []Grant
+	}
+	res, err := inReadTx(ctx, s, func(tx *sql.Tx) (result, error) {
+		sec, err := scanLookup(tx.StmtContext(ctx, s.stmts.secretByID).QueryRowContext(ctx, a.UserID, secretID, a.OrgID))
+		if err != nil {
+			return result{}, err
+		}
+		grants, err := accessListTx(ctx, tx, secretID)
+		return result{sec, grants}, err
+	})
+	return res.sec, res.grants, err
+}
+
 func accessListTx(ctx context.Context, q queryer, secretID string) ([]Grant, error) {
 	rows, err := q.QueryContext(ctx, `SELECT g.principal_kind, g.principal_id, g.role, g.created_at,
 		COALESCE(u.email, ''), COALESCE(u.first_name, ''), COALESCE(u.last_name, ''), COALESCE(t.name, ''), COALESCE(t.description, ''),

@@ -18,11 +18,7 @@ const shareMatchLimit = 8
 func (p *Pages) ShareDialog(c echo.Context) error {
 	ctx := c.Request().Context()
 	a := actor(c)
-	sec, err := p.Store.SecretByID(ctx, a, c.Param("id"))
-	if err != nil {
-		return err
-	}
-	grants, err := p.Store.AccessList(ctx, a, sec.ID)
+	sec, grants, err := p.Store.SecretAccess(ctx, a, c.Param("id"))
 	if err != nil {
 		return err
 	}
