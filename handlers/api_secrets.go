@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/keyhold/keyhold/db"
+	"github.com/keyhold/keyhold/handlers/jsonbody"
 )
 
 // SecretList handles GET /v1/secrets: every secret the caller can read, without values. With ?name=
@@ -138,9 +139,9 @@ func (a *API) SecretAccessChange(c echo.Context) error {
 // decodeSecretRequest decodes a create (withName) or update body as it streams in: the value lands in
 // one buffer that db seals in place, and a value over the limit is refused with 413 as soon as it
 // crosses it, without reading the rest. The value is required.
-func decodeSecretRequest(c echo.Context, withName bool) (secretBody, error) {
+func decodeSecretRequest(c echo.Context, withName bool) (jsonbody.Secret, error) {
 	req := c.Request()
-	in, err := decodeSecretBody(req.Body, req.ContentLength, withName, db.MaxValueBytes)
+	in, err := jsonbody.DecodeSecret(req.Body, req.ContentLength, withName, db.MaxValueBytes)
 	if err != nil {
 		return in, err
 	}

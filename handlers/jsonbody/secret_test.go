@@ -1,4 +1,4 @@
-package handlers
+package jsonbody
 
 import (
 	"bytes"
@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"runtime"
 	"strconv"
@@ -17,16 +16,11 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 
-	"github.com/labstack/echo/v4"
-
 	"github.com/keyhold/keyhold/db"
 )
 
-// refEcho builds the echo.Context decodeJSON, the reference, reads from.
-var refEcho = echo.New()
-
 // createSecretRequest and updateSecretRequest are the create and update bodies as encoding/json would
-// decode them: the reference decodeSecretBody must agree with.
+// decode them: the reference DecodeSecret must agree with.
 type createSecretRequest struct {
 	Name  *string `json:"name"`
 	Value *string `json:"value"`
@@ -36,33 +30,32 @@ type updateSecretRequest struct {
 	Value *string `json:"value"`
 }
 
-// refDecode decodes the body r serves with decodeJSON into createSecretRequest (withName) or
+// refDecode decodes the body r serves with Decode into createSecretRequest (withName) or
 // updateSecretRequest.
 func refDecode(r io.Reader, withName bool) (name, value *string, err error) {
-	c := refEcho.NewContext(httptest.NewRequest(http.MethodPost, "/v1/secrets", r), httptest.NewRecorder())
 	if withName {
 		var in createSecretRequest
-		err = decodeJSON(c, &in)
+		err = Decode(r, &in)
 		return in.Name, in.Value, err
 	}
 	var in updateSecretRequest
-	err = decodeJSON(c, &in)
+	err = Decode(r, &in)
 	return nil, in.Value, err
 }
 
-// limitMessage is decodeSecretBody's message for a value over maxValue.
+// limitMessage is DecodeSecret's message for a value over maxValue.
 func limitMessage(maxValue int) string {
 	return db.ErrorMessage(db.ValueOverLimit(maxValue))
 }
 
-// checkSecretBody decodes body with decodeSecretBody and with decodeJSON, each reading it through
-// wrap, and fails t on any difference but the ones decodeSecretBody documents: a value over maxValue,
-// and a value that is not UTF-8 text, are refused at once (where decodeJSON would put U+FFFD in the
-// latter's place). It returns decodeSecretBody's result.
-func checkSecretBody(t testing.TB, body []byte, withName bool, maxValue int, hint int64, wrap func(io.Reader) io.Reader) (secretBody, error) {
+// checkSecretBody decodes body with DecodeSecret and with Decode, each reading it through
+// wrap, and fails t on any difference but the ones DecodeSecret documents: a value over maxValue,
+// and a value that is not UTF-8 text, are refused at once (where Decode would put U+FFFD in the
+// latter's place). It returns DecodeSecret's result.
+func checkSecretBody(t testing.TB, body []byte, withName bool, maxValue int, hint int64, wrap func(io.Reader) io.Reader) (Secret, error) {
 	t.Helper()
 	refName, refValue, refErr := refDecode(wrap(bytes.NewReader(body)), withName)
-	got, err := decodeSecretBody(wrap(bytes.NewReader(body)), hint, withName, maxValue)
+	got, err := DecodeSecret(wrap(bytes.NewReader(body)), hint, withName, maxValue)
 	if err == nil && got.Value != nil {
 		if spare := cap(got.Value) - len(got.Value); spare < db.SealOverhead {
 			t.Fatalf("cap(Value)-len(Value)=%d, want >= %d", spare, db.SealOverhead)
@@ -74,7 +67,7 @@ func checkSecretBody(t testing.TB, body []byte, withName bool, maxValue int, hin
 	refOver := refErr == nil && refValue != nil && len(*refValue) > maxValue
 	if db.ErrorCode(err) == db.CodeTooLarge && db.ErrorMessage(err) == limitMessage(maxValue) {
 		if refErr == nil && !refOver && !someValueOver(body, maxValue) {
-			t.Fatalf("got %q; decodeJSON decoded a value of %d bytes without error", err, len(*refValue))
+			t.Fatalf("got %q; Decode decoded a value of %d bytes without error", err, len(*refValue))
 		}
 		return got, err
 	}
@@ -91,19 +84,19 @@ func checkSecretBody(t testing.TB, body []byte, withName bool, maxValue int, hin
 		}
 	}
 	if refOver {
-		t.Fatalf("got (%v, %v), want the limit error: decodeJSON decoded a value of %d bytes", got, err, len(*refValue))
+		t.Fatalf("got (%v, %v), want the limit error: Decode decoded a value of %d bytes", got, err, len(*refValue))
 	}
 	if (err == nil) != (refErr == nil) || db.ErrorCode(err) != db.ErrorCode(refErr) || err != nil && err.Error() != refErr.Error() {
-		t.Fatalf("error %q (%s), decodeJSON's %q (%s)", err, db.ErrorCode(err), refErr, db.ErrorCode(refErr))
+		t.Fatalf("error %q (%s), Decode's %q (%s)", err, db.ErrorCode(err), refErr, db.ErrorCode(refErr))
 	}
 	if err != nil {
 		return got, err
 	}
 	if (got.Name == nil) != (refName == nil) || got.Name != nil && *got.Name != *refName {
-		t.Fatalf("Name=%s, decodeJSON's %s", show(got.Name), show(refName))
+		t.Fatalf("Name=%s, Decode's %s", show(got.Name), show(refName))
 	}
 	if (got.Value == nil) != (refValue == nil) || got.Value != nil && string(got.Value) != *refValue {
-		t.Fatalf("Value=%q (nil %t), decodeJSON's %s", got.Value, got.Value == nil, show(refValue))
+		t.Fatalf("Value=%q (nil %t), Decode's %s", got.Value, got.Value == nil, show(refValue))
 	}
 	return got, err
 }
@@ -147,7 +140,7 @@ func someValueOver(body []byte, maxValue int) bool {
 	return false
 }
 
-// notTextRE parses decodeSecretBody's refusal of a value that is not UTF-8 text: what it found (the
+// notTextRE parses DecodeSecret's refusal of a value that is not UTF-8 text: what it found (the
 // escape of a lone surrogate, or nothing for a byte that is not UTF-8) and where.
 var notTextRE = regexp.MustCompile(`^The value is not valid UTF-8 text \((?:invalid UTF-8|a lone surrogate \\u([0-9a-f]{4})) at byte ([0-9]+) of the body\): JSON cannot carry raw bytes, so encode binary values as text first, for example base64\.$`)
 
@@ -432,13 +425,13 @@ func TestSecretBody_ReadBufferEdges(t *testing.T) {
 }
 
 // TestSecretBody_DuplicateOverLimit pins the documented difference: a value over the limit is refused
-// even when a later key replaces it, where decodeJSON would keep the later one.
+// even when a later key replaces it, where Decode would keep the later one.
 func TestSecretBody_DuplicateOverLimit(t *testing.T) {
 	body := `{"value":"` + strings.Repeat("v", 65) + `","value":"short"}`
 	if _, v, err := refDecode(strings.NewReader(body), true); err != nil || *v != "short" {
-		t.Fatalf("decodeJSON: %v, %v", v, err)
+		t.Fatalf("Decode: %v, %v", v, err)
 	}
-	_, err := decodeSecretBody(strings.NewReader(body), -1, true, 64)
+	_, err := DecodeSecret(strings.NewReader(body), -1, true, 64)
 	if got, want := db.ErrorMessage(err), limitMessage(64); got != want {
 		t.Fatalf("error %q, want %q", got, want)
 	}
@@ -446,7 +439,7 @@ func TestSecretBody_DuplicateOverLimit(t *testing.T) {
 
 // TestSecretBody_NotText pins the other documented difference: a value that is not UTF-8 text, raw
 // bytes that are not UTF-8 or a \u escape of a surrogate that is not half of a pair, is refused where
-// decodeJSON would store U+FFFD in its place. The message says where, and repeats nothing of the value
+// Decode would store U+FFFD in its place. The message says where, and repeats nothing of the value
 // but the escape.
 func TestSecretBody_NotText(t *testing.T) {
 	const canary = "CANARY"
@@ -602,7 +595,7 @@ func TestSecretBody_StopsAtLimit(t *testing.T) {
 		hint     int64
 	}{{64, -1}, {1000, 2000}, {db.MaxValueBytes, -1}, {db.MaxValueBytes, 100 << 20}} {
 		r := &endlessValue{prefix: `{"name":"BIG","value":"`}
-		_, err := decodeSecretBody(r, c.hint, true, c.maxValue)
+		_, err := DecodeSecret(r, c.hint, true, c.maxValue)
 		if got, want := db.ErrorMessage(err), limitMessage(c.maxValue); got != want {
 			t.Fatalf("max %d: error %q, want %q", c.maxValue, got, want)
 		}
@@ -630,12 +623,12 @@ func bigBody(n int) []byte {
 
 func TestSecretBody_Memory(t *testing.T) {
 	body := bigBody(db.MaxValueBytes)
-	var got secretBody
+	var got Secret
 	var err error
 	alloc := func(hint int64) uint64 {
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
-		got, err = decodeSecretBody(bytes.NewReader(body), hint, true, db.MaxValueBytes)
+		got, err = DecodeSecret(bytes.NewReader(body), hint, true, db.MaxValueBytes)
 		runtime.ReadMemStats(&after)
 		if err != nil {
 			t.Fatal(err)
@@ -660,7 +653,7 @@ func TestSecretBody_Memory(t *testing.T) {
 	rd := bytes.NewReader(small)
 	allocs := testing.AllocsPerRun(100, func() {
 		rd.Reset(small)
-		if _, err := decodeSecretBody(rd, int64(len(small)), true, db.MaxValueBytes); err != nil {
+		if _, err := DecodeSecret(rd, int64(len(small)), true, db.MaxValueBytes); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -669,7 +662,7 @@ func TestSecretBody_Memory(t *testing.T) {
 	}
 }
 
-// FuzzSecretBody checks decodeSecretBody against decodeJSON with checkSecretBody: the same value, name
+// FuzzSecretBody checks DecodeSecret against Decode with checkSecretBody: the same value, name
 // and error for every body, but for the documented refusals of a value over the limit or not text.
 func FuzzSecretBody(f *testing.F) {
 	for _, s := range []string{
@@ -730,26 +723,23 @@ func BenchmarkSecretBody(b *testing.B) {
 	}{{"1KB", 1 << 10}, {"5MiB", db.MaxValueBytes - 1000}} {
 		body := bigBody(size.n)
 		rd := bytes.NewReader(body)
-		b.Run(size.name+"/decodeSecretBody", func(b *testing.B) {
+		b.Run(size.name+"/DecodeSecret", func(b *testing.B) {
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()
 			for b.Loop() {
 				rd.Reset(body)
-				if _, err := decodeSecretBody(rd, int64(len(body)), true, db.MaxValueBytes); err != nil {
+				if _, err := DecodeSecret(rd, int64(len(body)), true, db.MaxValueBytes); err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
-		b.Run(size.name+"/decodeJSON", func(b *testing.B) {
-			req := httptest.NewRequest(http.MethodPost, "/v1/secrets", nil)
-			req.Body = io.NopCloser(rd)
-			c := refEcho.NewContext(req, httptest.NewRecorder())
+		b.Run(size.name+"/Decode", func(b *testing.B) {
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()
 			for b.Loop() {
 				rd.Reset(body)
 				var in createSecretRequest
-				if err := decodeJSON(c, &in); err != nil {
+				if err := Decode(rd, &in); err != nil {
 					b.Fatal(err)
 				}
 			}

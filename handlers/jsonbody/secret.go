@@ -1,4 +1,4 @@
-package handlers
+package jsonbody
 
 import (
 	"encoding/binary"
@@ -16,40 +16,31 @@ import (
 	"github.com/keyhold/keyhold/db"
 )
 
-// secretBody is a decoded create or update body. Name is nil when the field is absent or null; Value is nil
+// Secret is a decoded create or update body. Name is nil when the field is absent or null; Value is nil
 // when absent or null, and otherwise the value's bytes (possibly empty, non-nil).
-type secretBody struct {
+type Secret struct {
 	Name  *string
 	Value []byte
 }
 
-// decodeSecretBody reads one JSON object from r exactly as decodeJSON would decode it into a struct
-// of *string fields "name" and "value" (withName true) or "value" alone (withName false; "name" is
-// then an unknown field, skipped like any other), streaming: the value is unescaped straight from a small pooled read
-// buffer into one []byte, and no other part of the body is kept. sizeHint is the body's length when
-// known (Content-Length), or -1; it sizes the value's buffer so a value is allocated once. The
-// returned Value has at least db.SealOverhead bytes of spare capacity, so db can seal it in place,
-// and a capacity of at most maxValue + db.SealOverhead. No other copy of the body's bytes is left
-// behind: the read buffer, a value that fails and the rest of a replaced one are cleared.
+// DecodeSecret reads one JSON object from r as Decode would decode it into a struct of *string fields
+// "name" and "value" (withName true) or "value" alone (withName false; "name" is then an unknown
+// field, skipped like any other), streaming, with the differences the package doc lists. sizeHint is
+// the body's length when known (Content-Length), or -1: it sizes the value's buffer, so that a value
+// is allocated once. The returned Value has at least db.SealOverhead bytes of spare capacity, so db
+// can seal it in place, and a capacity of at most maxValue + db.SealOverhead.
 //
 // Keys match case-insensitively, the last of duplicate keys wins and null clears a field; strings are
 // unquoted with encoding/json's rules, invalid UTF-8 and lone surrogates becoming U+FFFD in keys, the
 // name and skipped strings (a name is refused by the name rule anyway); unknown fields are validated
-// and skipped without recursion. Errors are decodeJSON's, code and message, with the same byte offsets
-// in syntax errors. Three differences are deliberate:
+// and skipped without recursion. Errors are Decode's, code and message, with the same byte offsets in
+// syntax errors, but for the two refusals, which come as soon as the value's bytes show them:
 //
-//   - Once a "value" string decodes to more than maxValue bytes, it returns CodeTooLarge at once and
-//     reads no further, where encoding/json would read the whole body first. So a value over the limit
-//     is refused even when a later duplicate "value" key would have replaced it, or when the body
-//     turns out to be malformed further on.
-//   - A "value" string that is not UTF-8 text, with a byte that is not UTF-8 or a \u escape of a
-//     surrogate that is not half of a pair, is refused with CodeInvalid (valueNotText) at once in the
-//     same way, where encoding/json would put U+FFFD in its place: that would store a credential other
-//     than the one sent. A body that ends right after a high surrogate, where the escape of a low one
-//     could still have been, ends too soon instead.
-//   - A reader that returns no data and no error 100 times in a row fails as unreadable
-//     (io.ErrNoProgress), where encoding/json would call it for ever.
-func decodeSecretBody(r io.Reader, sizeHint int64, withName bool, maxValue int) (secretBody, error) {
+//   - A "value" string that decodes to more than maxValue bytes: db.ValueOverLimit(maxValue).
+//   - A "value" string that is not UTF-8 text: CodeInvalid with valueNotText's message, which names
+//     the escape or the byte of the body, never the value. A body that ends right after the escape
+//     of a high surrogate, where the escape of a low one could still have been, ends too soon instead.
+func DecodeSecret(r io.Reader, sizeHint int64, withName bool, maxValue int) (Secret, error) {
 	bp := readBufs.Get().(*[]byte)
 	d := bodyDecoder{r: r, buf: *bp, sizeHint: sizeHint, withName: withName, maxValue: max(maxValue, 0)}
 	out, err := d.decode()
@@ -63,13 +54,13 @@ func decodeSecretBody(r io.Reader, sizeHint int64, withName bool, maxValue int) 
 	var nt notTextError
 	switch {
 	case errors.Is(err, errValueTooLarge):
-		return secretBody{}, db.ValueOverLimit(d.maxValue)
+		return Secret{}, db.ValueOverLimit(d.maxValue)
 	case errors.As(err, &nt):
-		return secretBody{}, valueNotText(nt.offset, nt.surrogate)
+		return Secret{}, valueNotText(nt.offset, nt.surrogate)
 	case errors.Is(err, errTrailingData):
-		return secretBody{}, db.Errorf(db.CodeInvalid, "Invalid JSON body: unexpected data after the JSON object.")
+		return Secret{}, db.Errorf(db.CodeInvalid, "Invalid JSON body: unexpected data after the JSON object.")
 	}
-	return secretBody{}, jsonError(err)
+	return Secret{}, jsonError(err)
 }
 
 // valueNotText is the refusal of a value that is not UTF-8 text at offset of the body (counted from 1,
@@ -84,7 +75,7 @@ func valueNotText(offset int64, surrogate rune) error {
 		"JSON cannot carry raw bytes, so encode binary values as text first, for example base64.", what, offset)
 }
 
-// notTextError is a "value" string that is not UTF-8 text; decodeSecretBody turns it into valueNotText.
+// notTextError is a "value" string that is not UTF-8 text; DecodeSecret turns it into valueNotText.
 type notTextError struct {
 	offset    int64
 	surrogate rune
@@ -157,10 +148,10 @@ type bodyDecoder struct {
 }
 
 // decode reads the body: the top-level value, then what follows it.
-func (d *bodyDecoder) decode() (secretBody, error) {
+func (d *bodyDecoder) decode() (Secret, error) {
 	c, err := d.first()
 	if err != nil {
-		return secretBody{}, err
+		return Secret{}, err
 	}
 	switch c {
 	case '{':
@@ -178,18 +169,18 @@ func (d *bodyDecoder) decode() (secretBody, error) {
 		if err == nil {
 			err = typeError("", kind)
 		}
-		return secretBody{}, err
+		return Secret{}, err
 	}
 	if err != nil {
-		return secretBody{}, err
+		return Secret{}, err
 	}
 	if d.typeErr != nil {
-		return secretBody{}, d.typeErr
+		return Secret{}, d.typeErr
 	}
 	if err := d.trailing(); err != nil {
-		return secretBody{}, err
+		return Secret{}, err
 	}
-	out := secretBody{Name: d.name}
+	out := Secret{Name: d.name}
 	if d.hasVal {
 		out.Value = d.val
 	}
@@ -817,7 +808,7 @@ func (d *bodyDecoder) endTop() error {
 // value's last bytes and reads again for what follows, so this does too.
 func (d *bodyDecoder) complete() { d.err = nil }
 
-// trailing checks that nothing but white space follows the top-level value, answering as decodeJSON's
+// trailing checks that nothing but white space follows the top-level value, answering as Decode's
 // dec.Token does: only the body limit, reached while reading white space or a scalar that follows,
 // makes another error than errTrailingData.
 func (d *bodyDecoder) trailing() error {
