@@ -25,8 +25,8 @@
 //   - The value lands in one buffer, sized from the body's declared length when there is one (at first
 //     at most 1 MiB of it, so a client that declares 5 MB and stalls holds 1 MiB), with room for db
 //     to seal it in place; no other part of the body is kept (TestSecretBody_Memory). No copy of the
-//     body outlives the call: the pooled read buffer, a refused value and what is left of a replaced
-//     one are cleared.
+//     body outlives the call: the pooled read buffer, and what is left of a replaced value in the
+//     returned one, are cleared (TestSecretBody_LeavesNoCopy), and so is a refused value.
 //
 // One more difference from encoding/json: a reader that returns no data and no error 100 times in a
 // row fails as unreadable (io.ErrNoProgress) rather than being called for ever.

@@ -608,6 +608,37 @@ func TestSecretBody_StopsAtLimit(t *testing.T) {
 	}
 }
 
+// TestSecretBody_LeavesNoCopy decodes bodies that succeed and fail, each with a canary, and then looks
+// at what outlives the call: the pooled read buffer must be all zeros, and the returned value's spare
+// capacity must not hold what is left of a value it replaced.
+func TestSecretBody_LeavesNoCopy(t *testing.T) {
+	const canary = "CANARY-VALUE"
+	for _, c := range []struct {
+		name, body string
+	}{
+		{"decoded", `{"name":"API_TOKEN","value":"` + canary + `"}`},
+		{"replaced", `{"value":"` + canary + canary + `","value":"v"}`},
+		{"over the limit", `{"value":"` + canary + strings.Repeat("v", 100) + `"}`},
+		{"not text", "{\"value\":\"" + canary + "\xff\"}"},
+		{"trailing data", `{"value":"` + canary + `"} {"x":"` + canary + `"}`},
+		{"truncated", `{"x":"` + canary},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, _ := DecodeSecret(strings.NewReader(c.body), -1, true, 64)
+			// The pool hands the buffer just put back to the same goroutine, unless it moved to
+			// another processor in between; then it hands out a new one, and this proves nothing.
+			bp := readBufs.Get().(*[]byte)
+			defer readBufs.Put(bp)
+			if i := bytes.IndexFunc(*bp, func(r rune) bool { return r != 0 }); i >= 0 {
+				t.Fatalf("the pooled read buffer holds %q", (*bp)[i:min(i+len(canary), len(*bp))])
+			}
+			if spare := got.Value[len(got.Value):cap(got.Value)]; bytes.Contains(spare, []byte(canary[:4])) {
+				t.Fatalf("the value's spare capacity holds %q", spare)
+			}
+		})
+	}
+}
+
 // bigBody is a create body with a value of n bytes.
 func bigBody(n int) []byte {
 	var b bytes.Buffer
