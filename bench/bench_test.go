@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -14,7 +13,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -158,11 +156,7 @@ func TestSuite_FetchSmoke(t *testing.T) {
 	if len(res.Children) < 2 {
 		t.Errorf("children started: %v, want keyhold and bare at least", res.Children)
 	}
-	for _, pid := range res.Children {
-		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
-			t.Errorf("child %d is still alive after the run (kill 0: %v)", pid, err)
-		}
-	}
+	checkExited(t, res.Children)
 }
 
 func TestPercentileAndMedian(t *testing.T) {

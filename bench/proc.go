@@ -9,10 +9,10 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -50,7 +50,7 @@ func (c *children) killAll() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for pid, cmd := range c.m {
-		_ = syscall.Kill(-pid, syscall.SIGKILL)
+		killGroup(cmd.Process)
 		_ = cmd.Process.Kill()
 		delete(c.m, pid)
 	}
@@ -144,17 +144,21 @@ func (p *proc) waitHealthy(ctx context.Context, start time.Time, path string, li
 	}
 }
 
-// stop asks the process to shut down (SIGTERM) and kills it after a grace period.
+// stop asks the process to shut down (SIGTERM) and kills it after a grace period. Where it cannot be
+// asked (no SIGTERM to send), it is killed at once, and stop says so.
 func (p *proc) stop() error {
 	if p.exited() {
 		return nil
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	if !terminate(p.cmd.Process) {
+		p.kill()
+		return fmt.Errorf("%s was killed: there is no SIGTERM on %s to ask it to shut down", p.name, runtime.GOOS)
+	}
 	select {
 	case <-p.done:
 		return nil
 	case <-time.After(15 * time.Second):
-		_ = syscall.Kill(-p.pid, syscall.SIGKILL)
+		killGroup(p.cmd.Process)
 		<-p.done
 		return fmt.Errorf("%s ignored SIGTERM for 15s and was killed", p.name)
 	}
@@ -165,7 +169,7 @@ func (p *proc) kill() {
 	if p.exited() {
 		return
 	}
-	_ = syscall.Kill(-p.pid, syscall.SIGKILL)
+	killGroup(p.cmd.Process)
 	_ = p.cmd.Process.Kill()
 	<-p.done
 }

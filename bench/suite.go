@@ -183,6 +183,9 @@ func (e *env) build(ctx context.Context) error {
 		return err
 	}
 	e.bin = filepath.Join(e.tmp, "keyhold")
+	if runtime.GOOS == "windows" {
+		e.bin += ".exe" // Windows runs a program by its extension
+	}
 	e.logf("building keyhold in %s", e.cfg.RepoRoot)
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", e.bin, ".")
 	cmd.Dir = e.cfg.RepoRoot
