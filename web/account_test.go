@@ -11,6 +11,7 @@ import (
 
 	"github.com/keyhold/keyhold/db"
 	"github.com/keyhold/keyhold/web"
+	"github.com/keyhold/keyhold/web/webtest"
 )
 
 const newPassword = "a brand new passphrase"
@@ -31,32 +32,32 @@ func passwordForm(current, next, confirm string) url.Values {
 }
 
 // wantSignedOut fails unless c's session has ended: the next page load goes to sign-in.
-func wantSignedOut(t testing.TB, what string, c *testClient) {
+func wantSignedOut(t testing.TB, what string, c *webtest.Client) {
 	t.Helper()
-	wantRedirect(t, what, c.get("/secrets"), "/login?next=%2Fsecrets")
+	wantRedirect(t, what, c.Get("/secrets"), "/login?next=%2Fsecrets")
 }
 
 // wantSignedIn fails unless c's session still works.
-func wantSignedIn(t testing.TB, what string, c *testClient) {
+func wantSignedIn(t testing.TB, what string, c *webtest.Client) {
 	t.Helper()
-	wantStatus(t, what, c.get("/secrets"), http.StatusOK)
+	wantStatus(t, what, c.Get("/secrets"), http.StatusOK)
 }
 
 // wantPassword checks which password signs email in, with fresh clients.
-func wantPassword(t testing.TB, ts *testServer, email, works, fails string) {
+func wantPassword(t testing.TB, ts *webtest.Server, email, works, fails string) {
 	t.Helper()
-	signIn(t, ts.newClient(t), email, works)
-	if r := ts.newClient(t).postForm("/login", url.Values{"email": {email}, "password": {fails}}); r.Status != http.StatusUnauthorized {
+	webtest.SignIn(t, ts.NewClient(t), email, works)
+	if r := ts.NewClient(t).PostForm("/login", url.Values{"email": {email}, "password": {fails}}); r.Status != http.StatusUnauthorized {
 		t.Fatalf("sign in as %s with the old password: status %d, want 401", email, r.Status)
 	}
 }
 
 func TestAccount_Page(t *testing.T) {
-	ts := newTestServer(t)
-	ts.seedOrg(t, "Acme", "ada@example.com")
-	c := signedInClient(t, ts, "ada@example.com")
+	ts := webtest.New(t)
+	ts.SeedOrg(t, "Acme", "ada@example.com")
+	c := webtest.SignedInClient(t, ts, "ada@example.com")
 
-	secrets := c.get("/secrets")
+	secrets := c.Get("/secrets")
 	wantStatus(t, "GET /secrets", secrets, http.StatusOK)
 	if !strings.Contains(secrets.Body, `<a class="menu-item" href="/account">`) {
 		t.Error("the user menu has no Account link")
@@ -64,7 +65,7 @@ func TestAccount_Page(t *testing.T) {
 	if strings.Index(secrets.Body, `href="/account"`) > strings.Index(secrets.Body, `action="/logout"`) {
 		t.Error("Account comes after Sign out in the user menu")
 	}
-	r := c.get("/account")
+	r := c.Get("/account")
 	wantStatus(t, "GET /account", r, http.StatusOK)
 	for _, want := range []string{"Ada Admin", "ada@example.com", `action="/account/password"`, `action="/account/sign-out-everywhere"`,
 		`id="password-current"`, `id="password-new"`, `id="password-confirm"`, "<title>Account · keyhold</title>"} {
@@ -72,14 +73,14 @@ func TestAccount_Page(t *testing.T) {
 			t.Errorf("the Account page lacks %q", want)
 		}
 	}
-	wantRedirect(t, "GET /account signed out", ts.newClient(t).get("/account"), "/login?next=%2Faccount")
+	wantRedirect(t, "GET /account signed out", ts.NewClient(t).Get("/account"), "/login?next=%2Faccount")
 }
 
 func TestAccount_ChangePassword_Refused(t *testing.T) {
-	ts := newTestServer(t)
-	ts.seedOrg(t, "Acme", "ada@example.com")
-	c := signedInClient(t, ts, "ada@example.com")
-	other := signedInClient(t, ts, "ada@example.com")
+	ts := webtest.New(t)
+	ts.SeedOrg(t, "Acme", "ada@example.com")
+	c := webtest.SignedInClient(t, ts, "ada@example.com")
+	other := webtest.SignedInClient(t, ts, "ada@example.com")
 
 	for _, tc := range []struct {
 		name             string
@@ -87,14 +88,14 @@ func TestAccount_ChangePassword_Refused(t *testing.T) {
 		wantErr, invalid string
 	}{
 		{"wrong current password", passwordForm("not my password", newPassword, newPassword), "Your current password is incorrect.", "password-current"},
-		{"too short", passwordForm(testPassword, "short", "short"), "Password must be at least 12 characters long.", "password-new"},
-		{"confirmation differs", passwordForm(testPassword, newPassword, newPassword+"!"), "The new password and its confirmation do not match.", "password-confirm"},
-		{"same as now", passwordForm(testPassword, testPassword, testPassword), "The new password must differ from your current one.", "password-new"},
+		{"too short", passwordForm(webtest.Password, "short", "short"), "Password must be at least 12 characters long.", "password-new"},
+		{"confirmation differs", passwordForm(webtest.Password, newPassword, newPassword+"!"), "The new password and its confirmation do not match.", "password-confirm"},
+		{"same as now", passwordForm(webtest.Password, webtest.Password, webtest.Password), "The new password must differ from your current one.", "password-new"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := c.hx(http.MethodPost, "/account/password", tc.form)
+			r := c.HX(http.MethodPost, "/account/password", tc.form)
 			wantStatus(t, "POST /account/password", r, http.StatusUnprocessableEntity)
-			if got := pageError(r.Body); got != tc.wantErr {
+			if got := webtest.PageError(r.Body); got != tc.wantErr {
 				t.Errorf("error %q, want %q", got, tc.wantErr)
 			}
 			if !strings.HasPrefix(strings.TrimSpace(r.Body), `<section id="password-card"`) {
@@ -108,40 +109,40 @@ func TestAccount_ChangePassword_Refused(t *testing.T) {
 				t.Error("a typed password came back in the page")
 			}
 			// Nothing changed: the old password signs in, the new one does not, no session ended.
-			wantPassword(t, ts, "ada@example.com", testPassword, newPassword)
+			wantPassword(t, ts, "ada@example.com", webtest.Password, newPassword)
 			wantSignedIn(t, "the other session", other)
 			wantSignedIn(t, "this session", c)
 		})
 	}
 
 	// Without htmx the form posts as a plain form: the whole page comes back with the error.
-	r := c.postForm("/account/password", passwordForm("not my password", newPassword, newPassword))
+	r := c.PostForm("/account/password", passwordForm("not my password", newPassword, newPassword))
 	wantStatus(t, "plain POST /account/password", r, http.StatusUnprocessableEntity)
-	if got := pageError(r.Body); got != "Your current password is incorrect." || !strings.Contains(r.Body, `class="topbar"`) {
+	if got := webtest.PageError(r.Body); got != "Your current password is incorrect." || !strings.Contains(r.Body, `class="topbar"`) {
 		t.Errorf("plain form: error %q, want the whole page with the error", got)
 	}
 }
 
 func TestAccount_ChangePassword(t *testing.T) {
-	ts := newTestServer(t)
-	ada := ts.seedOrg(t, "Acme", "ada@example.com")
-	ts.seedMember(t, ada, "bob@example.com", "Bob", "Example")
-	other := signedInClient(t, ts, "ada@example.com") // another browser, signed in before the change
-	c := signedInClient(t, ts, "ada@example.com")
-	bobClient := signedInClient(t, ts, "bob@example.com")
+	ts := webtest.New(t)
+	ada := ts.SeedOrg(t, "Acme", "ada@example.com")
+	ts.SeedMember(t, ada, "bob@example.com", "Bob", "Example")
+	other := webtest.SignedInClient(t, ts, "ada@example.com") // another browser, signed in before the change
+	c := webtest.SignedInClient(t, ts, "ada@example.com")
+	bobClient := webtest.SignedInClient(t, ts, "bob@example.com")
 
-	r := c.hx(http.MethodPost, "/account/password", passwordForm(testPassword, newPassword, newPassword))
+	r := c.HX(http.MethodPost, "/account/password", passwordForm(webtest.Password, newPassword, newPassword))
 	wantStatus(t, "POST /account/password", r, http.StatusOK)
 	if got, want := successText(r.Body), "Password changed. Your other sessions were signed out."; got != want {
 		t.Errorf("confirmation %q, want %q", got, want)
 	}
-	if strings.Contains(r.Body, newPassword) || strings.Contains(r.Body, testPassword) {
+	if strings.Contains(r.Body, newPassword) || strings.Contains(r.Body, webtest.Password) {
 		t.Error("a password came back in the page")
 	}
 	wantSignedOut(t, "the other session after the change", other)
 	wantSignedIn(t, "this session after the change", c)
 	wantSignedIn(t, "Bob's session", bobClient)
-	wantPassword(t, ts, "ada@example.com", newPassword, testPassword)
+	wantPassword(t, ts, "ada@example.com", newPassword, webtest.Password)
 
 	evs, err := ts.Store.ListAudit(t.Context(), ada, db.AuditFilter{Action: db.ActionPasswordChange})
 	if err != nil {
@@ -150,7 +151,7 @@ func TestAccount_ChangePassword(t *testing.T) {
 	if len(evs) != 1 || evs[0].ActorID != ada.UserID {
 		t.Errorf("audit %+v, want one password change by Ada", evs)
 	}
-	audit := c.get("/audit")
+	audit := c.Get("/audit")
 	if !strings.Contains(audit.Body, "Changed password") {
 		t.Error("the audit log does not label the password change")
 	}
@@ -159,19 +160,19 @@ func TestAccount_ChangePassword(t *testing.T) {
 // Changing the password can revoke every API key of the user (the form ticks it by default): keys a
 // thief made with a stolen password stop working with it.
 func TestAccount_ChangePassword_RevokesAPIKeys(t *testing.T) {
-	ts := newTestServer(t)
-	ada := ts.seedOrg(t, "Acme", "ada@example.com")
+	ts := webtest.New(t)
+	ada := ts.SeedOrg(t, "Acme", "ada@example.com")
 	key, _, err := ts.Store.CreateAPIKey(t.Context(), ada, "laptop", time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := signedInClient(t, ts, "ada@example.com")
-	if !strings.Contains(c.get("/account").Body, `name="revoke_api_keys" value="1" checked`) {
+	c := webtest.SignedInClient(t, ts, "ada@example.com")
+	if !strings.Contains(c.Get("/account").Body, `name="revoke_api_keys" value="1" checked`) {
 		t.Error("the Account page does not tick Also revoke my API keys by default")
 	}
-	form := passwordForm(testPassword, newPassword, newPassword)
+	form := passwordForm(webtest.Password, newPassword, newPassword)
 	form.Set("revoke_api_keys", "1")
-	r := c.hx(http.MethodPost, "/account/password", form)
+	r := c.HX(http.MethodPost, "/account/password", form)
 	wantStatus(t, "POST /account/password", r, http.StatusOK)
 	if got, want := successText(r.Body), "Password changed. Your other sessions were signed out and 1 API key revoked."; got != want {
 		t.Errorf("confirmation %q, want %q", got, want)
@@ -184,27 +185,27 @@ func TestAccount_ChangePassword_RevokesAPIKeys(t *testing.T) {
 
 func TestAccount_ChangePassword_Throttled(t *testing.T) {
 	limit := db.Throttle{MaxFailures: 2, Window: time.Minute, Lockout: time.Minute}
-	ts := newTestServerWith(t, web.Config{}, db.Options{SignIn: db.SignInLimits{Account: limit, Client: plentyAttempts}})
-	ts.seedOrg(t, "Acme", "ada@example.com")
-	c := signedInClient(t, ts, "ada@example.com")
+	ts := webtest.NewWith(t, web.Config{}, db.Options{SignIn: db.SignInLimits{Account: limit, Client: webtest.PlentyAttempts}})
+	ts.SeedOrg(t, "Acme", "ada@example.com")
+	c := webtest.SignedInClient(t, ts, "ada@example.com")
 
 	for range 2 {
-		r := c.hx(http.MethodPost, "/account/password", passwordForm("a wrong guess", newPassword, newPassword))
+		r := c.HX(http.MethodPost, "/account/password", passwordForm("a wrong guess", newPassword, newPassword))
 		wantStatus(t, "a wrong current password", r, http.StatusUnprocessableEntity)
 	}
 	// Locked: even the right current password is not checked now, and the lock is the sign-in's too.
-	r := c.hx(http.MethodPost, "/account/password", passwordForm(testPassword, newPassword, newPassword))
+	r := c.HX(http.MethodPost, "/account/password", passwordForm(webtest.Password, newPassword, newPassword))
 	wantStatus(t, "the right password while locked", r, http.StatusUnprocessableEntity)
-	if got := pageError(r.Body); got != "Too many failed sign-ins. Try again later." {
+	if got := webtest.PageError(r.Body); got != "Too many failed sign-ins. Try again later." {
 		t.Errorf("error %q, want the lockout", got)
 	}
 	if r.Header.Get("Retry-After") == "" {
 		t.Error("no Retry-After on the lockout")
 	}
-	if r := ts.newClient(t).postForm("/login", url.Values{"email": {"ada@example.com"}, "password": {testPassword}}); r.Status != http.StatusTooManyRequests {
+	if r := ts.NewClient(t).PostForm("/login", url.Values{"email": {"ada@example.com"}, "password": {webtest.Password}}); r.Status != http.StatusTooManyRequests {
 		t.Errorf("sign-in while locked: status %d, want 429", r.Status)
 	}
-	raw := ts.rawDB(t)
+	raw := ts.RawDB(t)
 	var changed int64
 	if err := raw.QueryRow(`SELECT password_changed_at - created_at FROM users WHERE email = 'ada@example.com'`).Scan(&changed); err != nil || changed != 0 {
 		t.Errorf("the password changed while locked (%d, %v)", changed, err)
@@ -214,14 +215,14 @@ func TestAccount_ChangePassword_Throttled(t *testing.T) {
 // Org admins cannot set or reset anyone's password: there is no such page, route or button. (An admin
 // who could would sign in as the member, read their private secrets and mint an API key.)
 func TestAccount_NoAdminPasswordPath(t *testing.T) {
-	ts := newTestServer(t)
-	ada := ts.seedOrg(t, "Acme", "ada@example.com")
-	bob := ts.seedMember(t, ada, "bob@example.com", "Bob", "Example")
-	private := ts.seedSecret(t, bob, "BOBS_PRIVATE", "only bob")
-	admin := signedInClient(t, ts, "ada@example.com")
-	bobClient := signedInClient(t, ts, "bob@example.com")
+	ts := webtest.New(t)
+	ada := ts.SeedOrg(t, "Acme", "ada@example.com")
+	bob := ts.SeedMember(t, ada, "bob@example.com", "Bob", "Example")
+	private := ts.SeedSecret(t, bob, "BOBS_PRIVATE", "only bob")
+	admin := webtest.SignedInClient(t, ts, "ada@example.com")
+	bobClient := webtest.SignedInClient(t, ts, "bob@example.com")
 
-	members := admin.get("/members")
+	members := admin.Get("/members")
 	wantStatus(t, "GET /members", members, http.StatusOK)
 	if strings.Contains(members.Body, "/password") || strings.Contains(members.Body, "Set password") {
 		t.Error("the admin's Members page offers to set a password")
@@ -232,47 +233,47 @@ func TestAccount_NoAdminPasswordPath(t *testing.T) {
 		{http.MethodGet, "/members/new"},
 		{http.MethodPost, "/members"},
 	} {
-		r := admin.hx(rq.method, rq.path, url.Values{"password": {newPassword}, "email": {"bob@example.com"}})
+		r := admin.HX(rq.method, rq.path, url.Values{"password": {newPassword}, "email": {"bob@example.com"}})
 		if r.Status != http.StatusNotFound && r.Status != http.StatusMethodNotAllowed {
 			t.Errorf("%s %s: status %d, want no such route", rq.method, rq.path, r.Status)
 		}
 	}
 	wantSignedIn(t, "Bob", bobClient)
-	wantPassword(t, ts, "bob@example.com", testPassword, newPassword)
-	wantAccess(t, ts, ada, private.ID, "")
+	wantPassword(t, ts, "bob@example.com", webtest.Password, newPassword)
+	webtest.WantAccess(t, ts, ada, private.ID, "")
 }
 
 func TestAccount_SignOutEverywhere(t *testing.T) {
-	ts := newTestServer(t)
-	ada := ts.seedOrg(t, "Acme", "ada@example.com")
-	ts.seedMember(t, ada, "bob@example.com", "Bob", "Example")
-	c := signedInClient(t, ts, "ada@example.com")
-	other := signedInClient(t, ts, "ada@example.com")
-	bob := signedInClient(t, ts, "bob@example.com")
+	ts := webtest.New(t)
+	ada := ts.SeedOrg(t, "Acme", "ada@example.com")
+	ts.SeedMember(t, ada, "bob@example.com", "Bob", "Example")
+	c := webtest.SignedInClient(t, ts, "ada@example.com")
+	other := webtest.SignedInClient(t, ts, "ada@example.com")
+	bob := webtest.SignedInClient(t, ts, "bob@example.com")
 
-	r := c.postForm("/account/sign-out-everywhere", nil)
+	r := c.PostForm("/account/sign-out-everywhere", nil)
 	wantRedirect(t, "POST /account/sign-out-everywhere", r, "/login")
-	if k := r.cookie("kh_session"); k == nil || k.Value != "" || k.MaxAge >= 0 {
+	if k := r.Cookie("kh_session"); k == nil || k.Value != "" || k.MaxAge >= 0 {
 		t.Errorf("cookie %v, want kh_session cleared", k)
 	}
 	wantSignedOut(t, "this session", c)
 	wantSignedOut(t, "the other session", other)
 	wantSignedIn(t, "Bob", bob)
-	signIn(t, c, "ada@example.com", testPassword) // the password still works
+	webtest.SignIn(t, c, "ada@example.com", webtest.Password) // the password still works
 }
 
 func TestAccount_CSRF(t *testing.T) {
-	ts := newTestServer(t)
-	ada := ts.seedOrg(t, "Acme", "ada@example.com")
-	bob := ts.seedMember(t, ada, "bob@example.com", "Bob", "Example")
-	c := signedInClient(t, ts, "ada@example.com")
-	bobClient := signedInClient(t, ts, "bob@example.com")
+	ts := webtest.New(t)
+	ada := ts.SeedOrg(t, "Acme", "ada@example.com")
+	bob := ts.SeedMember(t, ada, "bob@example.com", "Bob", "Example")
+	c := webtest.SignedInClient(t, ts, "ada@example.com")
+	bobClient := webtest.SignedInClient(t, ts, "bob@example.com")
 
 	for _, rq := range []struct {
 		path string
 		form url.Values
 	}{
-		{"/account/password", passwordForm(testPassword, newPassword, newPassword)},
+		{"/account/password", passwordForm(webtest.Password, newPassword, newPassword)},
 		{"/account/sign-out-everywhere", url.Values{}},
 		{"/members/" + bob.UserID + "/role", url.Values{"role": {"admin"}}},
 	} {
@@ -281,23 +282,23 @@ func TestAccount_CSRF(t *testing.T) {
 				"htmx without the header":  {"Hx-Request": {"true"}},
 				"plain form without _csrf": nil,
 			} {
-				wantStatus(t, what+" POST "+rq.path, c.do(http.MethodPost, rq.path, rq.form, hdr), http.StatusForbidden)
+				wantStatus(t, what+" POST "+rq.path, c.Do(http.MethodPost, rq.path, rq.form, hdr), http.StatusForbidden)
 			}
 		})
 	}
 	// Nothing happened.
 	wantSignedIn(t, "Ada", c)
 	wantSignedIn(t, "Bob", bobClient)
-	wantPassword(t, ts, "ada@example.com", testPassword, newPassword)
+	wantPassword(t, ts, "ada@example.com", webtest.Password, newPassword)
 	if m, err := ts.Store.MemberByEmail(t.Context(), ada, "bob@example.com"); err != nil || m.Role != db.OrgMember {
 		t.Errorf("Bob %+v %v, want still a plain member", m, err)
 	}
 }
 
 func TestBrowser_Account(t *testing.T) {
-	ts := newTestServer(t)
-	ts.seedOrg(t, "Acme", "ada@example.com")
-	other := signedInClient(t, ts, "ada@example.com") // another browser of Ada's
+	ts := webtest.New(t)
+	ts.SeedOrg(t, "Acme", "ada@example.com")
+	other := webtest.SignedInClient(t, ts, "ada@example.com") // another browser of Ada's
 	b := newBrowserTab(t, ts)
 	b.openAs("ada@example.com")
 
@@ -325,7 +326,7 @@ func TestBrowser_Account(t *testing.T) {
 	}
 	wantSignedIn(t, "the other browser after a refused change", other)
 
-	b.fill("#password-current", testPassword)
+	b.fill("#password-current", webtest.Password)
 	b.fill("#password-new", newPassword)
 	b.fill("#password-confirm", newPassword)
 	b.click(`#password-card button[type="submit"]`)

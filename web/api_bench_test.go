@@ -13,6 +13,7 @@ import (
 
 	"github.com/keyhold/keyhold/db"
 	"github.com/keyhold/keyhold/web"
+	"github.com/keyhold/keyhold/web/webtest"
 )
 
 // These benchmarks drive the whole keyhold handler (web.New: middleware, handlers, store, audit) in
@@ -23,7 +24,7 @@ import (
 // benchServer is keyhold with the suite's data: Bob reads the key file through the team "platform"
 // and can read bulk+1 secrets in all.
 type benchServer struct {
-	ts   *testServer
+	ts   *webtest.Server
 	h    http.Handler
 	key  string
 	bulk int
@@ -31,10 +32,10 @@ type benchServer struct {
 
 func newBenchServer(b *testing.B, bulk int) *benchServer {
 	b.Helper()
-	ts := newTestServerConfig(b, web.Config{APIRate: 1e9, APIBurst: 1 << 30})
+	ts := webtest.NewConfig(b, web.Config{APIRate: 1e9, APIBurst: 1 << 30})
 	ctx := context.Background()
-	ada := ts.seedOrg(b, "acme", "ada@example.com")
-	bob := ts.seedMember(b, ada, "bob@example.com", "Bob", "Builder")
+	ada := ts.SeedOrg(b, "acme", "ada@example.com")
+	bob := ts.SeedMember(b, ada, "bob@example.com", "Bob", "Builder")
 	team, err := ts.Store.CreateTeam(ctx, ada, "platform", "")
 	if err != nil {
 		b.Fatal(err)
@@ -42,13 +43,13 @@ func newBenchServer(b *testing.B, bulk int) *benchServer {
 	if _, err := ts.Store.UpdateTeam(ctx, ada, team.ID, db.TeamChange{AddUserIDs: []string{bob.UserID}}); err != nil {
 		b.Fatal(err)
 	}
-	sec := ts.seedSecret(b, ada, "GCP_SERVICE_ACCOUNT_JSON", `{"type": "service_account", "private_key": "-----BEGIN PRIVATE KEY-----\n`+
+	sec := ts.SeedSecret(b, ada, "GCP_SERVICE_ACCOUNT_JSON", `{"type": "service_account", "private_key": "-----BEGIN PRIVATE KEY-----\n`+
 		strings.Repeat("MIIEvQIBADANBgkqhkiG9w0BAQEFAASC", 52)+`\n-----END PRIVATE KEY-----\n"}`)
 	if err := ts.Store.ChangeAccess(ctx, ada, sec.ID, []db.AccessChange{{Kind: db.PrincipalTeam, ID: team.ID, Role: db.RoleReader}}); err != nil {
 		b.Fatal(err)
 	}
 	for i := range bulk {
-		ts.seedSecret(b, bob, fmt.Sprintf("%s_%05d", []string{"STRIPE_API_KEY", "GITHUB_TOKEN", "TLS_CERT_PEM", "DATABASE_URL"}[i%4], i), "value-"+fmt.Sprint(i))
+		ts.SeedSecret(b, bob, fmt.Sprintf("%s_%05d", []string{"STRIPE_API_KEY", "GITHUB_TOKEN", "TLS_CERT_PEM", "DATABASE_URL"}[i%4], i), "value-"+fmt.Sprint(i))
 	}
 	key, _, err := ts.Store.CreateAPIKey(ctx, bob, "bench", time.Time{})
 	if err != nil {
@@ -102,8 +103,8 @@ func BenchmarkAPIFetchByName(b *testing.B) {
 // first page, and a search as the htmx table fragment.
 func BenchmarkPortalSecretsPage(b *testing.B) {
 	s := newBenchServer(b, 9999)
-	c := signedInClient(b, s.ts, "bob@example.com")
-	cookies := c.jar.Cookies(c.base)
+	c := webtest.SignedInClient(b, s.ts, "bob@example.com")
+	cookies := c.Cookies()
 	get := func(path string, hx bool) *http.Request {
 		req := httptest.NewRequest(http.MethodGet, path, nil)
 		for _, ck := range cookies {
@@ -130,7 +131,7 @@ func BenchmarkPortalSecretsPage(b *testing.B) {
 // secret and then updating it three times, 2 KB values. The committer groups their changes.
 func BenchmarkAPIWrites(b *testing.B) {
 	s := newBenchServer(b, 0)
-	ada := s.ts.seedOrg(b, "writers", "writer@example.com")
+	ada := s.ts.SeedOrg(b, "writers", "writer@example.com")
 	key, _, err := s.ts.Store.CreateAPIKey(context.Background(), ada, "writers", time.Time{})
 	if err != nil {
 		b.Fatal(err)

@@ -41,7 +41,7 @@ func newAPIFuzz(f *testing.F) *apiFuzz {
 
 // do sends body (placeholders expanded) to method path and checks the answer against the contract.
 // It returns the status.
-func (fx *apiFuzz) do(t *testing.T, method, path, body string) int {
+func (fx *apiFuzz) Do(t *testing.T, method, path, body string) int {
 	t.Helper()
 	path, body = fx.expand(path), fx.expand(body)
 	fx.log.Reset()
@@ -114,9 +114,9 @@ func FuzzAPISecretBody(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, route uint8, body string) {
 		if route%2 == 0 {
-			fx.do(t, http.MethodPost, "/v1/secrets", body)
+			fx.Do(t, http.MethodPost, "/v1/secrets", body)
 		} else {
-			fx.do(t, http.MethodPatch, "/v1/secrets/$SECRET", body)
+			fx.Do(t, http.MethodPatch, "/v1/secrets/$SECRET", body)
 		}
 	})
 }
@@ -142,7 +142,7 @@ func FuzzAPIAccessControls(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, body string) {
-		if fx.do(t, http.MethodPatch, "/v1/secrets/$SECRET/accessControls", body) == http.StatusOK {
+		if fx.Do(t, http.MethodPatch, "/v1/secrets/$SECRET/accessControls", body) == http.StatusOK {
 			fx.newSecret(t)
 		}
 	})
@@ -171,9 +171,9 @@ func FuzzAPITeamBody(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, route uint8, body string) {
 		if route%2 == 0 {
-			fx.do(t, http.MethodPost, "/v1/teams", body)
+			fx.Do(t, http.MethodPost, "/v1/teams", body)
 		} else {
-			fx.do(t, http.MethodPatch, "/v1/teams/$TEAM", body)
+			fx.Do(t, http.MethodPatch, "/v1/teams/$TEAM", body)
 		}
 	})
 }

@@ -1,4 +1,4 @@
-package web
+package web_test
 
 // Tests of the JSON Management API through the real echo instance from New, served over loopback by
 // httptest, on a real SQLite file. Every response of every test is checked against the OpenAPI
@@ -9,22 +9,17 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,84 +27,31 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/keyhold/keyhold/db"
+	"github.com/keyhold/keyhold/db/dbtest"
+	"github.com/keyhold/keyhold/web"
+	"github.com/keyhold/keyhold/web/webtest"
 )
 
 var bg = context.Background()
 
 // ---- fixture ---------------------------------------------------------------------------------------
 
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// countingListener counts the bytes the server reads from its connections.
-type countingListener struct {
-	net.Listener
-	n *atomic.Int64
-}
-
-func (l countingListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return countingConn{c, l.n}, nil
-}
-
-type countingConn struct {
-	net.Conn
-	n *atomic.Int64
-}
-
-func (c countingConn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
-	c.n.Add(int64(n))
-	return n, err
-}
-
+// apiEnv is the test server (webtest) with a clock the test controls, seen as an API client sees it:
+// principals with API keys, and the OpenAPI document every answer is checked against.
 type apiEnv struct {
+	*webtest.Server
 	t      *testing.T
 	store  *db.Store
-	clock  *testClock
-	e      *echo.Echo
-	srv    *httptest.Server
-	read   *atomic.Int64 // bytes the server read from the network
+	clock  *dbtest.Clock
 	doc    map[string]any
 	client *http.Client
 }
 
-// newAPIEnv serves New(store, cfg) on loopback with a fresh database whose clock the test controls.
-func newAPIEnv(t *testing.T, cfg Config) *apiEnv {
+// newAPIEnv serves web.New(store, cfg) on loopback with a fresh database whose clock the test controls.
+func newAPIEnv(t *testing.T, cfg web.Config) *apiEnv {
 	t.Helper()
-	key := make([]byte, 32)
-	rand.Read(key)
-	clock := &testClock{t: time.Now().UTC().Truncate(time.Second)}
-	store, err := db.Open(bg, filepath.Join(t.TempDir(), db.FileName), db.Options{MasterKey: key, Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := New(store, cfg)
-	srv := httptest.NewUnstartedServer(e)
-	read := &atomic.Int64{}
-	srv.Listener = countingListener{srv.Listener, read}
-	srv.Start()
-	t.Cleanup(func() {
-		srv.Close()
-		store.Close()
-	})
+	clock := dbtest.NewClock(time.Now().UTC().Truncate(time.Second))
+	ts := webtest.NewWith(t, cfg, db.Options{Now: clock.Now})
 	raw, err := os.ReadFile("../handlers/openapi.json")
 	if err != nil {
 		t.Fatal(err)
@@ -118,7 +60,7 @@ func newAPIEnv(t *testing.T, cfg Config) *apiEnv {
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		t.Fatalf("openapi.json: %v", err)
 	}
-	return &apiEnv{t: t, store: store, clock: clock, e: e, srv: srv, read: read, doc: doc, client: srv.Client()}
+	return &apiEnv{Server: ts, t: t, store: ts.Store, clock: clock, doc: doc, client: ts.Client()}
 }
 
 // with returns env for a subtest: its helpers then fail t, not the parent test.
@@ -252,10 +194,10 @@ type reqOpt func(*http.Request)
 
 func header(k, v string) reqOpt { return func(r *http.Request) { r.Header.Set(k, v) } }
 
-// do sends a request as the compatible clients do (Content-Type and Accept JSON on every request) with
+// Do sends a request as the compatible clients do (Content-Type and Accept JSON on every request) with
 // key as the bearer key ("" for none). body is nil (no body), a string or []byte (sent as is), or a
 // value to marshal. The response is checked against the OpenAPI document.
-func (env *apiEnv) do(key, method, path string, body any, opts ...reqOpt) *apiResp {
+func (env *apiEnv) Do(key, method, path string, body any, opts ...reqOpt) *apiResp {
 	env.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
@@ -271,7 +213,7 @@ func (env *apiEnv) do(key, method, path string, body any, opts ...reqOpt) *apiRe
 		}
 		rd = bytes.NewReader(j)
 	}
-	req, err := http.NewRequest(method, env.srv.URL+path, rd)
+	req, err := http.NewRequest(method, env.URL+path, rd)
 	if err != nil {
 		env.t.Fatal(err)
 	}
@@ -538,9 +480,9 @@ func (env *apiEnv) fits(schema map[string]any, v any, where string) error {
 // documented and every documented operation is routed. It also checks that the document is served
 // without a key and is the embedded file.
 func TestAPI_OpenAPI_MatchesRoutes(t *testing.T) {
-	env := newAPIEnv(t, Config{})
+	env := newAPIEnv(t, web.Config{})
 	routed := map[string]bool{}
-	for _, r := range env.e.Routes() {
+	for _, r := range env.Echo.Routes() {
 		if !strings.HasPrefix(r.Path, "/v1/") || r.Path == "/v1/openapi.json" || r.Method == echo.RouteNotFound {
 			continue
 		}
@@ -584,7 +526,7 @@ func TestAPI_OpenAPI_MatchesRoutes(t *testing.T) {
 		t.Fatalf("only %d /v1 routes: %v", len(routed), routed)
 	}
 
-	r := env.do("", http.MethodGet, "/v1/openapi.json", nil)
+	r := env.Do("", http.MethodGet, "/v1/openapi.json", nil)
 	r.want(t, http.StatusOK, nil)
 	raw, _ := os.ReadFile("../handlers/openapi.json")
 	if !bytes.Equal(r.Body, raw) {
@@ -599,7 +541,7 @@ func TestAPI_OpenAPI_MatchesRoutes(t *testing.T) {
 // property names, strictly: checkDoc runs on every response of every test, and here the fixture
 // makes every optional part appear (a team grant and a user grant, team members, a filtered list).
 func TestAPI_OpenAPI_DocumentsResponses(t *testing.T) {
-	env := newAPIEnv(t, Config{})
+	env := newAPIEnv(t, web.Config{})
 	admin := env.org("Acme", "ada@example.com")
 	olive := env.member(admin, "olive@example.com")
 	rita := env.member(admin, "rita@example.com")
@@ -609,29 +551,29 @@ func TestAPI_OpenAPI_DocumentsResponses(t *testing.T) {
 	env.share(olive, sec.ID, db.PrincipalUser, rita.UserID, db.RoleReader)
 
 	var roles []map[string]any
-	env.do(olive.Key, http.MethodGet, "/v1/secrets/"+sec.ID+"/accessControls", nil).want(t, 200, &roles)
+	env.Do(olive.Key, http.MethodGet, "/v1/secrets/"+sec.ID+"/accessControls", nil).want(t, 200, &roles)
 	if len(roles) != 2 {
 		t.Fatalf("roles %v", roles)
 	}
 	for _, path := range []string{"/v1/secrets", "/v1/secrets?name=DB_PASSWORD", "/v1/secrets/" + sec.ID, "/v1/organizations/current",
 		"/v1/users", "/v1/users?email=rita@example.com", "/v1/users/current", "/v1/teams", "/v1/teams/" + team.ID} {
-		env.do(olive.Key, http.MethodGet, path, nil).want(t, 200, nil)
+		env.Do(olive.Key, http.MethodGet, path, nil).want(t, 200, nil)
 	}
-	env.do(olive.Key, http.MethodGet, "/v1/secrets/"+uuid.NewString(), nil).wantError(t, 404)
+	env.Do(olive.Key, http.MethodGet, "/v1/secrets/"+uuid.NewString(), nil).wantError(t, 404)
 }
 
 // ---- contract ---------------------------------------------------------------------------------------
 
 // TestAPI_Secrets_Contract walks every secrets endpoint and checks statuses, field names and shapes.
 func TestAPI_Secrets_Contract(t *testing.T) {
-	env := newAPIEnv(t, Config{})
+	env := newAPIEnv(t, web.Config{})
 	admin := env.org("Acme", "ada@example.com")
 	olive := env.member(admin, "olive@example.com")
 	value := "line one\nline two \u00e9\u4e16 \"quoted\" <tag> & \\ \u0001"
 
 	// POST: 200 (not 201) with the Secret, no value.
 	var created map[string]any
-	r := env.do(olive.Key, http.MethodPost, "/v1/secrets", map[string]any{"name": "API_TOKEN", "value": value, "ignored": true})
+	r := env.Do(olive.Key, http.MethodPost, "/v1/secrets", map[string]any{"name": "API_TOKEN", "value": value, "ignored": true})
 	r.want(t, http.StatusOK, &created)
 	wantKeys(t, "created secret", created, "secretID", "name", "createdBy", "createdAt", "lastUpdatedBy", "lastUpdatedAt")
 	id := created["secretID"].(string)
@@ -645,7 +587,7 @@ func TestAPI_Secrets_Contract(t *testing.T) {
 
 	// GET by ID: with the value, byte-exact, and an ETag.
 	var got map[string]any
-	r = env.do(olive.Key, http.MethodGet, "/v1/secrets/"+id, nil)
+	r = env.Do(olive.Key, http.MethodGet, "/v1/secrets/"+id, nil)
 	r.want(t, http.StatusOK, &got)
 	wantKeys(t, "secret", got, "secretID", "name", "value", "createdBy", "createdAt", "lastUpdatedBy", "lastUpdatedAt")
 	if got["value"] != value {
@@ -655,25 +597,25 @@ func TestAPI_Secrets_Contract(t *testing.T) {
 		t.Fatalf("ETag %q, want \"1\"", et)
 	}
 	// Upper-case IDs name the same secret.
-	env.do(olive.Key, http.MethodGet, "/v1/secrets/"+strings.ToUpper(id), nil).want(t, http.StatusOK, nil)
+	env.Do(olive.Key, http.MethodGet, "/v1/secrets/"+strings.ToUpper(id), nil).want(t, http.StatusOK, nil)
 
 	// List: no values.
 	var list struct {
 		Secrets []map[string]any `json:"secrets"`
 	}
-	env.do(olive.Key, http.MethodGet, "/v1/secrets", nil).want(t, http.StatusOK, &list)
+	env.Do(olive.Key, http.MethodGet, "/v1/secrets", nil).want(t, http.StatusOK, &list)
 	if len(list.Secrets) != 1 {
 		t.Fatalf("list %v", list)
 	}
 	wantKeys(t, "listed secret", list.Secrets[0], "secretID", "name", "createdBy", "createdAt", "lastUpdatedBy", "lastUpdatedAt")
 
 	// By name: one secret with its value; an unknown or empty name is an empty list, not 404.
-	env.do(olive.Key, http.MethodGet, "/v1/secrets?name=API_TOKEN", nil).want(t, http.StatusOK, &list)
+	env.Do(olive.Key, http.MethodGet, "/v1/secrets?name=API_TOKEN", nil).want(t, http.StatusOK, &list)
 	if len(list.Secrets) != 1 || list.Secrets[0]["value"] != value || list.Secrets[0]["secretID"] != id {
 		t.Fatalf("by name %v", list)
 	}
 	for _, q := range []string{"?name=NOPE", "?name=", "?name=bad%20name"} {
-		r = env.do(olive.Key, http.MethodGet, "/v1/secrets"+q, nil)
+		r = env.Do(olive.Key, http.MethodGet, "/v1/secrets"+q, nil)
 		r.want(t, http.StatusOK, nil)
 		if strings.TrimSpace(string(r.Body)) != `{"secrets":[]}` {
 			t.Fatalf("%s: %s, want {\"secrets\":[]}", q, r.Body)
@@ -682,7 +624,7 @@ func TestAPI_Secrets_Contract(t *testing.T) {
 
 	// PATCH: 200 Secret without value; the version moves on.
 	var patched map[string]any
-	r = env.do(olive.Key, http.MethodPatch, "/v1/secrets/"+id, map[string]string{"value": "v2"})
+	r = env.Do(olive.Key, http.MethodPatch, "/v1/secrets/"+id, map[string]string{"value": "v2"})
 	r.want(t, http.StatusOK, &patched)
 	wantKeys(t, "patched secret", patched, "secretID", "name", "createdBy", "createdAt", "lastUpdatedBy", "lastUpdatedAt")
 	if r.Header.Get("ETag") != `"2"` {
@@ -690,15 +632,15 @@ func TestAPI_Secrets_Contract(t *testing.T) {
 	}
 	// If-Match: a stale version is 409 and changes nothing; the current one (quoted or bare) works.
 	before := env.snapshot(olive, admin)
-	env.do(olive.Key, http.MethodPatch, "/v1/secrets/"+id, map[string]string{"value": "stale"}, header("If-Match", `"1"`)).wantError(t, http.StatusConflict, "stale")
-	env.do(olive.Key, http.MethodPatch, "/v1/secrets/"+id, map[string]string{"value": "x"}, header("If-Match", `"soon"`)).wantError(t, http.StatusBadRequest)
+	env.Do(olive.Key, http.MethodPatch, "/v1/secrets/"+id, map[string]string{"value": "stale"}, header("If-Match", `"1"`)).wantError(t, http.StatusConflict, "stale")
+	env.Do(olive.Key, http.MethodPatch, "/v1/secrets/"+id, map[string]string{"value": "x"}, header("If-Match", `"soon"`)).wantError(t, http.StatusBadRequest)
 	if after := env.snapshot(olive, admin); after != before {
 		t.Fatalf("refused If-Match changed data:\n%s\n%s", before, after)
 	}
-	env.do(olive.Key, http.MethodPatch, "/v1/secrets/"+id, map[string]string{"value": "v3"}, header("If-Match", `"2"`)).want(t, http.StatusOK, nil)
-	r = env.do(olive.Key, http.MethodPatch, "/v1/secrets/"+id, map[string]string{"value": "v4"}, header("If-Match", `3`))
+	env.Do(olive.Key, http.MethodPatch, "/v1/secrets/"+id, map[string]string{"value": "v3"}, header("If-Match", `"2"`)).want(t, http.StatusOK, nil)
+	r = env.Do(olive.Key, http.MethodPatch, "/v1/secrets/"+id, map[string]string{"value": "v4"}, header("If-Match", `3`))
 	r.want(t, http.StatusOK, nil)
-	r = env.do(olive.Key, http.MethodGet, "/v1/secrets/"+id, nil)
+	r = env.Do(olive.Key, http.MethodGet, "/v1/secrets/"+id, nil)
 	r.want(t, http.StatusOK, &got)
 	if got["value"] != "v4" || r.Header.Get("ETag") != `"4"` {
 		t.Fatalf("after If-Match PATCHes: %v %s", got["value"], r.Header.Get("ETag"))
@@ -706,20 +648,20 @@ func TestAPI_Secrets_Contract(t *testing.T) {
 
 	// DELETE: {"secretID"}, then gone everywhere and the name is free again.
 	var del map[string]any
-	env.do(olive.Key, http.MethodDelete, "/v1/secrets/"+id, nil).want(t, http.StatusOK, &del)
+	env.Do(olive.Key, http.MethodDelete, "/v1/secrets/"+id, nil).want(t, http.StatusOK, &del)
 	wantKeys(t, "delete", del, "secretID")
 	if del["secretID"] != id {
 		t.Fatalf("delete %v", del)
 	}
-	env.do(olive.Key, http.MethodGet, "/v1/secrets/"+id, nil).wantError(t, http.StatusNotFound)
-	env.do(olive.Key, http.MethodDelete, "/v1/secrets/"+id, nil).wantError(t, http.StatusNotFound)
-	env.do(olive.Key, http.MethodPost, "/v1/secrets", map[string]string{"name": "API_TOKEN", "value": "again"}).want(t, http.StatusOK, nil)
+	env.Do(olive.Key, http.MethodGet, "/v1/secrets/"+id, nil).wantError(t, http.StatusNotFound)
+	env.Do(olive.Key, http.MethodDelete, "/v1/secrets/"+id, nil).wantError(t, http.StatusNotFound)
+	env.Do(olive.Key, http.MethodPost, "/v1/secrets", map[string]string{"name": "API_TOKEN", "value": "again"}).want(t, http.StatusOK, nil)
 }
 
 // TestAPI_AccessControls_Contract covers GET and PATCH …/accessControls: the ResourceRole shape,
 // grants to users and teams, revokes, atomicity and the last-Owner rule.
 func TestAPI_AccessControls_Contract(t *testing.T) {
-	env := newAPIEnv(t, Config{})
+	env := newAPIEnv(t, web.Config{})
 	admin := env.org("Acme", "ada@example.com")
 	olive := env.member(admin, "olive@example.com")
 	rita := env.member(admin, "rita@example.com")
@@ -730,7 +672,7 @@ func TestAPI_AccessControls_Contract(t *testing.T) {
 	path := "/v1/secrets/" + sec.ID + "/accessControls"
 
 	var roles []map[string]any
-	env.do(olive.Key, http.MethodGet, path, nil).want(t, http.StatusOK, &roles)
+	env.Do(olive.Key, http.MethodGet, path, nil).want(t, http.StatusOK, &roles)
 	if len(roles) != 1 {
 		t.Fatalf("roles %v", roles)
 	}
@@ -749,13 +691,13 @@ func TestAPI_AccessControls_Contract(t *testing.T) {
 	}
 
 	// Grant Reader to a user and a team in one request: 200 {}.
-	r := env.do(olive.Key, http.MethodPatch, path, map[string]any{
+	r := env.Do(olive.Key, http.MethodPatch, path, map[string]any{
 		"grants": []map[string]any{{"role": "Reader", "users": []string{rita.UserID}, "teams": []string{team.ID}}}})
 	r.want(t, http.StatusOK, nil)
 	if strings.TrimSpace(string(r.Body)) != "{}" {
 		t.Fatalf("PATCH accessControls body %s, want {}", r.Body)
 	}
-	env.do(olive.Key, http.MethodGet, path, nil).want(t, http.StatusOK, &roles)
+	env.Do(olive.Key, http.MethodGet, path, nil).want(t, http.StatusOK, &roles)
 	if len(roles) != 2 || roles[1]["role"] != "Reader" || roles[1]["description"] != "Can read the value" || len(roles[1]["grants"].([]any)) != 2 {
 		t.Fatalf("roles after grant %v", roles)
 	}
@@ -793,7 +735,7 @@ func TestAPI_AccessControls_Contract(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := env.with(t)
-			env.do(olive.Key, http.MethodPatch, path, tc.body).wantError(t, tc.status)
+			env.Do(olive.Key, http.MethodPatch, path, tc.body).wantError(t, tc.status)
 			if after := env.snapshot(olive, admin); after != before {
 				t.Fatalf("refused change altered data:\n%s\n---\n%s", before, after)
 			}
@@ -801,11 +743,11 @@ func TestAPI_AccessControls_Contract(t *testing.T) {
 	}
 
 	// Handing Owner to a team then revoking the direct grant is fine: rita owns it through the team.
-	env.do(olive.Key, http.MethodPatch, path, map[string]any{
+	env.Do(olive.Key, http.MethodPatch, path, map[string]any{
 		"grants":  []map[string]any{{"role": "Owner", "teams": []string{team.ID}}},
 		"revokes": []map[string]any{{"role": "Owner", "users": []string{olive.UserID}}}}).want(t, http.StatusOK, nil)
-	env.do(olive.Key, http.MethodGet, path, nil).wantError(t, http.StatusNotFound)
-	env.do(rita.Key, http.MethodGet, path, nil).want(t, http.StatusOK, &roles)
+	env.Do(olive.Key, http.MethodGet, path, nil).wantError(t, http.StatusNotFound)
+	env.Do(rita.Key, http.MethodGet, path, nil).want(t, http.StatusOK, &roles)
 	if roles[0]["role"] != "Owner" {
 		t.Fatalf("roles %v", roles)
 	}
@@ -813,20 +755,20 @@ func TestAPI_AccessControls_Contract(t *testing.T) {
 
 // TestAPI_OrgUsersTeams_Contract covers organizations/current, users and teams.
 func TestAPI_OrgUsersTeams_Contract(t *testing.T) {
-	env := newAPIEnv(t, Config{})
+	env := newAPIEnv(t, web.Config{})
 	admin := env.org("Acme", "ada@example.com")
 	olive := env.member(admin, "olive@example.com")
 	rita := env.member(admin, "rita@example.com")
 
 	var org map[string]any
-	env.do(olive.Key, http.MethodGet, "/v1/organizations/current", nil).want(t, http.StatusOK, &org)
+	env.Do(olive.Key, http.MethodGet, "/v1/organizations/current", nil).want(t, http.StatusOK, &org)
 	wantKeys(t, "organization", org, "orgID", "name", "firewallRanges")
 	if org["orgID"] != olive.OrgID || org["name"] != "Acme" || len(org["firewallRanges"].([]any)) != 0 {
 		t.Fatalf("org %v", org)
 	}
 
 	var users []map[string]any
-	env.do(olive.Key, http.MethodGet, "/v1/users", nil).want(t, http.StatusOK, &users)
+	env.Do(olive.Key, http.MethodGet, "/v1/users", nil).want(t, http.StatusOK, &users)
 	if len(users) != 3 {
 		t.Fatalf("users %v", users)
 	}
@@ -837,85 +779,85 @@ func TestAPI_OrgUsersTeams_Contract(t *testing.T) {
 			t.Fatalf("userKind %v", u["userKind"])
 		}
 	}
-	env.do(olive.Key, http.MethodGet, "/v1/users?email=RITA@example.com", nil).want(t, http.StatusOK, &users)
+	env.Do(olive.Key, http.MethodGet, "/v1/users?email=RITA@example.com", nil).want(t, http.StatusOK, &users)
 	if len(users) != 1 || users[0]["userID"] != rita.UserID || users[0]["firstName"] != "rita" || users[0]["lastName"] != "Member" {
 		t.Fatalf("filtered users %v", users)
 	}
-	r := env.do(olive.Key, http.MethodGet, "/v1/users?email=nobody@example.com", nil)
+	r := env.Do(olive.Key, http.MethodGet, "/v1/users?email=nobody@example.com", nil)
 	r.want(t, http.StatusOK, nil)
 	if strings.TrimSpace(string(r.Body)) != "[]" {
 		t.Fatalf("no match: %s", r.Body)
 	}
 	var me map[string]any
-	env.do(olive.Key, http.MethodGet, "/v1/users/current", nil).want(t, http.StatusOK, &me)
+	env.Do(olive.Key, http.MethodGet, "/v1/users/current", nil).want(t, http.StatusOK, &me)
 	if me["userID"] != olive.UserID || me["email"] != "olive@example.com" || me["userKind"] != "Standard" {
 		t.Fatalf("current %v", me)
 	}
 
 	// Teams: members may read, admins manage.
 	before := env.snapshot(olive, admin)
-	env.do(olive.Key, http.MethodPost, "/v1/teams", map[string]string{"name": "platform"}).wantError(t, http.StatusForbidden)
-	env.do(admin.Key, http.MethodPost, "/v1/teams", map[string]string{"name": " "}).wantError(t, http.StatusBadRequest)
+	env.Do(olive.Key, http.MethodPost, "/v1/teams", map[string]string{"name": "platform"}).wantError(t, http.StatusForbidden)
+	env.Do(admin.Key, http.MethodPost, "/v1/teams", map[string]string{"name": " "}).wantError(t, http.StatusBadRequest)
 	if after := env.snapshot(olive, admin); after != before {
 		t.Fatal("refused team create changed data")
 	}
 	var team map[string]any
-	env.do(admin.Key, http.MethodPost, "/v1/teams", map[string]string{"name": "platform", "description": "Runs the platform"}).want(t, http.StatusOK, &team)
+	env.Do(admin.Key, http.MethodPost, "/v1/teams", map[string]string{"name": "platform", "description": "Runs the platform"}).want(t, http.StatusOK, &team)
 	wantKeys(t, "team", team, "teamID", "name", "description", "memberUsers", "memberTeams", "createdAt")
 	teamID := team["teamID"].(string)
 	wantUUID(t, "teamID", teamID)
 	wantTime(t, "createdAt", team["createdAt"])
-	env.do(admin.Key, http.MethodPost, "/v1/teams", map[string]string{"name": "PLATFORM"}).wantError(t, http.StatusConflict)
+	env.Do(admin.Key, http.MethodPost, "/v1/teams", map[string]string{"name": "PLATFORM"}).wantError(t, http.StatusConflict)
 
 	var idOnly map[string]any
-	env.do(admin.Key, http.MethodPatch, "/v1/teams/"+teamID, map[string]any{
+	env.Do(admin.Key, http.MethodPatch, "/v1/teams/"+teamID, map[string]any{
 		"description": "Keeps the lights on", "addMemberUserIDs": []string{olive.UserID}, "addMemberUserEmails": []string{"rita@example.com"}}).
 		want(t, http.StatusOK, &idOnly)
 	wantKeys(t, "team patch", idOnly, "teamID")
-	env.do(olive.Key, http.MethodGet, "/v1/teams/"+teamID, nil).want(t, http.StatusOK, &team)
+	env.Do(olive.Key, http.MethodGet, "/v1/teams/"+teamID, nil).want(t, http.StatusOK, &team)
 	members := team["memberUsers"].([]any)
 	if team["description"] != "Keeps the lights on" || team["name"] != "platform" || len(members) != 2 || len(team["memberTeams"].([]any)) != 0 {
 		t.Fatalf("team after patch %v", team)
 	}
 	wantKeys(t, "member", members[0].(map[string]any), "userID", "email", "firstName", "lastName")
 	var teams []map[string]any
-	env.do(olive.Key, http.MethodGet, "/v1/teams", nil).want(t, http.StatusOK, &teams)
+	env.Do(olive.Key, http.MethodGet, "/v1/teams", nil).want(t, http.StatusOK, &teams)
 	if len(teams) != 1 || teams[0]["teamID"] != teamID {
 		t.Fatalf("teams %v", teams)
 	}
 	before = env.snapshot(olive, admin)
-	env.do(olive.Key, http.MethodPatch, "/v1/teams/"+teamID, map[string]any{"name": "mine"}).wantError(t, http.StatusForbidden)
-	env.do(admin.Key, http.MethodPatch, "/v1/teams/"+teamID, map[string]any{"removeMemberUserEmails": []string{"nobody@example.com"}}).wantError(t, http.StatusBadRequest)
-	env.do(admin.Key, http.MethodPatch, "/v1/teams/"+teamID, map[string]any{"addMemberUserIDs": []string{uuid.NewString()}, "name": "renamed"}).wantError(t, http.StatusBadRequest)
-	env.do(admin.Key, http.MethodPatch, "/v1/teams/"+uuid.NewString(), map[string]any{"name": "x"}).wantError(t, http.StatusNotFound)
-	env.do(olive.Key, http.MethodDelete, "/v1/teams/"+teamID, nil).wantError(t, http.StatusForbidden)
+	env.Do(olive.Key, http.MethodPatch, "/v1/teams/"+teamID, map[string]any{"name": "mine"}).wantError(t, http.StatusForbidden)
+	env.Do(admin.Key, http.MethodPatch, "/v1/teams/"+teamID, map[string]any{"removeMemberUserEmails": []string{"nobody@example.com"}}).wantError(t, http.StatusBadRequest)
+	env.Do(admin.Key, http.MethodPatch, "/v1/teams/"+teamID, map[string]any{"addMemberUserIDs": []string{uuid.NewString()}, "name": "renamed"}).wantError(t, http.StatusBadRequest)
+	env.Do(admin.Key, http.MethodPatch, "/v1/teams/"+uuid.NewString(), map[string]any{"name": "x"}).wantError(t, http.StatusNotFound)
+	env.Do(olive.Key, http.MethodDelete, "/v1/teams/"+teamID, nil).wantError(t, http.StatusForbidden)
 	if after := env.snapshot(olive, admin); after != before {
 		t.Fatalf("refused team changes altered data:\n%s\n---\n%s", before, after)
 	}
-	env.do(admin.Key, http.MethodPatch, "/v1/teams/"+teamID, map[string]any{"removeMemberUserIDs": []string{olive.UserID}}).want(t, http.StatusOK, nil)
-	env.do(admin.Key, http.MethodDelete, "/v1/teams/"+teamID, nil).want(t, http.StatusOK, &idOnly)
+	env.Do(admin.Key, http.MethodPatch, "/v1/teams/"+teamID, map[string]any{"removeMemberUserIDs": []string{olive.UserID}}).want(t, http.StatusOK, nil)
+	env.Do(admin.Key, http.MethodDelete, "/v1/teams/"+teamID, nil).want(t, http.StatusOK, &idOnly)
 	if idOnly["teamID"] != teamID {
 		t.Fatalf("team delete %v", idOnly)
 	}
-	env.do(admin.Key, http.MethodGet, "/v1/teams/"+teamID, nil).wantError(t, http.StatusNotFound)
-	env.do(admin.Key, http.MethodGet, "/v1/teams/not-a-uuid", nil).wantError(t, http.StatusNotFound)
+	env.Do(admin.Key, http.MethodGet, "/v1/teams/"+teamID, nil).wantError(t, http.StatusNotFound)
+	env.Do(admin.Key, http.MethodGet, "/v1/teams/not-a-uuid", nil).wantError(t, http.StatusNotFound)
 
 	// Removing a user: admins only; their sole-owned secrets go with them (last-Owner rule).
 	sec := env.secret(rita, "RITAS_TOKEN", "r1")
 	before = env.snapshot(olive, admin)
-	env.do(olive.Key, http.MethodDelete, "/v1/users/"+rita.UserID, nil).wantError(t, http.StatusForbidden)
-	env.do(admin.Key, http.MethodDelete, "/v1/users/"+uuid.NewString(), nil).wantError(t, http.StatusNotFound)
-	env.do(admin.Key, http.MethodDelete, "/v1/users/"+admin.UserID, nil).wantError(t, http.StatusConflict) // the last admin
+	env.Do(olive.Key, http.MethodDelete, "/v1/users/"+rita.UserID, nil).wantError(t, http.StatusForbidden)
+	env.Do(admin.Key, http.MethodDelete, "/v1/users/"+uuid.NewString(), nil).wantError(t, http.StatusNotFound)
+	env.Do(admin.Key, http.MethodDelete, "/v1/users/"+admin.UserID, nil).wantError(t, http.StatusConflict) // the last admin
 	if after := env.snapshot(olive, admin); after != before {
 		t.Fatal("refused user removals changed data")
 	}
 	var removed map[string]any
-	env.do(admin.Key, http.MethodDelete, "/v1/users/"+rita.UserID, nil).want(t, http.StatusOK, &removed)
+	env.Do(admin.Key, http.MethodDelete, "/v1/users/"+rita.UserID, nil).want(t, http.StatusOK, &removed)
 	wantKeys(t, "user delete", removed, "userID")
 	if removed["userID"] != rita.UserID {
 		t.Fatalf("removed %v", removed)
 	}
-	env.do(rita.Key, http.MethodGet, "/v1/users/current", nil).wantError(t, http.StatusUnauthorized)
+	env.Do(rita.Key, http.MethodGet, "/v1/users/current", nil).wantError(t, http.StatusUnauthorized)
 	if _, err := env.store.SecretByID(bg, rita.Actor, sec.ID); db.ErrorCode(err) != db.CodeNotFound {
 		t.Fatalf("rita's secret survived her: %v", err)
 	}
@@ -924,7 +866,7 @@ func TestAPI_OrgUsersTeams_Contract(t *testing.T) {
 // TestAPI_Errors covers every error class with the exact status and shape, and shows that a refused
 // request stores nothing.
 func TestAPI_Errors(t *testing.T) {
-	env := newAPIEnv(t, Config{})
+	env := newAPIEnv(t, web.Config{})
 	admin := env.org("Acme", "ada@example.com")
 	olive := env.member(admin, "olive@example.com")
 	rita := env.member(admin, "rita@example.com")
@@ -986,7 +928,7 @@ func TestAPI_Errors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			env := env.with(t)
 			before := env.snapshot(olive, admin)
-			r := env.do(tc.key, tc.method, tc.path, tc.body, tc.opts...)
+			r := env.Do(tc.key, tc.method, tc.path, tc.body, tc.opts...)
 			msg := r.wantError(t, tc.status, canary, big[:64])
 			t.Logf("%d %s", tc.status, msg)
 			if tc.status == 401 && r.Header.Get("WWW-Authenticate") == "" {
@@ -999,18 +941,18 @@ func TestAPI_Errors(t *testing.T) {
 	}
 
 	// Content-Type with parameters is JSON; a bodiless GET or DELETE may say JSON or nothing.
-	env.do(olive.Key, http.MethodPost, "/v1/secrets", map[string]string{"name": "CHARSET", "value": "v"},
+	env.Do(olive.Key, http.MethodPost, "/v1/secrets", map[string]string{"name": "CHARSET", "value": "v"},
 		header("Content-Type", "application/json; charset=utf-8")).want(t, http.StatusOK, nil)
-	env.do(olive.Key, http.MethodGet, "/v1/secrets", nil, func(r *http.Request) { r.Header.Del("Content-Type") }).want(t, http.StatusOK, nil)
+	env.Do(olive.Key, http.MethodGet, "/v1/secrets", nil, func(r *http.Request) { r.Header.Del("Content-Type") }).want(t, http.StatusOK, nil)
 	// The key's own organization ID is accepted in any case.
-	env.do(olive.Key, http.MethodGet, "/v1/secrets?organizationID="+strings.ToUpper(olive.OrgID), nil).want(t, http.StatusOK, nil)
+	env.Do(olive.Key, http.MethodGet, "/v1/secrets?organizationID="+strings.ToUpper(olive.OrgID), nil).want(t, http.StatusOK, nil)
 }
 
 // TestAPI_ContentType: a body is JSON when its Content-Type parses as application/json, in any case,
 // with parameters but no charset other than UTF-8. Anything else is 415 and stores nothing: a substring
 // match would take text/plain; x=application/json.
 func TestAPI_ContentType(t *testing.T) {
-	env := newAPIEnv(t, Config{})
+	env := newAPIEnv(t, web.Config{})
 	admin := env.org("Acme", "ada@example.com")
 	olive := env.member(admin, "olive@example.com")
 	sec := env.secret(olive, "DB_PASSWORD", "hunter2")
@@ -1041,8 +983,8 @@ func TestAPI_ContentType(t *testing.T) {
 			}
 			before := env.snapshot(olive, admin)
 			name, value := fmt.Sprintf("CONTENT_TYPE_%d", i), fmt.Sprintf("%s %d", canary, i)
-			post := env.do(olive.Key, http.MethodPost, "/v1/secrets", map[string]string{"name": name, "value": value}, opt)
-			patch := env.do(olive.Key, http.MethodPatch, "/v1/secrets/"+sec.ID, map[string]string{"value": value}, opt)
+			post := env.Do(olive.Key, http.MethodPost, "/v1/secrets", map[string]string{"name": name, "value": value}, opt)
+			patch := env.Do(olive.Key, http.MethodPatch, "/v1/secrets/"+sec.ID, map[string]string{"value": value}, opt)
 			if c.ok {
 				post.want(t, http.StatusOK, nil)
 				patch.want(t, http.StatusOK, nil)
@@ -1062,8 +1004,8 @@ func TestAPI_ContentType(t *testing.T) {
 		})
 	}
 	// Clients send Content-Type: application/json on bodiless GET and DELETE too.
-	env.do(olive.Key, http.MethodGet, "/v1/secrets/"+sec.ID, nil, header("Content-Type", "application/json")).want(t, http.StatusOK, nil)
-	env.do(olive.Key, http.MethodDelete, "/v1/secrets/"+sec.ID, nil, header("Content-Type", "application/json")).want(t, http.StatusOK, nil)
+	env.Do(olive.Key, http.MethodGet, "/v1/secrets/"+sec.ID, nil, header("Content-Type", "application/json")).want(t, http.StatusOK, nil)
+	env.Do(olive.Key, http.MethodDelete, "/v1/secrets/"+sec.ID, nil, header("Content-Type", "application/json")).want(t, http.StatusOK, nil)
 }
 
 // secretValueByName reads the value of a's secret named name, or "" when there is none.
@@ -1083,7 +1025,7 @@ func (env *apiEnv) secretValueByName(a principal, name string) string {
 // repeats nothing of the value, and nothing is stored, where encoding/json would have stored U+FFFD
 // in its place. Text, surrogate pairs included, is stored byte for byte.
 func TestAPI_ValueNotText(t *testing.T) {
-	env := newAPIEnv(t, Config{})
+	env := newAPIEnv(t, web.Config{})
 	admin := env.org("Acme", "ada@example.com")
 	olive := env.member(admin, "olive@example.com")
 	sec := env.secret(olive, "DB_PASSWORD", "hunter2")
@@ -1105,8 +1047,8 @@ func TestAPI_ValueNotText(t *testing.T) {
 			env := env.with(t)
 			before := env.snapshot(olive, admin)
 			for _, r := range []*apiResp{
-				env.do(olive.Key, http.MethodPost, "/v1/secrets", `{"name": "NOT_TEXT", "value": "`+c.value+`"}`),
-				env.do(olive.Key, http.MethodPatch, "/v1/secrets/"+sec.ID, `{"value": "`+c.value+`"}`),
+				env.Do(olive.Key, http.MethodPost, "/v1/secrets", `{"name": "NOT_TEXT", "value": "`+c.value+`"}`),
+				env.Do(olive.Key, http.MethodPatch, "/v1/secrets/"+sec.ID, `{"value": "`+c.value+`"}`),
 			} {
 				msg := r.wantError(t, http.StatusBadRequest, canary, "CANARY")
 				if !strings.HasPrefix(msg, "The value is not valid UTF-8 text (") || !strings.Contains(msg, "base64") {
@@ -1128,18 +1070,18 @@ func TestAPI_ValueNotText(t *testing.T) {
 		})
 	}
 
-	env.do(olive.Key, http.MethodPost, "/v1/secrets", `{"name": "EMOJI", "value": "\ud83d\ude00 \u00e9"}`).want(t, http.StatusOK, nil)
+	env.Do(olive.Key, http.MethodPost, "/v1/secrets", `{"name": "EMOJI", "value": "\ud83d\ude00 \u00e9"}`).want(t, http.StatusOK, nil)
 	if got, want := env.secretValueByName(olive, "EMOJI"), "\xf0\x9f\x98\x80 \xc3\xa9"; got != want {
 		t.Fatalf("stored %q, want %q", got, want)
 	}
-	env.do(olive.Key, http.MethodPatch, "/v1/secrets/"+sec.ID, "{\"value\": \"\\uD83D\\uDE00 é€\U0010FFFF\"}").want(t, http.StatusOK, nil)
+	env.Do(olive.Key, http.MethodPatch, "/v1/secrets/"+sec.ID, "{\"value\": \"\\uD83D\\uDE00 é€\U0010FFFF\"}").want(t, http.StatusOK, nil)
 	if got, want := env.secretValueByName(olive, "DB_PASSWORD"), "😀 é€\U0010FFFF"; got != want {
 		t.Fatalf("stored %q, want %q", got, want)
 	}
 
 	// A name is left to the name rule: only letters, digits and _.
 	before := env.snapshot(olive, admin)
-	msg := env.do(olive.Key, http.MethodPost, "/v1/secrets", "{\"name\": \"A\xffB\", \"value\": \""+canary+"\"}").wantError(t, http.StatusBadRequest, canary)
+	msg := env.Do(olive.Key, http.MethodPost, "/v1/secrets", "{\"name\": \"A\xffB\", \"value\": \""+canary+"\"}").wantError(t, http.StatusBadRequest, canary)
 	if !strings.Contains(msg, "invalid UTF-8") {
 		t.Errorf("message %q, want the name rule's", msg)
 	}
@@ -1148,10 +1090,14 @@ func TestAPI_ValueNotText(t *testing.T) {
 	}
 }
 
+// apiBodyLimit is the contract's body limit: a value of 5 MiB at its worst JSON escaping (6 bytes per
+// byte, \u0001) plus 64 KiB of envelope.
+const apiBodyLimit = 6*db.MaxValueBytes + 64<<10
+
 // TestAPI_BodyLimit shows that the body limit admits the largest legal value at its worst escaping,
 // and refuses a larger body while it is read, without reading it all.
 func TestAPI_BodyLimit(t *testing.T) {
-	env := newAPIEnv(t, Config{})
+	env := newAPIEnv(t, web.Config{})
 	admin := env.org("Acme", "ada@example.com")
 	olive := env.member(admin, "olive@example.com")
 
@@ -1163,7 +1109,7 @@ func TestAPI_BodyLimit(t *testing.T) {
 	}
 	b.WriteString(`"}`)
 	var created map[string]any
-	env.do(olive.Key, http.MethodPost, "/v1/secrets", b.Bytes()).want(t, http.StatusOK, &created)
+	env.Do(olive.Key, http.MethodPost, "/v1/secrets", b.Bytes()).want(t, http.StatusOK, &created)
 	sec, err := env.store.RevealSecret(bg, olive.Actor, created["secretID"].(string))
 	if err != nil {
 		t.Fatal(err)
@@ -1177,9 +1123,9 @@ func TestAPI_BodyLimit(t *testing.T) {
 	// A streamed (chunked) body of 40 MB: 413, and the server stops reading near the limit.
 	t.Run("streamed", func(t *testing.T) {
 		const total = 40 << 20
-		start := env.read.Load()
+		start := env.BytesRead()
 		body := io.MultiReader(strings.NewReader(`{"name": "HUGE", "value": "`), &repeatReader{b: 'a', n: total})
-		req, _ := http.NewRequest(http.MethodPost, env.srv.URL+"/v1/secrets", body)
+		req, _ := http.NewRequest(http.MethodPost, env.URL+"/v1/secrets", body)
 		req.ContentLength = -1
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Authorization", "Bearer "+olive.Key)
@@ -1191,7 +1137,7 @@ func TestAPI_BodyLimit(t *testing.T) {
 		res.Body.Close()
 		r := &apiResp{Status: res.StatusCode, Header: res.Header, Body: data}
 		r.wantError(t, http.StatusRequestEntityTooLarge)
-		read := env.read.Load() - start
+		read := env.BytesRead() - start
 		t.Logf("the server read %d bytes of a %d-byte body", read, total)
 		if read > apiBodyLimit+1<<20 || read >= total {
 			t.Fatalf("server read %d bytes of a %d-byte body; the limit is %d", read, total, apiBodyLimit)
@@ -1200,7 +1146,7 @@ func TestAPI_BodyLimit(t *testing.T) {
 
 	// A declared length over the limit: refused before the body is read at all.
 	t.Run("declared", func(t *testing.T) {
-		conn, err := net.Dial("tcp", env.srv.Listener.Addr().String())
+		conn, err := net.Dial("tcp", env.Listener.Addr().String())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -1209,14 +1155,14 @@ func TestAPI_BodyLimit(t *testing.T) {
 		// an unread body to keep the connection): wait until nothing more is read, then count.
 		env.client.CloseIdleConnections()
 		for last, deadline := int64(-1), time.Now().Add(3*time.Second); time.Now().Before(deadline); {
-			cur := env.read.Load()
+			cur := env.BytesRead()
 			if cur == last {
 				break
 			}
 			last = cur
 			time.Sleep(100 * time.Millisecond)
 		}
-		start := env.read.Load()
+		start := env.BytesRead()
 		fmt.Fprintf(conn, "POST /v1/secrets HTTP/1.1\r\nHost: keyhold\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n{\"name\": ",
 			olive.Key, 40<<20)
 		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
@@ -1227,7 +1173,7 @@ func TestAPI_BodyLimit(t *testing.T) {
 		data, _ := io.ReadAll(res.Body)
 		r := &apiResp{Status: res.StatusCode, Header: res.Header, Body: data}
 		r.wantError(t, http.StatusRequestEntityTooLarge)
-		if read := env.read.Load() - start; read > 64<<10 {
+		if read := env.BytesRead() - start; read > 64<<10 {
 			t.Fatalf("server read %d bytes", read)
 		}
 	})
@@ -1257,13 +1203,13 @@ func (r *repeatReader) Read(p []byte) (int, error) {
 
 // TestAPI_RateLimit: a key's bucket empties into 429 with Retry-After; another key is unaffected.
 func TestAPI_RateLimit(t *testing.T) {
-	env := newAPIEnv(t, Config{APIRate: 0.01, APIBurst: 2})
+	env := newAPIEnv(t, web.Config{APIRate: 0.01, APIBurst: 2})
 	admin := env.org("Acme", "ada@example.com")
 	olive := env.member(admin, "olive@example.com")
 	for range 2 {
-		env.do(olive.Key, http.MethodGet, "/v1/organizations/current", nil).want(t, http.StatusOK, nil)
+		env.Do(olive.Key, http.MethodGet, "/v1/organizations/current", nil).want(t, http.StatusOK, nil)
 	}
-	r := env.do(olive.Key, http.MethodGet, "/v1/organizations/current", nil)
+	r := env.Do(olive.Key, http.MethodGet, "/v1/organizations/current", nil)
 	r.wantError(t, http.StatusTooManyRequests)
 	secs, err := strconv.Atoi(r.Header.Get("Retry-After"))
 	if err != nil || secs < 1 || secs > 100 {
@@ -1271,36 +1217,11 @@ func TestAPI_RateLimit(t *testing.T) {
 	}
 	// A refused request is not stored either.
 	before := env.snapshot(olive, admin)
-	env.do(olive.Key, http.MethodPost, "/v1/secrets", map[string]string{"name": "LIMITED", "value": "v"}).wantError(t, http.StatusTooManyRequests)
+	env.Do(olive.Key, http.MethodPost, "/v1/secrets", map[string]string{"name": "LIMITED", "value": "v"}).wantError(t, http.StatusTooManyRequests)
 	if env.snapshot(olive, admin) != before {
 		t.Fatal("rate-limited POST stored something")
 	}
-	env.do(admin.Key, http.MethodGet, "/v1/organizations/current", nil).want(t, http.StatusOK, nil)
-}
-
-// TestKeyLimiters_Evict: idle buckets are dropped, so memory is bounded by the keys in recent use.
-func TestKeyLimiters_Evict(t *testing.T) {
-	clock := &testClock{t: time.Unix(1_900_000_000, 0)}
-	k := newKeyLimiters(10, 20, clock.Now)
-	for i := range 1000 {
-		if d := k.wait(strconv.Itoa(i)); d != 0 {
-			t.Fatalf("fresh key waited %v", d)
-		}
-	}
-	if k.size() != 1000 {
-		t.Fatalf("size %d", k.size())
-	}
-	clock.Add(2 * time.Minute)
-	k.wait("new")
-	if k.size() != 1 {
-		t.Fatalf("after idling, %d buckets held, want 1", k.size())
-	}
-	for range 20 {
-		k.wait("busy")
-	}
-	if d := k.wait("busy"); d <= 0 || d > 200*time.Millisecond {
-		t.Fatalf("empty bucket wait %v, want about 100ms", d)
-	}
+	env.Do(admin.Key, http.MethodGet, "/v1/organizations/current", nil).want(t, http.StatusOK, nil)
 }
 
 // ---- the clients' sequences -------------------------------------------------------------------------
@@ -1308,14 +1229,14 @@ func TestKeyLimiters_Evict(t *testing.T) {
 // TestAPI_PythonSDKSequence replays what singlestoredb's manage_workspaces(...).organizations.current
 // .get_secret(NAME) sends, with and without organizationID, and reads the answers as the SDK does.
 func TestAPI_PythonSDKSequence(t *testing.T) {
-	env := newAPIEnv(t, Config{})
+	env := newAPIEnv(t, web.Config{})
 	admin := env.org("Acme", "ada@example.com")
 	olive := env.member(admin, "olive@example.com")
 	env.secret(olive, "OPENAI_KEY", "sk-test-123")
 
 	sdk := func(path string) *apiResp {
 		t.Helper()
-		return env.do(olive.Key, http.MethodGet, path, nil,
+		return env.Do(olive.Key, http.MethodGet, path, nil,
 			header("User-Agent", "singlestoredb-python/1.16.0"), header("Accept-Encoding", "gzip, deflate"))
 	}
 	for _, q := range []string{"", "organizationID=" + olive.OrgID} {
@@ -1408,27 +1329,27 @@ func goDecode(t *testing.T, r *apiResp, v any) {
 // TestAPI_GoClientSequence replays the generated Go client: POST → GET → PATCH → GET accessControls →
 // DELETE, with the server URL ending in a slash as the contract says clients are built.
 func TestAPI_GoClientSequence(t *testing.T) {
-	env := newAPIEnv(t, Config{})
+	env := newAPIEnv(t, web.Config{})
 	admin := env.org("Acme", "ada@example.com")
 	olive := env.member(admin, "olive@example.com")
 
 	var created goSecret
-	goDecode(t, env.do(olive.Key, http.MethodPost, "/v1/secrets", map[string]string{"name": "GO_CLIENT", "value": "first"}), &created)
+	goDecode(t, env.Do(olive.Key, http.MethodPost, "/v1/secrets", map[string]string{"name": "GO_CLIENT", "value": "first"}), &created)
 	if created.Value != nil || created.Name != "GO_CLIENT" || created.CreatedBy.String() != olive.UserID {
 		t.Fatalf("created %+v", created)
 	}
 	var got goSecret
-	goDecode(t, env.do(olive.Key, http.MethodGet, "/v1/secrets/"+created.SecretID.String(), nil), &got)
+	goDecode(t, env.Do(olive.Key, http.MethodGet, "/v1/secrets/"+created.SecretID.String(), nil), &got)
 	if got.Value == nil || *got.Value != "first" || got.SecretID != created.SecretID {
 		t.Fatalf("got %+v", got)
 	}
 	var patched goSecret
-	goDecode(t, env.do(olive.Key, http.MethodPatch, "/v1/secrets/"+created.SecretID.String(), map[string]string{"value": "second"}), &patched)
+	goDecode(t, env.Do(olive.Key, http.MethodPatch, "/v1/secrets/"+created.SecretID.String(), map[string]string{"value": "second"}), &patched)
 	if patched.Value != nil || patched.LastUpdatedBy.String() != olive.UserID {
 		t.Fatalf("patched %+v", patched)
 	}
 	var roles []goResourceRole
-	goDecode(t, env.do(olive.Key, http.MethodGet, "/v1/secrets/"+created.SecretID.String()+"/accessControls", nil), &roles)
+	goDecode(t, env.Do(olive.Key, http.MethodGet, "/v1/secrets/"+created.SecretID.String()+"/accessControls", nil), &roles)
 	if len(roles) != 1 || roles[0].Role != "Owner" || len(roles[0].Grants) != 1 || roles[0].Grants[0].CreatedBy.UserID.String() != olive.UserID {
 		t.Fatalf("roles %+v", roles)
 	}
@@ -1439,7 +1360,7 @@ func TestAPI_GoClientSequence(t *testing.T) {
 	var deleted struct {
 		SecretID *uuid.UUID `json:"secretID,omitempty"`
 	}
-	goDecode(t, env.do(olive.Key, http.MethodDelete, "/v1/secrets/"+created.SecretID.String(), nil), &deleted)
+	goDecode(t, env.Do(olive.Key, http.MethodDelete, "/v1/secrets/"+created.SecretID.String(), nil), &deleted)
 	if deleted.SecretID == nil || *deleted.SecretID != created.SecretID {
 		t.Fatalf("deleted %+v", deleted)
 	}
@@ -1505,7 +1426,7 @@ var authzMatrix = func() []authzCase {
 // TestAPI_AuthorizationMatrix runs every cell against a fresh secret (so an Owner's delete does not
 // spoil the next cell) and checks that a refused change changed nothing.
 func TestAPI_AuthorizationMatrix(t *testing.T) {
-	env := newAPIEnv(t, Config{})
+	env := newAPIEnv(t, web.Config{})
 	admin := env.org("Acme", "ada@example.com")
 	ps := map[string]principal{
 		pOwner:      env.member(admin, "olive@example.com"),
@@ -1538,7 +1459,7 @@ func TestAPI_AuthorizationMatrix(t *testing.T) {
 			got := 0
 			switch tc.Action {
 			case aList:
-				r = env.do(key, http.MethodGet, "/v1/secrets", nil)
+				r = env.Do(key, http.MethodGet, "/v1/secrets", nil)
 				got = r.Status
 				if r.Status == 200 {
 					var list goList
@@ -1554,7 +1475,7 @@ func TestAPI_AuthorizationMatrix(t *testing.T) {
 					}
 				}
 			case aRevealName:
-				r = env.do(key, http.MethodGet, "/v1/secrets?name="+name, nil)
+				r = env.Do(key, http.MethodGet, "/v1/secrets?name="+name, nil)
 				got = r.Status
 				if r.Status == 200 {
 					var list goList
@@ -1567,22 +1488,22 @@ func TestAPI_AuthorizationMatrix(t *testing.T) {
 					}
 				}
 			case aRevealID:
-				r = env.do(key, http.MethodGet, "/v1/secrets/"+sec.ID, nil)
+				r = env.Do(key, http.MethodGet, "/v1/secrets/"+sec.ID, nil)
 				got = r.Status
 				if got == 200 && !strings.Contains(string(r.Body), value) {
 					t.Fatal("200 without the value")
 				}
 			case aEdit:
-				r = env.do(key, http.MethodPatch, "/v1/secrets/"+sec.ID, map[string]string{"value": "changed"})
+				r = env.Do(key, http.MethodPatch, "/v1/secrets/"+sec.ID, map[string]string{"value": "changed"})
 				got = r.Status
 			case aDelete:
-				r = env.do(key, http.MethodDelete, "/v1/secrets/"+sec.ID, nil)
+				r = env.Do(key, http.MethodDelete, "/v1/secrets/"+sec.ID, nil)
 				got = r.Status
 			case aReadAccess:
-				r = env.do(key, http.MethodGet, "/v1/secrets/"+sec.ID+"/accessControls", nil)
+				r = env.Do(key, http.MethodGet, "/v1/secrets/"+sec.ID+"/accessControls", nil)
 				got = r.Status
 			case aShare:
-				r = env.do(key, http.MethodPatch, "/v1/secrets/"+sec.ID+"/accessControls",
+				r = env.Do(key, http.MethodPatch, "/v1/secrets/"+sec.ID+"/accessControls",
 					map[string]any{"grants": []map[string]any{{"role": "Reader", "users": []string{ps[pMember].UserID}}}})
 				got = r.Status
 			}
@@ -1618,7 +1539,7 @@ type goList struct {
 // TestAPI_KeyLifecycle: a new key works and records when it was last used; it stops working when it
 // expires, when it is revoked, and when its user leaves the organization.
 func TestAPI_KeyLifecycle(t *testing.T) {
-	env := newAPIEnv(t, Config{})
+	env := newAPIEnv(t, web.Config{})
 	admin := env.org("Acme", "ada@example.com")
 	olive := env.member(admin, "olive@example.com")
 
@@ -1645,7 +1566,7 @@ func TestAPI_KeyLifecycle(t *testing.T) {
 	env.clock.Add(time.Minute)
 	usedAt := env.clock.Now()
 	// A call that reads no value still records the use (in the background: poll for it).
-	env.do(token, http.MethodGet, "/v1/organizations/current", nil).want(t, http.StatusOK, nil)
+	env.Do(token, http.MethodGet, "/v1/organizations/current", nil).want(t, http.StatusOK, nil)
 	deadline := time.Now().Add(5 * time.Second)
 	for lastUsed().IsZero() && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
@@ -1655,43 +1576,43 @@ func TestAPI_KeyLifecycle(t *testing.T) {
 	}
 
 	env.clock.Add(2 * time.Hour) // past the expiry
-	env.do(token, http.MethodGet, "/v1/organizations/current", nil).wantError(t, http.StatusUnauthorized)
+	env.Do(token, http.MethodGet, "/v1/organizations/current", nil).wantError(t, http.StatusUnauthorized)
 
-	env.do(olive.Key, http.MethodGet, "/v1/users/current", nil).want(t, http.StatusOK, nil)
+	env.Do(olive.Key, http.MethodGet, "/v1/users/current", nil).want(t, http.StatusOK, nil)
 	if err := env.store.RevokeAPIKey(bg, olive.Actor, olive.KeyID); err != nil {
 		t.Fatal(err)
 	}
-	env.do(olive.Key, http.MethodGet, "/v1/users/current", nil).wantError(t, http.StatusUnauthorized)
+	env.Do(olive.Key, http.MethodGet, "/v1/users/current", nil).wantError(t, http.StatusUnauthorized)
 
 	rita := env.member(admin, "rita@example.com")
-	env.do(rita.Key, http.MethodGet, "/v1/secrets", nil).want(t, http.StatusOK, nil)
+	env.Do(rita.Key, http.MethodGet, "/v1/secrets", nil).want(t, http.StatusOK, nil)
 	if _, err := env.store.RemoveMember(bg, admin.Actor, rita.UserID); err != nil {
 		t.Fatal(err)
 	}
-	env.do(rita.Key, http.MethodGet, "/v1/secrets", nil).wantError(t, http.StatusUnauthorized)
+	env.Do(rita.Key, http.MethodGet, "/v1/secrets", nil).wantError(t, http.StatusUnauthorized)
 }
 
 // TestAPI_Audit: every value read and every change made through the API is an audit event naming the
 // key.
 func TestAPI_Audit(t *testing.T) {
-	env := newAPIEnv(t, Config{})
+	env := newAPIEnv(t, web.Config{})
 	admin := env.org("Acme", "ada@example.com")
 	olive := env.member(admin, "olive@example.com")
 	rita := env.member(admin, "rita@example.com")
 
 	var created map[string]any
-	env.do(olive.Key, http.MethodPost, "/v1/secrets", map[string]string{"name": "AUDITED", "value": "v1"}).want(t, 200, &created)
+	env.Do(olive.Key, http.MethodPost, "/v1/secrets", map[string]string{"name": "AUDITED", "value": "v1"}).want(t, 200, &created)
 	id := created["secretID"].(string)
-	env.do(olive.Key, http.MethodGet, "/v1/secrets/"+id, nil).want(t, 200, nil)
-	env.do(olive.Key, http.MethodGet, "/v1/secrets?name=AUDITED", nil).want(t, 200, nil)
-	env.do(olive.Key, http.MethodPatch, "/v1/secrets/"+id, map[string]string{"value": "v2"}).want(t, 200, nil)
-	env.do(olive.Key, http.MethodPatch, "/v1/secrets/"+id+"/accessControls",
+	env.Do(olive.Key, http.MethodGet, "/v1/secrets/"+id, nil).want(t, 200, nil)
+	env.Do(olive.Key, http.MethodGet, "/v1/secrets?name=AUDITED", nil).want(t, 200, nil)
+	env.Do(olive.Key, http.MethodPatch, "/v1/secrets/"+id, map[string]string{"value": "v2"}).want(t, 200, nil)
+	env.Do(olive.Key, http.MethodPatch, "/v1/secrets/"+id+"/accessControls",
 		map[string]any{"grants": []map[string]any{{"role": "Reader", "users": []string{rita.UserID}}}}).want(t, 200, nil)
-	env.do(olive.Key, http.MethodPatch, "/v1/secrets/"+id+"/accessControls",
+	env.Do(olive.Key, http.MethodPatch, "/v1/secrets/"+id+"/accessControls",
 		map[string]any{"revokes": []map[string]any{{"role": "Reader", "users": []string{rita.UserID}}}}).want(t, 200, nil)
-	env.do(olive.Key, http.MethodDelete, "/v1/secrets/"+id, nil).want(t, 200, nil)
+	env.Do(olive.Key, http.MethodDelete, "/v1/secrets/"+id, nil).want(t, 200, nil)
 	var team map[string]any
-	env.do(admin.Key, http.MethodPost, "/v1/teams", map[string]string{"name": "audited"}).want(t, 200, &team)
+	env.Do(admin.Key, http.MethodPost, "/v1/teams", map[string]string{"name": "audited"}).want(t, 200, &team)
 
 	events, err := env.store.ListAudit(bg, admin.Actor, db.AuditFilter{Limit: 500})
 	if err != nil {
@@ -1725,7 +1646,7 @@ func TestAPI_Audit(t *testing.T) {
 
 // TestAPI_ListsEverySecret: GET /v1/secrets lists every readable secret, past the store's page size.
 func TestAPI_ListsEverySecret(t *testing.T) {
-	env := newAPIEnv(t, Config{})
+	env := newAPIEnv(t, web.Config{})
 	admin := env.org("Acme", "ada@example.com")
 	olive := env.member(admin, "olive@example.com")
 	const n = 1005
@@ -1733,7 +1654,7 @@ func TestAPI_ListsEverySecret(t *testing.T) {
 		env.secret(olive, fmt.Sprintf("S_%04d", i), "v")
 	}
 	var list goList
-	env.do(olive.Key, http.MethodGet, "/v1/secrets", nil).want(t, http.StatusOK, &list)
+	env.Do(olive.Key, http.MethodGet, "/v1/secrets", nil).want(t, http.StatusOK, &list)
 	seen := map[string]bool{}
 	for _, s := range list.Secrets {
 		seen[s.SecretID] = true
@@ -1746,7 +1667,7 @@ func TestAPI_ListsEverySecret(t *testing.T) {
 // JSON answers go out whole, with their Content-Length, not chunked: a fetch answer larger than
 // net/http's 2 KB chunking buffer, an error, and ?pretty (indented, and still whole).
 func TestAPI_JSONHasContentLength(t *testing.T) {
-	env := newAPIEnv(t, Config{})
+	env := newAPIEnv(t, web.Config{})
 	admin := env.org("Acme", "ada@example.com")
 	value := strings.Repeat("MIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n", 128) // 4.2 KB, 8.4 KB escaped
 	env.secret(admin, "TLS_KEY_PEM", value)
@@ -1758,7 +1679,7 @@ func TestAPI_JSONHasContentLength(t *testing.T) {
 		{"fetch pretty", "/v1/secrets?name=TLS_KEY_PEM&pretty", http.StatusOK},
 		{"error", "/v1/secrets/not-an-id", http.StatusNotFound},
 	} {
-		r := env.do(admin.Key, http.MethodGet, c.path, nil)
+		r := env.Do(admin.Key, http.MethodGet, c.path, nil)
 		if r.Status != c.status {
 			t.Fatalf("%s: status %d: %s", c.name, r.Status, clip(r.Body))
 		}
@@ -1769,7 +1690,7 @@ func TestAPI_JSONHasContentLength(t *testing.T) {
 			t.Fatalf("%s: not JSON: %s", c.name, clip(r.Body))
 		}
 	}
-	pretty := env.do(admin.Key, http.MethodGet, "/v1/secrets?name=TLS_KEY_PEM&pretty", nil)
+	pretty := env.Do(admin.Key, http.MethodGet, "/v1/secrets?name=TLS_KEY_PEM&pretty", nil)
 	if !strings.Contains(string(pretty.Body), "\n  ") {
 		t.Fatalf("?pretty is not indented: %s", clip(pretty.Body))
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/keyhold/keyhold/db"
+	"github.com/keyhold/keyhold/web/webtest"
 )
 
 // Names, descriptions and labels are free text. The escaping test stores markup, script URLs and
@@ -35,7 +36,7 @@ var xssPayloads = []string{
 
 // escapeFixture is one organization full of hostile text, seen by its admin.
 type escapeFixture struct {
-	ts       *testServer
+	ts       *webtest.Server
 	admin    db.Actor // the viewer; admin of every organization
 	orgNames []string // every organization of the admin; orgNames[0] is the one below
 	members  []db.Actor
@@ -55,25 +56,25 @@ func personName(first, last string) string { return first + " " + last }
 func newEscapeFixture(t *testing.T) *escapeFixture {
 	t.Helper()
 	ctx := context.Background()
-	ts := newTestServer(t)
+	ts := webtest.New(t)
 	f := &escapeFixture{ts: ts}
 
 	// One organization per payload, all with the same admin. The portal opens the first by name, so
 	// the data goes into that one.
 	f.orgNames = slices.Clone(xssPayloads)
 	slices.SortFunc(f.orgNames, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
-	admin := db.NewUser{Email: "ada@example.com", FirstName: payload(2), LastName: payload(5), Password: testPassword}
+	admin := db.NewUser{Email: "ada@example.com", FirstName: payload(2), LastName: payload(5), Password: webtest.Password}
 	for i, name := range f.orgNames {
 		org, u, err := ts.Store.CreateOrg(ctx, name, admin, "test")
 		if err != nil {
 			t.Fatalf("CreateOrg %q: %v", name, err)
 		}
 		if i == 0 {
-			f.admin = ts.actor(t, u.ID, org.ID)
+			f.admin = ts.Actor(t, u.ID, org.ID)
 		}
 	}
 	for i := range xssPayloads {
-		m := ts.seedMember(t, f.admin, fmt.Sprintf("member%d@example.com", i), payload(i), payload(i+1))
+		m := ts.SeedMember(t, f.admin, fmt.Sprintf("member%d@example.com", i), payload(i), payload(i+1))
 		f.members = append(f.members, m)
 		team, err := ts.Store.CreateTeam(ctx, f.admin, payload(i), payload(i+2))
 		if err != nil {
@@ -88,8 +89,8 @@ func newEscapeFixture(t *testing.T) *escapeFixture {
 	// A secret created by one member and changed by another, shared with the admin, every team and
 	// every member, and read through an API key of each label.
 	m0, m1 := f.members[0], f.members[1]
-	f.secret = ts.seedSecret(t, m0, "XSS_PROBE", "v1")
-	ts.seedShare(t, m0, f.secret, m1, db.RoleOwner)
+	f.secret = ts.SeedSecret(t, m0, "XSS_PROBE", "v1")
+	ts.SeedShare(t, m0, f.secret, m1, db.RoleOwner)
 	sec, err := ts.Store.UpdateSecret(ctx, m1, f.secret.ID, []byte("v2"), f.secret.Version)
 	if err != nil {
 		t.Fatal(err)
@@ -233,7 +234,7 @@ func (e *escapeTab) openDialog(button string) {
 
 func (e *escapeTab) closeDialog() {
 	e.t.Helper()
-	e.do("press Esc", chromedp.KeyEvent(kb.Escape))
+	e.run("press Esc", chromedp.KeyEvent(kb.Escape))
 	e.waitFor("the dialog closed", dialogClosed)
 }
 

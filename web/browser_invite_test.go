@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/keyhold/keyhold/db"
+	"github.com/keyhold/keyhold/web/webtest"
 )
 
 // TestBrowser_Invitation is the whole invitation flow in a real browser: the admin invites a new hire
@@ -13,18 +14,18 @@ import (
 // own, sets their own password and lands on the Secrets tab, where they see what the team shares;
 // the admin's Members page shows the invitation accepted.
 func TestBrowser_Invitation(t *testing.T) {
-	ts := newTestServer(t)
-	ada := ts.seedOrg(t, "Acme", "ada@example.com")
+	ts := webtest.New(t)
+	ada := ts.SeedOrg(t, "Acme", "ada@example.com")
 	team, err := ts.Store.CreateTeam(context.Background(), ada, "Platform", "Runs the platform")
 	if err != nil {
 		t.Fatal(err)
 	}
-	owner := ts.seedMember(t, ada, "olive@example.com", "Olive", "Owner")
-	sec := ts.seedSecret(t, owner, "PLATFORM_DEPLOY_KEY", "deploy-key-value")
+	owner := ts.SeedMember(t, ada, "olive@example.com", "Olive", "Owner")
+	sec := ts.SeedSecret(t, owner, "PLATFORM_DEPLOY_KEY", "deploy-key-value")
 	if err := ts.Store.ChangeAccess(context.Background(), owner, sec.ID, []db.AccessChange{{Kind: db.PrincipalTeam, ID: team.ID, Role: db.RoleReader}}); err != nil {
 		t.Fatal(err)
 	}
-	ts.seedSecret(t, owner, "OLIVES_OWN", "private")
+	ts.SeedSecret(t, owner, "OLIVES_OWN", "private")
 
 	admin := newBrowserTab(t, ts)
 	admin.label = "admin"
@@ -86,7 +87,7 @@ func TestBrowser_Invitation(t *testing.T) {
 		t.Errorf("the invitations table says %q, want the invitation accepted", got)
 	}
 	admin.shot("members-invitation-accepted")
-	wantPassword(t, ts, "nia@example.com", "nia's own passphrase", testPassword)
+	wantPassword(t, ts, "nia@example.com", "nia's own passphrase", webtest.Password)
 
 	// The secret's Owner sees in its Activity who gained access, through which team, and who invited.
 	olive := newBrowserTab(t, ts)
@@ -104,9 +105,9 @@ func TestBrowser_Invitation(t *testing.T) {
 // TestBrowser_PasswordReset: the operator's one-time link lets a user who forgot their password set a
 // new one in the browser, and signs them in.
 func TestBrowser_PasswordReset(t *testing.T) {
-	ts := newTestServer(t)
-	ada := ts.seedOrg(t, "Acme", "ada@example.com")
-	ts.seedMember(t, ada, "bob@example.com", "Bob", "Builder")
+	ts := webtest.New(t)
+	ada := ts.SeedOrg(t, "Acme", "ada@example.com")
+	ts.SeedMember(t, ada, "bob@example.com", "Bob", "Builder")
 	token, _, err := ts.Store.ResetPassword(context.Background(), "bob@example.com")
 	if err != nil {
 		t.Fatal(err)
@@ -129,7 +130,7 @@ func TestBrowser_PasswordReset(t *testing.T) {
 	b.fill("#reset-password-confirm", "bob's brand new passphrase")
 	b.click(`form[action^="/reset/"] button[type="submit"]`)
 	b.waitVisible("#secret-search")
-	wantPassword(t, ts, "bob@example.com", "bob's brand new passphrase", testPassword)
+	wantPassword(t, ts, "bob@example.com", "bob's brand new passphrase", webtest.Password)
 	b.navigate("/reset/" + token)
 	b.waitVisible(".alert-error")
 	b.shot("reset-used")

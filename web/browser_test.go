@@ -20,6 +20,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/keyhold/keyhold/db"
+	"github.com/keyhold/keyhold/web/webtest"
 )
 
 // The browser tests drive the portal in a real headless Chromium over real HTTP on loopback. One
@@ -118,7 +119,7 @@ func (b *browserProcess) stop() {
 // browserTab is one test's tab, in a browser context of its own, on the test's server.
 type browserTab struct {
 	t     *testing.T
-	ts    *testServer
+	ts    *webtest.Server
 	label string          // tells two tabs of one test apart in messages and screenshot names
 	tab   context.Context // the tab; lives until the test ends, browserTabTimeout at most
 	mu    sync.Mutex
@@ -127,7 +128,7 @@ type browserTab struct {
 
 // newBrowserTab opens a tab on ts in a fresh browser context. Without Chromium the test is skipped,
 // unless $CI is set: CI installs Chromium, so there its absence is a failure.
-func newBrowserTab(t *testing.T, ts *testServer) *browserTab {
+func newBrowserTab(t *testing.T, ts *webtest.Server) *browserTab {
 	t.Helper()
 	sharedBrowser.once.Do(sharedBrowser.start)
 	switch {
@@ -265,12 +266,12 @@ func (b *browserTab) step() (context.Context, context.CancelFunc) {
 }
 
 // do runs steps and fails the test, naming what, when one fails.
-func (b *browserTab) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+func (b *browserTab) run(what string, steps ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
 	ctx, cancel := b.step()
 	defer cancel()
 	if err := chromedp.Do(ctx, steps...); err != nil {
-		b.t.Fatalf("%s%s: %v (page %s)", what, b.labelled(), err, b.location())
+		b.t.Fatalf("%s%s: %v (page %s)", what, b.labelled(), err, b.Location())
 	}
 }
 
@@ -287,7 +288,7 @@ func evalJS[T any](b *browserTab, expr string) T {
 }
 
 // location is the page's path and query, for messages.
-func (b *browserTab) location() string {
+func (b *browserTab) Location() string {
 	ctx, cancel := context.WithTimeout(b.tab, 2*time.Second)
 	defer cancel()
 	loc, err := chromedp.Run(ctx, chromedp.Location())
@@ -304,31 +305,31 @@ func (b *browserTab) waitFor(what, cond string) {
 	defer cancel()
 	_, err := chromedp.Run(ctx, chromedp.Poll[bool](cond, chromedp.WithPollingTimeout(browserStepTimeout)))
 	if err != nil {
-		b.t.Fatalf("waiting for %s (%s): %v (page %s)", what, cond, err, b.location())
+		b.t.Fatalf("waiting for %s (%s): %v (page %s)", what, cond, err, b.Location())
 	}
 }
 
 func (b *browserTab) navigate(path string) {
 	b.t.Helper()
-	b.do("open "+path, chromedp.Navigate(b.ts.URL+path))
+	b.run("open "+path, chromedp.Navigate(b.ts.URL+path))
 }
 
 func (b *browserTab) click(css string) {
 	b.t.Helper()
-	b.do("click "+css, chromedp.Click(chromedp.CSS(css)))
+	b.run("click "+css, chromedp.Click(chromedp.CSS(css)))
 }
 
 // typeInto focuses the field and types text, key by key.
 func (b *browserTab) typeInto(css, text string) {
 	b.t.Helper()
-	b.do("type into "+css, chromedp.SendKeys(chromedp.CSS(css), text))
+	b.run("type into "+css, chromedp.SendKeys(chromedp.CSS(css), text))
 }
 
 // fill sets the field's value at once, with the input and change events typing would fire. (Not
 // chromedp.SetValue: it cannot set "".)
 func (b *browserTab) fill(css, text string) {
 	b.t.Helper()
-	b.do("fill "+css, chromedp.WaitVisible(chromedp.CSS(css)))
+	b.run("fill "+css, chromedp.WaitVisible(chromedp.CSS(css)))
 	ok := evalJS[bool](b, fmt.Sprintf(`(el => {
 		if (!el) return false;
 		el.value = %s;
@@ -337,13 +338,13 @@ func (b *browserTab) fill(css, text string) {
 		return true;
 	})(document.querySelector(%s))`, jsString(text), jsString(css)))
 	if !ok {
-		b.t.Fatalf("fill %s: no such field (page %s)", css, b.location())
+		b.t.Fatalf("fill %s: no such field (page %s)", css, b.Location())
 	}
 }
 
 func (b *browserTab) waitVisible(css string) {
 	b.t.Helper()
-	b.do("wait for "+css, chromedp.WaitVisible(chromedp.CSS(css)))
+	b.run("wait for "+css, chromedp.WaitVisible(chromedp.CSS(css)))
 }
 
 func (b *browserTab) text(css string) string {
@@ -352,7 +353,7 @@ func (b *browserTab) text(css string) string {
 	defer cancel()
 	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(css)))
 	if err != nil {
-		b.t.Fatalf("text of %s: %v (page %s)", css, err, b.location())
+		b.t.Fatalf("text of %s: %v (page %s)", css, err, b.Location())
 	}
 	return strings.TrimSpace(s)
 }
@@ -363,7 +364,7 @@ func (b *browserTab) value(css string) string {
 	defer cancel()
 	s, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS(css)))
 	if err != nil {
-		b.t.Fatalf("value of %s: %v (page %s)", css, err, b.location())
+		b.t.Fatalf("value of %s: %v (page %s)", css, err, b.Location())
 	}
 	return s
 }
@@ -465,7 +466,7 @@ func (b *browserTab) signOut() {
 }
 
 func TestBrowser_FirstRunSetup(t *testing.T) {
-	ts := newTestServer(t)
+	ts := webtest.New(t)
 	b := newBrowserTab(t, ts)
 
 	b.navigate("/")
@@ -480,8 +481,8 @@ func TestBrowser_FirstRunSetup(t *testing.T) {
 	b.typeInto("#setup-first", "Ada")
 	b.typeInto("#setup-last", "Admin")
 	b.fill("#setup-email", "ada@example.com")
-	b.fill("#setup-password", testPassword)
-	b.fill("#setup-password-confirm", testPassword+"!")
+	b.fill("#setup-password", webtest.Password)
+	b.fill("#setup-password-confirm", webtest.Password+"!")
 	b.click(`form[action="/setup"] button[type="submit"]`)
 	b.waitVisible(".alert-error")
 	if got := b.text(".alert-error"); got != "The two passwords do not match." {
@@ -490,12 +491,12 @@ func TestBrowser_FirstRunSetup(t *testing.T) {
 	if got := b.value("#setup-org"); got != "Acme" {
 		t.Errorf("organization name %q after the error, want Acme kept", got)
 	}
-	if ts.hasOrgs(t) {
+	if ts.HasOrgs(t) {
 		t.Fatal("a refused setup created an organization")
 	}
 
-	b.fill("#setup-password", testPassword)
-	b.fill("#setup-password-confirm", testPassword)
+	b.fill("#setup-password", webtest.Password)
+	b.fill("#setup-password-confirm", webtest.Password)
 	b.click(`form[action="/setup"] button[type="submit"]`)
 	b.waitVisible(".empty-state")
 	if got := b.path(); got != "/secrets" {
@@ -513,8 +514,8 @@ func TestBrowser_FirstRunSetup(t *testing.T) {
 }
 
 func TestBrowser_SignOutAndIn(t *testing.T) {
-	ts := newTestServer(t)
-	ts.seedOrg(t, "Acme", "ada@example.com")
+	ts := webtest.New(t)
+	ts.SeedOrg(t, "Acme", "ada@example.com")
 	b := newBrowserTab(t, ts)
 
 	b.navigate("/secrets")
@@ -535,7 +536,7 @@ func TestBrowser_SignOutAndIn(t *testing.T) {
 	if got := b.focusedID(); got != "login-password" {
 		t.Errorf("focus on #%s after the error, want the password", got)
 	}
-	b.fill("#login-password", testPassword)
+	b.fill("#login-password", webtest.Password)
 	b.click(`form[action="/login"] button[type="submit"]`)
 	b.waitVisible("#secret-search")
 
@@ -547,7 +548,7 @@ func TestBrowser_SignOutAndIn(t *testing.T) {
 		t.Error("after sign-out /secrets does not redirect to sign-in")
 	}
 	b.fill("#login-email", "ada@example.com")
-	b.fill("#login-password", testPassword)
+	b.fill("#login-password", webtest.Password)
 	b.click(`form[action="/login"] button[type="submit"]`)
 	b.waitVisible("#secret-search")
 	if got := b.text(".user-menu-name"); got != "Ada Admin" {
@@ -556,9 +557,9 @@ func TestBrowser_SignOutAndIn(t *testing.T) {
 }
 
 func TestBrowser_SessionEndsWhileOnPage(t *testing.T) {
-	ts := newTestServer(t)
-	ada := ts.seedOrg(t, "Acme", "ada@example.com")
-	ts.seedSecret(t, ada, "API_TOKEN", "v1")
+	ts := webtest.New(t)
+	ada := ts.SeedOrg(t, "Acme", "ada@example.com")
+	ts.SeedSecret(t, ada, "API_TOKEN", "v1")
 	b := newBrowserTab(t, ts)
 	b.openAs("ada@example.com")
 	b.navigate("/secrets?q=api")
@@ -571,7 +572,7 @@ func TestBrowser_SessionEndsWhileOnPage(t *testing.T) {
 	b.click(`.page-header button[hx-get="/secrets/new"]`)
 	b.waitVisible("#login-email")
 	b.fill("#login-email", "ada@example.com")
-	b.fill("#login-password", testPassword)
+	b.fill("#login-password", webtest.Password)
 	b.click(`form[action="/login"] button[type="submit"]`)
 	// Back where she was: the Secrets page with her search, not the bare dialog fragment.
 	b.waitVisible("#secret-search")
@@ -582,9 +583,9 @@ func TestBrowser_SessionEndsWhileOnPage(t *testing.T) {
 }
 
 func TestBrowser_NewSecretDialog(t *testing.T) {
-	ts := newTestServer(t)
-	ada := ts.seedOrg(t, "Acme", "ada@example.com")
-	ts.seedSecret(t, ada, "EXISTING_KEY", "old")
+	ts := webtest.New(t)
+	ada := ts.SeedOrg(t, "Acme", "ada@example.com")
+	ts.SeedSecret(t, ada, "EXISTING_KEY", "old")
 	b := newBrowserTab(t, ts)
 	b.openAs("ada@example.com")
 	b.waitRows("EXISTING_KEY")
@@ -626,23 +627,23 @@ func TestBrowser_NewSecretDialog(t *testing.T) {
 	b.waitFor("the dialog closed", dialogClosed)
 	b.waitToast("Created NEW_KEY.")
 	b.waitRows("EXISTING_KEY", "NEW_KEY")
-	if v := ts.secretValue(t, ada, mustSecretID(t, ts, ada, "NEW_KEY")); v != "the value" {
+	if v := ts.SecretValue(t, ada, mustSecretID(t, ts, ada, "NEW_KEY")); v != "the value" {
 		t.Errorf("NEW_KEY holds %q, want the typed value", v)
 	}
 
 	// Esc closes a dialog and gives the focus back to the button that opened it.
 	b.click(newButton)
 	b.waitFor("the New Secret dialog", dialogOpen)
-	b.do("press Esc", chromedp.KeyEvent(kb.Escape))
+	b.run("press Esc", chromedp.KeyEvent(kb.Escape))
 	b.waitFor("the dialog closed by Esc", dialogClosed)
 	b.waitFor("the focus back on New Secret", `document.activeElement && document.activeElement.matches(`+jsString(newButton)+`)`)
 }
 
 func TestBrowser_Search(t *testing.T) {
-	ts := newTestServer(t)
-	ada := ts.seedOrg(t, "Acme", "ada@example.com")
+	ts := webtest.New(t)
+	ada := ts.SeedOrg(t, "Acme", "ada@example.com")
 	for _, n := range []string{"AWS_SECRET", "STRIPE_KEY", "STRIPE_WEBHOOK"} {
-		ts.seedSecret(t, ada, n, "v")
+		ts.SeedSecret(t, ada, n, "v")
 	}
 	b := newBrowserTab(t, ts)
 	b.openAs("ada@example.com")
@@ -661,10 +662,10 @@ func TestBrowser_Search(t *testing.T) {
 }
 
 func TestBrowser_EditRevealUpdate(t *testing.T) {
-	ts := newTestServer(t)
-	ada := ts.seedOrg(t, "Acme", "ada@example.com")
+	ts := webtest.New(t)
+	ada := ts.SeedOrg(t, "Acme", "ada@example.com")
 	value := "s3cr3t-value\nsecond line ✓\n"
-	sec := ts.seedSecret(t, ada, "API_TOKEN", value)
+	sec := ts.SeedSecret(t, ada, "API_TOKEN", value)
 	b := newBrowserTab(t, ts)
 	b.openAs("ada@example.com")
 
@@ -693,18 +694,18 @@ func TestBrowser_EditRevealUpdate(t *testing.T) {
 	b.click(`#dialog button[type="submit"]`)
 	b.waitFor("the dialog closed", dialogClosed)
 	b.waitToast("Updated API_TOKEN.")
-	if v := ts.secretValue(t, ada, sec.ID); v != "rotated-value-42" {
+	if v := ts.SecretValue(t, ada, sec.ID); v != "rotated-value-42" {
 		t.Errorf("stored value %q, want rotated-value-42", v)
 	}
 	b.waitRows("API_TOKEN")
 }
 
 func TestBrowser_StaleEditRefused(t *testing.T) {
-	ts := newTestServer(t)
-	ada := ts.seedOrg(t, "Acme", "ada@example.com")
-	bob := ts.seedMember(t, ada, "bob@example.com", "Bob", "Example")
-	sec := ts.seedSecret(t, ada, "API_TOKEN", "v1")
-	ts.seedShare(t, ada, sec, bob, db.RoleOwner)
+	ts := webtest.New(t)
+	ada := ts.SeedOrg(t, "Acme", "ada@example.com")
+	bob := ts.SeedMember(t, ada, "bob@example.com", "Bob", "Example")
+	sec := ts.SeedSecret(t, ada, "API_TOKEN", "v1")
+	ts.SeedShare(t, ada, sec, bob, db.RoleOwner)
 	b := newBrowserTab(t, ts)
 	b.openAs("ada@example.com")
 
@@ -725,22 +726,22 @@ func TestBrowser_StaleEditRefused(t *testing.T) {
 	if got := b.value("#secret-value"); got != "ada's value" {
 		t.Errorf("value field %q, want Ada's typed value kept", got)
 	}
-	if v := ts.secretValue(t, ada, sec.ID); v != "bob's value" {
+	if v := ts.SecretValue(t, ada, sec.ID); v != "bob's value" {
 		t.Errorf("stored value %q, want Bob's value", v)
 	}
 	// Pressing Update again does not overwrite Bob's value either.
 	b.click(`#dialog button[type="submit"]`)
 	b.waitVisible("#dialog .alert-error")
-	if v := ts.secretValue(t, ada, sec.ID); v != "bob's value" {
+	if v := ts.SecretValue(t, ada, sec.ID); v != "bob's value" {
 		t.Errorf("stored value %q after a second Update, want Bob's value", v)
 	}
 }
 
 func TestBrowser_Delete(t *testing.T) {
-	ts := newTestServer(t)
-	ada := ts.seedOrg(t, "Acme", "ada@example.com")
-	ts.seedSecret(t, ada, "API_TOKEN", "v1")
-	ts.seedSecret(t, ada, "OTHER_KEY", "v2")
+	ts := webtest.New(t)
+	ada := ts.SeedOrg(t, "Acme", "ada@example.com")
+	ts.SeedSecret(t, ada, "API_TOKEN", "v1")
+	ts.SeedSecret(t, ada, "OTHER_KEY", "v2")
 	b := newBrowserTab(t, ts)
 	b.openAs("ada@example.com")
 	b.waitRows("API_TOKEN", "OTHER_KEY")
@@ -755,16 +756,16 @@ func TestBrowser_Delete(t *testing.T) {
 	b.waitFor("the dialog closed", dialogClosed)
 	b.waitToast("Deleted API_TOKEN.")
 	b.waitRows("OTHER_KEY")
-	if got := ts.secretNames(t, ada); len(got) != 1 || got[0] != "OTHER_KEY" {
+	if got := ts.SecretNames(t, ada); len(got) != 1 || got[0] != "OTHER_KEY" {
 		t.Errorf("secrets %v, want only OTHER_KEY", got)
 	}
 }
 
 func TestBrowser_Sharing(t *testing.T) {
-	ts := newTestServer(t)
-	ada := ts.seedOrg(t, "Acme", "ada@example.com")
-	bob := ts.seedMember(t, ada, "bob@example.com", "Bob", "Example")
-	ts.seedMember(t, ada, "carol@example.com", "Carol", "Example")
+	ts := webtest.New(t)
+	ada := ts.SeedOrg(t, "Acme", "ada@example.com")
+	bob := ts.SeedMember(t, ada, "bob@example.com", "Bob", "Example")
+	ts.SeedMember(t, ada, "carol@example.com", "Carol", "Example")
 	owner := newBrowserTab(t, ts) // Ada
 	owner.label = "ada"
 	reader := newBrowserTab(t, ts) // Bob, with cookies of his own
@@ -831,7 +832,7 @@ func TestBrowser_Sharing(t *testing.T) {
 	if n := evalJS[int](reader, `document.querySelectorAll("#dialog #share-q, #dialog #share-form, #dialog select, #dialog button[type=submit], #dialog [aria-label^='Remove']").length`); n != 0 {
 		t.Errorf("the Reader's Share dialog has %d editing controls", n)
 	}
-	reader.do("press Esc", chromedp.KeyEvent(kb.Escape))
+	reader.run("press Esc", chromedp.KeyEvent(kb.Escape))
 	reader.waitFor("the dialog closed", dialogClosed)
 	reader.click(`button[aria-label="View SHARED_KEY"]`)
 	reader.waitFor("the View dialog", dialogOpen)
@@ -846,7 +847,7 @@ func TestBrowser_Sharing(t *testing.T) {
 	if !evalJS[bool](reader, `document.getElementById("secret-value").readOnly`) {
 		t.Error("the Reader's value field is editable")
 	}
-	reader.do("press Esc", chromedp.KeyEvent(kb.Escape))
+	reader.run("press Esc", chromedp.KeyEvent(kb.Escape))
 	reader.waitFor("the dialog closed", dialogClosed)
 
 	// Ada makes Bob an Owner.
@@ -869,13 +870,13 @@ func TestBrowser_Sharing(t *testing.T) {
 	reader.fill("#secret-value", "bob rotated it")
 	reader.click(`#dialog button[type="submit"]`)
 	reader.waitFor("the dialog closed", dialogClosed)
-	if v := ts.secretValue(t, ada, sec.ID); v != "bob rotated it" {
+	if v := ts.SecretValue(t, ada, sec.ID); v != "bob rotated it" {
 		t.Errorf("stored value %q, want Bob's edit", v)
 	}
 }
 
 // accessOf is user's direct role on a secret, as a (who can read it) sees the access list.
-func accessOf(t testing.TB, ts *testServer, a db.Actor, secretID, userID string) db.Role {
+func accessOf(t testing.TB, ts *webtest.Server, a db.Actor, secretID, userID string) db.Role {
 	t.Helper()
 	grants, err := ts.Store.AccessList(context.Background(), a, secretID)
 	if err != nil {

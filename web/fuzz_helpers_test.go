@@ -23,6 +23,7 @@ import (
 
 	"github.com/keyhold/keyhold/db"
 	"github.com/keyhold/keyhold/web"
+	"github.com/keyhold/keyhold/web/webtest"
 )
 
 // changeCounter counts every committed change to keyhold's data, with triggers added to the test's
@@ -150,7 +151,7 @@ func (l *logBuffer) Reset() {
 // Bob (member) as Reader, and $TEAM holds Bob; in Globex, $OTHER is a user and $OTHERTEAM a team that
 // Acme's requests must not reach.
 type fuzzFixture struct {
-	ts      *testServer
+	ts      *webtest.Server
 	log     *logBuffer
 	changes *changeCounter
 	ada     db.Actor
@@ -166,9 +167,9 @@ func newFuzzFixture(t testing.TB, cfg web.Config) *fuzzFixture {
 	t.Helper()
 	fx := &fuzzFixture{log: &logBuffer{}}
 	cfg.Logger = slog.New(slog.NewTextHandler(fx.log, nil))
-	fx.ts = newTestServerConfig(t, cfg)
-	fx.ada = fx.ts.seedOrg(t, "Acme", "ada@example.com")
-	fx.bob = fx.ts.seedMember(t, fx.ada, "bob@example.com", "Bob", "Builder")
+	fx.ts = webtest.NewConfig(t, cfg)
+	fx.ada = fx.ts.SeedOrg(t, "Acme", "ada@example.com")
+	fx.bob = fx.ts.SeedMember(t, fx.ada, "bob@example.com", "Bob", "Builder")
 	team, err := fx.ts.Store.CreateTeam(context.Background(), fx.ada, "Ops", "Runs things")
 	if err != nil {
 		t.Fatal(err)
@@ -176,7 +177,7 @@ func newFuzzFixture(t testing.TB, cfg web.Config) *fuzzFixture {
 	if _, err := fx.ts.Store.UpdateTeam(context.Background(), fx.ada, team.ID, db.TeamChange{AddUserIDs: []string{fx.bob.UserID}}); err != nil {
 		t.Fatal(err)
 	}
-	other := fx.ts.seedOrg(t, "Globex", "carol@example.com")
+	other := fx.ts.SeedOrg(t, "Globex", "carol@example.com")
 	otherTeam, err := fx.ts.Store.CreateTeam(context.Background(), other, "Sales", "")
 	if err != nil {
 		t.Fatal(err)
@@ -193,8 +194,8 @@ func newFuzzFixture(t testing.TB, cfg web.Config) *fuzzFixture {
 func (fx *fuzzFixture) newSecret(t testing.TB) {
 	t.Helper()
 	fx.secrets++
-	sec := fx.ts.seedSecret(t, fx.ada, fmt.Sprintf("FIXTURE_%d_%s", fx.secrets, rand.Text()), "fuzz value")
-	fx.ts.seedShare(t, fx.ada, sec, fx.bob, db.RoleReader)
+	sec := fx.ts.SeedSecret(t, fx.ada, fmt.Sprintf("FIXTURE_%d_%s", fx.secrets, rand.Text()), "fuzz value")
+	fx.ts.SeedShare(t, fx.ada, sec, fx.bob, db.RoleReader)
 	fx.vars["$SECRET"] = sec.ID
 	keys := slices.Collect(maps.Keys(fx.vars))
 	// Longest first, so that $OTHERTEAM is not read as $OTHER followed by TEAM.

@@ -4,13 +4,15 @@ import (
 	"io"
 	"net/http"
 	"testing"
+
+	"github.com/keyhold/keyhold/web/webtest"
 )
 
 // TestHealth_LivenessAndReadiness: /healthz answers 200 while the process serves and says whether all
 // is well; /readyz answers 503 with the reason once the database does not answer. (A full disk is
 // the main package's TestDiskFull.)
 func TestHealth_LivenessAndReadiness(t *testing.T) {
-	ts := newTestServer(t)
+	ts := webtest.New(t)
 	get := func(path string) (int, string) {
 		t.Helper()
 		resp, err := http.Get(ts.URL + path)

@@ -24,32 +24,12 @@ import (
 
 	"github.com/keyhold/keyhold/db"
 	"github.com/keyhold/keyhold/web"
+	"github.com/keyhold/keyhold/web/webtest"
 )
-
-// send sends an htmx request of c with body as is (length -1 streams it chunked) and reads the answer.
-func (c *testClient) send(method, path, contentType string, body io.Reader, length int64) *response {
-	c.t.Helper()
-	tok := c.csrf()
-	req, err := http.NewRequest(method, c.base.String()+path, body)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	req.ContentLength = length
-	req.Header.Set("Content-Type", contentType)
-	req.Header.Set("HX-Request", "true")
-	req.Header.Set("X-CSRF-Token", tok)
-	res, err := c.http.Do(req)
-	if err != nil {
-		c.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return &response{Status: res.StatusCode, Header: res.Header, Body: string(b)}
-}
 
 // declare sends only the head of a request that declares a body of length bytes, and reads the answer
 // the server gives before the body comes.
-func declare(t *testing.T, ts *testServer, head string, length int) *http.Response {
+func declare(t *testing.T, ts *webtest.Server, head string, length int) *http.Response {
 	t.Helper()
 	conn, err := net.Dial("tcp", ts.Listener.Addr().String())
 	if err != nil {
@@ -66,31 +46,31 @@ func declare(t *testing.T, ts *testServer, head string, length int) *http.Respon
 }
 
 func TestLimits_PortalBody(t *testing.T) {
-	ts := newTestServer(t)
-	ada := ts.seedOrg(t, "Acme", "ada@example.com")
-	sec := ts.seedSecret(t, ada, "KEPT", "kept value")
-	c := signedInClient(t, ts, "ada@example.com")
+	ts := webtest.New(t)
+	ada := ts.SeedOrg(t, "Acme", "ada@example.com")
+	sec := ts.SeedSecret(t, ada, "KEPT", "kept value")
+	c := webtest.SignedInClient(t, ts, "ada@example.com")
 	const form = "application/x-www-form-urlencoded"
 
 	// The largest legal value at its worst encoding: 5,242,880 bytes of "é", 3 bytes a byte encoded.
 	big := strings.Repeat("é", db.MaxValueBytes/2)
 	body := url.Values{"name": {"LARGEST"}, "value": {big}}.Encode()
-	r := c.send(http.MethodPost, "/secrets", form, strings.NewReader(body), int64(len(body)))
+	r := c.Send(http.MethodPost, "/secrets", form, strings.NewReader(body), int64(len(body)))
 	wantStatus(t, fmt.Sprintf("POST /secrets with a %d-byte body", len(body)), r, http.StatusOK)
 	page, err := ts.Store.ListSecrets(context.Background(), ada, "LARGEST", 0, 1)
 	if err != nil || len(page.Secrets) != 1 {
 		t.Fatalf("LARGEST not stored: %v", err)
 	}
-	if got := ts.secretValue(t, ada, page.Secrets[0].ID); got != big {
+	if got := ts.SecretValue(t, ada, page.Secrets[0].ID); got != big {
 		t.Fatalf("stored %d bytes, want %d", len(got), len(big))
 	}
 
-	before := ts.secretNames(t, ada)
+	before := ts.SecretNames(t, ada)
 	fields := strings.Repeat("a=1&", 200_000) + "name=MANY&value=v"
 
 	t.Run("declared over 16 MB", func(t *testing.T) {
 		res := declare(t, ts, fmt.Sprintf("POST /secrets HTTP/1.1\r\nHost: keyhold\r\nCookie: kh_session=%s\r\nX-CSRF-Token: %s\r\nHX-Request: true\r\nContent-Type: %s\r\n",
-			c.cookie("kh_session"), c.csrf(), form), 16_000_001)
+			c.Cookie("kh_session"), c.CSRF(), form), 16_000_001)
 		res.Body.Close()
 		if res.StatusCode != http.StatusRequestEntityTooLarge {
 			t.Fatalf("status %d, want 413", res.StatusCode)
@@ -98,26 +78,26 @@ func TestLimits_PortalBody(t *testing.T) {
 	})
 	t.Run("streamed over 16 MB", func(t *testing.T) {
 		body := io.MultiReader(strings.NewReader("name=HUGE&value="), strings.NewReader(strings.Repeat("x", 17_000_000)))
-		r := c.send(http.MethodPost, "/secrets", form, body, -1)
+		r := c.Send(http.MethodPost, "/secrets", form, body, -1)
 		wantStatus(t, "POST /secrets, 17 MB chunked", r, http.StatusRequestEntityTooLarge)
-		if msg := toastText(r.Body); !strings.Contains(msg, "too large") {
+		if msg := webtest.ToastText(r.Body); !strings.Contains(msg, "too large") {
 			t.Fatalf("toast %q", msg)
 		}
 	})
 	t.Run("200,000 fields", func(t *testing.T) {
 		start := time.Now()
-		r := c.send(http.MethodPost, "/secrets", form, strings.NewReader(fields), int64(len(fields)))
+		r := c.Send(http.MethodPost, "/secrets", form, strings.NewReader(fields), int64(len(fields)))
 		wantStatus(t, "POST /secrets with 200,000 fields", r, http.StatusBadRequest)
 		if d := time.Since(start); d > 2*time.Second {
 			t.Fatalf("took %v", d)
 		}
-		r = c.send(http.MethodPut, "/secrets/"+sec.ID, form, strings.NewReader(fields+"&version=1"), -1)
+		r = c.Send(http.MethodPut, "/secrets/"+sec.ID, form, strings.NewReader(fields+"&version=1"), -1)
 		wantStatus(t, "PUT /secrets/:id with 200,000 fields", r, http.StatusBadRequest)
 	})
 	t.Run("200,000 fields, signed out", func(t *testing.T) {
-		anon := ts.newClient(t)
+		anon := ts.NewClient(t)
 		for _, path := range []string{"/login", "/setup"} {
-			r := anon.send(http.MethodPost, path, form, strings.NewReader(fields), int64(len(fields)))
+			r := anon.Send(http.MethodPost, path, form, strings.NewReader(fields), int64(len(fields)))
 			wantStatus(t, "POST "+path+" with 200,000 fields", r, http.StatusRequestEntityTooLarge)
 		}
 	})
@@ -130,16 +110,16 @@ func TestLimits_PortalBody(t *testing.T) {
 		mw.WriteField("name", "PARTS")
 		mw.WriteField("value", "v")
 		mw.Close()
-		r := c.send(http.MethodPost, "/secrets", mw.FormDataContentType(), &b, int64(b.Len()))
+		r := c.Send(http.MethodPost, "/secrets", mw.FormDataContentType(), &b, int64(b.Len()))
 		if r.Status != http.StatusRequestEntityTooLarge && r.Status != http.StatusBadRequest {
 			t.Fatalf("status %d, want 413 or 400", r.Status)
 		}
 	})
 
-	if after := ts.secretNames(t, ada); !slices.Equal(after, before) {
+	if after := ts.SecretNames(t, ada); !slices.Equal(after, before) {
 		t.Fatalf("refused bodies changed the secrets: %q, was %q", after, before)
 	}
-	if got := ts.secretValue(t, ada, sec.ID); got != "kept value" {
+	if got := ts.SecretValue(t, ada, sec.ID); got != "kept value" {
 		t.Fatalf("KEPT holds %q", got)
 	}
 }
@@ -147,9 +127,9 @@ func TestLimits_PortalBody(t *testing.T) {
 // TestLimits_APIBody: over the API's limit, the answer is 413 in the API's JSON error shape, before
 // the body is read.
 func TestLimits_APIBody(t *testing.T) {
-	ts := newTestServer(t)
-	ada := ts.seedOrg(t, "Acme", "ada@example.com")
-	sec := ts.seedSecret(t, ada, "KEPT", "kept value")
+	ts := webtest.New(t)
+	ada := ts.SeedOrg(t, "Acme", "ada@example.com")
+	sec := ts.SeedSecret(t, ada, "KEPT", "kept value")
 	key, _, err := ts.Store.CreateAPIKey(context.Background(), ada, "limits", time.Time{})
 	if err != nil {
 		t.Fatal(err)
@@ -168,7 +148,7 @@ func TestLimits_APIBody(t *testing.T) {
 			t.Errorf("%s %s: status %d, body %v (%v); want 413 and {code, message}", method, path, res.StatusCode, e, err)
 		}
 	}
-	if got := ts.secretValue(t, ada, sec.ID); got != "kept value" {
+	if got := ts.SecretValue(t, ada, sec.ID); got != "kept value" {
 		t.Fatalf("KEPT holds %q", got)
 	}
 }
@@ -178,25 +158,25 @@ func TestLimits_APIBody(t *testing.T) {
 // sign-in or token check could be skipped by a big form (60 posts of 16 MB to /login once took the
 // server from 152 to 711 MB).
 func TestLimits_BodiesRefusedBeforeTheyAreRead(t *testing.T) {
-	ts := newTestServer(t)
-	ts.seedOrg(t, "Acme", "ada@example.com")
-	c := signedInClient(t, ts, "ada@example.com")
-	anon := ts.newClient(t)
-	anonToken := anon.csrf()
+	ts := webtest.New(t)
+	ts.SeedOrg(t, "Acme", "ada@example.com")
+	c := webtest.SignedInClient(t, ts, "ada@example.com")
+	anon := ts.NewClient(t)
+	anonToken := anon.CSRF()
 	const form = "Content-Type: application/x-www-form-urlencoded\r\n"
 	for _, tc := range []struct {
 		name, head string
 		length     int
 		want       int
 	}{
-		{"sign-in form of 1 MB", "POST /login HTTP/1.1\r\nHost: keyhold\r\n" + form + "Cookie: kh_anon=" + anon.cookie("kh_anon") + "\r\n", 1 << 20, http.StatusRequestEntityTooLarge},
+		{"sign-in form of 1 MB", "POST /login HTTP/1.1\r\nHost: keyhold\r\n" + form + "Cookie: kh_anon=" + anon.Cookie("kh_anon") + "\r\n", 1 << 20, http.StatusRequestEntityTooLarge},
 		{"setup form of 16 MB", "POST /setup HTTP/1.1\r\nHost: keyhold\r\n" + form, 16_000_000, http.StatusRequestEntityTooLarge},
 		{"invitation form of 1 MB", "POST /invite/some-token HTTP/1.1\r\nHost: keyhold\r\n" + form, 1 << 20, http.StatusRequestEntityTooLarge},
 		{"a value, signed out", "POST /secrets HTTP/1.1\r\nHost: keyhold\r\n" + form + "HX-Request: true\r\n", 10_000_000, http.StatusUnauthorized},
-		{"a value without the CSRF token", "POST /secrets HTTP/1.1\r\nHost: keyhold\r\n" + form + "HX-Request: true\r\nCookie: kh_session=" + c.cookie("kh_session") + "\r\n", 10_000_000, http.StatusForbidden},
-		{"a value with the token in the form only", "PUT /secrets/x HTTP/1.1\r\nHost: keyhold\r\n" + form + "Cookie: kh_session=" + c.cookie("kh_session") + "\r\n", 10_000_000, http.StatusForbidden},
-		{"a value posted cross-site", "POST /secrets HTTP/1.1\r\nHost: keyhold\r\n" + form + "Sec-Fetch-Site: cross-site\r\nX-CSRF-Token: " + c.csrf() + "\r\nCookie: kh_session=" + c.cookie("kh_session") + "\r\n", 10_000_000, http.StatusForbidden},
-		{"a team form of 1 MB, signed in", "POST /teams HTTP/1.1\r\nHost: keyhold\r\n" + form + "X-CSRF-Token: " + c.csrf() + "\r\nCookie: kh_session=" + c.cookie("kh_session") + "\r\n", 1 << 20, http.StatusRequestEntityTooLarge},
+		{"a value without the CSRF token", "POST /secrets HTTP/1.1\r\nHost: keyhold\r\n" + form + "HX-Request: true\r\nCookie: kh_session=" + c.Cookie("kh_session") + "\r\n", 10_000_000, http.StatusForbidden},
+		{"a value with the token in the form only", "PUT /secrets/x HTTP/1.1\r\nHost: keyhold\r\n" + form + "Cookie: kh_session=" + c.Cookie("kh_session") + "\r\n", 10_000_000, http.StatusForbidden},
+		{"a value posted cross-site", "POST /secrets HTTP/1.1\r\nHost: keyhold\r\n" + form + "Sec-Fetch-Site: cross-site\r\nX-CSRF-Token: " + c.CSRF() + "\r\nCookie: kh_session=" + c.Cookie("kh_session") + "\r\n", 10_000_000, http.StatusForbidden},
+		{"a team form of 1 MB, signed in", "POST /teams HTTP/1.1\r\nHost: keyhold\r\n" + form + "X-CSRF-Token: " + c.CSRF() + "\r\nCookie: kh_session=" + c.Cookie("kh_session") + "\r\n", 1 << 20, http.StatusRequestEntityTooLarge},
 		{"an API team body of 1 MB", "POST /v1/teams HTTP/1.1\r\nHost: keyhold\r\nContent-Type: application/json\r\nAuthorization: Bearer kh_not-a-key\r\n", 1 << 20, http.StatusUnauthorized},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -209,9 +189,9 @@ func TestLimits_BodiesRefusedBeforeTheyAreRead(t *testing.T) {
 	}
 	// Streamed without a length, a form stops being read at the limit.
 	body := io.MultiReader(strings.NewReader("email=ada%40example.com&_csrf="+anonToken+"&password="), strings.NewReader(strings.Repeat("x", 1<<20)))
-	r := anon.send(http.MethodPost, "/login", "application/x-www-form-urlencoded", body, -1)
+	r := anon.Send(http.MethodPost, "/login", "application/x-www-form-urlencoded", body, -1)
 	wantStatus(t, "a streamed 1 MB sign-in form", r, http.StatusRequestEntityTooLarge)
-	if ts.Store.Path() == "" || c.get("/secrets").Status != http.StatusOK {
+	if ts.Store.Path() == "" || c.Get("/secrets").Status != http.StatusOK {
 		t.Fatal("the session ended")
 	}
 }
@@ -219,9 +199,9 @@ func TestLimits_BodiesRefusedBeforeTheyAreRead(t *testing.T) {
 // Large bodies in flight share a memory budget: while one holds it, another waits, then gets 503
 // with Retry-After, and nothing of it is stored; once the first is done, the next goes through.
 func TestLimits_BodyMemoryBudget(t *testing.T) {
-	ts := newTestServerConfig(t, web.Config{BodyMemory: 64 << 10, BodyWait: 200 * time.Millisecond})
-	ada := ts.seedOrg(t, "Acme", "ada@example.com")
-	c := signedInClient(t, ts, "ada@example.com")
+	ts := webtest.NewConfig(t, web.Config{BodyMemory: 64 << 10, BodyWait: 200 * time.Millisecond})
+	ada := ts.SeedOrg(t, "Acme", "ada@example.com")
+	c := webtest.SignedInClient(t, ts, "ada@example.com")
 	key, _, err := ts.Store.CreateAPIKey(context.Background(), ada, "budget", time.Time{})
 	if err != nil {
 		t.Fatal(err)
@@ -236,13 +216,13 @@ func TestLimits_BodyMemoryBudget(t *testing.T) {
 	}
 	defer conn.Close()
 	fmt.Fprintf(conn, "POST /secrets HTTP/1.1\r\nHost: keyhold\r\nContent-Type: application/x-www-form-urlencoded\r\nHX-Request: true\r\n"+
-		"X-CSRF-Token: %s\r\nCookie: kh_session=%s\r\nContent-Length: %d\r\n\r\n%s", c.csrf(), c.cookie("kh_session"), len(slowBody), slowBody[:len(slowBody)/2])
+		"X-CSRF-Token: %s\r\nCookie: kh_session=%s\r\nContent-Length: %d\r\n\r\n%s", c.CSRF(), c.Cookie("kh_session"), len(slowBody), slowBody[:len(slowBody)/2])
 
 	// Meanwhile another value, in the portal and through the API, waits and is refused.
 	deadline := time.Now().Add(10 * time.Second)
-	var r *response
+	var r *webtest.Response
 	for {
-		r = c.hx(http.MethodPost, "/secrets", url.Values{"name": {"WAITING"}, "value": {strings.Repeat("b", 30<<10)}})
+		r = c.HX(http.MethodPost, "/secrets", url.Values{"name": {"WAITING"}, "value": {strings.Repeat("b", 30<<10)}})
 		if r.Status == http.StatusServiceUnavailable || time.Now().After(deadline) {
 			break
 		}
@@ -271,7 +251,7 @@ func TestLimits_BodyMemoryBudget(t *testing.T) {
 	if res.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("API create while the budget is taken: status %d, want 503", res.StatusCode)
 	}
-	if names := ts.secretNames(t, ada); len(names) != 0 {
+	if names := ts.SecretNames(t, ada); len(names) != 0 {
 		t.Fatalf("refused bodies stored %v", names)
 	}
 
@@ -285,5 +265,5 @@ func TestLimits_BodyMemoryBudget(t *testing.T) {
 	if slow.StatusCode != http.StatusOK {
 		t.Fatalf("the slow upload: status %d", slow.StatusCode)
 	}
-	wantStatus(t, "the next large body", c.hx(http.MethodPost, "/secrets", url.Values{"name": {"NEXT"}, "value": {strings.Repeat("b", 30<<10)}}), http.StatusOK)
+	wantStatus(t, "the next large body", c.HX(http.MethodPost, "/secrets", url.Values{"name": {"NEXT"}, "value": {strings.Repeat("b", 30<<10)}}), http.StatusOK)
 }

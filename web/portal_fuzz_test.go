@@ -20,10 +20,11 @@ import (
 
 	"github.com/keyhold/keyhold/db"
 	"github.com/keyhold/keyhold/web"
+	"github.com/keyhold/keyhold/web/webtest"
 )
 
 // fuzzConfig is the server's configuration under fuzzing: the test servers' sign-in throttle
-// (plentyAttempts) never locks the fixture's account.
+// (webtest.PlentyAttempts) never locks the fixture's account.
 var fuzzConfig = web.Config{}
 
 // portalFuzz is a fuzzFixture with Ada signed in.
@@ -35,9 +36,9 @@ type portalFuzz struct {
 
 func newPortalFuzz(f *testing.F) *portalFuzz {
 	fx := &portalFuzz{fuzzFixture: newFuzzFixture(f, fuzzConfig)}
-	c := signedInClient(f, fx.ts, "ada@example.com")
-	fx.csrf = c.csrf()
-	fx.cookies = c.jar.Cookies(c.base)
+	c := webtest.SignedInClient(f, fx.ts, "ada@example.com")
+	fx.csrf = c.CSRF()
+	fx.cookies = c.Cookies()
 	return fx
 }
 
@@ -222,14 +223,14 @@ func setupBody(org, first, last, email, pw, confirm string) string {
 // for the next input.
 func FuzzPortalSetup(f *testing.F) {
 	for _, seed := range []string{
-		setupBody("Acme", "Ada", "Admin", "ada@example.com", testPassword, testPassword),
-		setupBody("Acme", "Ada", "Admin", "ada@example.com", testPassword, testPassword+"x"),
+		setupBody("Acme", "Ada", "Admin", "ada@example.com", webtest.Password, webtest.Password),
+		setupBody("Acme", "Ada", "Admin", "ada@example.com", webtest.Password, webtest.Password+"x"),
 		setupBody("Acme", "", "", "ada@example.com", "elevenchars", "elevenchars"),
-		setupBody("   ", "Ada", "Admin", "ada@example.com", testPassword, testPassword),
-		setupBody("Acme", "Ada", "Admin", "ada.example.com", testPassword, testPassword),
-		setupBody("Ac\x00me", "A\nda", "<b>", "ada@example.com", testPassword, testPassword),
-		setupBody(strings.Repeat("O", 300), "Ada", "Admin", "ada@example.com", testPassword, testPassword),
-		"org_name=Acme&email=ada@example.com&password=" + testPassword,
+		setupBody("   ", "Ada", "Admin", "ada@example.com", webtest.Password, webtest.Password),
+		setupBody("Acme", "Ada", "Admin", "ada.example.com", webtest.Password, webtest.Password),
+		setupBody("Ac\x00me", "A\nda", "<b>", "ada@example.com", webtest.Password, webtest.Password),
+		setupBody(strings.Repeat("O", 300), "Ada", "Admin", "ada@example.com", webtest.Password, webtest.Password),
+		"org_name=Acme&email=ada@example.com&password=" + webtest.Password,
 		"",
 	} {
 		f.Add(seed)
@@ -237,7 +238,7 @@ func FuzzPortalSetup(f *testing.F) {
 	fx := &fuzzFixture{log: &logBuffer{}}
 	cfg := fuzzConfig
 	cfg.Logger = slog.New(slog.NewTextHandler(fx.log, nil))
-	fx.ts = newTestServerConfig(f, cfg)
+	fx.ts = webtest.NewConfig(f, cfg)
 	fx.changes = watchChanges(f, fx.ts.Store.Path())
 	cookies, csrf := anonCSRF(f, fx.ts)
 	f.Fuzz(func(t *testing.T, body string) {
@@ -272,16 +273,16 @@ func FuzzPortalSetup(f *testing.F) {
 func FuzzPortalLogin(f *testing.F) {
 	fx := newFuzzFixture(f, fuzzConfig)
 	for _, seed := range []string{
-		url.Values{"email": {"ada@example.com"}, "password": {testPassword}}.Encode(),
-		url.Values{"email": {" ADA@example.com "}, "password": {testPassword}, "next": {"/members"}}.Encode(),
-		url.Values{"email": {"ada@example.com"}, "password": {testPassword}, "next": {"//evil.example.com/"}}.Encode(),
-		url.Values{"email": {"ada@example.com"}, "password": {testPassword}, "next": {"/\\evil.example.com"}}.Encode(),
-		url.Values{"email": {"ada@example.com"}, "password": {testPassword}, "next": {"https://evil.example.com"}}.Encode(),
-		url.Values{"email": {"ada@example.com"}, "password": {testPassword}, "next": {"/\t/evil.example.com"}}.Encode(),
-		url.Values{"email": {"ada@example.com"}, "password": {testPassword + " "}}.Encode(),
+		url.Values{"email": {"ada@example.com"}, "password": {webtest.Password}}.Encode(),
+		url.Values{"email": {" ADA@example.com "}, "password": {webtest.Password}, "next": {"/members"}}.Encode(),
+		url.Values{"email": {"ada@example.com"}, "password": {webtest.Password}, "next": {"//evil.example.com/"}}.Encode(),
+		url.Values{"email": {"ada@example.com"}, "password": {webtest.Password}, "next": {"/\\evil.example.com"}}.Encode(),
+		url.Values{"email": {"ada@example.com"}, "password": {webtest.Password}, "next": {"https://evil.example.com"}}.Encode(),
+		url.Values{"email": {"ada@example.com"}, "password": {webtest.Password}, "next": {"/\t/evil.example.com"}}.Encode(),
+		url.Values{"email": {"ada@example.com"}, "password": {webtest.Password + " "}}.Encode(),
 		url.Values{"email": {"bob@example.com"}, "password": {"wrong password"}}.Encode(),
-		url.Values{"email": {"nobody@example.com"}, "password": {testPassword}}.Encode(),
-		"email=ada@example.com&password=" + url.QueryEscape(testPassword) + "&next=/%0d%0aSet-Cookie:x=y",
+		url.Values{"email": {"nobody@example.com"}, "password": {webtest.Password}}.Encode(),
+		"email=ada@example.com&password=" + url.QueryEscape(webtest.Password) + "&next=/%0d%0aSet-Cookie:x=y",
 		"email=&password=",
 		"",
 	} {
@@ -295,7 +296,7 @@ func FuzzPortalLogin(f *testing.F) {
 			return
 		}
 		form, _ := url.ParseQuery(body)
-		if rec.Code != http.StatusSeeOther || !users[strings.ToLower(strings.TrimSpace(form.Get("email")))] || form.Get("password") != testPassword {
+		if rec.Code != http.StatusSeeOther || !users[strings.ToLower(strings.TrimSpace(form.Get("email")))] || form.Get("password") != webtest.Password {
 			t.Fatalf("%q: status %d: signed in without a user's email and password", body, rec.Code)
 		}
 		if loc := rec.Header().Get("Location"); !onSite(loc) {
@@ -306,11 +307,11 @@ func FuzzPortalLogin(f *testing.F) {
 
 // anonCSRF is what a visitor who is not signed in posts forms with: the anonymous cookie and the CSRF
 // token bound to it, from the sign-in page.
-func anonCSRF(t testing.TB, ts *testServer) ([]*http.Cookie, string) {
+func anonCSRF(t testing.TB, ts *webtest.Server) ([]*http.Cookie, string) {
 	t.Helper()
-	c := ts.newClient(t)
-	tok := c.csrf()
-	return c.jar.Cookies(c.base), tok
+	c := ts.NewClient(t)
+	tok := c.CSRF()
+	return c.Cookies(), tok
 }
 
 // onSite reports whether a browser following Location: loc stays on this site. Browsers drop tabs and

@@ -16,10 +16,11 @@ import (
 
 	"github.com/keyhold/keyhold/db"
 	"github.com/keyhold/keyhold/web"
+	"github.com/keyhold/keyhold/web/webtest"
 )
 
 // lastAuditIP is the client address of the organization's newest audit event with action.
-func lastAuditIP(t testing.TB, ts *testServer, admin db.Actor, action string) string {
+func lastAuditIP(t testing.TB, ts *webtest.Server, admin db.Actor, action string) string {
 	t.Helper()
 	evs, err := ts.Store.ListAudit(context.Background(), admin, db.AuditFilter{Action: action, Limit: 1})
 	if err != nil || len(evs) == 0 {
@@ -33,22 +34,22 @@ func lastAuditIP(t testing.TB, ts *testServer, admin db.Actor, action string) st
 // another client, and the audit trail records the connection's address.
 func TestClientAddress_HeadersNotTrustedByDefault(t *testing.T) {
 	limit := db.Throttle{MaxFailures: 3, Window: time.Hour, Lockout: time.Hour}
-	ts := newTestServerWith(t, web.Config{}, db.Options{SignIn: db.SignInLimits{Account: plentyAttempts, Client: limit}})
-	ts.seedOrg(t, "Acme", "ada@example.com")
-	attacker := ts.newClient(t)
+	ts := webtest.NewWith(t, web.Config{}, db.Options{SignIn: db.SignInLimits{Account: webtest.PlentyAttempts, Client: limit}})
+	ts.SeedOrg(t, "Acme", "ada@example.com")
+	attacker := ts.NewClient(t)
 	for i := range 3 {
 		spoof := http.Header{"X-Forwarded-For": {fmt.Sprintf("203.0.113.%d", i+1)}, "X-Real-Ip": {fmt.Sprintf("198.51.100.%d", i+1)}}
-		form := url.Values{"_csrf": {attacker.csrf()}, "email": {fmt.Sprintf("guess%d@example.com", i)}, "password": {"wrong"}}
-		r := attacker.do(http.MethodPost, "/login", form, spoof)
+		form := url.Values{"_csrf": {attacker.CSRF()}, "email": {fmt.Sprintf("guess%d@example.com", i)}, "password": {"wrong"}}
+		r := attacker.Do(http.MethodPost, "/login", form, spoof)
 		wantStatus(t, "a failed sign-in with a spoofed address", r, http.StatusUnauthorized)
 	}
-	form := url.Values{"_csrf": {attacker.csrf()}, "email": {"guess-z@example.com"}, "password": {"wrong"}}
-	r := attacker.do(http.MethodPost, "/login", form, http.Header{"X-Forwarded-For": {"192.0.2.200"}})
+	form := url.Values{"_csrf": {attacker.CSRF()}, "email": {"guess-z@example.com"}, "password": {"wrong"}}
+	r := attacker.Do(http.MethodPost, "/login", form, http.Header{"X-Forwarded-For": {"192.0.2.200"}})
 	wantStatus(t, "the fourth attempt from the same connection address, with a new header", r, http.StatusTooManyRequests)
 
 	// A forged header naming another client does not lock that client out: only the connection's
 	// address, 127.0.0.1, has a count.
-	raw := ts.rawDB(t)
+	raw := ts.RawDB(t)
 	rows, err := raw.Query(`SELECT key FROM login_failures WHERE key LIKE 'ip:%'`)
 	if err != nil {
 		t.Fatal(err)
@@ -65,11 +66,11 @@ func TestClientAddress_HeadersNotTrustedByDefault(t *testing.T) {
 
 // The audit trail records the connection's address, whatever the headers say.
 func TestClientAddress_AuditRecordsTheConnection(t *testing.T) {
-	ts := newTestServer(t)
-	ada := ts.seedOrg(t, "Acme", "ada@example.com")
-	sec := ts.seedSecret(t, ada, "API_TOKEN", "v1")
-	c := signedInClient(t, ts, "ada@example.com")
-	r := c.do(http.MethodPost, "/secrets/"+sec.ID+"/reveal", url.Values{}, http.Header{"Hx-Request": {"true"}, "X-Csrf-Token": {c.csrf()},
+	ts := webtest.New(t)
+	ada := ts.SeedOrg(t, "Acme", "ada@example.com")
+	sec := ts.SeedSecret(t, ada, "API_TOKEN", "v1")
+	c := webtest.SignedInClient(t, ts, "ada@example.com")
+	r := c.Do(http.MethodPost, "/secrets/"+sec.ID+"/reveal", url.Values{}, http.Header{"Hx-Request": {"true"}, "X-Csrf-Token": {c.CSRF()},
 		"X-Forwarded-For": {"203.0.113.66"}, "X-Real-Ip": {"203.0.113.67"}})
 	wantStatus(t, "reveal", r, http.StatusOK)
 	if ip := lastAuditIP(t, ts, ada, db.ActionSecretRead); ip != "127.0.0.1" {
@@ -113,10 +114,10 @@ func TestClientAddress_TrustedProxies(t *testing.T) {
 			t.Errorf("%q parsed", bad)
 		}
 	}
-	ts := newTestServerConfig(t, web.Config{TrustedProxies: trusted})
-	ada := ts.seedOrg(t, "Acme", "ada@example.com")
-	sec := ts.seedSecret(t, ada, "API_TOKEN", "v1")
-	c := signedInClient(t, ts, "ada@example.com")
+	ts := webtest.NewConfig(t, web.Config{TrustedProxies: trusted})
+	ada := ts.SeedOrg(t, "Acme", "ada@example.com")
+	sec := ts.SeedSecret(t, ada, "API_TOKEN", "v1")
+	c := webtest.SignedInClient(t, ts, "ada@example.com")
 	for _, tc := range []struct {
 		xff  []string
 		want string
@@ -129,8 +130,8 @@ func TestClientAddress_TrustedProxies(t *testing.T) {
 		{[]string{"garbage, 198.51.100.7"}, "198.51.100.7"},
 		{[]string{"198.51.100.7, garbage"}, "127.0.0.1"}, // a hop the proxy did not write: believe no further
 	} {
-		hdr := http.Header{"Hx-Request": {"true"}, "X-Csrf-Token": {c.csrf()}, "X-Forwarded-For": tc.xff}
-		wantStatus(t, "reveal", c.do(http.MethodPost, "/secrets/"+sec.ID+"/reveal", url.Values{}, hdr), http.StatusOK)
+		hdr := http.Header{"Hx-Request": {"true"}, "X-Csrf-Token": {c.CSRF()}, "X-Forwarded-For": tc.xff}
+		wantStatus(t, "reveal", c.Do(http.MethodPost, "/secrets/"+sec.ID+"/reveal", url.Values{}, hdr), http.StatusOK)
 		if ip := lastAuditIP(t, ts, ada, db.ActionSecretRead); ip != tc.want {
 			t.Errorf("X-Forwarded-For %q: recorded %q, want %q", tc.xff, ip, tc.want)
 		}
@@ -141,36 +142,36 @@ func TestClientAddress_TrustedProxies(t *testing.T) {
 // subdomain, or a man in the middle on plain HTTP, can set cookies) does not work for the victim's
 // session, nor does the victim's own token for another session.
 func TestCSRF_BoundToTheSession(t *testing.T) {
-	ts := newTestServer(t)
-	ada := ts.seedOrg(t, "Acme", "ada@example.com")
-	ts.seedMember(t, ada, "bob@example.com", "Bob", "Example")
-	victim := signedInClient(t, ts, "ada@example.com")
-	attacker := signedInClient(t, ts, "bob@example.com")
+	ts := webtest.New(t)
+	ada := ts.SeedOrg(t, "Acme", "ada@example.com")
+	ts.SeedMember(t, ada, "bob@example.com", "Bob", "Example")
+	victim := webtest.SignedInClient(t, ts, "ada@example.com")
+	attacker := webtest.SignedInClient(t, ts, "bob@example.com")
 
 	// The attacker's own valid pairs: an anonymous cookie with its token, and its session's token.
-	stranger := ts.newClient(t)
-	anonToken, anonCookie := stranger.csrf(), stranger.cookie("kh_anon")
-	victim.setCookie("kh_anon", anonCookie)               // planted
-	victim.setCookie("kh_csrf", "chosen-by-the-attacker") // a double-submit pair, as once accepted
-	for what, tok := range map[string]string{"a planted anonymous pair": anonToken, "another session's token": attacker.csrf(),
+	stranger := ts.NewClient(t)
+	anonToken, anonCookie := stranger.CSRF(), stranger.Cookie("kh_anon")
+	victim.SetCookie("kh_anon", anonCookie)               // planted
+	victim.SetCookie("kh_csrf", "chosen-by-the-attacker") // a double-submit pair, as once accepted
+	for what, tok := range map[string]string{"a planted anonymous pair": anonToken, "another session's token": attacker.CSRF(),
 		"a planted double-submit pair": "chosen-by-the-attacker"} {
-		r := victim.do(http.MethodPost, "/secrets", url.Values{"name": {"PLANTED"}, "value": {"x"}}, http.Header{"Hx-Request": {"true"}, "X-Csrf-Token": {tok}})
+		r := victim.Do(http.MethodPost, "/secrets", url.Values{"name": {"PLANTED"}, "value": {"x"}}, http.Header{"Hx-Request": {"true"}, "X-Csrf-Token": {tok}})
 		wantStatus(t, what, r, http.StatusForbidden)
 		f := url.Values{"_csrf": {tok}}
-		wantStatus(t, what+" in a form", victim.do(http.MethodPost, "/logout", f, nil), http.StatusForbidden)
+		wantStatus(t, what+" in a form", victim.Do(http.MethodPost, "/logout", f, nil), http.StatusForbidden)
 	}
-	if names := ts.secretNames(t, ada); len(names) != 0 {
+	if names := ts.SecretNames(t, ada); len(names) != 0 {
 		t.Fatalf("secrets %v", names)
 	}
 	wantSignedIn(t, "the victim", victim)
 	// A token outlives nothing: after signing out and in again, the old one is refused.
-	old := victim.csrf()
-	wantRedirect(t, "sign out", victim.postForm("/logout", nil), "/login")
-	signIn(t, victim, "ada@example.com", testPassword)
-	if tok := victim.csrf(); tok == old {
+	old := victim.CSRF()
+	wantRedirect(t, "sign out", victim.PostForm("/logout", nil), "/login")
+	webtest.SignIn(t, victim, "ada@example.com", webtest.Password)
+	if tok := victim.CSRF(); tok == old {
 		t.Fatal("the new session has the old session's token")
 	}
-	r := victim.do(http.MethodPost, "/secrets", url.Values{"name": {"OLD_TOKEN"}, "value": {"x"}}, http.Header{"Hx-Request": {"true"}, "X-Csrf-Token": {old}})
+	r := victim.Do(http.MethodPost, "/secrets", url.Values{"name": {"OLD_TOKEN"}, "value": {"x"}}, http.Header{"Hx-Request": {"true"}, "X-Csrf-Token": {old}})
 	wantStatus(t, "the old session's token", r, http.StatusForbidden)
 }
 
@@ -178,10 +179,10 @@ func TestCSRF_BoundToTheSession(t *testing.T) {
 // page cannot open it in the victim's name (a top-level GET once rendered the value and recorded a
 // read), nor post it without the token.
 func TestReveal_OnlyByPostWithToken(t *testing.T) {
-	ts := newTestServer(t)
-	ada := ts.seedOrg(t, "Acme", "ada@example.com")
-	sec := ts.seedSecret(t, ada, "API_TOKEN", "s3cr3t-value")
-	c := signedInClient(t, ts, "ada@example.com")
+	ts := webtest.New(t)
+	ada := ts.SeedOrg(t, "Acme", "ada@example.com")
+	sec := ts.SeedSecret(t, ada, "API_TOKEN", "s3cr3t-value")
+	c := webtest.SignedInClient(t, ts, "ada@example.com")
 	reads := func() int {
 		evs, err := ts.Store.SecretActivity(context.Background(), ada, sec.ID, 100)
 		if err != nil {
@@ -195,12 +196,12 @@ func TestReveal_OnlyByPostWithToken(t *testing.T) {
 		}
 		return n
 	}
-	for what, r := range map[string]*response{
-		"a top-level GET of the old URL":   c.get("/secrets/" + sec.ID + "/value"),
-		"a GET of the reveal URL":          c.get("/secrets/" + sec.ID + "/reveal"),
-		"a POST without the token":         c.do(http.MethodPost, "/secrets/"+sec.ID+"/reveal", url.Values{}, nil),
-		"a cross-site POST with the token": c.do(http.MethodPost, "/secrets/"+sec.ID+"/reveal", url.Values{"_csrf": {c.csrf()}}, http.Header{"Sec-Fetch-Site": {"cross-site"}}),
-		"a same-site POST with the token":  c.do(http.MethodPost, "/secrets/"+sec.ID+"/reveal", url.Values{"_csrf": {c.csrf()}}, http.Header{"Sec-Fetch-Site": {"same-site"}}),
+	for what, r := range map[string]*webtest.Response{
+		"a top-level GET of the old URL":   c.Get("/secrets/" + sec.ID + "/value"),
+		"a GET of the reveal URL":          c.Get("/secrets/" + sec.ID + "/reveal"),
+		"a POST without the token":         c.Do(http.MethodPost, "/secrets/"+sec.ID+"/reveal", url.Values{}, nil),
+		"a cross-site POST with the token": c.Do(http.MethodPost, "/secrets/"+sec.ID+"/reveal", url.Values{"_csrf": {c.CSRF()}}, http.Header{"Sec-Fetch-Site": {"cross-site"}}),
+		"a same-site POST with the token":  c.Do(http.MethodPost, "/secrets/"+sec.ID+"/reveal", url.Values{"_csrf": {c.CSRF()}}, http.Header{"Sec-Fetch-Site": {"same-site"}}),
 	} {
 		if r.Status < 400 || strings.Contains(r.Body, "s3cr3t-value") {
 			t.Errorf("%s: status %d, the value shown: %v", what, r.Status, strings.Contains(r.Body, "s3cr3t-value"))
@@ -209,9 +210,9 @@ func TestReveal_OnlyByPostWithToken(t *testing.T) {
 	if n := reads(); n != 0 {
 		t.Fatalf("%d reads recorded by refused requests", n)
 	}
-	r := c.reveal("/secrets/" + sec.ID)
+	r := c.Reveal("/secrets/" + sec.ID)
 	wantStatus(t, "Reveal", r, http.StatusOK)
-	if v, _ := textareaValue(r.Body); v != "s3cr3t-value" || reads() != 1 {
+	if v, _ := webtest.TextareaValue(r.Body); v != "s3cr3t-value" || reads() != 1 {
 		t.Fatalf("Reveal gave %q with %d reads recorded", v, reads())
 	}
 }
@@ -221,22 +222,22 @@ var inviteLinkRE = regexp.MustCompile(`id="invite-link" class="input mono" value
 // An admin inviting someone learns nothing about whether the email has an account anywhere on the
 // instance: the answer is the same (but for the link and the email), and no password is asked.
 func TestInvite_SameAnswerWhetherOrNotTheEmailHasAnAccount(t *testing.T) {
-	ts := newTestServer(t)
-	ts.seedOrg(t, "Acme", "ada@example.com")
-	ts.seedOrg(t, "Globex", "gina@example.com") // has an account, in another organization
-	admin := signedInClient(t, ts, "ada@example.com")
-	dialog := admin.getHX("/members/invite")
+	ts := webtest.New(t)
+	ts.SeedOrg(t, "Acme", "ada@example.com")
+	ts.SeedOrg(t, "Globex", "gina@example.com") // has an account, in another organization
+	admin := webtest.SignedInClient(t, ts, "ada@example.com")
+	dialog := admin.GetHX("/members/invite")
 	wantStatus(t, "the Invite dialog", dialog, http.StatusOK)
 	if strings.Contains(dialog.Body, `type="password"`) || strings.Contains(dialog.Body, `name="password"`) {
 		t.Error("the Invite dialog has a password field")
 	}
-	answer := func(email string) *response {
-		r := admin.hx(http.MethodPost, "/invitations", url.Values{"email": {email}, "role": {"member"}})
+	answer := func(email string) *webtest.Response {
+		r := admin.HX(http.MethodPost, "/invitations", url.Values{"email": {email}, "role": {"member"}})
 		wantStatus(t, "invite "+email, r, http.StatusOK)
 		return r
 	}
 	known, unknown := answer("gina@example.com"), answer("nobody@example.com")
-	norm := func(r *response, email string) string {
+	norm := func(r *webtest.Response, email string) string {
 		return strings.ReplaceAll(inviteLinkRE.ReplaceAllString(r.Body, "LINK"), email, "EMAIL")
 	}
 	if a, b := norm(known, "gina@example.com"), norm(unknown, "nobody@example.com"); a != b {
@@ -252,13 +253,13 @@ func TestInvite_SameAnswerWhetherOrNotTheEmailHasAnAccount(t *testing.T) {
 // flood of attempts into work for the server), and one whose turn is too far off is refused with
 // Retry-After. Other addresses are not slowed.
 func TestSignIn_PacedPerAddress(t *testing.T) {
-	ts := newTestServerConfig(t, web.Config{AttemptRate: 1, AttemptBurst: 2, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})
-	ts.seedOrg(t, "Acme", "ada@example.com")
-	c := ts.newClient(t)
+	ts := webtest.NewConfig(t, web.Config{AttemptRate: 1, AttemptBurst: 2, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})
+	ts.SeedOrg(t, "Acme", "ada@example.com")
+	c := ts.NewClient(t)
 	from := func(addr string) http.Header { return http.Header{"X-Forwarded-For": {addr}} }
-	attempt := func(addr string) (*response, time.Duration) {
+	attempt := func(addr string) (*webtest.Response, time.Duration) {
 		start := time.Now()
-		r := c.do(http.MethodPost, "/login", url.Values{"_csrf": {c.csrf()}, "email": {"nobody@example.com"}, "password": {"wrong"}}, from(addr))
+		r := c.Do(http.MethodPost, "/login", url.Values{"_csrf": {c.CSRF()}, "email": {"nobody@example.com"}, "password": {"wrong"}}, from(addr))
 		return r, time.Since(start)
 	}
 	for i := range 2 { // the burst
