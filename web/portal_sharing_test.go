@@ -1,11 +1,10 @@
-package handlers_test
+package web_test
 
 import (
 	"context"
 	"fmt"
 	"html"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"regexp"
 	"slices"
@@ -13,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/keyhold/keyhold/db"
+	"github.com/keyhold/keyhold/web/webtest"
 )
 
 // Tests of the sharing part of the portal: Members, Teams and the Share dialog, through the real echo
@@ -39,7 +39,7 @@ func newSharingWorld(t *testing.T) *shWorld {
 	w.carol = w.member("carol@example.com", "Carol", "Coder")
 	w.team = w.shTeam("Platform", w.bob)
 	w.sec = w.secret(w.bob, "DEPLOY_TOKEN", "v1")
-	org, u, err := w.store.CreateOrg(shCtx, "Other Org", db.NewUser{Email: "olga@example.com", FirstName: "Olga", LastName: "Other", Password: admPassword}, "cli")
+	org, u, err := w.store.CreateOrg(shCtx, "Other Org", db.NewUser{Email: "olga@example.com", FirstName: "Olga", LastName: "Other", Password: webtest.Password}, "cli")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,13 +135,11 @@ func (e *admEnv) shSnapshot(owners ...db.Actor) string {
 	return b.String()
 }
 
-// shAnonymous is a browser that is not signed in and does not follow redirects. It has the kh_csrf
-// cookie a visit to the sign-in page leaves, as a browser whose session ended would.
-func (e *admEnv) shAnonymous() *admClient {
-	jar, _ := cookiejar.New(nil)
-	c := &admClient{t: e.t, base: e.srv.URL, http: &http.Client{Jar: jar,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-	c.do(http.MethodGet, "/login", nil, false)
+// shAnonymous is a browser that is not signed in. It has the anonymous cookie a visit to the sign-in
+// page leaves, as a browser whose session ended would.
+func (e *admEnv) shAnonymous() *webtest.Client {
+	c := e.NewClient(e.t)
+	portalDo(c, http.MethodGet, "/login", nil, false)
 	return c
 }
 
@@ -197,7 +195,7 @@ func TestSharing_RefusalsShowInTheDialogAndChangeNothing(t *testing.T) {
 
 	cases := []struct {
 		name       string
-		as         *admClient
+		as         *webtest.Client
 		method     string
 		path       string
 		form       url.Values
@@ -245,9 +243,9 @@ func TestSharing_RefusalsShowInTheDialogAndChangeNothing(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			before := w.shSnapshot(w.bob)
-			resp, body := tc.as.do(tc.method, tc.path, tc.form, true)
-			if resp.StatusCode != tc.wantStatus {
-				t.Errorf("status %d, want %d\n%s", resp.StatusCode, tc.wantStatus, body)
+			resp, body := portalDo(tc.as, tc.method, tc.path, tc.form, true)
+			if resp.Status != tc.wantStatus {
+				t.Errorf("status %d, want %d\n%s", resp.Status, tc.wantStatus, body)
 			}
 			if !strings.HasPrefix(body, "<dialog") && !strings.HasPrefix(body, `<div id="team-members"`) {
 				t.Errorf("the answer is not the dialog:\n%s", body)
@@ -262,14 +260,14 @@ func TestSharing_RefusalsShowInTheDialogAndChangeNothing(t *testing.T) {
 	}
 
 	t.Run("the invite dialog keeps what was chosen", func(t *testing.T) {
-		_, body := admin.do(http.MethodPost, "/invitations", url.Values{"email": {"nia.example.com"}, "role": {"admin"}, "team": {w.team.ID}}, true)
+		_, body := portalDo(admin, http.MethodPost, "/invitations", url.Values{"email": {"nia.example.com"}, "role": {"admin"}, "team": {w.team.ID}}, true)
 		mustContain(t, body, `value="nia.example.com"`, `value="admin" checked`, `value="`+w.team.ID+`" checked`)
 	})
 	if invs, err := w.store.ListInvitations(shCtx, w.admin, db.InvitationFilter{}); err != nil || len(invs) != 0 {
 		t.Errorf("refused invitations were stored: %d, %v", len(invs), err)
 	}
 	t.Run("the share dialog keeps the staged rows", func(t *testing.T) {
-		_, body := bob.do(http.MethodPost, share, shareForm(userRow(w.bob, "remove", "owner"), userRow(w.carol, "reader", "reader")), true)
+		_, body := portalDo(bob, http.MethodPost, share, shareForm(userRow(w.bob, "remove", "owner"), userRow(w.carol, "reader", "reader")), true)
 		mustContain(t, body, `name="role_user:`+w.bob.UserID+`" value="remove"`, "Access will be removed", "Carol Coder")
 	})
 }
@@ -306,9 +304,9 @@ func TestSharing_NonAdminsGet403ForMemberAndTeamChanges(t *testing.T) {
 		{http.MethodDelete, "/teams/" + w.team.ID, nil},
 	}
 	for _, r := range requests {
-		resp, body := bob.do(r.method, r.path, r.form, true)
-		if resp.StatusCode != http.StatusForbidden {
-			t.Errorf("%s %s: status %d, want 403\n%s", r.method, r.path, resp.StatusCode, body)
+		resp, body := portalDo(bob, r.method, r.path, r.form, true)
+		if resp.Status != http.StatusForbidden {
+			t.Errorf("%s %s: status %d, want 403\n%s", r.method, r.path, resp.Status, body)
 		}
 	}
 	if after := w.shSnapshot(w.bob); after != before {
@@ -321,10 +319,10 @@ func TestSharing_NonAdminsGet403ForMemberAndTeamChanges(t *testing.T) {
 		t.Errorf("%d invitations, want the one pending", len(invs))
 	}
 
-	members := bob.get("/members", false, http.StatusOK)
+	members := portalGet(t, bob, "/members", false, http.StatusOK)
 	mustContain(t, members, "ada@example.com", "carol@example.com", `class="badge badge-owner">Admin`)
 	mustNotContain(t, members, "Invite member", `hx-post="/members/`, `/remove"`, "pat@example.com")
-	teams := bob.get("/teams", false, http.StatusOK)
+	teams := portalGet(t, bob, "/teams", false, http.StatusOK)
 	mustContain(t, teams, "Platform", "Bob Builder")
 	mustNotContain(t, teams, "New team", `/edit"`, `/delete"`)
 }
@@ -336,64 +334,64 @@ func TestSharing_AdminManagesMembersAndTeams(t *testing.T) {
 	admin := w.signIn("ada@example.com")
 
 	// Inviting shows the link once; the person opens it in their own browser and chooses their password.
-	resp, body := admin.do(http.MethodPost, "/invitations", url.Values{"email": {"nia@example.com"}, "role": {"admin"}, "team": {w.team.ID}}, true)
+	resp, body := portalDo(admin, http.MethodPost, "/invitations", url.Values{"email": {"nia@example.com"}, "role": {"admin"}, "team": {w.team.ID}}, true)
 	link := inviteLinkPattern.FindStringSubmatch(body)
-	if resp.StatusCode != http.StatusOK || link == nil || resp.Header.Get("HX-Trigger") != "members-changed" {
-		t.Fatalf("invite: %d %q %s", resp.StatusCode, resp.Header.Get("HX-Trigger"), body)
+	if resp.Status != http.StatusOK || link == nil || resp.Header.Get("HX-Trigger") != "members-changed" {
+		t.Fatalf("invite: %d %q %s", resp.Status, resp.Header.Get("HX-Trigger"), body)
 	}
 	mustContain(t, body, "Invitation created", "nia@example.com")
-	members := admin.get("/members", true, http.StatusOK)
+	members := portalGet(t, admin, "/members", true, http.StatusOK)
 	mustContain(t, members, "Invitations", "nia@example.com", "Pending", "Joins Platform")
 	nia := w.shAnonymous()
-	path := strings.TrimPrefix(link[1], w.srv.URL)
-	page := nia.get(path, false, http.StatusOK)
+	path := strings.TrimPrefix(link[1], w.URL)
+	page := portalGet(t, nia, path, false, http.StatusOK)
 	mustContain(t, page, "Join <span class=\"invite-org\">Example Org</span>", "Ada Admin invited", "nia@example.com", "as an admin")
-	resp, _ = nia.do(http.MethodPost, path, url.Values{"first_name": {"Nia"}, "last_name": {"Newhire"},
-		"password": {admPassword}, "password_confirm": {admPassword}}, false)
-	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/secrets" {
-		t.Fatalf("accept the invitation: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	resp, _ = portalDo(nia, http.MethodPost, path, url.Values{"first_name": {"Nia"}, "last_name": {"Newhire"},
+		"password": {webtest.Password}, "password_confirm": {webtest.Password}}, false)
+	if resp.Status != http.StatusSeeOther || resp.Header.Get("Location") != "/secrets" {
+		t.Fatalf("accept the invitation: %d to %q", resp.Status, resp.Header.Get("Location"))
 	}
-	nia.get("/secrets", false, http.StatusOK) // signed in at once
+	portalGet(t, nia, "/secrets", false, http.StatusOK) // signed in at once
 	w.signIn("nia@example.com")
-	members = admin.get("/members", true, http.StatusOK)
+	members = portalGet(t, admin, "/members", true, http.StatusOK)
 	mustContain(t, members, "Nia Newhire", `id="members-table"`, "Accepted")
 	mustNotContain(t, members, "<html")
 
 	// Someone who has an account (in another organization) joins with it.
-	resp, body = admin.do(http.MethodPost, "/invitations", url.Values{"email": {"olga@example.com"}, "role": {"member"}}, true)
+	resp, body = portalDo(admin, http.MethodPost, "/invitations", url.Values{"email": {"olga@example.com"}, "role": {"member"}}, true)
 	link = inviteLinkPattern.FindStringSubmatch(body)
-	if resp.StatusCode != http.StatusOK || link == nil {
-		t.Fatalf("invite olga: %d %s", resp.StatusCode, body)
+	if resp.Status != http.StatusOK || link == nil {
+		t.Fatalf("invite olga: %d %s", resp.Status, body)
 	}
 	olga := w.shAnonymous()
-	resp, _ = olga.do(http.MethodPost, strings.TrimPrefix(link[1], w.srv.URL)+"/accept", url.Values{"password": {admPassword}}, false)
-	if resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("olga accepts with her password: %d", resp.StatusCode)
+	resp, _ = portalDo(olga, http.MethodPost, strings.TrimPrefix(link[1], w.URL)+"/accept", url.Values{"password": {webtest.Password}}, false)
+	if resp.Status != http.StatusSeeOther {
+		t.Fatalf("olga accepts with her password: %d", resp.Status)
 	}
-	mustContain(t, admin.get("/members", true, http.StatusOK), "Olga Other")
+	mustContain(t, portalGet(t, admin, "/members", true, http.StatusOK), "Olga Other")
 
-	resp, body = admin.do(http.MethodPost, "/members/"+w.carol.UserID+"/role", url.Values{"role": {"admin"}}, true)
-	if resp.StatusCode != http.StatusOK || resp.Header.Get("HX-Trigger") != "members-changed" {
-		t.Fatalf("role change: %d %s", resp.StatusCode, body)
+	resp, body = portalDo(admin, http.MethodPost, "/members/"+w.carol.UserID+"/role", url.Values{"role": {"admin"}}, true)
+	if resp.Status != http.StatusOK || resp.Header.Get("HX-Trigger") != "members-changed" {
+		t.Fatalf("role change: %d %s", resp.Status, body)
 	}
 	if a := w.actor(w.carol.UserID); !a.IsAdmin() {
 		t.Errorf("carol is %s, want admin", a.Role)
 	}
 
-	resp, body = admin.do(http.MethodPost, "/teams", url.Values{"name": {"Payments"}, "description": {"Billing"}}, true)
-	if resp.StatusCode != http.StatusOK || resp.Header.Get("HX-Trigger") != "teams-changed" {
-		t.Fatalf("create team: %d %s", resp.StatusCode, body)
+	resp, body = portalDo(admin, http.MethodPost, "/teams", url.Values{"name": {"Payments"}, "description": {"Billing"}}, true)
+	if resp.Status != http.StatusOK || resp.Header.Get("HX-Trigger") != "teams-changed" {
+		t.Fatalf("create team: %d %s", resp.Status, body)
 	}
-	resp, _ = admin.do(http.MethodPut, "/teams/"+w.team.ID, url.Values{"name": {"Platform Eng"}, "description": {"Builds"}}, true)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("rename team: %d", resp.StatusCode)
+	resp, _ = portalDo(admin, http.MethodPut, "/teams/"+w.team.ID, url.Values{"name": {"Platform Eng"}, "description": {"Builds"}}, true)
+	if resp.Status != http.StatusOK {
+		t.Fatalf("rename team: %d", resp.Status)
 	}
-	resp, body = admin.do(http.MethodPost, "/teams/"+w.team.ID+"/members", url.Values{"email": {"carol@example.com"}}, true)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("add team member: %d %s", resp.StatusCode, body)
+	resp, body = portalDo(admin, http.MethodPost, "/teams/"+w.team.ID+"/members", url.Values{"email": {"carol@example.com"}}, true)
+	if resp.Status != http.StatusOK {
+		t.Fatalf("add team member: %d %s", resp.Status, body)
 	}
 	mustContain(t, body, `id="team-members"`, "carol@example.com", "Added carol@example.com to Platform Eng.")
-	teams := admin.get("/teams", false, http.StatusOK)
+	teams := portalGet(t, admin, "/teams", false, http.StatusOK)
 	mustContain(t, teams, "Platform Eng", "Builds", "Payments", "Bob Builder, Carol Coder and Nia Newhire")
 }
 
@@ -402,13 +400,13 @@ func TestSharing_AdminManagesMembersAndTeams(t *testing.T) {
 func TestSharing_LastAdminStays(t *testing.T) {
 	w := newSharingWorld(t)
 	admin := w.signIn("ada@example.com")
-	resp, _ := admin.do(http.MethodPost, "/members/"+w.admin.UserID+"/role", url.Values{"role": {"member"}}, true)
-	if resp.StatusCode != http.StatusConflict || resp.Header.Get("HX-Trigger") != "members-changed" {
-		t.Errorf("demote the last admin: %d, trigger %q; want 409 and a table reload", resp.StatusCode, resp.Header.Get("HX-Trigger"))
+	resp, _ := portalDo(admin, http.MethodPost, "/members/"+w.admin.UserID+"/role", url.Values{"role": {"member"}}, true)
+	if resp.Status != http.StatusConflict || resp.Header.Get("HX-Trigger") != "members-changed" {
+		t.Errorf("demote the last admin: %d, trigger %q; want 409 and a table reload", resp.Status, resp.Header.Get("HX-Trigger"))
 	}
-	resp, body := admin.do(http.MethodGet, "/members/"+w.admin.UserID+"/remove", nil, true)
-	if resp.StatusCode != http.StatusConflict {
-		t.Errorf("remove confirmation: %d, want 409", resp.StatusCode)
+	resp, body := portalDo(admin, http.MethodGet, "/members/"+w.admin.UserID+"/remove", nil, true)
+	if resp.Status != http.StatusConflict {
+		t.Errorf("remove confirmation: %d, want 409", resp.Status)
 	}
 	if got := dialogError(body); !strings.Contains(got, "last admin") {
 		t.Errorf("error %q", got)
@@ -439,7 +437,7 @@ func TestSharing_RemoveMemberListsExactlyTheSecretsThatGo(t *testing.T) {
 
 	admin := w.signIn("ada@example.com")
 	before := w.shSnapshot(victim, w.carol)
-	body := admin.get("/members/"+victim.UserID+"/remove", true, http.StatusOK)
+	body := portalGet(t, admin, "/members/"+victim.UserID+"/remove", true, http.StatusOK)
 	want := []string{"ONLY_VIC", "OWNERS_READ_TEAM", "VIA_SOLO_TEAM"}
 	if got := doomedSecrets(body); !slices.Equal(got, want) {
 		t.Errorf("listed %v, want %v", got, want)
@@ -449,9 +447,9 @@ func TestSharing_RemoveMemberListsExactlyTheSecretsThatGo(t *testing.T) {
 		t.Fatalf("the preview changed data:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 
-	resp, body := admin.do(http.MethodDelete, "/members/"+victim.UserID, nil, true)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("remove: %d %s", resp.StatusCode, body)
+	resp, body := portalDo(admin, http.MethodDelete, "/members/"+victim.UserID, nil, true)
+	if resp.Status != http.StatusOK {
+		t.Fatalf("remove: %d %s", resp.Status, body)
 	}
 	mustContain(t, body, "Removed vic@example.com from the organization. Deleted 3 secrets.")
 	if _, err := w.store.ActorFor(shCtx, victim.UserID, w.org.ID, "portal", ""); db.ErrorCode(err) != db.CodeForbidden {
@@ -482,27 +480,27 @@ func TestSharing_TeamChangesConfirmTheSecretsThatGo(t *testing.T) {
 	w.shGrant(w.bob, w.sec, teamGrant(w.team, db.RoleOwner)) // Bob still owns DEPLOY_TOKEN directly
 	admin := w.signIn("ada@example.com")
 
-	body := admin.get("/teams/"+w.team.ID+"/members/"+w.bob.UserID+"/remove", true, http.StatusOK)
+	body := portalGet(t, admin, "/teams/"+w.team.ID+"/members/"+w.bob.UserID+"/remove", true, http.StatusOK)
 	if got, want := doomedSecrets(body), []string{"TEAM_OWNED"}; !slices.Equal(got, want) {
 		t.Errorf("remove member lists %v, want %v", got, want)
 	}
 	mustContain(t, body, "Remove Bob Builder from Platform?", "Remove and delete 1 secret")
-	body = admin.get("/teams/"+w.team.ID+"/delete", true, http.StatusOK)
+	body = portalGet(t, admin, "/teams/"+w.team.ID+"/delete", true, http.StatusOK)
 	if got, want := doomedSecrets(body), []string{"TEAM_OWNED"}; !slices.Equal(got, want) {
 		t.Errorf("delete team lists %v, want %v", got, want)
 	}
 	mustContain(t, body, "Delete team Platform?", "Delete team and 1 secret")
 
 	carolTeam := w.shTeam("Readers", w.carol)
-	body = admin.get("/teams/"+carolTeam.ID+"/delete", true, http.StatusOK)
+	body = portalGet(t, admin, "/teams/"+carolTeam.ID+"/delete", true, http.StatusOK)
 	if got := doomedSecrets(body); len(got) != 0 {
 		t.Errorf("deleting an owner-less team lists %v", got)
 	}
 	mustContain(t, body, "No secret loses its last Owner")
 
-	resp, body := admin.do(http.MethodDelete, "/teams/"+w.team.ID+"/members/"+w.bob.UserID, nil, true)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("remove member: %d %s", resp.StatusCode, body)
+	resp, body := portalDo(admin, http.MethodDelete, "/teams/"+w.team.ID+"/members/"+w.bob.UserID, nil, true)
+	if resp.Status != http.StatusOK {
+		t.Fatalf("remove member: %d %s", resp.Status, body)
 	}
 	mustContain(t, body, "Members of Platform", "Removed Bob Builder from Platform. Deleted 1 secret.")
 	if got := resp.Header.Get("HX-Trigger"); got != "teams-changed, secrets-changed" {
@@ -511,9 +509,9 @@ func TestSharing_TeamChangesConfirmTheSecretsThatGo(t *testing.T) {
 	if _, err := w.store.SecretByID(shCtx, w.bob, viaTeam.ID); db.ErrorCode(err) != db.CodeNotFound {
 		t.Errorf("TEAM_OWNED survived: %v", err)
 	}
-	resp, _ = admin.do(http.MethodDelete, "/teams/"+w.team.ID, nil, true)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("delete team: %d", resp.StatusCode)
+	resp, _ = portalDo(admin, http.MethodDelete, "/teams/"+w.team.ID, nil, true)
+	if resp.Status != http.StatusOK {
+		t.Fatalf("delete team: %d", resp.Status)
 	}
 	if _, err := w.store.TeamByID(shCtx, w.admin, w.team.ID); db.ErrorCode(err) != db.CodeNotFound {
 		t.Errorf("team survived: %v", err)
@@ -534,9 +532,9 @@ func TestShare_SaveAppliesEveryStagedChangeAtOnce(t *testing.T) {
 
 	form := shareForm(userRow(w.bob, "owner", "owner"), userRow(dan, "remove", "reader"), userRow(erin, "owner", "reader"),
 		userRow(w.carol, "reader", ""), "team:"+w.team.ID+"=owner/")
-	resp, body := bob.do(http.MethodPost, "/secrets/"+w.sec.ID+"/share", form, true)
-	if resp.StatusCode != http.StatusOK || resp.Header.Get("HX-Trigger") != "secrets-changed" {
-		t.Fatalf("save: %d %q %s", resp.StatusCode, resp.Header.Get("HX-Trigger"), body)
+	resp, body := portalDo(bob, http.MethodPost, "/secrets/"+w.sec.ID+"/share", form, true)
+	if resp.Status != http.StatusOK || resp.Header.Get("HX-Trigger") != "secrets-changed" {
+		t.Fatalf("save: %d %q %s", resp.Status, resp.Header.Get("HX-Trigger"), body)
 	}
 	mustContain(t, body, "Access updated.")
 	gs, err := w.store.AccessList(shCtx, w.bob, w.sec.ID)
@@ -561,30 +559,30 @@ func TestShare_StagingRowsAndSearch(t *testing.T) {
 	bob := w.signIn("bob@example.com")
 	base := "/secrets/" + w.sec.ID + "/share"
 
-	body := bob.get(base+"/search?q=CAR", true, http.StatusOK)
+	body := portalGet(t, bob, base+"/search?q=CAR", true, http.StatusOK)
 	mustContain(t, body, "Carol Coder", "carol@example.com", "principal=user%3A"+w.carol.UserID)
-	body = bob.get(base+"/search?q=plat", true, http.StatusOK)
+	body = portalGet(t, bob, base+"/search?q=plat", true, http.StatusOK)
 	mustContain(t, body, "Platform", "principal=team%3A"+w.team.ID)
-	body = bob.get(base+"/search?q=example.com&principal=user:"+w.carol.UserID+"&principal=user:"+w.bob.UserID, true, http.StatusOK)
+	body = portalGet(t, bob, base+"/search?q=example.com&principal=user:"+w.carol.UserID+"&principal=user:"+w.bob.UserID, true, http.StatusOK)
 	mustContain(t, body, "Ada Admin")
 	mustNotContain(t, body, "Carol Coder", "Bob Builder", "Olga")
-	body = bob.get(base+"/search?q=olga", true, http.StatusOK)
+	body = portalGet(t, bob, base+"/search?q=olga", true, http.StatusOK)
 	mustContain(t, body, "No member or team matches")
 
-	body = bob.get(base+"/row?pick=1&new_role=owner&principal=user:"+w.carol.UserID, true, http.StatusOK)
+	body = portalGet(t, bob, base+"/row?pick=1&new_role=owner&principal=user:"+w.carol.UserID, true, http.StatusOK)
 	mustContain(t, body, `name="principal" value="user:`+w.carol.UserID+`"`, `<option value="owner" selected>`, "New",
 		`id="share-search" class="search share-search" hx-swap-oob="true"`, `id="share-results" class="share-results" aria-live="polite" hx-swap-oob="true"`)
-	body = bob.get(base+"/row?principal=user:"+w.bob.UserID+"&orig=owner&role_user:"+w.bob.UserID+"=reader", true, http.StatusOK)
+	body = portalGet(t, bob, base+"/row?principal=user:"+w.bob.UserID+"&orig=owner&role_user:"+w.bob.UserID+"=reader", true, http.StatusOK)
 	mustContain(t, body, `<option value="reader" selected>`, "was Owner", "Remove Access")
-	body = bob.get(base+"/row?principal=user:"+w.bob.UserID+"&orig=owner&role=remove", true, http.StatusOK)
+	body = portalGet(t, bob, base+"/row?principal=user:"+w.bob.UserID+"&orig=owner&role=remove", true, http.StatusOK)
 	mustContain(t, body, `name="role_user:`+w.bob.UserID+`" value="remove"`, "Access will be removed", "Undo")
-	resp, body := bob.do(http.MethodGet, base+"/row?principal=user:"+w.carol.UserID+"&role=remove", nil, true)
-	if resp.StatusCode != http.StatusOK || body != "" {
-		t.Errorf("dropping a pending row: %d %q, want an empty 200", resp.StatusCode, body)
+	resp, body := portalDo(bob, http.MethodGet, base+"/row?principal=user:"+w.carol.UserID+"&role=remove", nil, true)
+	if resp.Status != http.StatusOK || body != "" {
+		t.Errorf("dropping a pending row: %d %q, want an empty 200", resp.Status, body)
 	}
-	resp, _ = bob.do(http.MethodGet, base+"/row?pick=1&new_role=reader&principal=user:"+w.olga.UserID, nil, true)
-	if resp.StatusCode != http.StatusBadRequest {
-		t.Errorf("picking an outsider: %d, want 400", resp.StatusCode)
+	resp, _ = portalDo(bob, http.MethodGet, base+"/row?pick=1&new_role=reader&principal=user:"+w.olga.UserID, nil, true)
+	if resp.Status != http.StatusBadRequest {
+		t.Errorf("picking an outsider: %d, want 400", resp.Status)
 	}
 }
 
@@ -593,7 +591,7 @@ func TestShare_StagingRowsAndSearch(t *testing.T) {
 func TestShare_ReaderSeesWhoHasAccessReadOnly(t *testing.T) {
 	w := newSharingWorld(t)
 	w.shGrant(w.bob, w.sec, userGrant(w.carol, db.RoleReader))
-	body := w.signIn("carol@example.com").get("/secrets/"+w.sec.ID+"/share", true, http.StatusOK)
+	body := portalGet(t, w.signIn("carol@example.com"), "/secrets/"+w.sec.ID+"/share", true, http.StatusOK)
 	mustContain(t, body, "Share <span class=\"mono\">DEPLOY_TOKEN</span>", "Bob Builder", "bob@example.com", "Carol Coder",
 		`class="badge badge-owner">Owner`, `class="badge badge-reader">Reader`, "You are a Reader")
 	mustNotContain(t, body, `type="submit"`, "Save", `id="share-q"`, "Remove Access", `name="principal"`, "<select")
@@ -631,8 +629,8 @@ var authMatrix = []struct {
 type portalAction struct {
 	name  string
 	want  func(row int) authOutcome
-	do    func(c *admClient, sec *db.Secret) (*http.Response, string)
-	check func(t *testing.T, want authOutcome, sec *db.Secret, resp *http.Response, body string)
+	do    func(c *webtest.Client, sec *db.Secret) (*webtest.Response, string)
+	check func(t *testing.T, want authOutcome, sec *db.Secret, resp *webtest.Response, body string)
 }
 
 // TestAuthorizationMatrix runs authMatrix through the portal handlers: every principal × every
@@ -648,7 +646,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	readers := w.shTeam("Readers", readerTeamUser)
 	creator := w.bob
 
-	clients := []*admClient{
+	clients := []*webtest.Client{
 		w.signIn("olive@example.com"), w.signIn("otto@example.com"), w.signIn("rita@example.com"), w.signIn("ray@example.com"),
 		w.signIn("nora@example.com"), w.signIn("ada@example.com"), w.signIn("olga@example.com"), w.shAnonymous(),
 	}
@@ -658,52 +656,52 @@ func TestAuthorizationMatrix(t *testing.T) {
 
 	status := map[authOutcome]int{allowed: http.StatusOK, forbidden: http.StatusForbidden, hidden: http.StatusNotFound}
 	// wantStatus checks the status of an htmx request; anonymous ones get 401 with HX-Redirect.
-	wantStatus := func(t *testing.T, want authOutcome, resp *http.Response, body string) {
+	wantStatus := func(t *testing.T, want authOutcome, resp *webtest.Response, body string) {
 		t.Helper()
 		if want == signIn {
-			if resp.StatusCode != http.StatusUnauthorized || !strings.HasPrefix(resp.Header.Get("HX-Redirect"), "/login") {
-				t.Errorf("status %d, HX-Redirect %q; want 401 to /login", resp.StatusCode, resp.Header.Get("HX-Redirect"))
+			if resp.Status != http.StatusUnauthorized || !strings.HasPrefix(resp.Header.Get("HX-Redirect"), "/login") {
+				t.Errorf("status %d, HX-Redirect %q; want 401 to /login", resp.Status, resp.Header.Get("HX-Redirect"))
 			}
 			return
 		}
-		if resp.StatusCode != status[want] {
-			t.Errorf("status %d, want %d\n%s", resp.StatusCode, status[want], body)
+		if resp.Status != status[want] {
+			t.Errorf("status %d, want %d\n%s", resp.Status, status[want], body)
 		}
 	}
 	actions := []portalAction{
 		{name: "list", want: func(i int) authOutcome { return authMatrix[i].list },
-			do: func(c *admClient, sec *db.Secret) (*http.Response, string) {
-				return c.do(http.MethodGet, "/secrets?q="+sec.Name, nil, false)
+			do: func(c *webtest.Client, sec *db.Secret) (*webtest.Response, string) {
+				return portalDo(c, http.MethodGet, "/secrets?q="+sec.Name, nil, false)
 			},
-			check: func(t *testing.T, want authOutcome, sec *db.Secret, resp *http.Response, body string) {
+			check: func(t *testing.T, want authOutcome, sec *db.Secret, resp *webtest.Response, body string) {
 				if want == signIn {
-					if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/login?next=") {
-						t.Errorf("status %d to %q, want 303 to /login", resp.StatusCode, resp.Header.Get("Location"))
+					if resp.Status != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/login?next=") {
+						t.Errorf("status %d to %q, want 303 to /login", resp.Status, resp.Header.Get("Location"))
 					}
 					return
 				}
-				if resp.StatusCode != http.StatusOK {
-					t.Fatalf("status %d", resp.StatusCode)
+				if resp.Status != http.StatusOK {
+					t.Fatalf("status %d", resp.Status)
 				}
 				if listed := strings.Contains(body, ">"+sec.Name+"<"); listed != (want == allowed) {
 					t.Errorf("listed=%v, want %v", listed, want == allowed)
 				}
 			}},
 		{name: "reveal", want: func(i int) authOutcome { return authMatrix[i].reveal },
-			do: func(c *admClient, sec *db.Secret) (*http.Response, string) {
-				return c.do(http.MethodPost, "/secrets/"+sec.ID+"/reveal", url.Values{}, true)
+			do: func(c *webtest.Client, sec *db.Secret) (*webtest.Response, string) {
+				return portalDo(c, http.MethodPost, "/secrets/"+sec.ID+"/reveal", url.Values{}, true)
 			},
-			check: func(t *testing.T, want authOutcome, sec *db.Secret, resp *http.Response, body string) {
+			check: func(t *testing.T, want authOutcome, sec *db.Secret, resp *webtest.Response, body string) {
 				wantStatus(t, want, resp, body)
 				if revealed := strings.Contains(body, "value-of-"+sec.Name); revealed != (want == allowed) {
 					t.Errorf("value revealed=%v", revealed)
 				}
 			}},
 		{name: "edit", want: func(i int) authOutcome { return authMatrix[i].edit },
-			do: func(c *admClient, sec *db.Secret) (*http.Response, string) {
-				return c.do(http.MethodPut, "/secrets/"+sec.ID, url.Values{"value": {"edited"}, "version": {"1"}}, true)
+			do: func(c *webtest.Client, sec *db.Secret) (*webtest.Response, string) {
+				return portalDo(c, http.MethodPut, "/secrets/"+sec.ID, url.Values{"value": {"edited"}, "version": {"1"}}, true)
 			},
-			check: func(t *testing.T, want authOutcome, sec *db.Secret, resp *http.Response, body string) {
+			check: func(t *testing.T, want authOutcome, sec *db.Secret, resp *webtest.Response, body string) {
 				wantStatus(t, want, resp, body)
 				cur, err := w.store.RevealSecret(shCtx, creator, sec.ID)
 				if err != nil {
@@ -718,10 +716,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 				}
 			}},
 		{name: "delete", want: func(i int) authOutcome { return authMatrix[i].del },
-			do: func(c *admClient, sec *db.Secret) (*http.Response, string) {
-				return c.do(http.MethodDelete, "/secrets/"+sec.ID, nil, true)
+			do: func(c *webtest.Client, sec *db.Secret) (*webtest.Response, string) {
+				return portalDo(c, http.MethodDelete, "/secrets/"+sec.ID, nil, true)
 			},
-			check: func(t *testing.T, want authOutcome, sec *db.Secret, resp *http.Response, body string) {
+			check: func(t *testing.T, want authOutcome, sec *db.Secret, resp *webtest.Response, body string) {
 				wantStatus(t, want, resp, body)
 				_, err := w.store.SecretByID(shCtx, creator, sec.ID)
 				if gone := db.ErrorCode(err) == db.CodeNotFound; gone != (want == allowed) {
@@ -729,20 +727,20 @@ func TestAuthorizationMatrix(t *testing.T) {
 				}
 			}},
 		{name: "open share", want: func(i int) authOutcome { return authMatrix[i].openShare },
-			do: func(c *admClient, sec *db.Secret) (*http.Response, string) {
-				return c.do(http.MethodGet, "/secrets/"+sec.ID+"/share", nil, true)
+			do: func(c *webtest.Client, sec *db.Secret) (*webtest.Response, string) {
+				return portalDo(c, http.MethodGet, "/secrets/"+sec.ID+"/share", nil, true)
 			},
-			check: func(t *testing.T, want authOutcome, sec *db.Secret, resp *http.Response, body string) {
+			check: func(t *testing.T, want authOutcome, sec *db.Secret, resp *webtest.Response, body string) {
 				wantStatus(t, want, resp, body)
 				if want == allowed {
 					mustContain(t, body, "Share <span class=\"mono\">"+sec.Name+"</span>")
 				}
 			}},
 		{name: "change access", want: func(i int) authOutcome { return authMatrix[i].changeAccess },
-			do: func(c *admClient, sec *db.Secret) (*http.Response, string) {
-				return c.do(http.MethodPost, "/secrets/"+sec.ID+"/share", shareForm(userRow(noGrant, "reader", "")), true)
+			do: func(c *webtest.Client, sec *db.Secret) (*webtest.Response, string) {
+				return portalDo(c, http.MethodPost, "/secrets/"+sec.ID+"/share", shareForm(userRow(noGrant, "reader", "")), true)
 			},
-			check: func(t *testing.T, want authOutcome, sec *db.Secret, resp *http.Response, body string) {
+			check: func(t *testing.T, want authOutcome, sec *db.Secret, resp *webtest.Response, body string) {
 				wantStatus(t, want, resp, body)
 				_, err := w.store.SecretByID(shCtx, noGrant, sec.ID)
 				if granted := err == nil; granted != (want == allowed) {
@@ -750,10 +748,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 				}
 			}},
 		{name: "read access list", want: func(i int) authOutcome { return authMatrix[i].readACL },
-			do: func(c *admClient, sec *db.Secret) (*http.Response, string) {
-				return c.do(http.MethodGet, "/secrets/"+sec.ID+"/share", nil, true)
+			do: func(c *webtest.Client, sec *db.Secret) (*webtest.Response, string) {
+				return portalDo(c, http.MethodGet, "/secrets/"+sec.ID+"/share", nil, true)
 			},
-			check: func(t *testing.T, want authOutcome, sec *db.Secret, resp *http.Response, body string) {
+			check: func(t *testing.T, want authOutcome, sec *db.Secret, resp *webtest.Response, body string) {
 				wantStatus(t, want, resp, body)
 				shows := strings.Contains(body, "bob@example.com") && strings.Contains(body, "olive@example.com") &&
 					strings.Contains(body, "share-row-team-"+owners.ID) && strings.Contains(body, "rita@example.com") &&
