@@ -1369,15 +1369,8 @@ func TestAPI_GoClientSequence(t *testing.T) {
 // ---- authorization matrix ---------------------------------------------------------------------------
 
 // The principals of the authorization matrix.
+// The API's requests of the authorization matrix (authz_test.go), and the logical action each one is.
 const (
-	pOwner       = "Owner direct"
-	pTeamOwner   = "Owner via team"
-	pReader      = "Reader direct"
-	pTeamReader  = "Reader via team"
-	pMember      = "member without grant"
-	pAdmin       = "admin without grant"
-	pOtherOrg    = "user of another org"
-	pAnonymous   = "anonymous"
 	aList        = "list"           // GET /v1/secrets: 200 means it is listed, 404 that it is not
 	aRevealID    = "reveal by ID"   // GET /v1/secrets/{id}
 	aRevealName  = "reveal by name" // GET /v1/secrets?name=: 200 means it comes with its value, 404 an empty list
@@ -1388,36 +1381,26 @@ const (
 	statusHidden = http.StatusNotFound
 )
 
-// authzCase is one cell of the matrix: what principal gets for action on a secret shared with the
-// Owner, team-Owner, Reader and team-Reader principals.
+// apiAction is the matrix's action each API request is.
+var apiAction = map[string]string{aList: actList, aRevealID: actReveal, aRevealName: actReveal, aEdit: actEdit, aDelete: actDelete,
+	aReadAccess: actReadAccess, aShare: actChangeAccess}
+
+// apiStatus is how the API spells each outcome.
+var apiStatus = map[authOutcome]int{allowed: http.StatusOK, forbidden: http.StatusForbidden, hidden: statusHidden, signIn: http.StatusUnauthorized}
+
+// authzCase is one cell of the matrix through the API: what principal gets for a request.
 type authzCase struct {
 	Principal string
 	Action    string
 	Want      int
 }
 
-// authzMatrix is the authorization contract as data.
+// authzMatrix is the authorization matrix (authz_test.go) as the API's requests and statuses.
 var authzMatrix = func() []authzCase {
-	actions := []string{aList, aRevealID, aRevealName, aEdit, aDelete, aReadAccess, aShare}
-	want := map[string]func(action string) int{
-		pOwner:     func(string) int { return 200 },
-		pTeamOwner: func(string) int { return 200 },
-		pReader: func(a string) int {
-			if a == aEdit || a == aDelete || a == aShare {
-				return 403
-			}
-			return 200
-		},
-		pMember:    func(string) int { return statusHidden },
-		pAdmin:     func(string) int { return statusHidden },
-		pOtherOrg:  func(string) int { return statusHidden },
-		pAnonymous: func(string) int { return 401 },
-	}
-	want[pTeamReader] = want[pReader]
 	var out []authzCase
-	for _, p := range []string{pOwner, pTeamOwner, pReader, pTeamReader, pMember, pAdmin, pOtherOrg, pAnonymous} {
-		for _, a := range actions {
-			out = append(out, authzCase{p, a, want[p](a)})
+	for _, p := range matrixPrincipals {
+		for _, a := range []string{aList, aRevealID, aRevealName, aEdit, aDelete, aReadAccess, aShare} {
+			out = append(out, authzCase{p, a, apiStatus[matrixWant(p, apiAction[a])]})
 		}
 	}
 	return out

@@ -597,44 +597,17 @@ func TestShare_ReaderSeesWhoHasAccessReadOnly(t *testing.T) {
 	mustNotContain(t, body, `type="submit"`, "Save", `id="share-q"`, "Remove Access", `name="principal"`, "<select")
 }
 
-// Outcomes of the authorization matrix. The portal and the JSON API spell them with their own
-// statuses; the table says only who may do what.
-type authOutcome int
-
-const (
-	allowed   authOutcome = iota // 200 (and, for the list, the secret is in it)
-	forbidden                    // 403: a Reader trying an Owner's action
-	hidden                       // 404, and not in the list: no access, or another organization
-	signIn                       // not signed in: sent to the sign-in page
-)
-
-// authMatrix is who may do what to a secret. Columns: list it, reveal its value, edit it, delete it,
-// open Share, change its access, read its access list.
-var authMatrix = []struct {
-	who                                                       string
-	list, reveal, edit, del, openShare, changeAccess, readACL authOutcome
-}{
-	{"owner directly", allowed, allowed, allowed, allowed, allowed, allowed, allowed},
-	{"owner through a team", allowed, allowed, allowed, allowed, allowed, allowed, allowed},
-	{"reader directly", allowed, allowed, forbidden, forbidden, allowed, forbidden, allowed},
-	{"reader through a team", allowed, allowed, forbidden, forbidden, allowed, forbidden, allowed},
-	{"member without a grant", hidden, hidden, hidden, hidden, hidden, hidden, hidden},
-	{"admin without a grant", hidden, hidden, hidden, hidden, hidden, hidden, hidden},
-	{"user of another organization", hidden, hidden, hidden, hidden, hidden, hidden, hidden},
-	{"anonymous", signIn, signIn, signIn, signIn, signIn, signIn, signIn},
-}
-
-// portalAction is one column of authMatrix done through the portal. check fails the test when the
+// portalAction is one action of the authorization matrix (authz_test.go) done through the portal. check fails the test when the
 // response does not show the outcome.
 type portalAction struct {
-	name  string
-	want  func(row int) authOutcome
+	name   string
+	action string // the matrix's action
 	do    func(c *webtest.Client, sec *db.Secret) (*webtest.Response, string)
 	check func(t *testing.T, want authOutcome, sec *db.Secret, resp *webtest.Response, body string)
 }
 
-// TestAuthorizationMatrix runs authMatrix through the portal handlers: every principal × every
-// action, each on a fresh secret with the same access list.
+// TestAuthorizationMatrix runs the authorization matrix (authz_test.go) through the portal: every
+// principal × every action, each on a fresh secret with the same access list.
 func TestAuthorizationMatrix(t *testing.T) {
 	w := newSharingWorld(t)
 	ownerDirect := w.member("olive@example.com", "Olive", "Owner")
@@ -646,12 +619,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 	readers := w.shTeam("Readers", readerTeamUser)
 	creator := w.bob
 
-	clients := []*webtest.Client{
-		w.signIn("olive@example.com"), w.signIn("otto@example.com"), w.signIn("rita@example.com"), w.signIn("ray@example.com"),
-		w.signIn("nora@example.com"), w.signIn("ada@example.com"), w.signIn("olga@example.com"), w.shAnonymous(),
-	}
-	if len(clients) != len(authMatrix) {
-		t.Fatal("one client per matrix row")
+	clients := map[string]*webtest.Client{
+		pOwner: w.signIn("olive@example.com"), pTeamOwner: w.signIn("otto@example.com"), pReader: w.signIn("rita@example.com"),
+		pTeamReader: w.signIn("ray@example.com"), pMember: w.signIn("nora@example.com"), pAdmin: w.signIn("ada@example.com"),
+		pOtherOrg: w.signIn("olga@example.com"), pAnonymous: w.shAnonymous(),
 	}
 
 	status := map[authOutcome]int{allowed: http.StatusOK, forbidden: http.StatusForbidden, hidden: http.StatusNotFound}
@@ -669,7 +640,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		}
 	}
 	actions := []portalAction{
-		{name: "list", want: func(i int) authOutcome { return authMatrix[i].list },
+		{name: "list", action: actList,
 			do: func(c *webtest.Client, sec *db.Secret) (*webtest.Response, string) {
 				return portalDo(c, http.MethodGet, "/secrets?q="+sec.Name, nil, false)
 			},
@@ -687,7 +658,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 					t.Errorf("listed=%v, want %v", listed, want == allowed)
 				}
 			}},
-		{name: "reveal", want: func(i int) authOutcome { return authMatrix[i].reveal },
+		{name: "reveal", action: actReveal,
 			do: func(c *webtest.Client, sec *db.Secret) (*webtest.Response, string) {
 				return portalDo(c, http.MethodPost, "/secrets/"+sec.ID+"/reveal", url.Values{}, true)
 			},
@@ -697,7 +668,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 					t.Errorf("value revealed=%v", revealed)
 				}
 			}},
-		{name: "edit", want: func(i int) authOutcome { return authMatrix[i].edit },
+		{name: "edit", action: actEdit,
 			do: func(c *webtest.Client, sec *db.Secret) (*webtest.Response, string) {
 				return portalDo(c, http.MethodPut, "/secrets/"+sec.ID, url.Values{"value": {"edited"}, "version": {"1"}}, true)
 			},
@@ -715,7 +686,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 					t.Errorf("value %q, want %q", cur.Value, wantValue)
 				}
 			}},
-		{name: "delete", want: func(i int) authOutcome { return authMatrix[i].del },
+		{name: "delete", action: actDelete,
 			do: func(c *webtest.Client, sec *db.Secret) (*webtest.Response, string) {
 				return portalDo(c, http.MethodDelete, "/secrets/"+sec.ID, nil, true)
 			},
@@ -726,7 +697,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 					t.Errorf("deleted=%v (%v)", gone, err)
 				}
 			}},
-		{name: "open share", want: func(i int) authOutcome { return authMatrix[i].openShare },
+		{name: "open share", action: actReadAccess,
 			do: func(c *webtest.Client, sec *db.Secret) (*webtest.Response, string) {
 				return portalDo(c, http.MethodGet, "/secrets/"+sec.ID+"/share", nil, true)
 			},
@@ -736,7 +707,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 					mustContain(t, body, "Share <span class=\"mono\">"+sec.Name+"</span>")
 				}
 			}},
-		{name: "change access", want: func(i int) authOutcome { return authMatrix[i].changeAccess },
+		{name: "change access", action: actChangeAccess,
 			do: func(c *webtest.Client, sec *db.Secret) (*webtest.Response, string) {
 				return portalDo(c, http.MethodPost, "/secrets/"+sec.ID+"/share", shareForm(userRow(noGrant, "reader", "")), true)
 			},
@@ -747,7 +718,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 					t.Errorf("granted=%v (%v)", granted, err)
 				}
 			}},
-		{name: "read access list", want: func(i int) authOutcome { return authMatrix[i].readACL },
+		{name: "read access list", action: actReadAccess,
 			do: func(c *webtest.Client, sec *db.Secret) (*webtest.Response, string) {
 				return portalDo(c, http.MethodGet, "/secrets/"+sec.ID+"/share", nil, true)
 			},
@@ -763,15 +734,15 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}
 
 	n := 0
-	for i, row := range authMatrix {
+	for _, who := range matrixPrincipals {
 		for _, act := range actions {
-			t.Run(row.who+"/"+act.name, func(t *testing.T) {
+			t.Run(who+"/"+act.name, func(t *testing.T) {
 				n++
 				sec := w.secret(creator, fmt.Sprintf("MATRIX_%02d", n), fmt.Sprintf("value-of-MATRIX_%02d", n))
 				w.shGrant(creator, sec, userGrant(ownerDirect, db.RoleOwner), teamGrant(owners, db.RoleOwner),
 					userGrant(readerDirect, db.RoleReader), teamGrant(readers, db.RoleReader))
-				resp, body := act.do(clients[i], sec)
-				act.check(t, act.want(i), sec, resp, body)
+				resp, body := act.do(clients[who], sec)
+				act.check(t, matrixWant(who, act.action), sec, resp, body)
 			})
 		}
 	}
