@@ -602,8 +602,8 @@ func TestShare_ReaderSeesWhoHasAccessReadOnly(t *testing.T) {
 type portalAction struct {
 	name   string
 	action string // the matrix's action
-	do    func(c *webtest.Client, sec *db.Secret) (*webtest.Response, string)
-	check func(t *testing.T, want authOutcome, sec *db.Secret, resp *webtest.Response, body string)
+	do     func(c *webtest.Client, sec *db.Secret) (*webtest.Response, string)
+	check  func(t *testing.T, want authOutcome, sec *db.Secret, resp *webtest.Response, body string)
 }
 
 // TestAuthorizationMatrix runs the authorization matrix (authz_test.go) through the portal: every
