@@ -15,18 +15,17 @@ import (
 	"html"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/keyhold/keyhold/db"
+	"github.com/keyhold/keyhold/web/webtest"
 )
 
 // diskFullInner is set in the environment of the test binary re-run inside a user namespace.
@@ -111,73 +110,17 @@ func fillDisk(t *testing.T, path string) {
 	}
 }
 
-// portalClient is a browser stand-in for the portal: it keeps cookies, follows no redirect, and sends
-// htmx requests with the CSRF token as the layout's hx-headers do.
-type portalClient struct {
-	t    *testing.T
-	base string
-	hc   *http.Client
-}
-
-func newPortalClient(t *testing.T, base string) *portalClient {
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &portalClient{t: t, base: base, hc: &http.Client{Jar: jar, Timeout: 20 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-}
-
-// csrf is the token the portal hands out: the _csrf field of the sign-in form, or signed in, the
-// X-CSRF-Token of the Account page's hx-headers (it is bound to the session, so it is fetched anew).
-func (p *portalClient) csrf() string {
-	p.t.Helper()
-	for _, path := range []string{"/login", "/account"} {
-		_, _, body := p.do(http.MethodGet, path, nil, false)
-		for _, re := range []*regexp.Regexp{csrfFieldRE, csrfHeaderRE} {
-			if m := re.FindStringSubmatch(body); m != nil {
-				return m[1]
-			}
-		}
-	}
-	p.t.Fatal("no CSRF token in GET /login or GET /account")
-	return ""
-}
-
-var (
-	csrfFieldRE  = regexp.MustCompile(`name="_csrf" value="([^"]*)"`)
-	csrfHeaderRE = regexp.MustCompile(`hx-headers="\{"X-CSRF-Token":"([^"]*)"\}"`) // the body is entity-decoded
-)
-
-// do sends a request; form, when not nil, is the body; hx makes it an htmx request with the CSRF
-// header. It returns the status, the HX-Retarget header and the body with HTML entities decoded.
-func (p *portalClient) do(method, path string, form url.Values, hx bool) (int, string, string) {
-	p.t.Helper()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, err := http.NewRequest(method, p.base+path, body)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
+// portalDo sends one request of the portal as c: an htmx one (hx) with HX-Request and the CSRF token
+// in its header, as the layout's hx-headers do. It returns the status, the HX-Retarget header and the
+// body with HTML entities decoded.
+func portalDo(c *webtest.Client, method, path string, form url.Values, hx bool) (int, string, string) {
+	hdr := http.Header{}
 	if hx {
-		req.Header.Set("HX-Request", "true")
-		req.Header.Set("X-CSRF-Token", p.csrf())
+		hdr.Set("HX-Request", "true")
+		hdr.Set("X-CSRF-Token", c.CSRF())
 	}
-	resp, err := p.hc.Do(req)
-	if err != nil {
-		p.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		p.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	return resp.StatusCode, resp.Header.Get("HX-Retarget"), html.UnescapeString(string(b))
+	r := c.Do(method, path, form, hdr)
+	return r.Status, r.Header.Get("HX-Retarget"), html.UnescapeString(r.Body)
 }
 
 // getText fetches path and returns its status and body.
@@ -305,14 +248,12 @@ func TestDiskFull_RefusesChangesServesReadsRecovers(t *testing.T) {
 		}
 	}
 	// Sign in to the portal while the disk has room: signing in writes a session.
-	portal := newPortalClient(t, base)
-	if status, _, body := portal.do(http.MethodPost, "/login", url.Values{"_csrf": {portal.csrf()},
-		"email": {"ada@example.com"}, "password": {password}}, false); status != http.StatusSeeOther {
-		t.Fatalf("sign in: %d %.300s", status, body)
-	}
+	portal := webtest.NewClient(t, base)
+	portal.HTTP.Timeout = 20 * time.Second
+	webtest.SignIn(t, portal, "ada@example.com", password)
 	reveal := func(name string) int {
 		t.Helper()
-		status, _, body := portal.do(http.MethodPost, "/secrets/"+ids[name]+"/reveal", url.Values{}, true)
+		status, _, body := portalDo(portal, http.MethodPost, "/secrets/"+ids[name]+"/reveal", url.Values{}, true)
 		if status == http.StatusOK {
 			if !strings.Contains(body, values[name]) {
 				t.Fatalf("reveal %s: the answer does not hold the value", name)
@@ -369,7 +310,7 @@ func TestDiskFull_RefusesChangesServesReadsRecovers(t *testing.T) {
 	untilRefused("portal create", func(i int) int {
 		name := fmt.Sprintf("PORTAL_FULL_%d", i)
 		v := value(name, 64)
-		status, target, body := portal.do(http.MethodPost, "/secrets", url.Values{"name": {name}, "value": {v}}, true)
+		status, target, body := portalDo(portal, http.MethodPost, "/secrets", url.Values{"name": {name}, "value": {v}}, true)
 		switch {
 		case status == http.StatusOK:
 			values[name] = v
@@ -433,7 +374,7 @@ func TestDiskFull_RefusesChangesServesReadsRecovers(t *testing.T) {
 	if status, body := update("API_TOKEN", value("API_TOKEN_AFTER", 64)); status != http.StatusOK {
 		t.Errorf("API update after the space was freed: %d %s", status, body)
 	}
-	if status, _, body := portal.do(http.MethodPost, "/secrets", url.Values{"name": {"PORTAL_AFTER"},
+	if status, _, body := portalDo(portal, http.MethodPost, "/secrets", url.Values{"name": {"PORTAL_AFTER"},
 		"value": {"portal value after"}}, true); status != http.StatusOK {
 		t.Errorf("portal create after the space was freed: %d %.300s", status, body)
 	} else {
@@ -443,7 +384,7 @@ func TestDiskFull_RefusesChangesServesReadsRecovers(t *testing.T) {
 		t.Errorf("fetch after the space was freed: %d", status)
 	}
 	// The audit log lists every event recorded so far: the journaled reads have moved in.
-	if status, _, body := portal.do(http.MethodGet, "/audit?action="+db.ActionSecretRead, nil, false); status != http.StatusOK {
+	if status, _, body := portalDo(portal, http.MethodGet, "/audit?action="+db.ActionSecretRead, nil, false); status != http.StatusOK {
 		t.Errorf("audit log after the space was freed: %d %.300s", status, body)
 	}
 
