@@ -53,6 +53,7 @@ func wantPassword(t testing.TB, ts *webtest.Server, email, works, fails string) 
 }
 
 func TestAccount_Page(t *testing.T) {
+	t.Parallel()
 	ts := webtest.New(t)
 	ts.SeedOrg(t, "Acme", "ada@example.com")
 	c := webtest.SignedInClient(t, ts, "ada@example.com")
@@ -77,6 +78,7 @@ func TestAccount_Page(t *testing.T) {
 }
 
 func TestAccount_ChangePassword_Refused(t *testing.T) {
+	t.Parallel()
 	ts := webtest.New(t)
 	ts.SeedOrg(t, "Acme", "ada@example.com")
 	c := webtest.SignedInClient(t, ts, "ada@example.com")
@@ -124,6 +126,7 @@ func TestAccount_ChangePassword_Refused(t *testing.T) {
 }
 
 func TestAccount_ChangePassword(t *testing.T) {
+	t.Parallel()
 	ts := webtest.New(t)
 	ada := ts.SeedOrg(t, "Acme", "ada@example.com")
 	ts.SeedMember(t, ada, "bob@example.com", "Bob", "Example")
@@ -160,6 +163,7 @@ func TestAccount_ChangePassword(t *testing.T) {
 // Changing the password can revoke every API key of the user (the form ticks it by default): keys a
 // thief made with a stolen password stop working with it.
 func TestAccount_ChangePassword_RevokesAPIKeys(t *testing.T) {
+	t.Parallel()
 	ts := webtest.New(t)
 	ada := ts.SeedOrg(t, "Acme", "ada@example.com")
 	key, _, err := ts.Store.CreateAPIKey(t.Context(), ada, "laptop", time.Time{})
@@ -184,6 +188,7 @@ func TestAccount_ChangePassword_RevokesAPIKeys(t *testing.T) {
 }
 
 func TestAccount_ChangePassword_Throttled(t *testing.T) {
+	t.Parallel()
 	limit := db.Throttle{MaxFailures: 2, Window: time.Minute, Lockout: time.Minute}
 	ts := webtest.NewWith(t, web.Config{}, db.Options{SignIn: db.SignInLimits{Account: limit, Client: webtest.PlentyAttempts}})
 	ts.SeedOrg(t, "Acme", "ada@example.com")
@@ -215,6 +220,7 @@ func TestAccount_ChangePassword_Throttled(t *testing.T) {
 // Org admins cannot set or reset anyone's password: there is no such page, route or button. (An admin
 // who could would sign in as the member, read their private secrets and mint an API key.)
 func TestAccount_NoAdminPasswordPath(t *testing.T) {
+	t.Parallel()
 	ts := webtest.New(t)
 	ada := ts.SeedOrg(t, "Acme", "ada@example.com")
 	bob := ts.SeedMember(t, ada, "bob@example.com", "Bob", "Example")
@@ -244,6 +250,7 @@ func TestAccount_NoAdminPasswordPath(t *testing.T) {
 }
 
 func TestAccount_SignOutEverywhere(t *testing.T) {
+	t.Parallel()
 	ts := webtest.New(t)
 	ada := ts.SeedOrg(t, "Acme", "ada@example.com")
 	ts.SeedMember(t, ada, "bob@example.com", "Bob", "Example")
@@ -263,6 +270,7 @@ func TestAccount_SignOutEverywhere(t *testing.T) {
 }
 
 func TestAccount_CSRF(t *testing.T) {
+	t.Parallel()
 	ts := webtest.New(t)
 	ada := ts.SeedOrg(t, "Acme", "ada@example.com")
 	bob := ts.SeedMember(t, ada, "bob@example.com", "Bob", "Example")

@@ -480,6 +480,7 @@ func (env *apiEnv) fits(schema map[string]any, v any, where string) error {
 // documented and every documented operation is routed. It also checks that the document is served
 // without a key and is the embedded file.
 func TestAPI_OpenAPI_MatchesRoutes(t *testing.T) {
+	t.Parallel()
 	env := newAPIEnv(t, web.Config{})
 	routed := map[string]bool{}
 	for _, r := range env.Echo.Routes() {
@@ -541,6 +542,7 @@ func TestAPI_OpenAPI_MatchesRoutes(t *testing.T) {
 // property names, strictly: checkDoc runs on every response of every test, and here the fixture
 // makes every optional part appear (a team grant and a user grant, team members, a filtered list).
 func TestAPI_OpenAPI_DocumentsResponses(t *testing.T) {
+	t.Parallel()
 	env := newAPIEnv(t, web.Config{})
 	admin := env.org("Acme", "ada@example.com")
 	olive := env.member(admin, "olive@example.com")
@@ -566,6 +568,7 @@ func TestAPI_OpenAPI_DocumentsResponses(t *testing.T) {
 
 // TestAPI_Secrets_Contract walks every secrets endpoint and checks statuses, field names and shapes.
 func TestAPI_Secrets_Contract(t *testing.T) {
+	t.Parallel()
 	env := newAPIEnv(t, web.Config{})
 	admin := env.org("Acme", "ada@example.com")
 	olive := env.member(admin, "olive@example.com")
@@ -661,6 +664,7 @@ func TestAPI_Secrets_Contract(t *testing.T) {
 // TestAPI_AccessControls_Contract covers GET and PATCH …/accessControls: the ResourceRole shape,
 // grants to users and teams, revokes, atomicity and the last-Owner rule.
 func TestAPI_AccessControls_Contract(t *testing.T) {
+	t.Parallel()
 	env := newAPIEnv(t, web.Config{})
 	admin := env.org("Acme", "ada@example.com")
 	olive := env.member(admin, "olive@example.com")
@@ -755,6 +759,7 @@ func TestAPI_AccessControls_Contract(t *testing.T) {
 
 // TestAPI_OrgUsersTeams_Contract covers organizations/current, users and teams.
 func TestAPI_OrgUsersTeams_Contract(t *testing.T) {
+	t.Parallel()
 	env := newAPIEnv(t, web.Config{})
 	admin := env.org("Acme", "ada@example.com")
 	olive := env.member(admin, "olive@example.com")
@@ -866,6 +871,7 @@ func TestAPI_OrgUsersTeams_Contract(t *testing.T) {
 // TestAPI_Errors covers every error class with the exact status and shape, and shows that a refused
 // request stores nothing.
 func TestAPI_Errors(t *testing.T) {
+	t.Parallel()
 	env := newAPIEnv(t, web.Config{})
 	admin := env.org("Acme", "ada@example.com")
 	olive := env.member(admin, "olive@example.com")
@@ -952,6 +958,7 @@ func TestAPI_Errors(t *testing.T) {
 // with parameters but no charset other than UTF-8. Anything else is 415 and stores nothing: a substring
 // match would take text/plain; x=application/json.
 func TestAPI_ContentType(t *testing.T) {
+	t.Parallel()
 	env := newAPIEnv(t, web.Config{})
 	admin := env.org("Acme", "ada@example.com")
 	olive := env.member(admin, "olive@example.com")
@@ -1025,6 +1032,7 @@ func (env *apiEnv) secretValueByName(a principal, name string) string {
 // repeats nothing of the value, and nothing is stored, where encoding/json would have stored U+FFFD
 // in its place. Text, surrogate pairs included, is stored byte for byte.
 func TestAPI_ValueNotText(t *testing.T) {
+	t.Parallel()
 	env := newAPIEnv(t, web.Config{})
 	admin := env.org("Acme", "ada@example.com")
 	olive := env.member(admin, "olive@example.com")
@@ -1097,6 +1105,7 @@ const apiBodyLimit = 6*db.MaxValueBytes + 64<<10
 // TestAPI_BodyLimit shows that the body limit admits the largest legal value at its worst escaping,
 // and refuses a larger body while it is read, without reading it all.
 func TestAPI_BodyLimit(t *testing.T) {
+	t.Parallel()
 	env := newAPIEnv(t, web.Config{})
 	admin := env.org("Acme", "ada@example.com")
 	olive := env.member(admin, "olive@example.com")
@@ -1203,6 +1212,7 @@ func (r *repeatReader) Read(p []byte) (int, error) {
 
 // TestAPI_RateLimit: a key's bucket empties into 429 with Retry-After; another key is unaffected.
 func TestAPI_RateLimit(t *testing.T) {
+	t.Parallel()
 	env := newAPIEnv(t, web.Config{APIRate: 0.01, APIBurst: 2})
 	admin := env.org("Acme", "ada@example.com")
 	olive := env.member(admin, "olive@example.com")
@@ -1229,6 +1239,7 @@ func TestAPI_RateLimit(t *testing.T) {
 // TestAPI_PythonSDKSequence replays what singlestoredb's manage_workspaces(...).organizations.current
 // .get_secret(NAME) sends, with and without organizationID, and reads the answers as the SDK does.
 func TestAPI_PythonSDKSequence(t *testing.T) {
+	t.Parallel()
 	env := newAPIEnv(t, web.Config{})
 	admin := env.org("Acme", "ada@example.com")
 	olive := env.member(admin, "olive@example.com")
@@ -1329,6 +1340,7 @@ func goDecode(t *testing.T, r *apiResp, v any) {
 // TestAPI_GoClientSequence replays the generated Go client: POST → GET → PATCH → GET accessControls →
 // DELETE, with the server URL ending in a slash as the contract says clients are built.
 func TestAPI_GoClientSequence(t *testing.T) {
+	t.Parallel()
 	env := newAPIEnv(t, web.Config{})
 	admin := env.org("Acme", "ada@example.com")
 	olive := env.member(admin, "olive@example.com")
@@ -1409,6 +1421,7 @@ var authzMatrix = func() []authzCase {
 // TestAPI_AuthorizationMatrix runs every cell against a fresh secret (so an Owner's delete does not
 // spoil the next cell) and checks that a refused change changed nothing.
 func TestAPI_AuthorizationMatrix(t *testing.T) {
+	t.Parallel()
 	env := newAPIEnv(t, web.Config{})
 	admin := env.org("Acme", "ada@example.com")
 	ps := map[string]principal{
@@ -1522,6 +1535,7 @@ type goList struct {
 // TestAPI_KeyLifecycle: a new key works and records when it was last used; it stops working when it
 // expires, when it is revoked, and when its user leaves the organization.
 func TestAPI_KeyLifecycle(t *testing.T) {
+	t.Parallel()
 	env := newAPIEnv(t, web.Config{})
 	admin := env.org("Acme", "ada@example.com")
 	olive := env.member(admin, "olive@example.com")
@@ -1578,6 +1592,7 @@ func TestAPI_KeyLifecycle(t *testing.T) {
 // TestAPI_Audit: every value read and every change made through the API is an audit event naming the
 // key.
 func TestAPI_Audit(t *testing.T) {
+	t.Parallel()
 	env := newAPIEnv(t, web.Config{})
 	admin := env.org("Acme", "ada@example.com")
 	olive := env.member(admin, "olive@example.com")
@@ -1629,6 +1644,7 @@ func TestAPI_Audit(t *testing.T) {
 
 // TestAPI_ListsEverySecret: GET /v1/secrets lists every readable secret, past the store's page size.
 func TestAPI_ListsEverySecret(t *testing.T) {
+	t.Parallel()
 	env := newAPIEnv(t, web.Config{})
 	admin := env.org("Acme", "ada@example.com")
 	olive := env.member(admin, "olive@example.com")
@@ -1650,6 +1666,7 @@ func TestAPI_ListsEverySecret(t *testing.T) {
 // JSON answers go out whole, with their Content-Length, not chunked: a fetch answer larger than
 // net/http's 2 KB chunking buffer, an error, and ?pretty (indented, and still whole).
 func TestAPI_JSONHasContentLength(t *testing.T) {
+	t.Parallel()
 	env := newAPIEnv(t, web.Config{})
 	admin := env.org("Acme", "ada@example.com")
 	value := strings.Repeat("MIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n", 128) // 4.2 KB, 8.4 KB escaped

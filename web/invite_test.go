@@ -22,6 +22,7 @@ func inviteLink(t testing.TB, ts *webtest.Server, admin db.Actor, email string, 
 }
 
 func TestInvite_NewAccount(t *testing.T) {
+	t.Parallel()
 	ts := webtest.New(t)
 	ada := ts.SeedOrg(t, "Acme", "ada@example.com")
 	team, err := ts.Store.CreateTeam(context.Background(), ada, "Platform", "")
@@ -91,6 +92,7 @@ func TestInvite_NewAccount(t *testing.T) {
 }
 
 func TestInvite_ExistingAccount(t *testing.T) {
+	t.Parallel()
 	ts := webtest.New(t)
 	ada := ts.SeedOrg(t, "Acme", "ada@example.com")
 	ts.SeedOrg(t, "Globex", "gina@example.com")
@@ -116,6 +118,7 @@ func TestInvite_ExistingAccount(t *testing.T) {
 }
 
 func TestInvite_SignedIn(t *testing.T) {
+	t.Parallel()
 	ts := webtest.New(t)
 	ada := ts.SeedOrg(t, "Acme", "ada@example.com")
 	ts.SeedOrg(t, "Globex", "gina@example.com")
@@ -146,6 +149,7 @@ func TestInvite_SignedIn(t *testing.T) {
 }
 
 func TestInvite_Decline(t *testing.T) {
+	t.Parallel()
 	ts := webtest.New(t)
 	ada := ts.SeedOrg(t, "Acme", "ada@example.com")
 	link := inviteLink(t, ts, ada, "nia@example.com")
@@ -168,6 +172,7 @@ func TestInvite_Decline(t *testing.T) {
 }
 
 func TestInvite_RevokeFromMembersPage(t *testing.T) {
+	t.Parallel()
 	ts := webtest.New(t)
 	ada := ts.SeedOrg(t, "Acme", "ada@example.com")
 	link := inviteLink(t, ts, ada, "nia@example.com")
@@ -192,6 +197,7 @@ func TestInvite_RevokeFromMembersPage(t *testing.T) {
 }
 
 func TestReset_Page(t *testing.T) {
+	t.Parallel()
 	ts := webtest.New(t)
 	ada := ts.SeedOrg(t, "Acme", "ada@example.com")
 	ts.SeedMember(t, ada, "bob@example.com", "Bob", "Example")

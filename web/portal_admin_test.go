@@ -138,6 +138,7 @@ func mustNotContain(t *testing.T, body string, nots ...string) {
 var newKeyPattern = regexp.MustCompile(`id="new-api-key"[^>]*value="(kh_[A-Za-z0-9_-]+)"|value="(kh_[A-Za-z0-9_-]+)"[^>]*id="new-api-key"`)
 
 func TestAPIKeys_CreateShowsKeyOnce(t *testing.T) {
+	t.Parallel()
 	env := newAdmEnv(t)
 	env.member("max@example.com", "Max", "Member")
 	c := env.signIn("max@example.com")
@@ -218,6 +219,7 @@ func TestAPIKeys_CreateShowsKeyOnce(t *testing.T) {
 }
 
 func TestAPIKeys_CreateRefused(t *testing.T) {
+	t.Parallel()
 	env := newAdmEnv(t)
 	max := env.member("max@example.com", "Max", "Member")
 	c := env.signIn("max@example.com")
@@ -248,6 +250,7 @@ func TestAPIKeys_CreateRefused(t *testing.T) {
 }
 
 func TestAPIKeys_MemberCannotSeeOrRevokeOthers(t *testing.T) {
+	t.Parallel()
 	env := newAdmEnv(t)
 	ctx := context.Background()
 	max := env.member("max@example.com", "Max", "Member")
@@ -279,6 +282,7 @@ func TestAPIKeys_MemberCannotSeeOrRevokeOthers(t *testing.T) {
 }
 
 func TestAPIKeys_AdminSeesAndRevokesAll(t *testing.T) {
+	t.Parallel()
 	env := newAdmEnv(t)
 	ctx := context.Background()
 	max := env.member("max@example.com", "Max", "Member")
@@ -314,6 +318,7 @@ func TestAPIKeys_AdminSeesAndRevokesAll(t *testing.T) {
 }
 
 func TestAudit_NonAdminForbidden(t *testing.T) {
+	t.Parallel()
 	env := newAdmEnv(t)
 	env.member("max@example.com", "Max", "Member")
 	c := env.signIn("max@example.com")
@@ -327,6 +332,7 @@ func TestAudit_NonAdminForbidden(t *testing.T) {
 func auditRows(body string) int { return strings.Count(body, `class="audit-time"`) }
 
 func TestAudit_Filters(t *testing.T) {
+	t.Parallel()
 	env := newAdmEnv(t)
 	ctx := context.Background()
 	max := env.member("max@example.com", "Max", "Member")
@@ -393,6 +399,7 @@ func TestAudit_Filters(t *testing.T) {
 }
 
 func TestAudit_Paging(t *testing.T) {
+	t.Parallel()
 	env := newAdmEnv(t)
 	ctx := context.Background()
 	sec := env.secret(env.admin, "BUSY_TOKEN", "v")
@@ -442,6 +449,7 @@ func TestAudit_Paging(t *testing.T) {
 }
 
 func TestAudit_NeverShowsValues(t *testing.T) {
+	t.Parallel()
 	env := newAdmEnv(t)
 	ctx := context.Background()
 	max := env.member("max@example.com", "Max", "Member")
@@ -480,6 +488,7 @@ func TestAudit_NeverShowsValues(t *testing.T) {
 }
 
 func TestSecretActivity(t *testing.T) {
+	t.Parallel()
 	env := newAdmEnv(t)
 	ctx := context.Background()
 	max := env.member("max@example.com", "Max", "Member")

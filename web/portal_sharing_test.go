@@ -187,6 +187,7 @@ func doomedSecrets(body string) []string {
 // TestSharing_RefusalsShowInTheDialogAndChangeNothing sends every bad input of the Members, Teams and
 // Share dialogs: each answer is the dialog again with db's message, and nothing stored changes.
 func TestSharing_RefusalsShowInTheDialogAndChangeNothing(t *testing.T) {
+	t.Parallel()
 	w := newSharingWorld(t)
 	payments := w.shTeam("Payments")
 	w.shGrant(w.bob, w.sec, userGrant(w.carol, db.RoleReader))
@@ -275,6 +276,7 @@ func TestSharing_RefusalsShowInTheDialogAndChangeNothing(t *testing.T) {
 // TestSharing_NonAdminsGet403ForMemberAndTeamChanges: a plain member sees Members and Teams read-only,
 // and every change (and every preview of one) is refused by db with 403.
 func TestSharing_NonAdminsGet403ForMemberAndTeamChanges(t *testing.T) {
+	t.Parallel()
 	w := newSharingWorld(t)
 	bob := w.signIn("bob@example.com")
 	_, pending, err := w.store.CreateInvitation(shCtx, w.admin, db.NewInvitation{Email: "pat@example.com"})
@@ -330,6 +332,7 @@ func TestSharing_NonAdminsGet403ForMemberAndTeamChanges(t *testing.T) {
 // TestSharing_AdminManagesMembersAndTeams walks the happy paths: add an existing user and a new one,
 // change a role, create, rename and staff a team.
 func TestSharing_AdminManagesMembersAndTeams(t *testing.T) {
+	t.Parallel()
 	w := newSharingWorld(t)
 	admin := w.signIn("ada@example.com")
 
@@ -398,6 +401,7 @@ func TestSharing_AdminManagesMembersAndTeams(t *testing.T) {
 // TestSharing_LastAdminStays: the organization's only admin can neither step down nor be removed;
 // the confirmation says why and offers no Remove.
 func TestSharing_LastAdminStays(t *testing.T) {
+	t.Parallel()
 	w := newSharingWorld(t)
 	admin := w.signIn("ada@example.com")
 	resp, _ := portalDo(admin, http.MethodPost, "/members/"+w.admin.UserID+"/role", url.Values{"role": {"member"}}, true)
@@ -418,6 +422,7 @@ func TestSharing_LastAdminStays(t *testing.T) {
 // Owner the member is (directly or as the only member of an owning team), and confirming deletes
 // exactly those.
 func TestSharing_RemoveMemberListsExactlyTheSecretsThatGo(t *testing.T) {
+	t.Parallel()
 	w := newSharingWorld(t)
 	victim := w.member("vic@example.com", "Vic", "Victim")
 	solo := w.shTeam("Solo", victim)
@@ -474,6 +479,7 @@ func TestSharing_RemoveMemberListsExactlyTheSecretsThatGo(t *testing.T) {
 // TestSharing_TeamChangesConfirmTheSecretsThatGo: removing a member from a team and deleting a team
 // are previewed with the secrets they delete, then done.
 func TestSharing_TeamChangesConfirmTheSecretsThatGo(t *testing.T) {
+	t.Parallel()
 	w := newSharingWorld(t)
 	viaTeam := w.secret(w.bob, "TEAM_OWNED", "1")
 	w.shGrant(w.bob, viaTeam, teamGrant(w.team, db.RoleOwner), db.AccessChange{Kind: db.PrincipalUser, ID: w.bob.UserID, Revoke: true})
@@ -524,6 +530,7 @@ func TestSharing_TeamChangesConfirmTheSecretsThatGo(t *testing.T) {
 // TestShare_SaveAppliesEveryStagedChangeAtOnce: one Save grants, changes and revokes together, and
 // rows whose role did not change send nothing.
 func TestShare_SaveAppliesEveryStagedChangeAtOnce(t *testing.T) {
+	t.Parallel()
 	w := newSharingWorld(t)
 	dan := w.member("dan@example.com", "Dan", "Deployer")
 	erin := w.member("erin@example.com", "Erin", "Engineer")
@@ -555,6 +562,7 @@ func TestShare_SaveAppliesEveryStagedChangeAtOnce(t *testing.T) {
 // TestShare_StagingRowsAndSearch: the type-ahead finds members and teams of the organization only,
 // leaves out who is listed, and the row endpoint draws the staged states.
 func TestShare_StagingRowsAndSearch(t *testing.T) {
+	t.Parallel()
 	w := newSharingWorld(t)
 	bob := w.signIn("bob@example.com")
 	base := "/secrets/" + w.sec.ID + "/share"
@@ -589,6 +597,7 @@ func TestShare_StagingRowsAndSearch(t *testing.T) {
 // TestShare_ReaderSeesWhoHasAccessReadOnly: a Reader opening Share sees the list, with no Save, no
 // search and no controls.
 func TestShare_ReaderSeesWhoHasAccessReadOnly(t *testing.T) {
+	t.Parallel()
 	w := newSharingWorld(t)
 	w.shGrant(w.bob, w.sec, userGrant(w.carol, db.RoleReader))
 	body := portalGet(t, w.signIn("carol@example.com"), "/secrets/"+w.sec.ID+"/share", true, http.StatusOK)
@@ -609,6 +618,7 @@ type portalAction struct {
 // TestAuthorizationMatrix runs the authorization matrix (authz_test.go) through the portal: every
 // principal × every action, each on a fresh secret with the same access list.
 func TestAuthorizationMatrix(t *testing.T) {
+	t.Parallel()
 	w := newSharingWorld(t)
 	ownerDirect := w.member("olive@example.com", "Olive", "Owner")
 	ownerTeamUser := w.member("otto@example.com", "Otto", "Teamowner")

@@ -39,6 +39,7 @@ func setupForm(org, first, last, email, pw, confirm string) url.Values {
 }
 
 func TestPortal_FirstRunSetup(t *testing.T) {
+	t.Parallel()
 	ts := webtest.New(t)
 	c := ts.NewClient(t)
 
@@ -123,6 +124,7 @@ func TestPortal_FirstRunSetup(t *testing.T) {
 }
 
 func TestPortal_AnonymousIsSentToSignIn(t *testing.T) {
+	t.Parallel()
 	ts := webtest.New(t)
 	ts.SeedOrg(t, "Acme", "ada@example.com")
 	c := ts.NewClient(t)
@@ -162,6 +164,7 @@ func TestPortal_AnonymousIsSentToSignIn(t *testing.T) {
 }
 
 func TestPortal_CSRF(t *testing.T) {
+	t.Parallel()
 	ts := webtest.New(t)
 	ada := ts.SeedOrg(t, "Acme", "ada@example.com")
 	sec := ts.SeedSecret(t, ada, "API_TOKEN", "v1")
@@ -237,6 +240,7 @@ func TestPortal_CSRF(t *testing.T) {
 }
 
 func TestPortal_SignIn(t *testing.T) {
+	t.Parallel()
 	ts := webtest.New(t)
 	ts.SeedOrg(t, "Acme", "ada@example.com")
 
@@ -264,6 +268,7 @@ func TestPortal_SignIn(t *testing.T) {
 }
 
 func TestPortal_SignInThrottle(t *testing.T) {
+	t.Parallel()
 	limit := db.Throttle{MaxFailures: 3, Window: time.Minute, Lockout: time.Minute}
 	plenty := db.Throttle{MaxFailures: 1000, Window: time.Minute, Lockout: time.Minute}
 
@@ -315,6 +320,7 @@ func TestPortal_SignInThrottle(t *testing.T) {
 }
 
 func TestPortal_SessionFixation(t *testing.T) {
+	t.Parallel()
 	ts := webtest.New(t)
 	admin := ts.SeedOrg(t, "Acme", "ada@example.com")
 	ts.SeedMember(t, admin, "bob@example.com", "Bob", "Example")
@@ -348,6 +354,7 @@ func TestPortal_SessionFixation(t *testing.T) {
 }
 
 func TestPortal_SignOutEndsTheSession(t *testing.T) {
+	t.Parallel()
 	ts := webtest.New(t)
 	ts.SeedOrg(t, "Acme", "ada@example.com")
 	c := webtest.SignedInClient(t, ts, "ada@example.com")
@@ -370,6 +377,7 @@ func TestPortal_SignOutEndsTheSession(t *testing.T) {
 }
 
 func TestPortal_CookieFlags(t *testing.T) {
+	t.Parallel()
 	for _, secure := range []bool{false, true} {
 		t.Run(fmt.Sprintf("SecureCookies=%v", secure), func(t *testing.T) {
 			ts := webtest.NewConfig(t, web.Config{SecureCookies: secure})
@@ -470,6 +478,7 @@ func checkSecurityHeaders(t testing.TB, what string, r *webtest.Response) {
 }
 
 func TestPortal_SecurityHeaders(t *testing.T) {
+	t.Parallel()
 	ts := webtest.New(t)
 	anon := ts.NewClient(t)
 	checkSecurityHeaders(t, "GET / before setup", anon.Get("/"))
@@ -511,6 +520,7 @@ func newSecretForm(name, value string) url.Values {
 }
 
 func TestPortal_SecretCreate(t *testing.T) {
+	t.Parallel()
 	ts := webtest.New(t)
 	ada := ts.SeedOrg(t, "Acme", "ada@example.com")
 	ts.SeedSecret(t, ada, "EXISTING", "old value")
@@ -632,6 +642,7 @@ func (f *secretsFixture) value(t testing.TB) string {
 }
 
 func TestPortal_SecretEdit(t *testing.T) {
+	t.Parallel()
 	f := newSecretsFixture(t)
 	ctx := context.Background()
 
@@ -756,6 +767,7 @@ func TestPortal_SecretEdit(t *testing.T) {
 }
 
 func TestPortal_SecretDelete(t *testing.T) {
+	t.Parallel()
 	f := newSecretsFixture(t)
 
 	// A Reader can neither open the confirmation nor delete.
@@ -803,6 +815,7 @@ func TestPortal_SecretDelete(t *testing.T) {
 }
 
 func TestPortal_SecretReveal(t *testing.T) {
+	t.Parallel()
 	f := newSecretsFixture(t)
 	ctx := context.Background()
 	values := map[string]string{
@@ -858,6 +871,7 @@ func TestPortal_SecretReveal(t *testing.T) {
 }
 
 func TestPortal_SecretSearchAndPaging(t *testing.T) {
+	t.Parallel()
 	ts := webtest.New(t)
 	ada := ts.SeedOrg(t, "Acme", "ada@example.com")
 	for _, n := range []string{"STRIPE_KEY", "STRIPEXKEY", "stripe_webhook", "AWS_SECRET"} {
@@ -923,6 +937,7 @@ func TestPortal_SecretSearchAndPaging(t *testing.T) {
 }
 
 func TestPortal_OrgSwitch(t *testing.T) {
+	t.Parallel()
 	ts := webtest.New(t)
 	ctx := context.Background()
 	acme := ts.SeedOrg(t, "Acme", "ada@example.com")
@@ -980,6 +995,7 @@ func TestPortal_OrgSwitch(t *testing.T) {
 }
 
 func TestPortal_ValueShownOnlyByReveal(t *testing.T) {
+	t.Parallel()
 	f := newSecretsFixture(t)
 	values := map[string]string{"FIRST_SECRET": "tok-3f9a1c77e0-value", "SECOND_SECRET": "multi-7c1e\nline-8d2b44-value\n"}
 	stored := []string{"tok-3f9a1c77e0-value", "multi-7c1e", "line-8d2b44-value", "tok-new-51e0-value"}
@@ -1033,6 +1049,7 @@ func TestPortal_ValueShownOnlyByReveal(t *testing.T) {
 }
 
 func TestPortal_RemovedFromTheCurrentOrg(t *testing.T) {
+	t.Parallel()
 	ts := webtest.New(t)
 	ctx := context.Background()
 	bobOrg, bobUser, err := ts.Store.CreateOrg(ctx, "Acme", db.NewUser{Email: "bob@example.com", FirstName: "Bob", LastName: "Example", Password: webtest.Password}, "test")

@@ -33,6 +33,7 @@ func lastAuditIP(t testing.TB, ts *webtest.Server, admin db.Actor, action string
 // rotating them does not get past the per-address sign-in limit, a forged header cannot lock out
 // another client, and the audit trail records the connection's address.
 func TestClientAddress_HeadersNotTrustedByDefault(t *testing.T) {
+	t.Parallel()
 	limit := db.Throttle{MaxFailures: 3, Window: time.Hour, Lockout: time.Hour}
 	ts := webtest.NewWith(t, web.Config{}, db.Options{SignIn: db.SignInLimits{Account: webtest.PlentyAttempts, Client: limit}})
 	ts.SeedOrg(t, "Acme", "ada@example.com")
@@ -66,6 +67,7 @@ func TestClientAddress_HeadersNotTrustedByDefault(t *testing.T) {
 
 // The audit trail records the connection's address, whatever the headers say.
 func TestClientAddress_AuditRecordsTheConnection(t *testing.T) {
+	t.Parallel()
 	ts := webtest.New(t)
 	ada := ts.SeedOrg(t, "Acme", "ada@example.com")
 	sec := ts.SeedSecret(t, ada, "API_TOKEN", "v1")
@@ -102,6 +104,7 @@ func TestClientAddress_AuditRecordsTheConnection(t *testing.T) {
 // With --trusted-proxies, the address a trusted proxy appends is believed, and only that: a client
 // of the proxy still cannot put a made-up address in front of it.
 func TestClientAddress_TrustedProxies(t *testing.T) {
+	t.Parallel()
 	trusted, err := web.ParseTrustedProxies("127.0.0.1/32, 10.0.0.0/8")
 	if err != nil {
 		t.Fatal(err)
@@ -142,6 +145,7 @@ func TestClientAddress_TrustedProxies(t *testing.T) {
 // subdomain, or a man in the middle on plain HTTP, can set cookies) does not work for the victim's
 // session, nor does the victim's own token for another session.
 func TestCSRF_BoundToTheSession(t *testing.T) {
+	t.Parallel()
 	ts := webtest.New(t)
 	ada := ts.SeedOrg(t, "Acme", "ada@example.com")
 	ts.SeedMember(t, ada, "bob@example.com", "Bob", "Example")
@@ -179,6 +183,7 @@ func TestCSRF_BoundToTheSession(t *testing.T) {
 // page cannot open it in the victim's name (a top-level GET once rendered the value and recorded a
 // read), nor post it without the token.
 func TestReveal_OnlyByPostWithToken(t *testing.T) {
+	t.Parallel()
 	ts := webtest.New(t)
 	ada := ts.SeedOrg(t, "Acme", "ada@example.com")
 	sec := ts.SeedSecret(t, ada, "API_TOKEN", "s3cr3t-value")
@@ -222,6 +227,7 @@ var inviteLinkRE = regexp.MustCompile(`id="invite-link" class="input mono" value
 // An admin inviting someone learns nothing about whether the email has an account anywhere on the
 // instance: the answer is the same (but for the link and the email), and no password is asked.
 func TestInvite_SameAnswerWhetherOrNotTheEmailHasAnAccount(t *testing.T) {
+	t.Parallel()
 	ts := webtest.New(t)
 	ts.SeedOrg(t, "Acme", "ada@example.com")
 	ts.SeedOrg(t, "Globex", "gina@example.com") // has an account, in another organization
