@@ -17,11 +17,12 @@ func TestAuditWriter_RecordAfterCloseDoesNotHang(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	s.audit.close()
+	w := s.m.back.(*sqliteBackend).audit
+	w.close()
 	for i := range 100 {
 		done := make(chan error, 1)
 		go func() {
-			done <- s.audit.record(context.Background(), Actor{OrgID: "o"}, Event{Action: ActionSecretRead})
+			done <- w.record(context.Background(), auditRecord{a: Actor{OrgID: "o"}, ev: Event{Action: ActionSecretRead}, event: true})
 		}()
 		select {
 		case err := <-done:
@@ -42,7 +43,7 @@ func TestAuditWriter_LastJIDUsesIndexes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	rows, err := s.w.Query(`EXPLAIN QUERY PLAN ` + lastJIDSQL)
+	rows, err := s.r.Query(`EXPLAIN QUERY PLAN ` + lastJIDSQL)
 	if err != nil {
 		t.Fatal(err)
 	}

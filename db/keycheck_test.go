@@ -33,7 +33,6 @@ func TestRotateMasterKey_RacingOrgCreate(t *testing.T) {
 		seq     atomic.Int64
 	)
 	const rounds, creators = 20, 3
-	defer db.SetRotateHook(nil)
 	for round := range rounds {
 		newKey := make([]byte, 32)
 		rand.Read(newKey)
@@ -83,15 +82,14 @@ func TestRotateMasterKey_RacingOrgCreate(t *testing.T) {
 		mu.Lock()
 		existing := len(orgs)
 		mu.Unlock()
-		db.SetRotateHook(func(done int) error {
+		_, err = db.RotateMasterKeyWithHooks(ctx, path, key, newKey, func(done int) error {
 			if done == existing { // the last key that existed is re-wrapped: creations start now
 				for range creators {
 					start <- struct{}{}
 				}
 			}
 			return nil
-		})
-		_, err = db.RotateMasterKey(ctx, path, key, newKey)
+		}, nil)
 		close(start)
 		wg.Wait()
 		old.Close()
@@ -172,13 +170,11 @@ func TestRotateMasterKey_LateDataKeyRewrapped(t *testing.T) {
 	acme := mustOrg(t, old, "Acme", "ada@example.com")
 	mustSecret(t, old, acme, "K", "acme's")
 	var late db.Actor
-	db.SetRotateSwitchHook(func() error {
+	n, err := db.RotateMasterKeyWithHooks(ctx, path, oldKey, newKey, nil, func() error {
 		late = mustOrg(t, old, "Late", "ada@example.com")
 		mustSecret(t, old, late, "K", "late's")
 		return nil
 	})
-	n, err := db.RotateMasterKey(ctx, path, oldKey, newKey)
-	db.SetRotateSwitchHook(nil)
 	if err != nil || n != 2 {
 		t.Fatalf("rotate: n=%d err=%v, want both data keys", n, err)
 	}

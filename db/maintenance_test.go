@@ -34,14 +34,12 @@ func TestRotateMasterKey_InterruptedThenFinished(t *testing.T) {
 	s.Close()
 
 	// Interrupted after two of the four data keys.
-	db.SetRotateHook(func(done int) error {
+	n, err := db.RotateMasterKeyWithHooks(ctx, path, oldKey, newKey, func(done int) error {
 		if done == 2 {
 			return errors.New("crash")
 		}
 		return nil
-	})
-	n, err := db.RotateMasterKey(ctx, path, oldKey, newKey)
-	db.SetRotateHook(nil)
+	}, nil)
 	if err == nil || n != 2 {
 		t.Fatalf("interrupted rotation: n=%d err=%v", n, err)
 	}
