@@ -11,6 +11,7 @@ import (
 // A read that reaches the audit writer as the store closes must get an error, never hang: a request
 // queued after the writer has drained and stopped would otherwise wait forever.
 func TestAuditWriter_RecordAfterCloseDoesNotHang(t *testing.T) {
+	t.Parallel()
 	key := make([]byte, MasterKeySize)
 	s, err := Open(context.Background(), filepath.Join(t.TempDir(), FileName), Options{MasterKey: key})
 	if err != nil {
@@ -38,6 +39,7 @@ func TestAuditWriter_RecordAfterCloseDoesNotHang(t *testing.T) {
 // Opening a store reads the last journal ID from indexes: a query that scans audit_events made a
 // start with a large trail take 0.4 s and map the whole table into memory.
 func TestAuditWriter_LastJIDUsesIndexes(t *testing.T) {
+	t.Parallel()
 	s, err := Open(context.Background(), filepath.Join(t.TempDir(), FileName), Options{MasterKey: make([]byte, MasterKeySize)})
 	if err != nil {
 		t.Fatal(err)

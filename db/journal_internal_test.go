@@ -47,6 +47,7 @@ func allocated(t *testing.T, path string) int64 {
 // the two files' reserved space, the one that finally fails leaves no torn line (the files replay as
 // exactly the events appended), and a file emptied after a move gets its space reserved again.
 func TestJournal_FullDiskAppendsIntoReservedSpace(t *testing.T) {
+	t.Parallel()
 	dir := smallTmpfs(t, "4m")
 	const journalReserve = 256 << 10
 	j, err := openJournal(filepath.Join(dir, FileName), journalReserve)

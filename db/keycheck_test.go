@@ -18,6 +18,7 @@ import (
 // goes on to switch the master key. Every organization that was created must open under the new key
 // alone: a data key committed under a retired master key is a lost organization.
 func TestRotateMasterKey_RacingOrgCreate(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), db.FileName)
 	key := make([]byte, 32)
 	rand.Read(key)
@@ -133,6 +134,7 @@ func TestRotateMasterKey_RacingOrgCreate(t *testing.T) {
 // TestCreateOrg_AfterRotationRefused: a store opened before a rotation cannot commit a data key
 // wrapped under the retired master key, and its failed creation leaves nothing behind.
 func TestCreateOrg_AfterRotationRefused(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), db.FileName)
 	oldKey, newKey := make([]byte, 32), make([]byte, 32)
 	rand.Read(oldKey)
@@ -162,6 +164,7 @@ func TestCreateOrg_AfterRotationRefused(t *testing.T) {
 // TestRotateMasterKey_LateDataKeyRewrapped: a data key created after rotation re-wrapped the last key
 // it found, but before it switched the master key, is re-wrapped in the switching transaction.
 func TestRotateMasterKey_LateDataKeyRewrapped(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), db.FileName)
 	oldKey, newKey := make([]byte, 32), make([]byte, 32)
 	rand.Read(oldKey)

@@ -13,6 +13,7 @@ import (
 )
 
 func TestRotateMasterKey_InterruptedThenFinished(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, db.FileName)
 	oldKey, newKey := make([]byte, 32), make([]byte, 32)
@@ -77,6 +78,7 @@ func TestRotateMasterKey_InterruptedThenFinished(t *testing.T) {
 }
 
 func TestBackup_UnderWriteLoad(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, db.FileName)
 	s, err := db.Open(ctx, path, db.Options{MasterKey: testMasterKey})
