@@ -23,7 +23,8 @@ package db
 //     sessions and sign-in counters, moves of audit events and the disk probe are handed to it and run
 //     in savepoints of its group transactions; the backend's upkeep that needs that connection (a WAL
 //     restart, PRAGMA data_version) runs between two of its commits. Before that, Open migrates and
-//     checks the master key on it.
+//     checks the master key on it. While reads are served, commits are paced (see committer): a
+//     change waits at most CommitDelay more for its commit.
 //
 // Caches
 //   - Each cached answer is filed under a stamp: the counters it depends on, read before the query that
@@ -77,7 +78,7 @@ type Tuning struct {
 	// ExternalPollInterval is how often the store asks whether another process committed (SQLite:
 	// PRAGMA data_version): default 100ms.
 	ExternalPollInterval time.Duration
-	// KeyCacheTTL bounds how long a cached API key lookup is served: default 2s.
+	// KeyCacheTTL bounds how long a cached API key lookup is served: default 2s; negative: never.
 	KeyCacheTTL time.Duration
 	// DiskProbeInterval is how often, while the disk is full, the store looks for space again: default
 	// 1s.
