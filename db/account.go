@@ -66,7 +66,11 @@ func (s *Store) ChangePassword(ctx context.Context, a Actor, ch PasswordChange) 
 		return done, err
 	}
 	now := s.now()
-	done, err = inLocalTx(ctx, s, func(tx *sql.Tx) (PasswordChanged, error) {
+	touched := touchesNothing
+	if ch.RevokeAPIKeys {
+		touched = touchesAPIKeys()
+	}
+	done, err = inTx(ctx, s, touched, func(tx *sql.Tx) (PasswordChanged, error) {
 		var done PasswordChanged
 		// Only over the hash that was checked: a password changed since then must be checked again.
 		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, password_changed_at = ? WHERE id = ? AND password_hash = ?`,
@@ -97,9 +101,6 @@ func (s *Store) ChangePassword(ctx context.Context, a Actor, ch PasswordChange) 
 			return b
 		}, now, Event{Action: ActionPasswordChange, TargetKind: "user", TargetID: a.UserID, TargetName: a.Email, Detail: detail})
 	})
-	if err == nil && done.KeysRevoked > 0 {
-		s.apiKeys.clear()
-	}
 	return done, err
 }
 
@@ -171,7 +172,7 @@ type PasswordReset struct {
 func (s *Store) ResetPassword(ctx context.Context, email string) (string, *User, error) {
 	token := newToken("")
 	now := s.now()
-	u, err := inLocalTx(ctx, s, func(tx *sql.Tx) (*User, error) {
+	u, err := inTx(ctx, s, touchesAPIKeys(), func(tx *sql.Tx) (*User, error) {
 		u, err := userByEmailKey(ctx, tx, strings.ToLower(strings.TrimSpace(email)))
 		if err != nil {
 			return nil, err
@@ -197,7 +198,6 @@ func (s *Store) ResetPassword(ctx context.Context, email string) (string, *User,
 	if err != nil {
 		return "", nil, err
 	}
-	s.apiKeys.clear()
 	return token, u, nil
 }
 
@@ -252,7 +252,7 @@ func (s *Store) CompletePasswordReset(ctx context.Context, token, password, clie
 		u     *User
 		orgID string
 	}
-	res, err := inLocalTx(ctx, s, func(tx *sql.Tx) (result, error) {
+	res, err := inTx(ctx, s, touchesNothing, func(tx *sql.Tx) (result, error) {
 		userID, _, err := s.resetByToken(ctx, tx, token) // again, inside: a link is used once
 		if err != nil {
 			return result{}, err

@@ -51,6 +51,7 @@ func auditActions(t testing.TB, s *db.Store, admin db.Actor, action string) []db
 }
 
 func TestStore_ChangePassword_Refusals(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	session := mustSession(t, s, ada)
@@ -96,6 +97,7 @@ func TestStore_ChangePassword_Refusals(t *testing.T) {
 
 // A wrong current password counts against the sign-in throttle: a stolen session is no way to guess.
 func TestStore_ChangePassword_Throttled(t *testing.T) {
+	t.Parallel()
 	lim := db.SignInLimits{Account: db.Throttle{MaxFailures: 2, Window: time.Hour, Lockout: time.Hour}, Client: plentyAttempts}
 	s, _ := openThrottled(t, lim, 2, time.Second)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
@@ -110,6 +112,7 @@ func TestStore_ChangePassword_Throttled(t *testing.T) {
 }
 
 func TestStore_ChangePassword(t *testing.T) {
+	t.Parallel()
 	s, clock := mustOpenClock(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	zed := mustOrg(t, s, "Globex", "zed@example.com")
@@ -177,6 +180,7 @@ func TestStore_ChangePassword(t *testing.T) {
 }
 
 func TestStore_ChangePassword_KeepsKeysWhenAsked(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	key, _, err := s.CreateAPIKey(ctx, ada, "ci", noExpiry)
@@ -195,6 +199,7 @@ func TestStore_ChangePassword_KeepsKeysWhenAsked(t *testing.T) {
 // The operator resets a forgotten password: the old one stops working, every session and API key of
 // the user ends, and a single-use, expiring link lets the user choose a new one.
 func TestStore_ResetPassword(t *testing.T) {
+	t.Parallel()
 	s, clock := mustOpenClock(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	bob := mustMember(t, s, ada, "bob@example.com")

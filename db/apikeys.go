@@ -7,7 +7,6 @@ import (
 	"database/sql"
 	"errors"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -48,7 +47,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, a Actor, label string, expires
 		k.ExpiresAt = expires.UTC().Truncate(time.Millisecond)
 		exp = ms(expires)
 	}
-	_, err = inTx(ctx, s, func(tx *sql.Tx) (struct{}, error) {
+	_, err = inTx(ctx, s, touchesAPIKeys(), func(tx *sql.Tx) (struct{}, error) {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO api_keys (id, org_id, user_id, label, prefix, hash, created_at, expires_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, k.ID, k.OrgID, a.UserID, label, k.Prefix, tokenHash(token), ms(now), exp); err != nil {
 			return struct{}{}, err
@@ -64,7 +63,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, a Actor, label string, expires
 // ListAPIKeys lists the live keys the actor may see: its own, or every key of the organization for an
 // admin. Revoked keys are not listed.
 func (s *Store) ListAPIKeys(ctx context.Context, a Actor) ([]APIKey, error) {
-	if err := s.audit.sync(ctx); err != nil { // last-used times ride with journaled reads
+	if err := s.m.syncAudit(ctx); err != nil { // last-used times ride with journaled reads
 		return nil, err
 	}
 	all := 0
@@ -99,7 +98,7 @@ func (s *Store) ListAPIKeys(ctx context.Context, a Actor) ([]APIKey, error) {
 // CodeNotFound.
 func (s *Store) RevokeAPIKey(ctx context.Context, a Actor, id string) error {
 	now := s.now()
-	_, err := inTx(ctx, s, func(tx *sql.Tx) (struct{}, error) {
+	_, err := inTx(ctx, s, touchesAPIKeys(), func(tx *sql.Tx) (struct{}, error) {
 		var owner, label string
 		err := tx.QueryRowContext(ctx, `SELECT user_id, label FROM api_keys WHERE id = ? AND org_id = ? AND revoked_at IS NULL`, id, a.OrgID).Scan(&owner, &label)
 		if errors.Is(err, sql.ErrNoRows) || err == nil && owner != a.UserID && !a.IsAdmin() {
@@ -112,7 +111,6 @@ func (s *Store) RevokeAPIKey(ctx context.Context, a Actor, id string) error {
 		}
 		return struct{}{}, s.recordTx(ctx, tx, a, now, Event{Action: ActionAPIKeyRevoke, TargetKind: "api_key", TargetID: id, TargetName: label})
 	})
-	s.apiKeys.clear() // after the commit, so no lookup can re-cache the key as it was
 	return err
 }
 
@@ -121,38 +119,6 @@ func (s *Store) RevokeAPIKey(ctx context.Context, a Actor, id string) error {
 const apiKeySQL = `SELECT k.id, k.label, k.hash, k.expires_at, k.org_id, u.id, u.email, u.first_name, u.last_name, m.role
 	FROM api_keys k JOIN users u ON u.id = k.user_id JOIN memberships m ON m.org_id = k.org_id AND m.user_id = k.user_id
 	WHERE k.hash = ? AND k.revoked_at IS NULL`
-
-// keyCacheTTL bounds how long a cached key lookup is trusted. Revoking a key, removing a member or
-// changing a role through this process clears the cache at once; the TTL bounds how long another
-// process (a second instance, the CLI) can be out of date.
-const keyCacheTTL = 2 * time.Second
-
-// keyCache remembers successful key lookups by key hash, so the hot path needs no query for them.
-// Failed lookups are not cached: the 401 path is one indexed query.
-type keyCache struct {
-	mu sync.RWMutex
-	m  map[[32]byte]cachedKey
-	// gen counts clears. A lookup caches its answer only if no clear came between its query and
-	// its insert: otherwise a lookup in flight while a key is revoked would put the revoked key
-	// back right after the clear.
-	gen uint64
-}
-
-type cachedKey struct {
-	actor   Actor
-	expires int64 // Unix ms; 0: never
-	at      time.Time
-}
-
-func (c *keyCache) init() { c.m = map[[32]byte]cachedKey{} }
-
-// clear forgets every cached lookup: any change that could end a key's validity calls it.
-func (c *keyCache) clear() {
-	c.mu.Lock()
-	clear(c.m)
-	c.gen++
-	c.mu.Unlock()
-}
 
 // AuthenticateAPIKey returns the actor a key acts as: its user, in its organization, with that user's
 // current role. A malformed, unknown, revoked or expired key, or one whose user has left the
@@ -164,11 +130,10 @@ func (s *Store) AuthenticateAPIKey(ctx context.Context, token, clientIP string) 
 	}
 	want := sha256.Sum256([]byte(token))
 	now := s.now()
-	s.apiKeys.mu.RLock()
-	c, ok := s.apiKeys.m[want]
-	gen := s.apiKeys.gen
-	s.apiKeys.mu.RUnlock()
-	if ok && now.Sub(c.at) < keyCacheTTL && !now.Before(c.at) {
+	// The stamp is taken before the query: an answer read before a revoke commits is filed under a
+	// stamp the revoke makes stale (machine.go).
+	c, ok, stamp := s.m.keys.get(want)
+	if ok && now.Sub(c.at) < s.m.tune.KeyCacheTTL && !now.Before(c.at) {
 		if c.expires != 0 && c.expires <= ms(now) {
 			return Actor{}, fail
 		}
@@ -194,14 +159,7 @@ func (s *Store) AuthenticateAPIKey(ctx context.Context, token, clientIP string) 
 		return Actor{}, fail
 	}
 	a.Name = displayName(first, last, a.Email)
-	s.apiKeys.mu.Lock()
-	if s.apiKeys.gen == gen { // read before the query: no revocation has committed since
-		if len(s.apiKeys.m) >= 10000 {
-			clear(s.apiKeys.m)
-		}
-		s.apiKeys.m[want] = cachedKey{actor: a, expires: expires.Int64, at: now}
-	}
-	s.apiKeys.mu.Unlock()
+	s.m.keys.put(want, stamp, cachedKey{actor: a, expires: expires.Int64, at: now})
 	a.ClientIP = clientIP
 	return a, nil
 }
@@ -225,5 +183,5 @@ func (s *Store) APIRequestActor(ctx context.Context, token, clientIP, orgID stri
 // last-used time covers calls that read no value (reads record it with their audit event). It does not
 // wait for the write; a key noted in the last few seconds is not noted again.
 func (s *Store) NoteAPIKeyUse(a Actor) {
-	s.audit.touch(a)
+	s.m.noteKeyUse(a)
 }

@@ -11,6 +11,7 @@ import (
 )
 
 func TestStore_CreateAPIKey_TokenNotStored(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	s := mustOpenAt(t, filepath.Join(dir, db.FileName), db.Options{})
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
@@ -49,6 +50,7 @@ func TestStore_CreateAPIKey_TokenNotStored(t *testing.T) {
 }
 
 func TestStore_AuthenticateAPIKey(t *testing.T) {
+	t.Parallel()
 	s, clock := mustOpenClock(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	bob := mustMember(t, s, ada, "bob@example.com")
@@ -99,6 +101,7 @@ func TestStore_AuthenticateAPIKey(t *testing.T) {
 }
 
 func TestStore_APIKey_Revoked(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	token, key, err := s.CreateAPIKey(ctx, ada, "ci", noExpiry)
@@ -125,6 +128,7 @@ func TestStore_APIKey_Revoked(t *testing.T) {
 }
 
 func TestStore_APIKey_MemberRemoved(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	bob := mustMember(t, s, ada, "bob@example.com")
@@ -146,6 +150,7 @@ func TestStore_APIKey_MemberRemoved(t *testing.T) {
 }
 
 func TestStore_ListAPIKeys_AndRevokeRights(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	bob := mustMember(t, s, ada, "bob@example.com")
@@ -208,6 +213,7 @@ func TestStore_ListAPIKeys_AndRevokeRights(t *testing.T) {
 }
 
 func TestStore_APIKey_LastUsed(t *testing.T) {
+	t.Parallel()
 	s, clock := mustOpenClock(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	sec := mustSecret(t, s, ada, "API_TOKEN", "v")
@@ -236,6 +242,7 @@ func TestStore_APIKey_LastUsed(t *testing.T) {
 // NoteAPIKeyUse refreshes a key's last-used time for calls that read no value, at most every few
 // seconds. It does not wait; a later audited read (same queue) is committed after it.
 func TestStore_NoteAPIKeyUse(t *testing.T) {
+	t.Parallel()
 	s, clock := mustOpenClock(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	sec := mustSecret(t, s, ada, "API_TOKEN", "v")

@@ -28,6 +28,7 @@ func auditValuesAbsent(t *testing.T, raw *sql.DB, values ...string) {
 }
 
 func TestStore_Audit_EveryChangeAndRead(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	raw := rawDB(t, s)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
@@ -92,6 +93,7 @@ func TestStore_Audit_EveryChangeAndRead(t *testing.T) {
 
 // Reads return only after their event is committed: a value is never handed out unrecorded.
 func TestStore_Audit_ReadRecordedBeforeReturn(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	raw := rawDB(t, s)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
@@ -117,6 +119,7 @@ func TestStore_Audit_ReadRecordedBeforeReturn(t *testing.T) {
 }
 
 func TestStore_Audit_FailsClosed(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	raw := rawDB(t, s)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
@@ -179,6 +182,7 @@ func TestStore_Audit_FailsClosed(t *testing.T) {
 // TestStore_Audit_ReadsFailClosed breaks the journal under the writer: a read that cannot be recorded
 // is refused with CodeUnavailable and no value.
 func TestStore_Audit_ReadsFailClosed(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	value := canary("withheld")
@@ -203,6 +207,7 @@ func TestStore_Audit_ReadsFailClosed(t *testing.T) {
 // a crash between the append and the move into the table: each arrives exactly once, also when the
 // journal is replayed twice.
 func TestStore_Audit_JournalReplay(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, db.FileName)
 	s := mustOpenAt(t, path, db.Options{MasterKey: testMasterKey})
@@ -252,6 +257,7 @@ func TestStore_Audit_JournalReplay(t *testing.T) {
 }
 
 func TestStore_ListAudit_Filters(t *testing.T) {
+	t.Parallel()
 	s, clock := mustOpenClock(t)
 	t0 := clock.Now()
 	// At t0: org.create, member.add, secret.create S1.
@@ -358,6 +364,7 @@ func TestStore_ListAudit_Filters(t *testing.T) {
 // crash between a commit and the next move would, and reopens: every event arrives once, reads and
 // changes in the order they happened, also when the database is opened again.
 func TestStore_Audit_OutboxReplay(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), db.FileName)
 	s := mustOpenAt(t, path, db.Options{MasterKey: testMasterKey})
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
@@ -411,6 +418,7 @@ func TestStore_Audit_OutboxReplay(t *testing.T) {
 // A move of more events than one transaction takes still lists reads and changes in the order they
 // happened, each once.
 func TestStore_Audit_LargeMoveKeepsOrder(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	raw := rawDB(t, s)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")

@@ -1,80 +1,119 @@
 package db_test
 
 import (
-	"context"
+	"database/sql"
 	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/keyhold/keyhold/db"
 )
 
-// Under steady writes with readers beside them, a PASSIVE checkpoint never reaches the end of the
-// WAL, so SQLite alone would never start it over and it would grow for as long as the writes last.
-// The checkpointer restarts it once it is long: its length stays bounded.
+// Under steady writes with readers beside them, a PASSIVE checkpoint never lets the WAL start over:
+// there is always a reader in it when the next commit comes. The upkeep restarts it once it is long,
+// waiting for the readers of the moment to leave: its length stays bounded. The test drives the upkeep
+// by hand, round after round of writes, with a reader that is always in the WAL except while a
+// restart waits for it to leave (short reads leave within that wait); without restarts, the same
+// rounds make the WAL grow without end.
 func TestCheckpointer_WALStaysBoundedUnderSteadyWrites(t *testing.T) {
-	t.Cleanup(db.SetWALRestartFrames(256)) // 1 MiB; registered first, so it is undone after Close
-	path := filepath.Join(t.TempDir(), db.FileName)
-	s := mustOpenAt(t, path, db.Options{})
-	ada := mustOrg(t, s, "acme", "ada@example.com")
-	sec := mustSecret(t, s, ada, "READ_ALL_ALONG", "v")
+	t.Parallel()
+	const restartAt, rounds = 256, 10
+	bounded := walRounds(t, restartAt, rounds)
+	growing := walRounds(t, 1<<30, rounds) // PASSIVE checkpoints alone
 
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
-	defer cancel()
-	var wg sync.WaitGroup
-	for w := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; ctx.Err() == nil; i++ {
-				if _, err := s.CreateSecret(ctx, ada, fmt.Sprintf("W_%d_%d", w, i), []byte(strings.Repeat("x", 4096))); err != nil && ctx.Err() == nil {
-					t.Error(err)
-					return
-				}
-			}
-		}()
+	grew := 0
+	for i := 1; i < rounds; i++ {
+		if growing[i] > growing[i-1] {
+			grew++
+		}
 	}
-	wg.Add(1)
-	go func() { // a reader that is always somewhere in the WAL
-		defer wg.Done()
-		for ctx.Err() == nil {
-			if _, err := s.RevealSecret(ctx, ada, sec.ID); err != nil && ctx.Err() == nil {
-				t.Error(err)
-				return
-			}
+	perRound := growing[0] // the WAL as one round of writes leaves it
+	if grew != rounds-1 || growing[rounds-1] < rounds*perRound/2 {
+		t.Fatalf("without restarts the WAL was %v frames after each round: the readers do not keep it from starting over", growing)
+	}
+	restarts := 0
+	for i := 1; i < rounds; i++ {
+		if bounded[i] < bounded[i-1] {
+			restarts++
+		}
+	}
+	if longest := slices.Max(bounded); restarts < 2 || longest > restartAt+2*perRound {
+		t.Fatalf("with restarts past %d frames, the WAL was %v frames after each round (%d restarts): it is not kept short", restartAt, bounded, restarts)
+	}
+	t.Logf("WAL after each round: %v with restarts, %v without", bounded, growing)
+}
+
+// walRounds runs rounds of writes on a new store that restarts the WAL past restartAt frames, and
+// returns the WAL's length after each round's writes.
+func walRounds(t *testing.T, restartAt, rounds int) []int {
+	path := filepath.Join(t.TempDir(), db.FileName)
+	s := mustOpenAt(t, path, db.Options{Tuning: db.Tuning{CheckpointInterval: -1, WALRestartFrames: restartAt, JournalApplyInterval: -1}})
+	ada := mustOrg(t, s, "acme", "ada@example.com")
+
+	readers, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readers.SetMaxOpenConns(2) // two reads overlap as one ends
+	t.Cleanup(func() { readers.Close() })
+	// begin starts a read that keeps its snapshot, as a long enough read does, until it ends.
+	begin := func() *sql.Tx {
+		tx, err := readers.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := tx.QueryRow(`SELECT COUNT(*) FROM secrets`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return tx
+	}
+	reader := begin()
+	defer func() {
+		if reader != nil {
+			reader.Rollback()
 		}
 	}()
+	s.BeforeWALRestart(func() { // the restart waits for the readers in the WAL: this one leaves
+		reader.Rollback()
+		reader = nil
+	})
 
-	// The WAL's length in frames: mxFrame in the WAL-index header that SQLite keeps in the -shm file
-	// (a u32 at byte 16, in the machine's byte order), read without taking any lock that would get
-	// in the checkpointer's way.
-	var longest, samples, restarts, last int
-	for ctx.Err() == nil {
-		time.Sleep(50 * time.Millisecond)
-		shm, err := os.ReadFile(path + "-shm")
-		if err != nil || len(shm) < 20 {
-			continue
+	value := []byte(strings.Repeat("x", 4096))
+	var frames []int
+	for round := range rounds {
+		for i := range 20 {
+			if _, err := s.CreateSecret(ctx, ada, fmt.Sprintf("W_%d_%d", round, i), value); err != nil {
+				t.Fatal(err)
+			}
 		}
-		frames := int(binary.NativeEndian.Uint32(shm[16:20]))
-		if frames < last {
-			restarts++ // the WAL started over: without restarts it only grows
+		frames = append(frames, walFrames(t, path))
+		// A read that began during the writes takes over from the one before it: there is always a
+		// reader in the WAL.
+		next := begin()
+		reader.Rollback()
+		reader = next
+		if err := s.Checkpoint(); err != nil {
+			t.Fatal(err)
 		}
-		last, longest = frames, max(longest, frames)
-		samples++
+		if reader == nil {
+			reader = begin()
+		}
 	}
-	wg.Wait()
-	if samples < 20 {
-		t.Fatalf("only %d samples of the WAL", samples)
+	return frames
+}
+
+// walFrames is the WAL's length in frames: mxFrame in the WAL-index header that SQLite keeps in the
+// -shm file (a u32 at byte 16, in the machine's byte order), read without taking any lock.
+func walFrames(t *testing.T, path string) int {
+	t.Helper()
+	shm, err := os.ReadFile(path + "-shm")
+	if err != nil || len(shm) < 20 {
+		t.Fatalf("the WAL index: %d bytes, %v", len(shm), err)
 	}
-	// The checkpointer looks once a second: in 4 s of writes the WAL must have started over at least
-	// twice (without restarts it never does, and grows to about 4 s of writes).
-	if restarts < 2 {
-		t.Fatalf("the WAL started over %d times in %d samples and reached %d frames: it is not being restarted", restarts, samples, longest)
-	}
-	t.Logf("WAL started over %d times; longest %d frames over %d samples", restarts, longest, samples)
+	return int(binary.NativeEndian.Uint32(shm[16:20]))
 }

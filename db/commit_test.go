@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 // Changes that wait while another commits are committed together, each in a savepoint of its own:
 // one that fails or panics leaves no trace and gets its own error, and the others commit.
 func TestCommitter_GroupKeepsEachChangeAllOrNothing(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	ada := mustOrg(t, s, "acme", "ada@example.com")
 	r := rawDB(t, s)
@@ -127,6 +129,7 @@ func TestCommitter_GroupKeepsEachChangeAllOrNothing(t *testing.T) {
 
 // A change whose caller has gone before the committer reaches it writes nothing.
 func TestCommitter_CanceledChangeWritesNothing(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	ada := mustOrg(t, s, "acme", "ada@example.com")
 	release := make(chan struct{})
@@ -153,8 +156,9 @@ func TestCommitter_CanceledChangeWritesNothing(t *testing.T) {
 // next commit waits out the pacing interval and holds them all. A lone writer, or writers with no
 // reads beside them, are never paced.
 func TestCommitter_PacesConcurrentWritesBesideReads(t *testing.T) {
-	defer db.SetCommitPacing(500*time.Millisecond, 4)()
-	s := mustOpen(t)
+	t.Parallel()
+	// Journaled reads move only when asked: a move is a change of its own, which would add commits.
+	s := mustOpenAt(t, filepath.Join(t.TempDir(), db.FileName), db.Options{Tuning: db.Tuning{CommitDelay: 500 * time.Millisecond, CommitSiblings: 4, JournalApplyInterval: -1}})
 	ada := mustOrg(t, s, "acme", "ada@example.com")
 	mustSecret(t, s, ada, "READ_ME", "v")
 	_, paced0, _ := s.CommitStats()

@@ -76,6 +76,7 @@ func checkAllPresent(t *testing.T, s *db.Store, a db.Actor, prefix string, worke
 }
 
 func TestStore_ConcurrentWrites(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	const workers, perWorker = 16, 8
@@ -92,6 +93,7 @@ func TestStore_ConcurrentWrites(t *testing.T) {
 // A second Store on the same file, like the CLI while the server runs, writes at the same time as
 // the first: writers wait for each other instead of failing with SQLITE_BUSY.
 func TestStore_TwoStoresOneFile(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), db.FileName)
 	server := mustOpenAt(t, path, db.Options{})
 	ada := mustOrg(t, server, "Acme", "ada@example.com")

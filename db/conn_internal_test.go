@@ -10,6 +10,7 @@ import (
 // maximum without an error, so this checks what it took): a large audit trail must not push the
 // secrets' pages out of the window.
 func TestOpen_ReadersMapTwoGiB(t *testing.T) {
+	t.Parallel()
 	s, err := Open(context.Background(), filepath.Join(t.TempDir(), FileName), Options{MasterKey: make([]byte, MasterKeySize)})
 	if err != nil {
 		t.Fatal(err)

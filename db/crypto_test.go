@@ -10,6 +10,7 @@ import (
 )
 
 func TestStore_ValuesSealedAtRest(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	s := mustOpenAt(t, filepath.Join(dir, db.FileName), db.Options{})
 	acme := mustOrg(t, s, "Acme", "ada@example.com")
@@ -63,6 +64,7 @@ func TestStore_ValuesSealedAtRest(t *testing.T) {
 }
 
 func TestStore_SealedBlobShape(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	v := canary("shape")
@@ -92,6 +94,7 @@ func TestStore_SealedBlobShape(t *testing.T) {
 }
 
 func TestOpen_WrongMasterKey(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), db.FileName)
 	s := mustOpenAt(t, path, db.Options{})
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
@@ -122,6 +125,7 @@ func TestOpen_WrongMasterKey(t *testing.T) {
 }
 
 func TestOpen_MasterKeyLength(t *testing.T) {
+	t.Parallel()
 	for _, n := range []int{0, 16, 31, 33, 64} {
 		key := make([]byte, n)
 		s, err := db.Open(ctx, filepath.Join(t.TempDir(), db.FileName), db.Options{MasterKey: key})
@@ -138,6 +142,7 @@ func TestOpen_MasterKeyLength(t *testing.T) {
 }
 
 func TestStore_TamperedCiphertextFails(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	acme := mustOrg(t, s, "Acme", "ada@example.com")
 	globex := mustOrg(t, s, "Globex", "ada@example.com")
@@ -226,6 +231,7 @@ func TestStore_TamperedCiphertextFails(t *testing.T) {
 }
 
 func TestStore_TamperedDataKeyFails(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), db.FileName)
 	s := mustOpenAt(t, path, db.Options{})
 	ada := mustOrg(t, s, "Acme", "ada@example.com")

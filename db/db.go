@@ -1,12 +1,12 @@
 // Package db is keyhold's model layer: the only road to data. It owns the schema and its migrations,
 // the rules on names and values, the Owner/Reader permission checks, sealing values at rest, and the
-// audit trail. It knows nothing of HTTP.
+// audit trail. It knows nothing of HTTP. What is durable when, what each cache serves and what makes
+// it stale are written down once, in machine.go.
 package db
 
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -53,6 +53,9 @@ type Options struct {
 	// password-reset link works (default 24 hours).
 	InvitationTTL time.Duration
 	ResetTTL      time.Duration
+	// Tuning are the settings of the committer, the audit journal, the caches and the upkeep
+	// (machine.go); zero values are the defaults.
+	Tuning Tuning
 }
 
 func (o *Options) defaults() {
@@ -78,11 +81,12 @@ func (o *Options) defaults() {
 	if o.ResetTTL <= 0 {
 		o.ResetTTL = 24 * time.Hour
 	}
+	o.Tuning.defaults()
 }
 
 // Store is keyhold's data: every read and change goes through its methods, which enforce the rules.
 type Store struct {
-	w    *sql.DB // the one writer connection: writes queue here instead of failing with SQLITE_BUSY
+	w    *sql.DB // the one writer connection, the machine's committer's once Open returns
 	r    *sql.DB // a pool of read-only connections
 	path string
 	log  *slog.Logger
@@ -94,15 +98,10 @@ type Store struct {
 	inviteTTL time.Duration
 	resetTTL  time.Duration
 
-	stmts     statements
-	apiKeys   keyCache
-	fetches   *fetchCache
-	audit     *auditWriter
-	stopCkpt  func()
-	stopWatch func()
-	commits   *committer
-	health    health // whether writes fail for want of disk space (health.go)
-	stopProbe func()
+	stmts statements
+	// m is the committer, the audit trail's writers, the caches, the disk-health state and the
+	// engine's upkeep, with their invariants (machine.go).
+	m *machine
 
 	closeOnce sync.Once
 	closeErr  error
@@ -111,19 +110,16 @@ type Store struct {
 // statements are the prepared queries of the hot paths. database/sql prepares each once per pooled
 // connection and reuses it, so SQLite parses them once, not on every request.
 type statements struct {
-	secretByID      *sql.Stmt // read pool: a secret without its value
-	revealByID      *sql.Stmt // read pool: a secret with its sealed value
-	revealByName    *sql.Stmt // read pool: the SDK fetch by name
-	listSecrets     *sql.Stmt // read pool: a page of the Secrets tab
-	countSecrets    *sql.Stmt // read pool: how many secrets the page is of
-	apiKey          *sql.Stmt // read pool: the actor behind an API key
-	auditInsert     *sql.Stmt // writer: one audit event
-	auditInsertMany *sql.Stmt // writer: auditRowsPerInsert audit events
-	auditOutbox     *sql.Stmt // writer: a change's audit event, into the outbox
-	secretByIDW     *sql.Stmt // writer: secretByID inside a change
-	insertSecret    *sql.Stmt // writer: a new secret
-	insertOwner     *sql.Stmt // writer: its creator's Owner grant
-	updateValue     *sql.Stmt // writer: a secret's new value
+	secretByID   *sql.Stmt // read pool: a secret without its value
+	revealByID   *sql.Stmt // read pool: a secret with its sealed value
+	revealByName *sql.Stmt // read pool: the SDK fetch by name
+	listSecrets  *sql.Stmt // read pool: a page of the Secrets tab
+	countSecrets *sql.Stmt // read pool: how many secrets the page is of
+	apiKey       *sql.Stmt // read pool: the actor behind an API key
+	secretByIDW  *sql.Stmt // writer: secretByID inside a change
+	insertSecret *sql.Stmt // writer: a new secret
+	insertOwner  *sql.Stmt // writer: its creator's Owner grant
+	updateValue  *sql.Stmt // writer: a secret's new value
 }
 
 func (s *Store) prepare(ctx context.Context) error {
@@ -142,15 +138,12 @@ func (s *Store) prepare(ctx context.Context) error {
 		revealByName: prep(s.r, fetchByNameSQL),
 		listSecrets: prep(s.r, `SELECT `+secretCols+`, `+accessExpr+` `+secretFrom+` WHERE `+listWhere+`
 			ORDER BY s.name LIMIT ?4 OFFSET ?5`),
-		countSecrets:    prep(s.r, countSecretsSQL),
-		apiKey:          prep(s.r, apiKeySQL),
-		auditInsert:     prep(s.w, insertAuditSQL),
-		auditInsertMany: prep(s.w, insertAuditManySQL),
-		auditOutbox:     prep(s.w, insertOutboxSQL),
-		secretByIDW:     prep(s.w, secretSQL(bySecretID, false)),
-		insertSecret:    prep(s.w, insertSecretSQL),
-		insertOwner:     prep(s.w, insertOwnerSQL),
-		updateValue:     prep(s.w, updateValueSQL),
+		countSecrets: prep(s.r, countSecretsSQL),
+		apiKey:       prep(s.r, apiKeySQL),
+		secretByIDW:  prep(s.w, secretSQL(bySecretID, false)),
+		insertSecret: prep(s.w, insertSecretSQL),
+		insertOwner:  prep(s.w, insertOwnerSQL),
+		updateValue:  prep(s.w, updateValueSQL),
 	}
 	if err != nil {
 		return fmt.Errorf("db: prepare: %w", err)
@@ -159,8 +152,7 @@ func (s *Store) prepare(ctx context.Context) error {
 }
 
 func (st statements) close() {
-	for _, s := range []*sql.Stmt{st.secretByID, st.revealByID, st.revealByName, st.listSecrets, st.countSecrets, st.apiKey, st.auditInsert, st.auditInsertMany, st.auditOutbox,
-		st.secretByIDW, st.insertSecret, st.insertOwner, st.updateValue} {
+	for _, s := range []*sql.Stmt{st.secretByID, st.revealByID, st.revealByName, st.listSecrets, st.countSecrets, st.apiKey, st.secretByIDW, st.insertSecret, st.insertOwner, st.updateValue} {
 		if s != nil {
 			s.Close()
 		}
@@ -168,7 +160,8 @@ func (st statements) close() {
 }
 
 // Open opens (creating if needed) the database at path, applies pending migrations, checks the master
-// key against the database, and starts the audit writer. Close releases it.
+// key against the database, and starts the machine (the committer, the audit writer, the upkeep).
+// Close releases it.
 func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	opt.defaults()
 	kr, err := newKeyring(opt.MasterKey)
@@ -193,7 +186,7 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxIdleTime(0)
 	w.SetConnMaxLifetime(0)
-	s := &Store{w: w, path: abs, log: opt.Logger, now: opt.Now, keys: kr, fetches: newFetchCache(),
+	s := &Store{w: w, path: abs, log: opt.Logger, now: opt.Now, keys: kr,
 		signIn: opt.SignIn, hashes: newHashLimiter(opt.HashSlots, opt.HashQueueWait), inviteTTL: opt.InvitationTTL, resetTTL: opt.ResetTTL}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
@@ -217,12 +210,13 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		w.Close()
 		return nil, err
 	}
-	s.apiKeys.init()
-	s.commits = newCommitter(s) // its goroutine uses s.audit only for changes, which come after Open
-	s.audit = newAuditWriter(s)
-	s.stopCkpt = s.checkpointer()
-	s.stopWatch = s.watchDataVersion()
-	s.stopProbe = every(probeInterval, s.probeDisk)
+	// From here on the writer connection is the committer's.
+	if s.m, err = startMachine(w, abs, opt.Logger, opt.Now, opt.Tuning); err != nil {
+		s.stmts.close()
+		s.r.Close()
+		w.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -263,7 +257,7 @@ func dsn(path string, mode connMode) string {
 	switch mode {
 	case connWriter:
 		// Take the write lock at BEGIN, so a transaction never fails half-way on lock upgrade, and
-		// leave checkpoints to the background checkpointer.
+		// leave checkpoints to the machine's upkeep (sqlite.go).
 		q.Add("_txlock", "immediate")
 		q.Add("_pragma", "wal_autocheckpoint(0)")
 		q.Add("_pragma", "journal_size_limit(67108864)") // a restarted WAL is trimmed to 64 MiB
@@ -274,121 +268,15 @@ func dsn(path string, mode connMode) string {
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 }
 
-// Close stops the audit writer (flushing what it holds) and closes the database.
-// Calling it again is a no-op.
+// Close stops the machine (flushing the audit events it holds) and closes the database. Calling it
+// again is a no-op.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
-		if s.commits != nil {
-			s.commits.close()
-		}
-		if s.audit != nil {
-			s.audit.close()
-		}
-		if s.stopCkpt != nil {
-			s.stopCkpt()
-		}
-		if s.stopWatch != nil {
-			s.stopWatch()
-		}
-		if s.stopProbe != nil {
-			s.stopProbe()
-		}
+		s.m.close()
 		s.stmts.close()
 		s.closeErr = errors.Join(s.r.Close(), s.w.Close())
 	})
 	return s.closeErr
-}
-
-// checkpointInterval is how often the background checkpointer copies the WAL into the database.
-const checkpointInterval = time.Second
-
-// walRestartFrames is the length of the WAL (in pages: 8,192 are 32 MiB) past which the checkpointer
-// also restarts it. Under steady writes a PASSIVE checkpoint never catches up with the end of the
-// WAL, so SQLite never starts it over: it grew by 25 MB/s under the writers benchmark, and every page
-// read looks through its index. A variable for tests.
-var walRestartFrames = 8192
-
-// checkpointer moves WAL checkpoints off the commit path: the writer connection has automatic
-// checkpoints turned off (a checkpoint's fsync would otherwise stall the commit that triggered it and
-// every read waiting on that commit's audit batch), and this goroutine runs a PASSIVE checkpoint,
-// which never blocks readers or the writer, every checkpointInterval on a connection of its own.
-// When the WAL has grown past walRestartFrames it then runs a RESTART checkpoint on the writer
-// connection, between two commits: that copies the few pages committed since the PASSIVE one, waits
-// for readers to leave the WAL, and makes the next commit start the WAL over (journal_size_limit
-// then trims the file). SQLite still checkpoints when the last connection closes.
-func (s *Store) checkpointer() (stop func()) {
-	conn, err := sql.Open("sqlite", dsn(s.path, connPlain))
-	if err != nil {
-		s.log.Error("checkpointer: open", "err", err)
-		return func() {}
-	}
-	conn.SetMaxOpenConns(1)
-	stopTicks := every(checkpointInterval, func() {
-		var busy, frames, copied int
-		if err := conn.QueryRow(`PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied); err != nil {
-			if !isDiskFull(err) { // a full disk is logged once, by the writes it refuses (health.go)
-				s.log.Warn("checkpoint failed", "err", err)
-			}
-			return
-		}
-		if frames < walRestartFrames {
-			return
-		}
-		if err := s.restartWAL(); err != nil {
-			s.log.Warn("WAL restart failed", "err", err)
-		}
-	})
-	return func() {
-		stopTicks()
-		conn.Close()
-	}
-}
-
-// every runs tick every interval on a goroutine of its own until stop, which waits for a running
-// tick to end.
-func every(interval time.Duration, tick func()) (stop func()) {
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				tick()
-			}
-		}
-	}()
-	return func() {
-		close(done)
-		<-finished
-	}
-}
-
-// restartWAL runs a RESTART checkpoint on the writer connection, waiting at most 200 ms for readers
-// and other processes (a long backup, the CLI): if they are still there it does nothing, and the next
-// tick tries again. Changes wait meanwhile, for no longer than that.
-func (s *Store) restartWAL() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	c, err := s.w.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	if _, err := c.ExecContext(ctx, `PRAGMA busy_timeout = 200`); err != nil {
-		return err
-	}
-	_, err = c.ExecContext(ctx, `PRAGMA wal_checkpoint(RESTART)`)
-	if _, rerr := c.ExecContext(ctx, fmt.Sprintf(`PRAGMA busy_timeout = %d`, busyTimeoutMS)); rerr != nil {
-		// The connection must not keep the short timeout: drop it, the pool opens a fresh one.
-		c.Raw(func(any) error { return driver.ErrBadConn })
-		return errors.Join(err, rerr)
-	}
-	return err
 }
 
 // Path is the database file.
@@ -419,17 +307,17 @@ func (s *Store) migrate(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("db: %w", err)
 		}
-		_, err = inTx(ctx, s, func(tx *sql.Tx) (struct{}, error) {
+		err = s.migrateTx(ctx, func(tx *sql.Tx) error {
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil || n > 0 {
-				return struct{}{}, err
+				return err
 			}
 			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-				return struct{}{}, fmt.Errorf("apply %s: %w", base, err)
+				return fmt.Errorf("apply %s: %w", base, err)
 			}
 			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
 				version, base, s.now().UnixMilli())
-			return struct{}{}, err
+			return err
 		})
 		if err != nil {
 			return fmt.Errorf("db: migrate: %w", err)
@@ -438,88 +326,17 @@ func (s *Store) migrate(ctx context.Context) error {
 	return nil
 }
 
-// inTx runs fn in a write transaction: begin, roll back on error or panic, commit on success.
-func inTx[T any](ctx context.Context, s *Store, fn func(tx *sql.Tx) (T, error)) (T, error) {
-	return runTx(ctx, s, fn, func(T) { s.fetches.changedAll() })
-}
-
-// inLocalTx is inTx for a change that no cached answer depends on (sign-in counters, sessions,
-// invitations not yet accepted, password resets): it leaves every cached fetch answer valid.
-func inLocalTx[T any](ctx context.Context, s *Store, fn func(tx *sql.Tx) (T, error)) (T, error) {
-	return runTx(ctx, s, fn, func(T) {})
-}
-
-// inSecretTx is inTx for a change to one secret's row (create, new value, delete), which leaves
-// every other secret's fetch answers valid.
-func inSecretTx(ctx context.Context, s *Store, fn func(tx *sql.Tx) (*Secret, error)) (*Secret, error) {
-	return runTx(ctx, s, fn, func(sec *Secret) { s.fetches.changedSecret(sec.OrgID, sec.Name) })
-}
-
-// runTx runs fn in a write transaction and commits it; committed then runs, before the caller learns
-// of the commit, to make the cached answers it changed stale. Changes go through the committer,
-// which may run fn in one transaction with other changes that arrived meanwhile (see commit.go);
-// migrations, before it starts, run alone.
-func runTx[T any](ctx context.Context, s *Store, fn func(tx *sql.Tx) (T, error), committed func(T)) (T, error) {
-	var (
-		zero T
-		v    T
-	)
-	op := &txOp{
-		ctx:       ctx,
-		run:       func(tx *sql.Tx) (err error) { v, err = fn(tx); return err },
-		committed: func() { committed(v) },
-	}
-	var err error
-	if s.commits == nil { // migrations, before Open starts the committer
-		err = s.runAlone(op)
-	} else {
-		err = s.commits.submit(op)
-	}
-	// A change that commits always writes a row (its audit event at least): it proves writes work.
-	s.noteWrite(err, true)
-	if isDiskFull(err) {
-		return zero, errStorageFull(err)
-	}
-	if err != nil {
-		return zero, err
-	}
-	return v, nil
-}
-
-// runAlone runs op in a transaction of its own.
-func (s *Store) runAlone(op *txOp) error {
-	ctx := op.ctx
+// migrateTx runs fn in a transaction of its own on the writer connection, before the machine starts.
+func (s *Store) migrateTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("db: begin: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	if err := op.run(tx); err != nil {
+	if err := fn(tx); err != nil {
 		return err
 	}
-	if err := tx.Commit(); err != nil {
-		// Whether a failed commit changed anything is not known: trust no cached answer.
-		s.fetches.changedAll()
-		return fmt.Errorf("db: commit: %w", err)
-	}
-	op.committed()
-	return nil
-}
-
-// dryRun runs fn in a write transaction and always rolls it back: previews of a change (which
-// secrets would be deleted) run the very code of the change.
-func dryRun[T any](ctx context.Context, s *Store, fn func(tx *sql.Tx) (T, error)) (T, error) {
-	var zero T
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return zero, fmt.Errorf("db: begin: %w", err)
-	}
-	defer tx.Rollback() //nolint:errcheck
-	v, err := fn(tx)
-	if err != nil {
-		return zero, err
-	}
-	return v, nil
+	return tx.Commit()
 }
 
 // inReadTx runs fn in one read transaction, so that everything it reads is one snapshot.

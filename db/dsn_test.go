@@ -12,6 +12,7 @@ import (
 // TestOpen_PathWithURICharacters: the database is the file at the path given, even when the path holds
 // characters that mean something in a file: URI (# ends it, ? starts its query, % starts an escape).
 func TestOpen_PathWithURICharacters(t *testing.T) {
+	t.Parallel()
 	for _, dir := range []string{"data#1", "data?mode=memory", "data%20x", "data 1"} {
 		t.Run(dir, func(t *testing.T) {
 			base := t.TempDir()

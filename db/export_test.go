@@ -4,14 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"time"
 )
 
-// SetRotateHook lets tests interrupt RotateMasterKey after a number of keys, as a crash would.
-func SetRotateHook(f func(done int) error) { rotateHook = f }
-
-// SetRotateSwitchHook runs f before RotateMasterKey's transaction that switches the master key.
-func SetRotateSwitchHook(f func() error) { rotateSwitchHook = f }
+// RotateMasterKeyWithHooks is RotateMasterKey with afterKey run after each re-wrapped key (an error
+// interrupts the rotation there, as a crash would) and beforeSwitch run before the transaction that
+// switches the master key. Either may be nil.
+func RotateMasterKeyWithHooks(ctx context.Context, dbPath string, oldKey, newKey []byte, afterKey func(done int) error, beforeSwitch func() error) (int, error) {
+	return rotateMasterKey(ctx, dbPath, oldKey, newKey, rotateHooks{afterKey: afterKey, beforeSwitch: beforeSwitch})
+}
 
 // SealValue seals value as CreateSecret does (the organization's data key, org and secret bound in),
 // for the benchmarks.
@@ -25,12 +25,15 @@ func (s *Store) OpenValue(ctx context.Context, orgID, secretID, keyID string, se
 }
 
 // SyncAudit moves journaled read events into the database, as a listing does.
-func (s *Store) SyncAudit() error { return s.audit.sync(context.Background()) }
+func (s *Store) SyncAudit() error { return s.m.syncAudit(context.Background()) }
+
+// sqlite is the store's SQLite backend.
+func (s *Store) sqlite() *sqliteBackend { return s.m.back.(*sqliteBackend) }
 
 // BreakAuditJournal closes the journal's file under the writer, so that every append fails as a full
 // or broken disk would.
 func (s *Store) BreakAuditJournal() {
-	for _, f := range s.audit.journal.files {
+	for _, f := range s.sqlite().audit.journal.files {
 		f.Close()
 	}
 }
@@ -41,31 +44,32 @@ func (s *Store) AuditJournalFiles() [2]string {
 	return files
 }
 
-// Change runs fn as a change, through the committer like every change.
+// Change runs fn as a change, through the committer like every change, declaring that it touches
+// everything.
 func (s *Store) Change(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	_, err := inTx(ctx, s, func(tx *sql.Tx) (struct{}, error) { return struct{}{}, fn(tx) })
+	_, err := inTx(ctx, s, touchesEverything(), func(tx *sql.Tx) (struct{}, error) { return struct{}{}, fn(tx) })
 	return err
-}
-
-// SetWALRestartFrames changes the WAL length past which the checkpointer restarts the WAL.
-func SetWALRestartFrames(n int) (restore func()) {
-	old := walRestartFrames
-	walRestartFrames = n
-	return func() { walRestartFrames = old }
 }
 
 // CommitStats reports the committer's transactions so far, how many of them were paced, and how many
 // changes are handed to it and not yet answered.
 func (s *Store) CommitStats() (commits, paced, pending int64) {
-	return s.commits.commits.Load(), s.commits.paced.Load(), s.commits.pending.Load()
+	c := s.m.commits
+	return c.commits.Load(), c.paced.Load(), c.pending.Load()
 }
 
-// SetCommitPacing changes how the committers of stores opened afterwards pace commits under
-// concurrent writes.
-func SetCommitPacing(delay time.Duration, siblings int) (restore func()) {
-	oldDelay, oldSiblings := commitDelay, commitSiblings
-	commitDelay, commitSiblings = delay, siblings
-	return func() { commitDelay, commitSiblings = oldDelay, oldSiblings }
+// Checkpoint runs the engine's upkeep once, as the machine does every Tuning.CheckpointInterval.
+func (s *Store) Checkpoint() error { return s.m.back.maintain() }
+
+// BeforeWALRestart runs f before each WAL restart, on the committer's goroutine, between two commits.
+func (s *Store) BeforeWALRestart(f func()) { s.sqlite().beforeRestart.Store(&f) }
+
+// WriterPragma reads PRAGMA name on the writer connection.
+func (s *Store) WriterPragma(name string) (v int64, err error) {
+	err = s.m.onWriter(context.Background(), func(ctx context.Context, w *sql.DB) error {
+		return w.QueryRowContext(ctx, `PRAGMA `+name).Scan(&v)
+	})
+	return v, err
 }
 
 // IsDiskFull is the engine-specific check behind CodeStorageFull.
@@ -74,23 +78,19 @@ var IsDiskFull = isDiskFull
 // LimitPages caps the database at its size now plus extra pages, on the writer connection: a change
 // that needs more fails with SQLITE_FULL, as on a full disk. A negative extra lifts the cap.
 func (s *Store) LimitPages(extra int) error {
-	limit := int64(0xfffffffe) // SQLite's default
-	if extra >= 0 {
-		var pages int64
-		if err := s.w.QueryRow(`PRAGMA page_count`).Scan(&pages); err != nil {
-			return err
+	return s.m.onWriter(context.Background(), func(ctx context.Context, w *sql.DB) error {
+		limit := int64(0xfffffffe) // SQLite's default
+		if extra >= 0 {
+			var pages int64
+			if err := w.QueryRowContext(ctx, `PRAGMA page_count`).Scan(&pages); err != nil {
+				return err
+			}
+			limit = pages + int64(extra)
 		}
-		limit = pages + int64(extra)
-	}
-	_, err := s.w.Exec(fmt.Sprintf(`PRAGMA max_page_count = %d`, limit))
-	return err
+		_, err := w.ExecContext(ctx, fmt.Sprintf(`PRAGMA max_page_count = %d`, limit))
+		return err
+	})
 }
 
-// StopDiskProbe stops the probe that looks for space again while the disk is full.
-func (s *Store) StopDiskProbe() {
-	s.stopProbe()
-	s.stopProbe = nil
-}
-
-// ProbeDisk runs the probe once.
-func (s *Store) ProbeDisk() { s.probeDisk() }
+// ProbeDisk runs the probe that looks for space again while the disk is full, once.
+func (s *Store) ProbeDisk() { s.m.probeDisk() }

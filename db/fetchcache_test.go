@@ -35,6 +35,7 @@ func wantFetch(t *testing.T, s *db.Store, a db.Actor, name, want string) {
 }
 
 func TestFetchCache_EveryChangeShowsAtOnce(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	ada := mustOrg(t, s, "acme", "ada@example.com")
 	bob := mustMember(t, s, ada, "bob@example.com")
@@ -94,6 +95,7 @@ func TestFetchCache_EveryChangeShowsAtOnce(t *testing.T) {
 
 // A secret whose last Owner leaves is deleted by that member change: the answers for it go too.
 func TestFetchCache_OrphanDeletedByMemberRemoval(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	ada := mustOrg(t, s, "acme", "ada@example.com")
 	bob := mustMember(t, s, ada, "bob@example.com")
@@ -109,6 +111,7 @@ func TestFetchCache_OrphanDeletedByMemberRemoval(t *testing.T) {
 
 // Every fetch is audited, whether or not its answer was remembered.
 func TestFetchCache_EveryFetchAudited(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	ada := mustOrg(t, s, "acme", "ada@example.com")
 	sec := mustSecret(t, s, ada, "AUDITED", "value")
@@ -127,6 +130,7 @@ func TestFetchCache_EveryFetchAudited(t *testing.T) {
 
 // Large values are not remembered, and are still fetched right after a change.
 func TestFetchCache_LargeValue(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	ada := mustOrg(t, s, "acme", "ada@example.com")
 	big := strings.Repeat("a", 200<<10)
@@ -141,6 +145,7 @@ func TestFetchCache_LargeValue(t *testing.T) {
 // A change made by another process (the CLI, a second instance) reaches this one's answers within
 // the poll interval of PRAGMA data_version.
 func TestFetchCache_ChangeByAnotherProcess(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), db.FileName)
 	s := mustOpenAt(t, path, db.Options{})
 	ada := mustOrg(t, s, "acme", "ada@example.com")

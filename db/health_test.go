@@ -44,6 +44,7 @@ func sqliteErrors(t *testing.T) (full, unique error) {
 }
 
 func TestIsDiskFull(t *testing.T) {
+	t.Parallel()
 	full, unique := sqliteErrors(t)
 	for _, tc := range []struct {
 		name string
@@ -72,8 +73,9 @@ func TestIsDiskFull(t *testing.T) {
 // changes fail with CodeStorageFull and store nothing, the store reports the disk full, reads are
 // served with their events journaled, and once a change succeeds again every read is in the trail.
 func TestStore_DiskFull_ChangesRefusedReadsServed(t *testing.T) {
-	s := mustOpen(t)
-	s.StopDiskProbe() // its small write fits the capped database: it would end the state at once
+	t.Parallel()
+	// No disk probe: its small write fits the capped database, and would end the state at once.
+	s := mustOpenAt(t, filepath.Join(t.TempDir(), db.FileName), db.Options{Tuning: db.Tuning{DiskProbeInterval: -1}})
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	value := canary("on-full-disk")
 	sec := mustSecret(t, s, ada, "API_TOKEN", value)
@@ -137,8 +139,8 @@ func TestStore_DiskFull_ChangesRefusedReadsServed(t *testing.T) {
 
 // TestStore_DiskProbe_EndsFullState: with nothing else writing, the probe finds that writes work again.
 func TestStore_DiskProbe_EndsFullState(t *testing.T) {
-	s := mustOpen(t)
-	s.StopDiskProbe()
+	t.Parallel()
+	s := mustOpenAt(t, filepath.Join(t.TempDir(), db.FileName), db.Options{Tuning: db.Tuning{DiskProbeInterval: -1}}) // driven by hand
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	if err := s.LimitPages(0); err != nil {
 		t.Fatal(err)

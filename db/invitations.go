@@ -91,7 +91,7 @@ func (s *Store) CreateInvitation(ctx context.Context, a Actor, in NewInvitation)
 	}
 	token := newToken("")
 	now := s.now()
-	inv, err := inLocalTx(ctx, s, func(tx *sql.Tx) (*Invitation, error) {
+	inv, err := inTx(ctx, s, touchesNothing, func(tx *sql.Tx) (*Invitation, error) {
 		var member int
 		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
 			WHERE m.org_id = ? AND u.email_key = ?)`, a.OrgID, emailKey).Scan(&member); err != nil {
@@ -285,7 +285,7 @@ func (s *Store) RevokeInvitation(ctx context.Context, a Actor, id string) (*Invi
 		return nil, Errorf(CodeForbidden, "Only organization admins can revoke invitations.")
 	}
 	now := s.now()
-	return inLocalTx(ctx, s, func(tx *sql.Tx) (*Invitation, error) {
+	return inTx(ctx, s, touchesNothing, func(tx *sql.Tx) (*Invitation, error) {
 		inv, err := scanInvitation(tx.QueryRowContext(ctx, `SELECT `+invitationCols+` `+invitationFrom+` WHERE i.id = ? AND i.org_id = ?`, id, a.OrgID))
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, Errorf(CodeNotFound, "No such invitation.")
@@ -358,7 +358,7 @@ func (s *Store) AcceptInvitationNewAccount(ctx context.Context, token string, ac
 		u     *User
 		orgID string
 	}
-	res, err := inTx(ctx, s, func(tx *sql.Tx) (result, error) {
+	res, err := inTxTouching(ctx, s, func(r result) touches { return touchesAccess(r.orgID) }, func(tx *sql.Tx) (result, error) {
 		inv, err := s.liveInvitation(ctx, tx, token)
 		if err != nil {
 			return result{}, err
@@ -383,7 +383,7 @@ func (s *Store) AcceptInvitationNewAccount(ctx context.Context, token string, ac
 // transaction. It returns the organization's ID, or CodeNotFound (the link does not work), CodeForbidden
 // (another account's invitation) or CodeConflict (already a member).
 func (s *Store) AcceptInvitation(ctx context.Context, token, userID, clientIP string) (string, error) {
-	return inTx(ctx, s, func(tx *sql.Tx) (string, error) {
+	return inTxTouching(ctx, s, touchesAccess, func(tx *sql.Tx) (string, error) {
 		inv, err := s.liveInvitation(ctx, tx, token)
 		if err != nil {
 			return "", err
@@ -437,7 +437,7 @@ func (s *Store) joinTx(ctx context.Context, tx *sql.Tx, inv *Invitation, u *User
 // returns CodeNotFound (the link does not work).
 func (s *Store) RefuseInvitation(ctx context.Context, token, clientIP string) error {
 	now := s.now()
-	_, err := inLocalTx(ctx, s, func(tx *sql.Tx) (struct{}, error) {
+	_, err := inTx(ctx, s, touchesNothing, func(tx *sql.Tx) (struct{}, error) {
 		inv, err := s.liveInvitation(ctx, tx, token)
 		if err != nil {
 			return struct{}{}, err

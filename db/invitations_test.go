@@ -31,6 +31,7 @@ func memberOrgs(t testing.TB, s *db.Store, userID string) []string {
 }
 
 func TestStore_Invitation_NewAccount(t *testing.T) {
+	t.Parallel()
 	s, clock := mustOpenClock(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	platform := mustTeam(t, s, ada, "Platform")
@@ -100,6 +101,7 @@ func TestStore_Invitation_NewAccount(t *testing.T) {
 }
 
 func TestStore_Invitation_ExistingAccount(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	zed := mustOrg(t, s, "Globex", "zed@example.com")
@@ -128,6 +130,7 @@ func TestStore_Invitation_ExistingAccount(t *testing.T) {
 }
 
 func TestStore_Invitation_Refusals(t *testing.T) {
+	t.Parallel()
 	s, clock := mustOpenClock(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	bob := mustMember(t, s, ada, "bob@example.com")
@@ -208,6 +211,7 @@ func TestStore_Invitation_Refusals(t *testing.T) {
 // Inviting answers the same, and does the same work, whether or not the email has an account
 // anywhere on the instance: an organization admin learns nothing about other organizations' people.
 func TestStore_Invitation_SameAnswerForExistingAccounts(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	mustOrg(t, s, "Globex", "zed@example.com")
@@ -237,6 +241,7 @@ func TestStore_Invitation_SameAnswerForExistingAccounts(t *testing.T) {
 // of someone another organization will invite, and even holding an account in their name, never
 // reaches what that other organization shares with them.
 func TestStore_PreHijack(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	gina := mustOrg(t, s, "Globex", "gina@g.test") // the attacker, admin of Globex
 	alma := mustOrg(t, s, "Acme", "alma@a.test")   // admin of Acme
@@ -292,6 +297,7 @@ func TestStore_PreHijack(t *testing.T) {
 // Someone who joins a team that holds grants gains access to those secrets: each secret's Activity
 // says who gained what, through which team, and who added them.
 func TestStore_TeamJoin_RecordedOnSecrets(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	bob := mustMember(t, s, ada, "bob@example.com")

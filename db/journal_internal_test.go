@@ -49,10 +49,10 @@ func allocated(t *testing.T, path string) int64 {
 // the two files' reserved space, the one that finally fails leaves no torn line (the files replay as
 // exactly the events appended), and a file emptied after a move gets its space reserved again.
 func TestJournal_FullDiskAppendsIntoReservedSpace(t *testing.T) {
+	t.Parallel()
 	dir := smallTmpfs(t, "4m")
-	defer func(old int64) { journalReserve = old }(journalReserve)
-	journalReserve = 256 << 10
-	j, err := openJournal(filepath.Join(dir, FileName))
+	const journalReserve = 256 << 10
+	j, err := openJournal(filepath.Join(dir, FileName), journalReserve)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func TestJournal_FullDiskAppendsIntoReservedSpace(t *testing.T) {
 	a := Actor{UserID: newID(), Email: "ada@example.com", OrgID: newID(), Source: "api", APIKeyID: newID(), APIKeyLabel: "deploy"}
 	appended := 0
 	for {
-		req := auditReq{a: a, at: at, ev: Event{Action: ActionSecretRead, SecretID: newID(), SecretName: "API_TOKEN"}, event: true, jid: int64(appended + 1)}
+		req := auditReq{auditRecord: auditRecord{a: a, at: at, ev: Event{Action: ActionSecretRead, SecretID: newID(), SecretName: "API_TOKEN"}, event: true}, jid: int64(appended + 1)}
 		err := j.append(req)
 		if err != nil {
 			if !isDiskFull(err) {
@@ -133,7 +133,7 @@ func TestJournal_FullDiskAppendsIntoReservedSpace(t *testing.T) {
 	if got := allocated(t, paths[old]); got < journalReserve || j.reserveErr != nil {
 		t.Errorf("the file moved has %d bytes allocated (%v), want the %d reserved", got, j.reserveErr, journalReserve)
 	}
-	if err := j.append(auditReq{a: a, at: at, ev: Event{Action: ActionSecretRead}, event: true, jid: int64(appended + 1)}); err != nil {
+	if err := j.append(auditReq{auditRecord: auditRecord{a: a, at: at, ev: Event{Action: ActionSecretRead}, event: true}, jid: int64(appended + 1)}); err != nil {
 		t.Errorf("append once space is back: %v", err)
 	}
 }

@@ -57,5 +57,5 @@ func (s *Store) AcceptsMasterKey(ctx context.Context, key []byte) (bool, error) 
 	if err != nil {
 		return false, err
 	}
-	return masterCheck(ctx, s.w, kr)
+	return masterCheck(ctx, s.r, kr)
 }

@@ -18,6 +18,7 @@ import (
 // goes on to switch the master key. Every organization that was created must open under the new key
 // alone: a data key committed under a retired master key is a lost organization.
 func TestRotateMasterKey_RacingOrgCreate(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), db.FileName)
 	key := make([]byte, 32)
 	rand.Read(key)
@@ -33,7 +34,6 @@ func TestRotateMasterKey_RacingOrgCreate(t *testing.T) {
 		seq     atomic.Int64
 	)
 	const rounds, creators = 20, 3
-	defer db.SetRotateHook(nil)
 	for round := range rounds {
 		newKey := make([]byte, 32)
 		rand.Read(newKey)
@@ -83,15 +83,14 @@ func TestRotateMasterKey_RacingOrgCreate(t *testing.T) {
 		mu.Lock()
 		existing := len(orgs)
 		mu.Unlock()
-		db.SetRotateHook(func(done int) error {
+		_, err = db.RotateMasterKeyWithHooks(ctx, path, key, newKey, func(done int) error {
 			if done == existing { // the last key that existed is re-wrapped: creations start now
 				for range creators {
 					start <- struct{}{}
 				}
 			}
 			return nil
-		})
-		_, err = db.RotateMasterKey(ctx, path, key, newKey)
+		}, nil)
 		close(start)
 		wg.Wait()
 		old.Close()
@@ -135,6 +134,7 @@ func TestRotateMasterKey_RacingOrgCreate(t *testing.T) {
 // TestCreateOrg_AfterRotationRefused: a store opened before a rotation cannot commit a data key
 // wrapped under the retired master key, and its failed creation leaves nothing behind.
 func TestCreateOrg_AfterRotationRefused(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), db.FileName)
 	oldKey, newKey := make([]byte, 32), make([]byte, 32)
 	rand.Read(oldKey)
@@ -164,6 +164,7 @@ func TestCreateOrg_AfterRotationRefused(t *testing.T) {
 // TestRotateMasterKey_LateDataKeyRewrapped: a data key created after rotation re-wrapped the last key
 // it found, but before it switched the master key, is re-wrapped in the switching transaction.
 func TestRotateMasterKey_LateDataKeyRewrapped(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), db.FileName)
 	oldKey, newKey := make([]byte, 32), make([]byte, 32)
 	rand.Read(oldKey)
@@ -172,13 +173,11 @@ func TestRotateMasterKey_LateDataKeyRewrapped(t *testing.T) {
 	acme := mustOrg(t, old, "Acme", "ada@example.com")
 	mustSecret(t, old, acme, "K", "acme's")
 	var late db.Actor
-	db.SetRotateSwitchHook(func() error {
+	n, err := db.RotateMasterKeyWithHooks(ctx, path, oldKey, newKey, nil, func() error {
 		late = mustOrg(t, old, "Late", "ada@example.com")
 		mustSecret(t, old, late, "K", "late's")
 		return nil
 	})
-	n, err := db.RotateMasterKey(ctx, path, oldKey, newKey)
-	db.SetRotateSwitchHook(nil)
 	if err != nil || n != 2 {
 		t.Fatalf("rotate: n=%d err=%v, want both data keys", n, err)
 	}

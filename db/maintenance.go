@@ -53,6 +53,18 @@ func Backup(ctx context.Context, dbPath, out string) error {
 // still open with it can no longer create a data key (see keycheck.go). It returns how many data keys
 // it re-wrapped.
 func RotateMasterKey(ctx context.Context, dbPath string, oldKey, newKey []byte) (int, error) {
+	return rotateMasterKey(ctx, dbPath, oldKey, newKey, rotateHooks{})
+}
+
+// rotateHooks let tests interrupt a rotation, as a crash would, or act at a given point of it.
+type rotateHooks struct {
+	// afterKey runs after each re-wrapped key; an error interrupts the rotation there.
+	afterKey func(done int) error
+	// beforeSwitch runs before the transaction that switches the master key.
+	beforeSwitch func() error
+}
+
+func rotateMasterKey(ctx context.Context, dbPath string, oldKey, newKey []byte, hooks rotateHooks) (int, error) {
 	oldRing, err := newKeyring(oldKey)
 	if err != nil {
 		return 0, err
@@ -89,14 +101,14 @@ func RotateMasterKey(ctx context.Context, dbPath string, oldKey, newKey []byte) 
 			return n, err
 		}
 		n++
-		if rotateHook != nil {
-			if err := rotateHook(n); err != nil {
+		if hooks.afterKey != nil {
+			if err := hooks.afterKey(n); err != nil {
 				return n, err
 			}
 		}
 	}
-	if rotateSwitchHook != nil {
-		if err := rotateSwitchHook(); err != nil {
+	if hooks.beforeSwitch != nil {
+		if err := hooks.beforeSwitch(); err != nil {
 			return n, err
 		}
 	}
@@ -164,13 +176,6 @@ func rewrapDataKey(ctx context.Context, q queryer, oldRing, newRing *keyring, id
 		rewrapped, newRing.masterID, id, masterID)
 	return err
 }
-
-// rotateHook, when set by a test, runs after each re-wrapped key; an error interrupts the rotation
-// there, as a crash would.
-var rotateHook func(done int) error
-
-// rotateSwitchHook, when set by a test, runs before the transaction that switches the master key.
-var rotateSwitchHook func() error
 
 func masterCheckOK(ctx context.Context, q queryer, kr *keyring) bool {
 	var stored string

@@ -13,6 +13,7 @@ import (
 )
 
 func TestRotateMasterKey_InterruptedThenFinished(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, db.FileName)
 	oldKey, newKey := make([]byte, 32), make([]byte, 32)
@@ -34,14 +35,12 @@ func TestRotateMasterKey_InterruptedThenFinished(t *testing.T) {
 	s.Close()
 
 	// Interrupted after two of the four data keys.
-	db.SetRotateHook(func(done int) error {
+	n, err := db.RotateMasterKeyWithHooks(ctx, path, oldKey, newKey, func(done int) error {
 		if done == 2 {
 			return errors.New("crash")
 		}
 		return nil
-	})
-	n, err := db.RotateMasterKey(ctx, path, oldKey, newKey)
-	db.SetRotateHook(nil)
+	}, nil)
 	if err == nil || n != 2 {
 		t.Fatalf("interrupted rotation: n=%d err=%v", n, err)
 	}
@@ -79,6 +78,7 @@ func TestRotateMasterKey_InterruptedThenFinished(t *testing.T) {
 }
 
 func TestBackup_UnderWriteLoad(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, db.FileName)
 	s, err := db.Open(ctx, path, db.Options{MasterKey: testMasterKey})

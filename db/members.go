@@ -45,7 +45,8 @@ func (s *Store) SetMemberRole(ctx context.Context, a Actor, userID string, role 
 		return Errorf(CodeInvalid, "Unknown organization role %q: use admin or member.", role)
 	}
 	now := s.now()
-	_, err := inTx(ctx, s, func(tx *sql.Tx) (struct{}, error) {
+	// The role travels in cached key lookups.
+	_, err := inTx(ctx, s, touchesAccess(a.OrgID).and(touchesAPIKeys()), func(tx *sql.Tx) (struct{}, error) {
 		m, err := memberTx(ctx, tx, a.OrgID, userID)
 		if err != nil || m.Role == role {
 			return struct{}{}, err
@@ -60,7 +61,6 @@ func (s *Store) SetMemberRole(ctx context.Context, a Actor, userID string, role 
 		}
 		return struct{}{}, s.recordTx(ctx, tx, a, now, Event{Action: ActionMemberRole, TargetKind: "user", TargetID: userID, TargetName: m.Email, Role: string(role)})
 	})
-	s.apiKeys.clear() // the role travels in cached key lookups
 	return err
 }
 
@@ -83,7 +83,8 @@ func (s *Store) removeMember(ctx context.Context, a Actor, userID string, previe
 		return nil, Errorf(CodeForbidden, "Only organization admins can remove members.")
 	}
 	now := s.now()
-	deleted, err := change(ctx, s, preview, func(tx *sql.Tx) ([]Secret, error) {
+	// The member's keys stop working at once.
+	deleted, err := change(ctx, s, preview, touchesAccess(a.OrgID).and(touchesAPIKeys()), func(tx *sql.Tx) ([]Secret, error) {
 		m, err := memberTx(ctx, tx, a.OrgID, userID)
 		if err != nil {
 			return nil, err
@@ -113,8 +114,5 @@ func (s *Store) removeMember(ctx context.Context, a Actor, userID string, previe
 		}
 		return s.deleteOrphansTx(ctx, tx, a, now, candidates, fmt.Sprintf("last Owner %s left the organization", m.Email))
 	})
-	if err == nil && !preview {
-		s.apiKeys.clear() // the member's keys stop working at once
-	}
 	return deleted, err
 }

@@ -8,6 +8,7 @@ import (
 )
 
 func TestStore_AddMember(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	zed := mustOrg(t, s, "Globex", "zed@example.com")
@@ -70,6 +71,7 @@ func TestStore_AddMember(t *testing.T) {
 }
 
 func TestStore_SignIn(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	mustOrg(t, s, "Aardvark", "ada@example.com") // first by name: the session starts there
@@ -97,6 +99,7 @@ func TestStore_SignIn(t *testing.T) {
 }
 
 func TestStore_LastAdmin(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	bob := mustMember(t, s, ada, "bob@example.com")
@@ -139,6 +142,7 @@ func TestStore_LastAdmin(t *testing.T) {
 // The CLI acts as SystemActor: an admin that is no user. Its admin changes work and are recorded
 // without an actor ID.
 func TestStore_SystemActor_AdminChanges(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	raw := rawDB(t, s)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
@@ -175,6 +179,7 @@ func TestStore_SystemActor_AdminChanges(t *testing.T) {
 }
 
 func TestStore_SetupFirstOrg(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	if has, err := s.HasOrgs(ctx); err != nil || has {
 		t.Fatalf("HasOrgs on a new database = %v, %v", has, err)
@@ -211,6 +216,7 @@ func TestStore_SetupFirstOrg(t *testing.T) {
 }
 
 func TestStore_Orgs(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	acme := mustOrg(t, s, "Acme", "ada@example.com")
 	_, _, err := s.CreateOrg(ctx, " ACME ", db.NewUser{Email: "ada@example.com"}, "test")

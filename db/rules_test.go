@@ -8,6 +8,7 @@ import (
 )
 
 func TestValidateSecretName(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		in     string
@@ -66,6 +67,7 @@ func TestValidateSecretName(t *testing.T) {
 }
 
 func TestValidateSecretValue(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		in   string
@@ -106,6 +108,7 @@ func TestValidateSecretValue(t *testing.T) {
 }
 
 func TestValidateSecret_NameCheckedFirst(t *testing.T) {
+	t.Parallel()
 	wantCode(t, db.ValidateSecret("bad name", strings.Repeat("v", 6<<20)), db.CodeInvalid)
 	wantCode(t, db.ValidateSecret("OK", ""), db.CodeInvalid)
 	if err := db.ValidateSecret("OK", "v"); err != nil {
@@ -114,6 +117,7 @@ func TestValidateSecret_NameCheckedFirst(t *testing.T) {
 }
 
 func TestParseRole(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in   string
 		want db.Role
@@ -148,6 +152,7 @@ func TestParseRole(t *testing.T) {
 }
 
 func TestRole_Permissions(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		role       db.Role
 		read, edit bool
@@ -172,6 +177,7 @@ func TestRole_Permissions(t *testing.T) {
 }
 
 func TestValidatePassword(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		in   string

@@ -156,7 +156,7 @@ func (s *Store) CreateSecret(ctx context.Context, a Actor, name string, value []
 	if err != nil {
 		return nil, fmt.Errorf("db: seal secret: %w", err)
 	}
-	return inSecretTx(ctx, s, func(tx *sql.Tx) (*Secret, error) {
+	return inTx(ctx, s, touchesSecret(a.OrgID, name), func(tx *sql.Tx) (*Secret, error) {
 		_, err := tx.StmtContext(ctx, s.stmts.insertSecret).ExecContext(ctx,
 			id, a.OrgID, name, keyID, sealed, size, a.UserID, ms(now), a.UserID, ms(now))
 		if isUniqueViolation(err) {
@@ -193,7 +193,7 @@ func (s *Store) UpdateSecret(ctx context.Context, a Actor, id string, value []by
 	if err != nil {
 		return nil, fmt.Errorf("db: seal secret: %w", err)
 	}
-	return inSecretTx(ctx, s, func(tx *sql.Tx) (*Secret, error) {
+	return inTxTouching(ctx, s, touchedSecret, func(tx *sql.Tx) (*Secret, error) {
 		sec, err := s.secretForActor(ctx, tx, a, id)
 		if err != nil {
 			return nil, err
@@ -222,7 +222,7 @@ func (s *Store) UpdateSecret(ctx context.Context, a Actor, id string, value []by
 // CodeNotFound or CodeForbidden.
 func (s *Store) DeleteSecret(ctx context.Context, a Actor, id string) (*Secret, error) {
 	now := s.now()
-	return inSecretTx(ctx, s, func(tx *sql.Tx) (*Secret, error) {
+	return inTxTouching(ctx, s, touchedSecret, func(tx *sql.Tx) (*Secret, error) {
 		sec, err := s.secretForActor(ctx, tx, a, id)
 		if err != nil {
 			return nil, err
@@ -271,17 +271,17 @@ func (s *Store) SecretByName(ctx context.Context, a Actor, name string) (*Secret
 		return nil, notFoundSecret()
 	}
 	k := fetchKey{orgID: a.OrgID, userID: a.UserID, name: name}
-	cached, found, stamp := s.fetches.get(k)
+	cached, found, stamp := s.m.fetches.get(k)
 	if !found {
 		sec, err := scanLookup(s.stmts.revealByName.QueryRowContext(ctx, a.UserID, name, a.OrgID))
 		switch {
 		case ErrorCode(err) == CodeNotFound:
-			s.fetches.put(k, stamp, nil)
+			s.m.fetches.put(k, stamp, nil)
 			return nil, err
 		case err != nil:
 			return nil, err
 		}
-		s.fetches.put(k, stamp, sec)
+		s.m.fetches.put(k, stamp, sec)
 		cached = sec
 	}
 	if cached == nil {
@@ -296,7 +296,7 @@ func (s *Store) reveal(ctx context.Context, a Actor, sec *Secret) (*Secret, erro
 	if err != nil {
 		return nil, err
 	}
-	if err := s.audit.record(ctx, a, Event{Action: ActionSecretRead, SecretID: sec.ID, SecretName: sec.Name}); err != nil {
+	if err := s.m.recordRead(ctx, a, Event{Action: ActionSecretRead, SecretID: sec.ID, SecretName: sec.Name}); err != nil {
 		return nil, err
 	}
 	sec.Value, sec.sealed = value, nil

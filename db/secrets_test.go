@@ -10,6 +10,7 @@ import (
 )
 
 func TestStore_CreateSecret_NameUniquePerOrg(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	acme := mustOrg(t, s, "Acme", "ada@example.com")
 	globex := mustOrg(t, s, "Globex", "ada@example.com") // the same user, admin of a second org
@@ -34,6 +35,7 @@ func TestStore_CreateSecret_NameUniquePerOrg(t *testing.T) {
 }
 
 func TestStore_CreateSecret_Invalid(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	_, err := s.CreateSecret(ctx, ada, "API-TOKEN", []byte("v"))
@@ -51,6 +53,7 @@ func TestStore_CreateSecret_Invalid(t *testing.T) {
 }
 
 func TestStore_CreateSecret_Fields(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	sec := mustSecret(t, s, ada, "API_TOKEN", "héllo")
@@ -79,6 +82,7 @@ func TestStore_CreateSecret_Fields(t *testing.T) {
 }
 
 func TestStore_DeleteSecret_FreesName(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	old := mustSecret(t, s, ada, "API_TOKEN", "old")
@@ -136,6 +140,7 @@ var roundTripValues = []struct{ name, value string }{
 }
 
 func TestStore_SecretValue_RoundTrip(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	for i, tt := range roundTripValues {
@@ -168,6 +173,7 @@ func TestStore_SecretValue_RoundTrip(t *testing.T) {
 }
 
 func TestStore_SecretValue_RoundTrip5MiB(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	// Every line differs, so a shifted or truncated chunk cannot pass.
@@ -197,6 +203,7 @@ func TestStore_SecretValue_RoundTrip5MiB(t *testing.T) {
 }
 
 func TestStore_UpdateSecret_Versions(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	bob := mustMember(t, s, ada, "bob@example.com")
@@ -256,6 +263,7 @@ func TestStore_UpdateSecret_Versions(t *testing.T) {
 }
 
 func TestStore_Secret_ReaderCannotChange(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	bob := mustMember(t, s, ada, "bob@example.com")
@@ -320,6 +328,7 @@ func notFoundCalls(s *db.Store, sec *db.Secret, name string) map[string]func(a d
 }
 
 func TestStore_Secret_NoAccessIsNotFound(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	bob := mustMember(t, s, ada, "bob@example.com")
@@ -346,6 +355,7 @@ func TestStore_Secret_NoAccessIsNotFound(t *testing.T) {
 }
 
 func TestStore_Secret_OtherOrgIsNotFound(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	acme := mustOrg(t, s, "Acme", "ada@example.com")
 	// The same user, in another org: her Owner grant on the Acme secret must not carry over.
@@ -367,6 +377,7 @@ func TestStore_Secret_OtherOrgIsNotFound(t *testing.T) {
 }
 
 func TestStore_ListSecrets_Paging(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	var want []string
@@ -416,6 +427,7 @@ func TestStore_ListSecrets_Paging(t *testing.T) {
 }
 
 func TestStore_ListSecrets_Search(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	for _, n := range []string{"API_TOKEN", "APIXTOKEN", "DB_PASSWORD", "DBXPASS", "STRIPE_KEY"} {
@@ -456,6 +468,7 @@ func TestStore_ListSecrets_Search(t *testing.T) {
 }
 
 func TestStore_ListSecrets_OnlyWhatTheActorCanRead(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	bob := mustMember(t, s, ada, "bob@example.com")
@@ -488,6 +501,7 @@ func TestStore_ListSecrets_OnlyWhatTheActorCanRead(t *testing.T) {
 // A value with SealOverhead bytes of spare capacity is sealed in place: the caller's buffer no longer
 // holds the plaintext, and the stored value reads back exactly.
 func TestStore_SecretValue_SealedInPlace(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	ada := mustOrg(t, s, "acme", "ada@example.com")
 	want := strings.Repeat("in-place sealing ", 4096)

@@ -8,6 +8,7 @@ import (
 )
 
 func TestStore_Session_RoundTrip(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	token, err := s.CreateSession(ctx, ada.UserID, ada.OrgID)
@@ -43,6 +44,7 @@ func TestStore_Session_RoundTrip(t *testing.T) {
 }
 
 func TestStore_Session_Timeouts(t *testing.T) {
+	t.Parallel()
 	s, clock := mustOpenClock(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	raw := rawDB(t, s)
@@ -85,6 +87,7 @@ func TestStore_Session_Timeouts(t *testing.T) {
 }
 
 func TestStore_DeleteUserSessions(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	bob := mustMember(t, s, ada, "bob@example.com")
@@ -130,6 +133,7 @@ func TestStore_DeleteUserSessions(t *testing.T) {
 }
 
 func TestStore_Session_TokenNotStored(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	token, err := s.CreateSession(ctx, ada.UserID, ada.OrgID)
@@ -151,6 +155,7 @@ func TestStore_Session_TokenNotStored(t *testing.T) {
 // A session in use never reaches its idle timeout, even one shorter than a minute: its last-seen time
 // is refreshed relative to the timeout (a fixed one-minute refresh ended active sessions).
 func TestStore_Session_ShortIdleStaysAliveInUse(t *testing.T) {
+	t.Parallel()
 	s, clock := mustOpenClock(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	lim := db.SessionLimits{Idle: 30 * time.Second, Absolute: time.Hour}

@@ -109,7 +109,7 @@ func accessListTx(ctx context.Context, q queryer, secretID string) ([]Grant, err
 // It returns CodeNotFound or CodeForbidden (Reader) too.
 func (s *Store) ChangeAccess(ctx context.Context, a Actor, secretID string, changes []AccessChange) error {
 	now := s.now()
-	_, err := inTx(ctx, s, func(tx *sql.Tx) (struct{}, error) {
+	_, err := inTx(ctx, s, touchesAccess(a.OrgID), func(tx *sql.Tx) (struct{}, error) {
 		sec, err := s.secretForActor(ctx, tx, a, secretID)
 		if err != nil {
 			return struct{}{}, err
@@ -264,12 +264,4 @@ func (s *Store) deleteOrphansTx(ctx context.Context, tx *sql.Tx, a Actor, now ti
 	}
 	slices.SortFunc(deleted, func(x, y Secret) int { return strings.Compare(strings.ToLower(x.Name), strings.ToLower(y.Name)) })
 	return deleted, nil
-}
-
-// change runs fn as a real change, or as a preview that is always rolled back.
-func change[T any](ctx context.Context, s *Store, preview bool, fn func(tx *sql.Tx) (T, error)) (T, error) {
-	if preview {
-		return dryRun(ctx, s, fn)
-	}
-	return inTx(ctx, s, fn)
 }

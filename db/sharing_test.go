@@ -48,6 +48,7 @@ func grantKeys(t testing.TB, s *db.Store, a db.Actor, secretID string) []string 
 }
 
 func TestStore_EffectiveAccess_StrongestGrant(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	bob := mustMember(t, s, ada, "bob@example.com")
@@ -96,6 +97,7 @@ func TestStore_EffectiveAccess_StrongestGrant(t *testing.T) {
 }
 
 func TestStore_ChangeAccess_LastOwnerRefused(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	bob := mustMember(t, s, ada, "bob@example.com")
@@ -151,6 +153,7 @@ func TestStore_ChangeAccess_LastOwnerRefused(t *testing.T) {
 }
 
 func TestStore_ChangeAccess_RevokeDirectOwnerWhenTeamOwns(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	bob := mustMember(t, s, ada, "bob@example.com")
@@ -171,6 +174,7 @@ func TestStore_ChangeAccess_RevokeDirectOwnerWhenTeamOwns(t *testing.T) {
 }
 
 func TestStore_ChangeAccess_Atomic(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	bob := mustMember(t, s, ada, "bob@example.com")
@@ -293,6 +297,7 @@ func teamMemberEmails(t testing.TB, s *db.Store, a db.Actor, teamID string) []st
 }
 
 func TestStore_RemoveMember_Preview(t *testing.T) {
+	t.Parallel()
 	f := newRemovalFixture(t)
 	live, events := liveNames(t, f.raw, f.ada.OrgID), auditCount(t, f.raw)
 
@@ -327,6 +332,7 @@ func TestStore_RemoveMember_Preview(t *testing.T) {
 }
 
 func TestStore_RemoveMember_DeletesOrphans(t *testing.T) {
+	t.Parallel()
 	f := newRemovalFixture(t)
 	got, err := f.s.RemoveMember(ctx, f.ada, f.bob.UserID)
 	if err != nil {
@@ -402,6 +408,7 @@ func TestStore_RemoveMember_DeletesOrphans(t *testing.T) {
 }
 
 func TestStore_UpdateTeam_RemovingMembersDeletesOrphans(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	raw := rawDB(t, s)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
@@ -469,6 +476,7 @@ func TestStore_UpdateTeam_RemovingMembersDeletesOrphans(t *testing.T) {
 }
 
 func TestStore_DeleteTeam_DeletesOrphans(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	raw := rawDB(t, s)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")

@@ -47,7 +47,7 @@ func (s *Store) CreateTeam(ctx context.Context, a Actor, name, description strin
 		return nil, err
 	}
 	now := s.now()
-	return inTx(ctx, s, func(tx *sql.Tx) (*Team, error) {
+	return inTx(ctx, s, touchesAccess(a.OrgID), func(tx *sql.Tx) (*Team, error) {
 		t := &Team{ID: newID(), OrgID: a.OrgID, Name: name, Description: description, CreatedAt: now.UTC().Truncate(time.Millisecond)}
 		_, err := tx.ExecContext(ctx, `INSERT INTO teams (id, org_id, name, name_key, description, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			t.ID, a.OrgID, name, strings.ToLower(name), description, a.UserID, ms(now))
@@ -140,7 +140,7 @@ func (s *Store) updateTeam(ctx context.Context, a Actor, id string, ch TeamChang
 		return nil, Errorf(CodeForbidden, "Only organization admins can manage teams.")
 	}
 	now := s.now()
-	return change(ctx, s, preview, func(tx *sql.Tx) ([]Secret, error) {
+	return change(ctx, s, preview, touchesAccess(a.OrgID), func(tx *sql.Tx) ([]Secret, error) {
 		var name string
 		if err := tx.QueryRowContext(ctx, `SELECT name FROM teams WHERE id = ? AND org_id = ?`, id, a.OrgID).Scan(&name); errors.Is(err, sql.ErrNoRows) {
 			return nil, Errorf(CodeNotFound, "No such team.")
@@ -307,7 +307,7 @@ func (s *Store) deleteTeam(ctx context.Context, a Actor, id string, preview bool
 		return nil, Errorf(CodeForbidden, "Only organization admins can manage teams.")
 	}
 	now := s.now()
-	return change(ctx, s, preview, func(tx *sql.Tx) ([]Secret, error) {
+	return change(ctx, s, preview, touchesAccess(a.OrgID), func(tx *sql.Tx) ([]Secret, error) {
 		var name string
 		if err := tx.QueryRowContext(ctx, `SELECT name FROM teams WHERE id = ? AND org_id = ?`, id, a.OrgID).Scan(&name); errors.Is(err, sql.ErrNoRows) {
 			return nil, Errorf(CodeNotFound, "No such team.")

@@ -11,6 +11,7 @@ import (
 func strptr(s string) *string { return &s }
 
 func TestStore_CreateTeam_UniqueNamePerOrg(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	acme := mustOrg(t, s, "Acme", "ada@example.com")
 	globex := mustOrg(t, s, "Globex", "ada@example.com")
@@ -39,6 +40,7 @@ func TestStore_CreateTeam_UniqueNamePerOrg(t *testing.T) {
 }
 
 func TestStore_UpdateTeam_Rename(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	ops := mustTeam(t, s, ada, "Ops")
@@ -78,6 +80,7 @@ func TestStore_UpdateTeam_Rename(t *testing.T) {
 }
 
 func TestStore_UpdateTeam_Members(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	bob := mustMember(t, s, ada, "bob@example.com")
@@ -124,6 +127,7 @@ func TestStore_UpdateTeam_Members(t *testing.T) {
 }
 
 func TestStore_Teams_AdminsOnly(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	bob := mustMember(t, s, ada, "bob@example.com")
@@ -152,6 +156,7 @@ func TestStore_Teams_AdminsOnly(t *testing.T) {
 }
 
 func TestStore_Teams_OtherOrgIsNotFound(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	acme := mustOrg(t, s, "Acme", "ada@example.com")
 	globex := mustOrg(t, s, "Globex", "ada@example.com")

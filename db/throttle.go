@@ -92,7 +92,7 @@ func (s *Store) attemptsAllowed(ctx context.Context, keys []string) error {
 // nothing.
 func (s *Store) reserveAttempt(ctx context.Context, keys []string) error {
 	now := s.now()
-	_, err := inLocalTx(ctx, s, func(tx *sql.Tx) (struct{}, error) {
+	_, err := inTx(ctx, s, touchesNothing, func(tx *sql.Tx) (struct{}, error) {
 		type row struct {
 			failures           int
 			start, lockedUntil int64
@@ -134,7 +134,7 @@ func (s *Store) reserveAttempt(ctx context.Context, keys []string) error {
 // refundAttempt takes back a reserved attempt that turned out right: the account's count starts over,
 // and the client address gets its attempt back (and is unlocked if this attempt had locked it).
 func (s *Store) refundAttempt(ctx context.Context, keys []string) error {
-	_, err := inLocalTx(ctx, s, func(tx *sql.Tx) (struct{}, error) {
+	_, err := inTx(ctx, s, touchesNothing, func(tx *sql.Tx) (struct{}, error) {
 		for _, k := range keys {
 			var err error
 			if strings.HasPrefix(k, "ip:") {

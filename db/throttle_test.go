@@ -19,6 +19,7 @@ func openThrottled(t *testing.T, lim db.SignInLimits, slots int, wait time.Durat
 }
 
 func TestStore_SignIn_Throttle(t *testing.T) {
+	t.Parallel()
 	lim := db.SignInLimits{
 		Account: db.Throttle{MaxFailures: 3, Window: 15 * time.Minute, Lockout: 10 * time.Minute},
 		Client:  db.Throttle{MaxFailures: 5, Window: 15 * time.Minute, Lockout: 30 * time.Minute},
@@ -70,6 +71,7 @@ func TestStore_SignIn_Throttle(t *testing.T) {
 
 // A client rotating through the addresses of its own IPv6 /64 is one client.
 func TestStore_SignIn_Throttle_IPv6Prefix(t *testing.T) {
+	t.Parallel()
 	lim := db.SignInLimits{
 		Account: db.Throttle{MaxFailures: 100, Window: time.Hour, Lockout: time.Hour},
 		Client:  db.Throttle{MaxFailures: 3, Window: time.Hour, Lockout: time.Hour},
@@ -88,6 +90,7 @@ func TestStore_SignIn_Throttle_IPv6Prefix(t *testing.T) {
 // Attempts are counted before the password is checked: racing attempts cannot get more guesses than
 // the limit (check-then-count let 38 through on an account limited to 5).
 func TestStore_SignIn_Throttle_Race(t *testing.T) {
+	t.Parallel()
 	lim := db.SignInLimits{
 		Account: db.Throttle{MaxFailures: 5, Window: time.Hour, Lockout: time.Hour},
 		Client:  db.Throttle{MaxFailures: 1 << 20, Window: time.Hour, Lockout: time.Hour},
@@ -126,6 +129,7 @@ func TestStore_SignIn_Throttle_Race(t *testing.T) {
 // Hashing runs in a bounded number of slots: when every slot is busy and the queue wait is over,
 // an attempt is refused as busy (503-style, with Retry-After) and counts as no attempt.
 func TestStore_SignIn_BusyRefusesWithoutCounting(t *testing.T) {
+	t.Parallel()
 	lim := db.SignInLimits{
 		Account: db.Throttle{MaxFailures: 3, Window: time.Hour, Lockout: time.Hour},
 		Client:  db.Throttle{MaxFailures: 3, Window: time.Hour, Lockout: time.Hour},

@@ -120,7 +120,7 @@ func (s *Store) createOrg(ctx context.Context, name string, admin NewUser, sourc
 		return nil, nil, err
 	}
 	now := s.now()
-	res, err := inTx(ctx, s, func(tx *sql.Tx) (result, error) {
+	res, err := inTxTouching(ctx, s, func(r result) touches { return touchesAccess(r.org.ID) }, func(tx *sql.Tx) (result, error) {
 		if first {
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM orgs`).Scan(&n); err != nil || n > 0 {
@@ -382,7 +382,7 @@ func (s *Store) AddMember(ctx context.Context, a Actor, nu NewUser, role OrgRole
 		return nil, err
 	}
 	now := s.now()
-	return inTx(ctx, s, func(tx *sql.Tx) (*Member, error) {
+	return inTx(ctx, s, touchesAccess(a.OrgID), func(tx *sql.Tx) (*Member, error) {
 		u, err := s.findOrCreateUser(ctx, tx, email, emailKey, nu, hash)
 		if err != nil {
 			return nil, err

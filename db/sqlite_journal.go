@@ -18,13 +18,15 @@ import (
 // process opening the same database records its read events straight into the database instead, as
 // every process does on systems without flock.
 //
-// Each file keeps journalReserve bytes allocated from its start (reserve), taken again each time it
-// is emptied: on a full disk appends land in that space, so reads go on while the database refuses
+// Each file keeps its reserve bytes allocated from its start (Tuning.JournalReserve, 8 MiB: a read's
+// event takes about 500 bytes, so the two files hold those of some 30,000 reads), taken again each
+// time it is emptied: on a full disk appends land in that space, so reads go on while the database refuses
 // their events (health.go). An append that fails is cut off again, so that no torn line sits before
 // the lines appended after it.
 type journal struct {
-	lock  *os.File
-	files [2]*os.File
+	lock    *os.File
+	files   [2]*os.File
+	reserve int64 // bytes each file keeps allocated
 	// reserveErr is why the files could not be given their reserved space, the last time it failed.
 	reserveErr error
 
@@ -36,11 +38,6 @@ type journal struct {
 	// applying is set from take until done or restore: appends must not go back to the file taken.
 	applying bool
 }
-
-// journalReserve is the space each journal file keeps allocated. A read's event takes about 500
-// bytes: the two files hold those of some 30,000 reads while the database refuses them. A variable
-// for tests.
-var journalReserve int64 = 8 << 20
 
 // journalLine is one event as journaled: everything write needs to insert it.
 type journalLine struct {
@@ -61,7 +58,7 @@ func journalPaths(dbPath string) (lock string, files [2]string) {
 // openJournal opens (creating) the journal of the database at dbPath. The events it still holds
 // from a previous run, which may not have reached the database, become pending. It returns a nil
 // journal, and no error, when another process holds it.
-func openJournal(dbPath string) (*journal, error) {
+func openJournal(dbPath string, reserveBytes int64) (*journal, error) {
 	if !fileLocks {
 		return nil, nil // nothing would keep a second process out of the journal
 	}
@@ -72,7 +69,7 @@ func openJournal(dbPath string) (*journal, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	j := &journal{lock: lock}
+	j := &journal{lock: lock, reserve: reserveBytes}
 	for i, p := range paths {
 		f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
 		if err != nil {
@@ -87,17 +84,17 @@ func openJournal(dbPath string) (*journal, error) {
 			return nil, err
 		}
 		j.size[i] = st.Size()
-		j.reserve(i)
+		j.keepReserved(i)
 	}
 	return j, nil
 }
 
-// reserve gives file i its reserved space, noting in reserveErr why it could not.
-func (j *journal) reserve(i int) {
+// keepReserved gives file i its reserved space, noting in reserveErr why it could not.
+func (j *journal) keepReserved(i int) {
 	if errors.Is(j.reserveErr, errNoReserve) {
 		return // the filesystem cannot: no use asking at every apply
 	}
-	j.reserveErr = reserve(j.files[i], journalReserve)
+	j.reserveErr = reserve(j.files[i], j.reserve)
 }
 
 // readJournal returns the events in f, up to the first line a crash tore.
@@ -110,7 +107,7 @@ func readJournal(f *os.File) []auditReq {
 		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
 			break
 		}
-		out = append(out, auditReq{a: l.Actor, at: time.UnixMilli(l.At), ev: l.Event, event: l.IsEv, touch: l.Touch, jid: l.JID})
+		out = append(out, auditReq{auditRecord: auditRecord{a: l.Actor, at: time.UnixMilli(l.At), ev: l.Event, event: l.IsEv, touch: l.Touch}, jid: l.JID})
 	}
 	return out
 }
@@ -185,7 +182,7 @@ func (j *journal) done(old int) error {
 	if err := j.files[old].Truncate(0); err != nil {
 		return err
 	}
-	j.reserve(old)
+	j.keepReserved(old)
 	j.mu.Lock()
 	j.size[old] = 0
 	j.mu.Unlock()

@@ -9,63 +9,70 @@ import (
 	"time"
 )
 
-// committer is group commit: one goroutine owns the changes, takes every change that is waiting
-// (up to maxBatch), runs each in a savepoint of one transaction, and commits them together. A
-// commit is durable (synchronous=FULL: the WAL is flushed to disk before the commit returns), so an
-// acknowledged change survives a power loss as well as a crash; grouping pays that flush once for
-// all the changes that queued behind the previous one, which is what keeps many writers fast.
+// committer is group commit, and the one user of the writer connection: its goroutine takes every
+// change that is waiting (up to maxBatch), runs each in a savepoint of one transaction, and commits
+// them together. A commit is durable (synchronous=FULL: the WAL is flushed to disk before the commit
+// returns), so an acknowledged change survives a power loss as well as a crash; grouping pays that
+// flush once for all the changes that queued behind the previous one, which is what keeps many
+// writers fast. Work that needs the connection outside a transaction (between) runs between two
+// commits.
 //
 // Reads come first: under concurrent writes while secrets are being read, commits are paced
 // (commit_delay and commit_siblings in PostgreSQL are the same idea). When the last commit held
-// commitSiblings changes or more, or that many are waiting, and a read was recorded since the last
-// commit began, the next commit gathers changes until commitDelay after the last one began. A
+// CommitSiblings changes or more, or that many are waiting, and a read was recorded since the last
+// commit began, the next commit gathers changes until CommitDelay after the last one began. A
 // commit's cost is mostly per commit (the WAL flush, the fsync), not per change: pacing holds
-// commits to about 1/commitDelay a second however many writers there are, which leaves the CPU to
-// the reads, and costs a change at most commitDelay of latency. A lone writer, or writers with no
+// commits to about 1/CommitDelay a second however many writers there are, which leaves the CPU to
+// the reads, and costs a change at most CommitDelay of latency. A lone writer, or writers with no
 // reads beside them, are never paced.
 //
 // Each change is still all or nothing: a change that fails rolls back to its savepoint and gets its
-// own error while the others commit. No change is acknowledged before the commit that holds it; if
-// that commit fails, every change in it gets the error.
+// own error while the others commit. No change is acknowledged before the commit that holds it, nor
+// before the cached answers it declared it touches are stale; if that commit fails, every change in
+// it gets the error.
 type committer struct {
-	s    *Store
-	ops  chan *txOp
-	quit chan struct{}
-	done chan struct{}
-	// delay and siblings are commitDelay and commitSiblings as the committer started.
+	m     *machine
+	ops   chan *txOp
+	conns chan *connOp
+	quit  chan struct{}
+	done  chan struct{}
+	// delay and siblings pace commits (Tuning.CommitDelay and CommitSiblings); delay < 0 never paces.
 	delay    time.Duration
 	siblings int64
 	// pending counts the changes handed to submit and not yet answered.
 	pending atomic.Int64
-	// commits and paced count transactions, and those that waited for commitDelay, for tests.
+	// commits and paced count transactions, and those that waited for delay, for tests.
 	commits, paced atomic.Int64
 }
 
 // txOp is one change waiting for the committer.
 type txOp struct {
-	ctx       context.Context
-	run       func(tx *sql.Tx) error
-	committed func()
-	result    chan error
-	panicked  any
+	ctx context.Context
+	run func(tx *sql.Tx) error
+	// preview rolls the change back whatever run returns: its outcome is run's alone.
+	preview bool
+	// touched says, once the change has committed, what it made stale; nil touches nothing.
+	touched  func() touches
+	result   chan error
+	panicked any
+}
+
+// connOp is work on the writer connection outside a transaction.
+type connOp struct {
+	ctx    context.Context
+	run    func(ctx context.Context, w *sql.DB) error
+	result chan error
 }
 
 // maxBatch bounds the changes in one transaction, so that the first of them waits for a bounded
 // amount of work.
 const maxBatch = 64
 
-// commitDelay and commitSiblings pace commits under concurrent writes (see committer). Variables
-// for tests: a committer takes their values when it starts.
-var (
-	commitDelay    = 10 * time.Millisecond
-	commitSiblings = 4
-)
-
 var errStoreClosed = errors.New("db: the store is closed")
 
-func newCommitter(s *Store) *committer {
-	c := &committer{s: s, ops: make(chan *txOp), quit: make(chan struct{}), done: make(chan struct{}),
-		delay: commitDelay, siblings: int64(commitSiblings)}
+func newCommitter(m *machine) *committer {
+	c := &committer{m: m, ops: make(chan *txOp), conns: make(chan *connOp), quit: make(chan struct{}), done: make(chan struct{}),
+		delay: m.tune.CommitDelay, siblings: int64(m.tune.CommitSiblings)}
 	go c.loop()
 	return c
 }
@@ -90,6 +97,19 @@ func (c *committer) submit(op *txOp) error {
 	return err
 }
 
+// between runs fn on the writer connection between two commits and returns its error.
+func (c *committer) between(ctx context.Context, fn func(ctx context.Context, w *sql.DB) error) error {
+	op := &connOp{ctx: ctx, run: fn, result: make(chan error, 1)}
+	select {
+	case c.conns <- op:
+	case <-c.quit:
+		return errStoreClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return <-op.result
+}
+
 func (c *committer) close() {
 	close(c.quit)
 	<-c.done
@@ -108,10 +128,13 @@ func (c *committer) loop() {
 		select {
 		case <-c.quit:
 			return
+		case op := <-c.conns:
+			op.result <- op.run(op.ctx, c.m.w)
+			continue
 		case op := <-c.ops:
 			batch = append(batch[:0], op)
 		}
-		reads := c.s.audit.readCount()
+		reads := c.m.reads.Load()
 		concurrent := int64(lastSize) >= c.siblings || c.pending.Load() >= c.siblings
 		if wait := time.Until(lastStart.Add(c.delay)); wait > 0 && concurrent && reads != lastReads {
 			c.paced.Add(1)
@@ -147,38 +170,40 @@ func (c *committer) loop() {
 
 // commit runs batch in one transaction and answers every op in it.
 func (c *committer) commit(batch []*txOp) {
-	s := c.s
 	errs := make([]error, len(batch))
+	ran := 0 // batch[:ran] have run
+	// answer gives each op its outcome: its own error, or else fail (the batch's). A preview that ran
+	// has its own outcome whatever becomes of the transaction.
 	answer := func(fail error) {
 		for i, op := range batch {
-			if errs[i] == nil && fail == nil {
-				op.committed()
+			err := errs[i]
+			if err == nil && !(op.preview && i < ran) {
+				err = fail
 			}
-			if errs[i] == nil {
-				errs[i] = fail
-			}
-			op.result <- errs[i]
+			op.result <- err
 		}
 	}
 	ctx := context.Background()
-	tx, err := s.w.BeginTx(ctx, nil)
+	tx, err := c.m.w.BeginTx(ctx, nil)
 	if err != nil {
 		answer(fmt.Errorf("db: begin: %w", err))
 		return
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 	for i, op := range batch {
+		ran = i + 1
 		if err := op.ctx.Err(); err != nil {
 			errs[i] = err // its caller has gone: nothing of it is written
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, `SAVEPOINT change`); err != nil {
+			ran = i
 			answer(fmt.Errorf("db: savepoint: %w", err))
 			return
 		}
 		errs[i] = runOp(op, tx)
 		var err error
-		if errs[i] != nil {
+		if errs[i] != nil || op.preview {
 			_, err = tx.ExecContext(ctx, `ROLLBACK TO change`)
 		}
 		if err == nil {
@@ -191,15 +216,22 @@ func (c *committer) commit(batch []*txOp) {
 			if errs[i] != nil {
 				err = fmt.Errorf("%w (after %w)", err, errs[i])
 			}
+			ran = i
 			answer(fmt.Errorf("db: savepoint: %w", err))
 			return
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		// Whether a failed commit changed anything is not known: trust no cached answer.
-		s.fetches.changedAll()
+		c.m.invalidate(touchesEverything())
 		answer(fmt.Errorf("db: commit: %w", err))
 		return
+	}
+	// Every answer the batch made stale is stale before any change in it is acknowledged.
+	for i, op := range batch {
+		if errs[i] == nil && !op.preview && op.touched != nil {
+			c.m.invalidate(op.touched())
+		}
 	}
 	answer(nil)
 }
