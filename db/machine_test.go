@@ -43,7 +43,7 @@ func TestMachine_SessionWritesQueueBehindChanges(t *testing.T) {
 	<-held
 	created := make(chan error, 1)
 	go func() {
-		_, err := s.CreateSession(ctx, ada.UserID, ada.OrgID, nil)
+		_, err := s.CreateSession(ctx, ada.UserID, ada.OrgID)
 		created <- err
 	}()
 	for {
@@ -160,7 +160,7 @@ func TestMachine_NoKeyLookupSucceedsOnceRevoked(t *testing.T) {
 		leaver := mustMember(t, s, ada, fmt.Sprintf("leaver%d@example.com", i))
 		token, _ := key(leaver, "leaver's")
 		changes = append(changes, &raced{lookup: lookup(token, false), change: func() error {
-			_, err := s.RemoveMember(ctx, ada, leaver.UserID, false)
+			_, err := s.RemoveMember(ctx, ada, leaver.UserID)
 			return err
 		}})
 		riser := mustMember(t, s, ada, fmt.Sprintf("riser%d@example.com", i))
