@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/keyhold/keyhold/db"
+	"github.com/keyhold/keyhold/db/dbtest"
 )
 
 var ctx = context.Background()
@@ -54,30 +55,11 @@ func mustOpenAt(t testing.TB, path string, opt db.Options) *db.Store {
 // plentyAttempts is a throttle no test reaches by accident.
 var plentyAttempts = db.Throttle{MaxFailures: 1 << 20, Window: time.Minute, Lockout: time.Minute}
 
-// testClock is a settable clock for Options.Now.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *testClock {
-	return &testClock{t: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// newClock is the db tests' clock (dbtest.Clock), at a fixed instant.
+func newClock() *dbtest.Clock { return dbtest.NewClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)) }
 
 // mustOpenClock opens a temp database whose clock the test controls.
-func mustOpenClock(t testing.TB) (*db.Store, *testClock) {
+func mustOpenClock(t testing.TB) (*db.Store, *dbtest.Clock) {
 	t.Helper()
 	c := newClock()
 	return mustOpenAt(t, filepath.Join(t.TempDir(), db.FileName), db.Options{Now: c.Now}), c

@@ -8,10 +8,11 @@ import (
 	"time"
 
 	"github.com/keyhold/keyhold/db"
+	"github.com/keyhold/keyhold/db/dbtest"
 )
 
 // openThrottled opens a store with the given sign-in limits and hashing slots, on a test clock.
-func openThrottled(t *testing.T, lim db.SignInLimits, slots int, wait time.Duration) (*db.Store, *testClock) {
+func openThrottled(t *testing.T, lim db.SignInLimits, slots int, wait time.Duration) (*db.Store, *dbtest.Clock) {
 	t.Helper()
 	c := newClock()
 	s := mustOpenAt(t, filepath.Join(t.TempDir(), db.FileName), db.Options{Now: c.Now, SignIn: lim, HashSlots: slots, HashQueueWait: wait})
