@@ -316,6 +316,18 @@ func (b *browserTab) navigate(path string) {
 
 func (b *browserTab) click(css string) {
 	b.t.Helper()
+	// An element htmx has swapped in does nothing when clicked before htmx has processed it (its
+	// initHash), and a click in the middle of a swap may land on an element about to be replaced:
+	// wait for both.
+	b.waitFor("htmx ready for "+css, `(() => {
+		const el = document.querySelector(`+jsString(css)+`);
+		if (!el) return false;
+		if (Array.from(el.attributes).some(a => a.name.startsWith('hx-'))) {
+			const d = el['htmx-internal-data'];
+			if (!(d && d.initHash)) return false;
+		}
+		return !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling');
+	})()`)
 	b.run("click "+css, chromedp.Click(chromedp.CSS(css)))
 }
 
