@@ -81,25 +81,19 @@ func (p *Pages) LoginPage(c echo.Context) error {
 func (p *Pages) Login(c echo.Context) error {
 	form := views.LoginProps{Email: strings.TrimSpace(c.FormValue("email")), Next: safeNext(c.FormValue("next")), CSRF: request.CSRF(c)}
 	u, orgID, err := p.Store.SignIn(c.Request().Context(), form.Email, c.FormValue("password"), request.ClientIP(c))
-	if status, ok := signInStatus[db.ErrorCode(err)]; ok {
+	switch db.ErrorCode(err) {
+	case db.CodeUnauthorized, db.CodeForbidden, db.CodeRateLimited, db.CodeUnavailable:
 		form.Err = db.ErrorMessage(err)
 		retryAfter(c, err)
-		return render(c, status, views.LoginPage(form))
-	} else if err != nil {
+		return render(c, formStatus(err), views.LoginPage(form))
+	}
+	if err != nil {
 		return err
 	}
 	if err := p.Sessions.Start(c, u.ID, orgID); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, form.Next)
-}
-
-// signInStatus is the status of a refused password attempt, drawn in its form.
-var signInStatus = map[db.Code]int{
-	db.CodeUnauthorized: http.StatusUnauthorized,
-	db.CodeForbidden:    http.StatusForbidden,
-	db.CodeRateLimited:  http.StatusTooManyRequests,
-	db.CodeUnavailable:  http.StatusServiceUnavailable,
 }
 
 // retryAfter sets Retry-After when err says when to try again.

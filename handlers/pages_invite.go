@@ -139,21 +139,13 @@ func (p *Pages) signedInTo(c echo.Context, userID, orgID string) error {
 	return c.Redirect(http.StatusSeeOther, "/secrets")
 }
 
-// formStatus is the status of a form drawn again with err.
+// formStatus is the status of a form drawn again with err: its error's, but 422 for bad input (the
+// page's own answer, which htmx swaps in).
 func formStatus(err error) int {
-	switch db.ErrorCode(err) {
-	case db.CodeUnauthorized:
-		return http.StatusUnauthorized
-	case db.CodeForbidden:
-		return http.StatusForbidden
-	case db.CodeConflict:
-		return http.StatusConflict
-	case db.CodeRateLimited:
-		return http.StatusTooManyRequests
-	case db.CodeUnavailable:
-		return http.StatusServiceUnavailable
+	if db.ErrorCode(err) == db.CodeInvalid {
+		return http.StatusUnprocessableEntity
 	}
-	return http.StatusUnprocessableEntity
+	return request.Status(db.ErrorCode(err))
 }
 
 // ResetPage handles GET /reset/:token: the page a password-reset link opens.

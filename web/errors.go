@@ -14,19 +14,6 @@ import (
 	"github.com/keyhold/keyhold/web/request"
 )
 
-// statusOf maps a db error code to its HTTP status.
-var statusOf = map[db.Code]int{
-	db.CodeInvalid:      http.StatusBadRequest,
-	db.CodeUnauthorized: http.StatusUnauthorized,
-	db.CodeForbidden:    http.StatusForbidden,
-	db.CodeNotFound:     http.StatusNotFound,
-	db.CodeConflict:     http.StatusConflict,
-	db.CodeTooLarge:     http.StatusRequestEntityTooLarge,
-	db.CodeRateLimited:  http.StatusTooManyRequests,
-	db.CodeUnavailable:  http.StatusServiceUnavailable,
-	db.CodeStorageFull:  http.StatusInsufficientStorage,
-}
-
 // errorHandler is the one error handler: it picks the status and message, logs internal errors once
 // (never with a value: db errors carry none), and answers in the caller's format — JSON under /v1/, a
 // toast fragment for htmx, an error page otherwise. A full disk is not logged per refused request:
@@ -41,7 +28,7 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		var de *db.Error
 		switch {
 		case errors.As(err, &de):
-			status, msg = statusOf[de.Code], de.Message
+			status, msg = request.Status(de.Code), de.Message
 			if de.RetryAfterSeconds > 0 {
 				c.Response().Header().Set("Retry-After", strconv.Itoa(de.RetryAfterSeconds))
 			}
@@ -54,9 +41,6 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			if status == http.StatusRequestEntityTooLarge {
 				msg = "The request body is too large: a value may be at most 5 MB (5,242,880 bytes)."
 			}
-		}
-		if status == 0 {
-			status = http.StatusInternalServerError
 		}
 		req := c.Request()
 		if status >= 500 && status != http.StatusInsufficientStorage {

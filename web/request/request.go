@@ -5,6 +5,7 @@ package request
 
 import (
 	"bytes"
+	"net/http"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
@@ -67,4 +68,25 @@ func Render(c echo.Context, status int, comp templ.Component) error {
 		return err
 	}
 	return c.HTMLBlob(status, buf.Bytes())
+}
+
+// statusOf maps a db error code to its HTTP status.
+var statusOf = map[db.Code]int{
+	db.CodeInvalid:      http.StatusBadRequest,
+	db.CodeUnauthorized: http.StatusUnauthorized,
+	db.CodeForbidden:    http.StatusForbidden,
+	db.CodeNotFound:     http.StatusNotFound,
+	db.CodeConflict:     http.StatusConflict,
+	db.CodeTooLarge:     http.StatusRequestEntityTooLarge,
+	db.CodeRateLimited:  http.StatusTooManyRequests,
+	db.CodeUnavailable:  http.StatusServiceUnavailable,
+	db.CodeStorageFull:  http.StatusInsufficientStorage,
+}
+
+// Status is the HTTP status of a db error code; 500 for any other (an internal error).
+func Status(code db.Code) int {
+	if st, ok := statusOf[code]; ok {
+		return st
+	}
+	return http.StatusInternalServerError
 }
