@@ -135,6 +135,28 @@ func (s *Store) CreateInvitation(ctx context.Context, a Actor, in NewInvitation)
 	return token, inv, nil
 }
 
+// InvitationTeams lists the teams of the actor's organization an invitation may put someone in, by
+// name: what the Invite dialog offers. Admins (and the operator) only. It returns CodeForbidden.
+func (s *Store) InvitationTeams(ctx context.Context, a Actor) ([]TeamRef, error) {
+	if !a.IsAdmin() {
+		return nil, Errorf(CodeForbidden, "Only organization admins can invite people.")
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT id, name FROM teams WHERE org_id = ? ORDER BY name_key`, a.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []TeamRef
+	for rows.Next() {
+		var t TeamRef
+		if err := rows.Scan(&t.ID, &t.Name); err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
 // orgTeams resolves team IDs of org, in order and without repeats, or CodeInvalid naming a stranger.
 func orgTeams(ctx context.Context, q queryer, orgID string, ids []string) ([]TeamRef, error) {
 	var out []TeamRef

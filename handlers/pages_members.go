@@ -76,12 +76,10 @@ func (p *Pages) InviteNew(c echo.Context) error {
 	return render(c, http.StatusOK, views.InviteDialog(form))
 }
 
-// inviteForm is the Invite dialog with the organization's teams to choose from. Admins only.
+// inviteForm is the Invite dialog with the organization's teams to choose from (admins only: db
+// refuses anyone else).
 func (p *Pages) inviteForm(c echo.Context) (views.InviteForm, error) {
-	if !actor(c).IsAdmin() {
-		return views.InviteForm{}, db.Errorf(db.CodeForbidden, "Only organization admins can invite people.")
-	}
-	teams, err := p.Store.ListTeams(c.Request().Context(), actor(c))
+	teams, err := p.Store.InvitationTeams(c.Request().Context(), actor(c))
 	if err != nil {
 		return views.InviteForm{}, err
 	}
@@ -96,24 +94,23 @@ func (p *Pages) inviteForm(c echo.Context) (views.InviteForm, error) {
 // shown once, for the admin to hand over. The answer is the same whether or not the email has a
 // keyhold account.
 func (p *Pages) InviteCreate(c echo.Context) error {
-	form, err := p.inviteForm(c)
-	if err != nil {
-		return err
-	}
-	form.Email = strings.TrimSpace(c.FormValue("email"))
-	form.Admin = c.FormValue("role") == string(db.OrgAdmin)
 	params, err := c.FormParams()
 	if err != nil {
 		return err
 	}
-	teamIDs := params["team"]
-	for _, id := range teamIDs {
-		form.Chosen[id] = true
-	}
-	in := db.NewInvitation{Email: form.Email, Role: db.OrgRole(c.FormValue("role")), TeamIDs: teamIDs}
-	token, inv, err := p.Store.CreateInvitation(c.Request().Context(), actor(c), in)
+	email, role := strings.TrimSpace(c.FormValue("email")), db.OrgRole(c.FormValue("role"))
+	token, inv, err := p.Store.CreateInvitation(c.Request().Context(), actor(c),
+		db.NewInvitation{Email: email, Role: role, TeamIDs: params["team"]})
 	if code := db.ErrorCode(err); code == db.CodeInvalid || code == db.CodeConflict {
-		form.Err = db.ErrorMessage(err)
+		// The dialog again, with what was chosen and the refusal.
+		form, ferr := p.inviteForm(c)
+		if ferr != nil {
+			return ferr
+		}
+		form.Email, form.Admin, form.Err = email, role == db.OrgAdmin, db.ErrorMessage(err)
+		for _, id := range params["team"] {
+			form.Chosen[id] = true
+		}
 		return render(c, http.StatusUnprocessableEntity, views.InviteDialog(form))
 	} else if err != nil {
 		return err
