@@ -44,10 +44,8 @@ func (s *Store) ChangePassword(ctx context.Context, a Actor, ch PasswordChange) 
 	}
 	var hash string
 	ok, err := s.checkAttempt(ctx, a.Email, a.ClientIP, func() (bool, error) {
-		err := s.r.QueryRowContext(ctx, `SELECT password_hash FROM users WHERE id = ?`, a.UserID).Scan(&hash)
-		if errors.Is(err, sql.ErrNoRows) {
-			return false, Errorf(CodeNotFound, "No such user.")
-		} else if err != nil {
+		var err error
+		if _, hash, err = userWhere(ctx, s.r, "id = ?", a.UserID, "No such user."); err != nil {
 			return false, err
 		}
 		return verifyPassword(hash, ch.Current), nil
@@ -287,17 +285,8 @@ func (s *Store) CompletePasswordReset(ctx context.Context, token, password, clie
 
 // userByID returns the user id, or CodeNotFound.
 func userByID(ctx context.Context, q queryer, id string) (*User, error) {
-	var u User
-	var created int64
-	err := q.QueryRowContext(ctx, `SELECT id, email, first_name, last_name, created_at FROM users WHERE id = ?`, id).
-		Scan(&u.ID, &u.Email, &u.FirstName, &u.LastName, &created)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, Errorf(CodeNotFound, "No such user.")
-	} else if err != nil {
-		return nil, err
-	}
-	u.CreatedAt = fromMS(created)
-	return &u, nil
+	u, _, err := userWhere(ctx, q, "id = ?", id, "No such user.")
+	return u, err
 }
 
 // plural spells n unit, adding an s unless n is 1.

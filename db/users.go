@@ -115,7 +115,7 @@ func (s *Store) createOrg(ctx context.Context, name string, admin NewUser, sourc
 		org  *Org
 		user *User
 	}
-	hash, err := s.newPasswordHash(ctx, admin.Password)
+	hash, err := s.newUserPasswordHash(ctx, emailKey, admin.Password)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -165,6 +165,17 @@ func (s *Store) newPasswordHash(ctx context.Context, pw string) (string, error) 
 	return s.hashPassword(ctx, pw)
 }
 
+// newUserPasswordHash is newPasswordHash for an account that may already exist: an existing account
+// keeps its password, so nothing is hashed for it (argon2id costs a core for tens of milliseconds).
+func (s *Store) newUserPasswordHash(ctx context.Context, emailKey, pw string) (string, error) {
+	if _, err := userByEmailKey(ctx, s.r, emailKey); err == nil {
+		return "", nil
+	} else if ErrorCode(err) != CodeNotFound {
+		return "", err
+	}
+	return s.newPasswordHash(ctx, pw)
+}
+
 // findOrCreateUser returns the user with emailKey, or creates one with nu's names and the password
 // hash (made by newPasswordHash from nu.Password). Only the operator's paths call it.
 func (s *Store) findOrCreateUser(ctx context.Context, tx *sql.Tx, email, emailKey string, nu NewUser, hash string) (*User, error) {
@@ -203,17 +214,8 @@ func (s *Store) insertUser(ctx context.Context, tx *sql.Tx, email, emailKey, fir
 }
 
 func userByEmailKey(ctx context.Context, q queryer, emailKey string) (*User, error) {
-	var u User
-	var created int64
-	err := q.QueryRowContext(ctx, `SELECT id, email, first_name, last_name, created_at FROM users WHERE email_key = ?`, emailKey).
-		Scan(&u.ID, &u.Email, &u.FirstName, &u.LastName, &created)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, Errorf(CodeNotFound, "No user with that email.")
-	} else if err != nil {
-		return nil, err
-	}
-	u.CreatedAt = fromMS(created)
-	return &u, nil
+	u, _, err := userWithHash(ctx, q, emailKey)
+	return u, err
 }
 
 func insertMembership(ctx context.Context, tx *sql.Tx, orgID, userID string, role OrgRole, now time.Time) error {
@@ -307,15 +309,21 @@ func (s *Store) passwordAttempt(ctx context.Context, email, password, clientIP s
 
 // userWithHash returns the user with emailKey and their password hash, or CodeNotFound.
 func userWithHash(ctx context.Context, q queryer, emailKey string) (*User, string, error) {
+	return userWhere(ctx, q, "email_key = ?", emailKey, "No user with that email.")
+}
+
+// userWhere reads the one user matching where (with arg) and their password hash; missing is the
+// CodeNotFound message when there is none.
+func userWhere(ctx context.Context, q queryer, where string, arg any, missing string) (*User, string, error) {
 	var (
 		u       User
 		hash    string
 		created int64
 	)
-	err := q.QueryRowContext(ctx, `SELECT id, email, first_name, last_name, created_at, password_hash FROM users WHERE email_key = ?`, emailKey).
+	err := q.QueryRowContext(ctx, `SELECT id, email, first_name, last_name, created_at, password_hash FROM users WHERE `+where, arg).
 		Scan(&u.ID, &u.Email, &u.FirstName, &u.LastName, &created, &hash)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, "", Errorf(CodeNotFound, "No user with that email.")
+		return nil, "", Errorf(CodeNotFound, "%s", missing)
 	} else if err != nil {
 		return nil, "", err
 	}
@@ -377,7 +385,7 @@ func (s *Store) AddMember(ctx context.Context, a Actor, nu NewUser, role OrgRole
 	if err != nil {
 		return nil, err
 	}
-	hash, err := s.newPasswordHash(ctx, nu.Password)
+	hash, err := s.newUserPasswordHash(ctx, emailKey, nu.Password)
 	if err != nil {
 		return nil, err
 	}
