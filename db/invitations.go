@@ -196,6 +196,38 @@ func (s *Store) revokePendingTx(ctx context.Context, tx *sql.Tx, a Actor, now ti
 	return s.recordTx(ctx, tx, a, now, Event{Action: ActionInvitationRevoke, TargetKind: "invitation", TargetID: id, TargetName: email, Detail: why})
 }
 
+// revokeInvitationsByTx revokes the pending invitations userID made in the actor's organization: an
+// admin who leaves, or stops being one, must not keep links that let people (or themselves, under
+// another email) in.
+func (s *Store) revokeInvitationsByTx(ctx context.Context, tx *sql.Tx, a Actor, now time.Time, userID, why string) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id, email FROM invitations WHERE org_id = ? AND created_by = ? AND state = 'pending'`, a.OrgID, userID)
+	if err != nil {
+		return err
+	}
+	var evs []Event
+	for rows.Next() {
+		ev := Event{Action: ActionInvitationRevoke, TargetKind: "invitation", Detail: why}
+		if err := rows.Scan(&ev.TargetID, &ev.TargetName); err != nil {
+			rows.Close()
+			return err
+		}
+		evs = append(evs, ev)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, ev := range evs {
+		if _, err := tx.ExecContext(ctx, `UPDATE invitations SET state = 'revoked', acted_at = ?, acted_by = ? WHERE id = ?`, ms(now), a.UserID, ev.TargetID); err != nil {
+			return err
+		}
+		if err := s.recordTx(ctx, tx, a, now, ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 const invitationCols = `i.id, i.org_id, o.name, i.email, i.role, i.message, i.state, i.created_by, coalesce(u.email, ''),
 	coalesce(u.first_name, ''), coalesce(u.last_name, ''), i.created_at, i.expires_at, i.acted_at`
 

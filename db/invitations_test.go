@@ -344,3 +344,43 @@ func TestStore_TeamJoin_RecordedOnSecrets(t *testing.T) {
 		t.Errorf("%d team-join events after a repeated add, want 2", len(evs))
 	}
 }
+
+// An admin who leaves the organization, or stops being an admin, does not keep working invitation
+// links: one could otherwise let themselves back in under another email.
+func TestStore_Invitation_RevokedWhenTheInviterGoes(t *testing.T) {
+	s := mustOpen(t)
+	ada := mustOrg(t, s, "Acme", "ada@example.com")
+	cli := db.SystemActor(ada.OrgID)
+	var admins []db.Actor
+	for _, email := range []string{"rex@example.com", "dee@example.com"} {
+		m := mustMember(t, s, ada, email)
+		if err := s.SetMemberRole(ctx, ada, m.UserID, db.OrgAdmin); err != nil {
+			t.Fatal(err)
+		}
+		admins = append(admins, mustActor(t, s, m.UserID, ada.OrgID))
+	}
+	rex, dee := admins[0], admins[1]
+	rexLink, _ := mustInvite(t, s, rex, "alias-of-rex@example.com", db.OrgAdmin)
+	deeLink, _ := mustInvite(t, s, dee, "friend-of-dee@example.com", db.OrgMember)
+	adaLink, _ := mustInvite(t, s, ada, "newhire@example.com", db.OrgMember)
+	cliLink, _ := mustInvite(t, s, cli, "another@example.com", db.OrgMember)
+
+	if _, err := s.RemoveMember(ctx, ada, rex.UserID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetMemberRole(ctx, ada, dee.UserID, db.OrgMember); err != nil {
+		t.Fatal(err)
+	}
+	for _, dead := range []string{rexLink, deeLink} {
+		_, err := s.InvitationByToken(ctx, dead)
+		wantCode(t, err, db.CodeNotFound)
+	}
+	for _, live := range []string{adaLink, cliLink} {
+		if _, err := s.InvitationByToken(ctx, live); err != nil {
+			t.Errorf("another admin's invitation died: %v", err)
+		}
+	}
+	if evs := auditActions(t, s, ada, db.ActionInvitationRevoke); len(evs) != 2 {
+		t.Errorf("%d revocations recorded, want 2", len(evs))
+	}
+}

@@ -35,8 +35,8 @@ func keepAnAdmin(ctx context.Context, q queryer, orgID, msg string) error {
 	return nil
 }
 
-// SetMemberRole makes a member an admin or a plain member. Admins only; the organization keeps at least
-// one admin. It returns CodeForbidden, CodeInvalid, CodeNotFound or CodeConflict (last admin).
+// SetMemberRole makes a member an admin or a plain member; an admin made a member loses the pending
+// invitations they made. Admins only; the organization keeps at least one admin. It returns CodeForbidden, CodeInvalid, CodeNotFound or CodeConflict (last admin).
 func (s *Store) SetMemberRole(ctx context.Context, a Actor, userID string, role OrgRole) error {
 	if !a.IsAdmin() {
 		return Errorf(CodeForbidden, "Only organization admins can change roles.")
@@ -59,13 +59,16 @@ func (s *Store) SetMemberRole(ctx context.Context, a Actor, userID string, role 
 		if _, err := tx.ExecContext(ctx, `UPDATE memberships SET role = ? WHERE org_id = ? AND user_id = ?`, string(role), a.OrgID, userID); err != nil {
 			return struct{}{}, err
 		}
-		return struct{}{}, s.recordTx(ctx, tx, a, now, Event{Action: ActionMemberRole, TargetKind: "user", TargetID: userID, TargetName: m.Email, Role: string(role)})
+		if err := s.recordTx(ctx, tx, a, now, Event{Action: ActionMemberRole, TargetKind: "user", TargetID: userID, TargetName: m.Email, Role: string(role)}); err != nil {
+			return struct{}{}, err
+		}
+		return struct{}{}, s.revokeInvitationsByTx(ctx, tx, a, now, userID, "their inviter is no longer an admin")
 	})
 	return err
 }
 
 // RemoveMember takes a user out of the actor's organization: their memberships of its teams, grants,
-// sessions and API keys go with them, and every secret left with no Owner user is deleted. Admins
+// sessions and API keys go with them, and so do the pending invitations they made, and every secret left with no Owner user is deleted. Admins
 // only; the last admin cannot be removed. It returns the deleted secrets, or CodeForbidden,
 // CodeNotFound or CodeConflict.
 func (s *Store) RemoveMember(ctx context.Context, a Actor, userID string) ([]Secret, error) {
@@ -110,6 +113,9 @@ func (s *Store) removeMember(ctx context.Context, a Actor, userID string, previe
 			}
 		}
 		if err := s.recordTx(ctx, tx, a, now, Event{Action: ActionMemberRemove, TargetKind: "user", TargetID: userID, TargetName: m.Email}); err != nil {
+			return nil, err
+		}
+		if err := s.revokeInvitationsByTx(ctx, tx, a, now, userID, "their inviter left the organization"); err != nil {
 			return nil, err
 		}
 		return s.deleteOrphansTx(ctx, tx, a, now, candidates, fmt.Sprintf("last Owner %s left the organization", m.Email))
