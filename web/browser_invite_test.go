@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/keyhold/keyhold/db"
 	"github.com/keyhold/keyhold/web/webtest"
 )
@@ -136,5 +138,43 @@ func TestBrowser_PasswordReset(t *testing.T) {
 	b.shot("reset-used")
 	if got := b.text(".alert-error"); !strings.Contains(got, "does not work") {
 		t.Errorf("the used link says %q", got)
+	}
+}
+
+// TestBrowser_InvitationsOnAPhone: on a 390 px phone the Members page with a long invitation email
+// scrolls its tables inside their cards; the page itself never scrolls sideways, nor do the Invite
+// dialog and the invitation page.
+func TestBrowser_InvitationsOnAPhone(t *testing.T) {
+	ts := webtest.New(t)
+	ada := ts.SeedOrg(t, "Acme", "ada@example.com")
+	token, _, err := ts.Store.CreateInvitation(context.Background(), ada, db.NewInvitation{Email: "nia.newhire.with.a.long.name@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const pageFits = `document.documentElement.scrollWidth <= innerWidth`
+
+	admin := newBrowserTab(t, ts)
+	admin.run("a phone's viewport", chromedp.EmulateViewport(390, 844))
+	admin.openAs("ada@example.com")
+	admin.navigate("/members")
+	admin.waitVisible("#members-table .invitations")
+	admin.shot("phone-members")
+	if !evalJS[bool](admin, pageFits) {
+		t.Errorf("the Members page is %d px wide on a 390 px phone", evalJS[int](admin, `document.documentElement.scrollWidth`))
+	}
+	admin.click(`button[hx-get="/members/invite"]`)
+	admin.waitFor("the Invite dialog", dialogOpen)
+	admin.shot("phone-invite-dialog")
+	if !evalJS[bool](admin, pageFits) {
+		t.Errorf("the Invite dialog widens the page to %d px", evalJS[int](admin, `document.documentElement.scrollWidth`))
+	}
+
+	hire := newBrowserTab(t, ts)
+	hire.run("a phone's viewport", chromedp.EmulateViewport(390, 844))
+	hire.navigate("/invite/" + token)
+	hire.waitVisible("#invite-first")
+	hire.shot("phone-invite-page")
+	if !evalJS[bool](hire, pageFits) {
+		t.Errorf("the invitation page is %d px wide on a 390 px phone", evalJS[int](hire, `document.documentElement.scrollWidth`))
 	}
 }
