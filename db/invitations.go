@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 )
@@ -104,7 +105,7 @@ func (s *Store) CreateInvitation(ctx context.Context, a Actor, in NewInvitation)
 		if err != nil {
 			return nil, err
 		}
-		if err := s.revokePendingTx(ctx, tx, a, now, emailKey, "replaced by a new invitation"); err != nil {
+		if err := s.revokePendingTx(ctx, tx, a, now, "email_key", emailKey, "replaced by a new invitation"); err != nil {
 			return nil, err
 		}
 		inv := &Invitation{ID: newID(), OrgID: a.OrgID, Email: email, Role: in.Role, Message: msg, State: InvitationPending, Teams: teams,
@@ -179,53 +180,44 @@ func orgTeams(ctx context.Context, q queryer, orgID string, ids []string) ([]Tea
 	return out, nil
 }
 
-// revokePendingTx revokes the pending invitation of emailKey to the actor's organization, if any.
-func (s *Store) revokePendingTx(ctx context.Context, tx *sql.Tx, a Actor, now time.Time, emailKey, why string) error {
-	var id, email string
-	err := tx.QueryRowContext(ctx, `SELECT id, email FROM invitations WHERE org_id = ? AND email_key = ? AND state = 'pending'`,
-		a.OrgID, emailKey).Scan(&id, &email)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil
-	} else if err != nil {
-		return err
+// revokePendingTx revokes the actor's organization's pending invitations where column = value:
+// email_key (a new invitation replaces the pending one) or created_by (an admin who leaves, or stops
+// being one, must not keep links that let people, or themselves under another email, in).
+func (s *Store) revokePendingTx(ctx context.Context, tx *sql.Tx, a Actor, now time.Time, column, value, why string) error {
+	if column != "email_key" && column != "created_by" {
+		return fmt.Errorf("revokePendingTx: column %q", column)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE invitations SET state = 'revoked', acted_at = ?, acted_by = ? WHERE id = ?`,
-		ms(now), a.UserID, id); err != nil {
-		return err
-	}
-	return s.recordTx(ctx, tx, a, now, Event{Action: ActionInvitationRevoke, TargetKind: "invitation", TargetID: id, TargetName: email, Detail: why})
-}
-
-// revokeInvitationsByTx revokes the pending invitations userID made in the actor's organization: an
-// admin who leaves, or stops being one, must not keep links that let people (or themselves, under
-// another email) in.
-func (s *Store) revokeInvitationsByTx(ctx context.Context, tx *sql.Tx, a Actor, now time.Time, userID, why string) error {
-	rows, err := tx.QueryContext(ctx, `SELECT id, email FROM invitations WHERE org_id = ? AND created_by = ? AND state = 'pending'`, a.OrgID, userID)
+	rows, err := tx.QueryContext(ctx, `SELECT id, email FROM invitations WHERE org_id = ? AND `+column+` = ? AND state = 'pending'`, a.OrgID, value)
 	if err != nil {
 		return err
 	}
-	var evs []Event
+	var pending [][2]string
 	for rows.Next() {
-		ev := Event{Action: ActionInvitationRevoke, TargetKind: "invitation", Detail: why}
-		if err := rows.Scan(&ev.TargetID, &ev.TargetName); err != nil {
+		var idEmail [2]string
+		if err := rows.Scan(&idEmail[0], &idEmail[1]); err != nil {
 			rows.Close()
 			return err
 		}
-		evs = append(evs, ev)
+		pending = append(pending, idEmail)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	for _, ev := range evs {
-		if _, err := tx.ExecContext(ctx, `UPDATE invitations SET state = 'revoked', acted_at = ?, acted_by = ? WHERE id = ?`, ms(now), a.UserID, ev.TargetID); err != nil {
-			return err
-		}
-		if err := s.recordTx(ctx, tx, a, now, ev); err != nil {
+	for _, p := range pending {
+		if err := s.revokeInvitationTx(ctx, tx, a, now, p[0], p[1], why); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// revokeInvitationTx marks invitation id (to email) revoked and audits it.
+func (s *Store) revokeInvitationTx(ctx context.Context, tx *sql.Tx, a Actor, now time.Time, id, email, why string) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE invitations SET state = 'revoked', acted_at = ?, acted_by = ? WHERE id = ?`, ms(now), a.UserID, id); err != nil {
+		return err
+	}
+	return s.recordTx(ctx, tx, a, now, Event{Action: ActionInvitationRevoke, TargetKind: "invitation", TargetID: id, TargetName: email, Detail: why})
 }
 
 const invitationCols = `i.id, i.org_id, o.name, i.email, i.role, i.message, i.state, i.created_by, coalesce(u.email, ''),
@@ -349,11 +341,8 @@ func (s *Store) RevokeInvitation(ctx context.Context, a Actor, id string) (*Invi
 		if inv.State != InvitationPending {
 			return nil, Errorf(CodeConflict, "The invitation of %s is already %s.", inv.Email, inv.State)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE invitations SET state = 'revoked', acted_at = ?, acted_by = ? WHERE id = ?`, ms(now), a.UserID, id); err != nil {
-			return nil, err
-		}
 		inv.State, inv.ActedAt = InvitationRevoked, now.UTC().Truncate(time.Millisecond)
-		return inv, s.recordTx(ctx, tx, a, now, Event{Action: ActionInvitationRevoke, TargetKind: "invitation", TargetID: id, TargetName: inv.Email})
+		return inv, s.revokeInvitationTx(ctx, tx, a, now, id, inv.Email, "")
 	})
 }
 
