@@ -75,10 +75,12 @@ func TestCLI_OrgAndUsers(t *testing.T) {
 	if code, _, errOut := cli(t, data, "third good password!\n", "org", "create", "--name", "Globex", "--admin-email", "bob@example.com"); code != 0 {
 		t.Fatalf("org create for existing user: %s", errOut)
 	}
-	if code, _, errOut := cli(t, data, "", "user", "add", "--org", "Globex", "--email", "ada@example.com", "--admin"); code != 0 {
-		t.Fatalf("user add existing: %s", errOut)
+	// The operator does not attach an existing account to an organization: its holder accepts an
+	// invitation with it.
+	if code, _, errOut := cli(t, data, "", "user", "add", "--org", "Globex", "--email", "ada@example.com", "--admin"); code != 1 || !strings.Contains(errOut, "already has a keyhold account: invite them") {
+		t.Fatalf("user add existing: code %d, %s", code, errOut)
 	}
-	want := "Acme ada@example.com admin\nAcme bob@example.com member\nGlobex ada@example.com admin\nGlobex bob@example.com admin\n"
+	want := "Acme ada@example.com admin\nAcme bob@example.com member\nGlobex bob@example.com admin\n"
 	if got := snapshot(t, data); got != want {
 		t.Fatalf("members:\n%s\nwant:\n%s", got, want)
 	}

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -171,7 +170,7 @@ func (s *Store) ResetPassword(ctx context.Context, email string) (string, *User,
 	token := newToken("")
 	now := s.now()
 	u, err := inTx(ctx, s, touchesAPIKeys(), func(tx *sql.Tx) (*User, error) {
-		u, err := userByEmailKey(ctx, tx, strings.ToLower(strings.TrimSpace(email)))
+		u, err := userByEmailKey(ctx, tx, emailKeyOf(email))
 		if err != nil {
 			return nil, err
 		}
@@ -241,9 +240,6 @@ func (s *Store) CompletePasswordReset(ctx context.Context, token, password, clie
 	hash, err := s.newPasswordHash(ctx, password)
 	if err != nil {
 		return nil, "", err
-	}
-	if hash == "" {
-		return nil, "", ValidatePassword(password)
 	}
 	now := s.now()
 	type result struct {

@@ -116,10 +116,7 @@ func TestStore_ChangePassword(t *testing.T) {
 	s, clock := mustOpenClock(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	zed := mustOrg(t, s, "Globex", "zed@example.com")
-	if _, err := s.AddMember(ctx, db.SystemActor(zed.OrgID), db.NewUser{Email: "ada@example.com"}, db.OrgMember); err != nil {
-		t.Fatal(err)
-	}
-	adaInGlobex := mustActor(t, s, ada.UserID, zed.OrgID)
+	adaInGlobex := mustJoin(t, s, zed, ada, db.OrgMember)
 	this, other := mustSession(t, s, ada), mustSession(t, s, adaInGlobex)
 	zedSession := mustSession(t, s, zed)
 	keyAcme, _, err := s.CreateAPIKey(ctx, ada, "acme ci", noExpiry)
@@ -204,9 +201,7 @@ func TestStore_ResetPassword(t *testing.T) {
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	bob := mustMember(t, s, ada, "bob@example.com")
 	zed := mustOrg(t, s, "Globex", "zed@example.com")
-	if _, err := s.AddMember(ctx, db.SystemActor(zed.OrgID), db.NewUser{Email: "bob@example.com"}, db.OrgMember); err != nil {
-		t.Fatal(err)
-	}
+	mustJoin(t, s, zed, bob, db.OrgMember)
 	bobSession, adaSession := mustSession(t, s, bob), mustSession(t, s, ada)
 	bobKey, _, err := s.CreateAPIKey(ctx, bob, "ci", noExpiry)
 	if err != nil {

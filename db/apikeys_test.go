@@ -142,9 +142,7 @@ func TestStore_APIKey_MemberRemoved(t *testing.T) {
 	_, err = s.AuthenticateAPIKey(ctx, token, "")
 	wantCode(t, err, db.CodeUnauthorized)
 	// Re-adding bob does not bring his old key back.
-	if _, err := s.AddMember(ctx, db.SystemActor(ada.OrgID), db.NewUser{Email: "bob@example.com"}, db.OrgMember); err != nil {
-		t.Fatal(err)
-	}
+	mustJoin(t, s, ada, bob, db.OrgMember)
 	_, err = s.AuthenticateAPIKey(ctx, token, "")
 	wantCode(t, err, db.CodeUnauthorized)
 }

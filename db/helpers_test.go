@@ -88,6 +88,20 @@ func mustMember(t testing.TB, s *db.Store, admin db.Actor, email string) db.Acto
 	return mustActor(t, s, m.ID, admin.OrgID)
 }
 
+// mustJoin brings user's existing account into the organization of orgActor with role, the one way
+// an existing account joins another organization: an invitation its holder accepts.
+func mustJoin(t testing.TB, s *db.Store, orgActor, user db.Actor, role db.OrgRole) db.Actor {
+	t.Helper()
+	token, _, err := s.CreateInvitation(ctx, db.SystemActor(orgActor.OrgID), db.NewInvitation{Email: user.Email, Role: role})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AcceptInvitation(ctx, token, user.UserID, "127.0.0.1"); err != nil {
+		t.Fatal(err)
+	}
+	return mustActor(t, s, user.UserID, orgActor.OrgID)
+}
+
 func mustActor(t testing.TB, s *db.Store, userID, orgID string) db.Actor {
 	t.Helper()
 	a, err := s.ActorFor(ctx, userID, orgID, "portal", "127.0.0.1")

@@ -279,7 +279,7 @@ func (s *Store) ListInvitations(ctx context.Context, a Actor, f InvitationFilter
 	return inReadTx(ctx, s, func(tx *sql.Tx) ([]Invitation, error) {
 		rows, err := tx.QueryContext(ctx, `SELECT `+invitationCols+` `+invitationFrom+`
 			WHERE i.org_id = ? AND (? = '' OR i.state = ?) AND (? = '' OR i.email_key = ?) ORDER BY i.created_at DESC, i.id DESC LIMIT 1000`,
-			a.OrgID, string(f.State), string(f.State), f.Email, strings.ToLower(strings.TrimSpace(f.Email)))
+			a.OrgID, string(f.State), string(f.State), f.Email, emailKeyOf(f.Email))
 		if err != nil {
 			return nil, err
 		}
@@ -435,7 +435,7 @@ func (s *Store) AcceptInvitation(ctx context.Context, token, userID, clientIP st
 		if err != nil {
 			return "", err
 		}
-		if !strings.EqualFold(u.Email, inv.Email) {
+		if emailKeyOf(u.Email) != emailKeyOf(inv.Email) {
 			return "", Errorf(CodeForbidden, "This invitation is for %s, and you are signed in as %s: sign out, then open the link again.", inv.Email, u.Email)
 		}
 		return inv.OrgID, s.joinTx(ctx, tx, inv, u, clientIP)

@@ -116,8 +116,13 @@ func TestStore_Invitation_ExistingAccount(t *testing.T) {
 	if orgs := memberOrgs(t, s, zed.UserID); !slices.Equal(orgs, []string{"Globex"}) {
 		t.Fatalf("zed is in %v after refusals", orgs)
 	}
-	// Signed in as someone else, the link is refused.
+	// Signed in as someone else, the link is refused, even as an account whose email only folds to
+	// the invitation's (ſ folds to s under strings.EqualFold, but is another address).
 	_, err = s.AcceptInvitation(ctx, token, ada.UserID, "")
+	wantCode(t, err, db.CodeForbidden)
+	sedToken, _ := mustInvite(t, s, ada, "sed@example.com", db.OrgMember)
+	longS := mustOrg(t, s, "Initech", "ſed@example.com")
+	_, err = s.AcceptInvitation(ctx, sedToken, longS.UserID, "")
 	wantCode(t, err, db.CodeForbidden)
 
 	u, orgID, err := s.AcceptInvitationSignIn(ctx, token, helperPassword, "192.0.2.5")

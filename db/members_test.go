@@ -41,13 +41,21 @@ func TestStore_AddMember(t *testing.T) {
 	_, err = s.AddMember(ctx, cli, db.NewUser{Email: "cat@example.com", Password: "correct horse battery"}, "owner")
 	wantCode(t, err, db.CodeInvalid)
 
-	// An existing user (of another org) joins without a password, as an admin.
-	m, err := s.AddMember(ctx, cli, db.NewUser{Email: "Zed@Example.com"}, db.OrgAdmin)
-	if err != nil {
-		t.Fatal(err)
+	// The operator cannot attach an account that exists (whoever made it, perhaps an admin of another
+	// organization holding an invitation link, may not be the person meant), with or without a
+	// password: its holder accepts an invitation by signing in with it.
+	for _, nu := range []db.NewUser{{Email: "Zed@Example.com"}, {Email: "zed@example.com", Password: "the operator's choice"}} {
+		_, err = s.AddMember(ctx, cli, nu, db.OrgAdmin)
+		wantCode(t, err, db.CodeConflict)
 	}
-	if m.ID != zed.UserID || m.Role != db.OrgAdmin {
-		t.Fatalf("added %+v, want zed's account as admin", m)
+	if _, err := s.ActorFor(ctx, zed.UserID, ada.OrgID, "portal", ""); db.ErrorCode(err) != db.CodeForbidden {
+		t.Fatalf("a refused AddMember made zed a member: %v", err)
+	}
+	if _, _, err := s.SignIn(ctx, "zed@example.com", "the operator's choice", ""); err == nil {
+		t.Fatal("a refused AddMember set zed's password")
+	}
+	if m := mustJoin(t, s, ada, zed, db.OrgAdmin); m.Role != db.OrgAdmin {
+		t.Fatalf("zed joined as %s, want admin", m.Role)
 	}
 	members, err := s.ListMembers(ctx, bob, "")
 	if err != nil {

@@ -177,7 +177,13 @@ func normalizeEmail(email string) (string, string, error) {
 	if err != nil || addr.Address != email || len(email) > 254 {
 		return "", "", Errorf(CodeInvalid, "%q is not a valid email address.", email)
 	}
-	return email, strings.ToLower(email), nil
+	return email, emailKeyOf(email), nil
+}
+
+// emailKeyOf is the key an email is matched by: two addresses are one account's when their keys are
+// equal, and by no looser comparison (strings.EqualFold folds ſ into s; ToLower does not).
+func emailKeyOf(email string) string {
+	return strings.ToLower(strings.TrimSpace(email))
 }
 
 // cleanText trims s and checks it is valid, printable and not too long; what names the field.

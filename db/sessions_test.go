@@ -181,9 +181,7 @@ func TestStore_SessionActor(t *testing.T) {
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	bob := mustMember(t, s, ada, "bob@example.com")
 	zed := mustOrg(t, s, "Zeta", "zed@example.com")
-	if _, err := s.AddMember(ctx, db.SystemActor(zed.OrgID), db.NewUser{Email: "bob@example.com"}, db.OrgAdmin); err != nil {
-		t.Fatal(err)
-	}
+	mustJoin(t, s, zed, bob, db.OrgAdmin)
 	token, err := s.CreateSession(ctx, bob.UserID, ada.OrgID)
 	if err != nil {
 		t.Fatal(err)

@@ -36,7 +36,7 @@ func (l *SignInLimits) defaults() {
 
 // attemptKeys are the throttle keys of a password attempt on the account email from clientIP.
 func attemptKeys(email, clientIP string) []string {
-	return []string{"email:" + strings.ToLower(strings.TrimSpace(email)), "ip:" + ClientBlock(clientIP)}
+	return []string{"email:" + emailKeyOf(email), "ip:" + ClientBlock(clientIP)}
 }
 
 // ClientBlock is the client address a limit counts by: an IPv4 address as it is, an IPv6 address by

@@ -153,12 +153,8 @@ func (s *Store) createOrg(ctx context.Context, name string, admin NewUser, sourc
 }
 
 // newPasswordHash checks pw against the policy and hashes it (in a hashing slot, before any write
-// transaction: argon2id is slow). An empty pw gives an empty hash: the account, if one is created, must
-// then already exist.
+// transaction: argon2id is slow).
 func (s *Store) newPasswordHash(ctx context.Context, pw string) (string, error) {
-	if pw == "" {
-		return "", nil
-	}
 	if err := ValidatePassword(pw); err != nil {
 		return "", err
 	}
@@ -166,7 +162,8 @@ func (s *Store) newPasswordHash(ctx context.Context, pw string) (string, error) 
 }
 
 // newUserPasswordHash is newPasswordHash for an account that may already exist: an existing account
-// keeps its password, so nothing is hashed for it (argon2id costs a core for tens of milliseconds).
+// keeps its password, so nothing is hashed for it (argon2id costs a core for tens of milliseconds) and
+// the hash is "".
 func (s *Store) newUserPasswordHash(ctx context.Context, emailKey, pw string) (string, error) {
 	if _, err := userByEmailKey(ctx, s.r, emailKey); err == nil {
 		return "", nil
@@ -177,7 +174,7 @@ func (s *Store) newUserPasswordHash(ctx context.Context, emailKey, pw string) (s
 }
 
 // findOrCreateUser returns the user with emailKey, or creates one with nu's names and the password
-// hash (made by newPasswordHash from nu.Password). Only the operator's paths call it.
+// hash newUserPasswordHash made ("" when the account existed then). Only CreateOrg calls it.
 func (s *Store) findOrCreateUser(ctx context.Context, tx *sql.Tx, email, emailKey string, nu NewUser, hash string) (*User, error) {
 	u, err := userByEmailKey(ctx, tx, emailKey)
 	if err == nil {
@@ -186,9 +183,7 @@ func (s *Store) findOrCreateUser(ctx context.Context, tx *sql.Tx, email, emailKe
 		return nil, err
 	}
 	if hash == "" {
-		if err := ValidatePassword(nu.Password); err != nil {
-			return nil, err
-		}
+		return nil, Errorf(CodeConflict, "The account of %s was removed meanwhile: try again.", email)
 	}
 	return s.insertUser(ctx, tx, email, emailKey, nu.FirstName, nu.LastName, hash)
 }
@@ -289,7 +284,7 @@ func (s *Store) passwordAttempt(ctx context.Context, email, password, clientIP s
 			hash string
 			err  error
 		)
-		u, hash, err = userWithHash(ctx, s.r, strings.ToLower(strings.TrimSpace(email)))
+		u, hash, err = userWithHash(ctx, s.r, emailKeyOf(email))
 		if ErrorCode(err) == CodeNotFound {
 			checkPassword(dummyHash(), password)
 			return false, nil
@@ -369,11 +364,13 @@ func (s *Store) ActorFor(ctx context.Context, userID, orgID, source, clientIP st
 	return a, nil
 }
 
-// AddMember adds a user to the actor's organization, creating the account with nu.Password when the
-// email has none. Only the operator's command line (SystemActor) may: it runs the server and may set
-// up accounts for bootstrap and automation. Organization admins invite instead (CreateInvitation), so
-// that nobody but an account's owner chooses its password. It returns CodeForbidden, CodeInvalid or
-// CodeConflict (already a member).
+// AddMember creates an account with nu.Password and makes it a member of the actor's organization.
+// Only the operator's command line (SystemActor) may: it runs the server and may set up accounts for
+// bootstrap and automation. Organization admins invite instead (CreateInvitation), so that nobody but
+// an account's owner chooses its password. An email that already has an account is refused: its
+// holder joins by accepting an invitation with their own password, since whoever created the account
+// (an admin of another organization, through an invitation link they hold) may not be the person the
+// operator means. It returns CodeForbidden, CodeInvalid or CodeConflict.
 func (s *Store) AddMember(ctx context.Context, a Actor, nu NewUser, role OrgRole) (*Member, error) {
 	if !a.IsOperator() {
 		return nil, Errorf(CodeForbidden, "Members join by invitation: invite them instead.")
@@ -385,20 +382,25 @@ func (s *Store) AddMember(ctx context.Context, a Actor, nu NewUser, role OrgRole
 	if err != nil {
 		return nil, err
 	}
+	hasAccount := Errorf(CodeConflict, "%s already has a keyhold account: invite them (keyhold user invite) and they join by signing in with it.", email)
 	hash, err := s.newUserPasswordHash(ctx, emailKey, nu.Password)
 	if err != nil {
 		return nil, err
+	} else if hash == "" {
+		if _, err := s.MemberByEmail(ctx, a, email); err == nil {
+			return nil, Errorf(CodeConflict, "%s is already a member of this organization.", email)
+		}
+		return nil, hasAccount
 	}
 	now := s.now()
 	return inTx(ctx, s, touchesAccess(a.OrgID), func(tx *sql.Tx) (*Member, error) {
-		u, err := s.findOrCreateUser(ctx, tx, email, emailKey, nu, hash)
-		if err != nil {
+		u, err := s.insertUser(ctx, tx, email, emailKey, nu.FirstName, nu.LastName, hash)
+		if ErrorCode(err) == CodeConflict {
+			return nil, hasAccount
+		} else if err != nil {
 			return nil, err
 		}
 		if err := insertMembership(ctx, tx, a.OrgID, u.ID, role, now); err != nil {
-			if ErrorCode(err) == CodeConflict {
-				return nil, Errorf(CodeConflict, "%s is already a member of this organization.", u.Email)
-			}
 			return nil, err
 		}
 		err = s.recordTx(ctx, tx, a, now, Event{Action: ActionMemberAdd, TargetKind: "user", TargetID: u.ID, TargetName: u.Email, Role: string(role)})
@@ -411,7 +413,7 @@ func (s *Store) AddMember(ctx context.Context, a Actor, nu NewUser, role OrgRole
 func (s *Store) ListMembers(ctx context.Context, a Actor, email string) ([]Member, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT u.id, u.email, u.first_name, u.last_name, u.created_at, m.role, m.created_at
 		FROM memberships m JOIN users u ON u.id = m.user_id
-		WHERE m.org_id = ? AND (? = '' OR u.email_key = ?) ORDER BY u.email_key`, a.OrgID, email, strings.ToLower(strings.TrimSpace(email)))
+		WHERE m.org_id = ? AND (? = '' OR u.email_key = ?) ORDER BY u.email_key`, a.OrgID, email, emailKeyOf(email))
 	if err != nil {
 		return nil, err
 	}
@@ -448,5 +450,5 @@ func (s *Store) MemberByEmail(ctx context.Context, a Actor, email string) (*Memb
 
 // UserByEmail finds a user by email, case-insensitively. It returns CodeNotFound.
 func (s *Store) UserByEmail(ctx context.Context, email string) (*User, error) {
-	return userByEmailKey(ctx, s.r, strings.ToLower(strings.TrimSpace(email)))
+	return userByEmailKey(ctx, s.r, emailKeyOf(email))
 }
