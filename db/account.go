@@ -15,20 +15,21 @@ type PasswordChange struct {
 	// KeepSession is the token of the session making the change: every other session of the user
 	// ends with the change. Empty ends them all.
 	KeepSession string
-	// RevokeAPIKeys also revokes every API key of the user, in every organization: what a stolen
-	// password may have let someone create stops working too.
+	// RevokeAPIKeys also revokes every API key of the user and every pending invitation they made, in
+	// every organization: what a stolen password may have let someone create stops working too.
 	RevokeAPIKeys bool
 }
 
 // PasswordChanged says what a password change ended besides the old password.
 type PasswordChanged struct {
-	SessionsEnded int
-	KeysRevoked   int
+	SessionsEnded      int
+	KeysRevoked        int
+	InvitationsRevoked int
 }
 
 // ChangePassword replaces the actor's password; they must know the current one. In the same
-// transaction every other session of theirs ends and, with RevokeAPIKeys, every API key of theirs is
-// revoked. Wrong current passwords count against the sign-in throttle of the account and the client
+// transaction every other session of theirs ends and, with RevokeAPIKeys, every API key of theirs and
+// every pending invitation they made is revoked. Wrong current passwords count against the sign-in throttle of the account and the client
 // address, so a stolen session is no way to guess the password. The change is recorded in the audit
 // log of every organization the user belongs to. It returns CodeUnauthorized (wrong current password,
 // or it changed meanwhile), CodeInvalid (the new password breaks the policy or is the current one),
@@ -83,20 +84,25 @@ func (s *Store) ChangePassword(ctx context.Context, a Actor, ch PasswordChange) 
 		if done.SessionsEnded, err = endSessionsTx(ctx, tx, a.UserID, ch.KeepSession); err != nil {
 			return done, err
 		}
+		actorIn := func(orgID string) Actor {
+			b := a
+			b.OrgID, b.APIKeyID, b.APIKeyLabel = orgID, "", ""
+			return b
+		}
+		detail := "other sessions signed out"
 		if ch.RevokeAPIKeys {
 			if done.KeysRevoked, err = revokeUserKeysTx(ctx, tx, a.UserID, now); err != nil {
 				return done, err
 			}
-		}
-		detail := "other sessions signed out"
-		if ch.RevokeAPIKeys {
+			if done.InvitationsRevoked, err = s.revokeUserInvitationsTx(ctx, tx, a.UserID, actorIn, now, "their inviter revoked their credentials"); err != nil {
+				return done, err
+			}
 			detail += fmt.Sprintf("; %s revoked", plural(done.KeysRevoked, "API key"))
+			if done.InvitationsRevoked > 0 {
+				detail += fmt.Sprintf(" and %s", plural(done.InvitationsRevoked, "pending invitation"))
+			}
 		}
-		return done, s.recordUserEvent(ctx, tx, a.UserID, func(orgID string) Actor {
-			b := a
-			b.OrgID, b.APIKeyID, b.APIKeyLabel = orgID, "", ""
-			return b
-		}, now, Event{Action: ActionPasswordChange, TargetKind: "user", TargetID: a.UserID, TargetName: a.Email, Detail: detail})
+		return done, s.recordUserEvent(ctx, tx, a.UserID, actorIn, now, Event{Action: ActionPasswordChange, TargetKind: "user", TargetID: a.UserID, TargetName: a.Email, Detail: detail})
 	})
 	return done, err
 }
@@ -162,7 +168,8 @@ type PasswordReset struct {
 
 // ResetPassword is the operator's answer to a forgotten password (the command line only: no portal
 // or API path reaches it). In one transaction the user's password stops working, every session of
-// theirs ends, every API key of theirs is revoked, earlier reset links die, and a new single-use link
+// theirs ends, every API key of theirs and every pending invitation they made is revoked, earlier
+// reset links die, and a new single-use link
 // token valid for the reset TTL is made; the reset is recorded in each of their organizations. The
 // user opens the link and chooses a new password (CompletePasswordReset). It returns the token (to
 // build the link, shown once) and the user, or CodeNotFound.
@@ -188,8 +195,11 @@ func (s *Store) ResetPassword(ctx context.Context, email string) (string, *User,
 			tokenHash(token), u.ID, ms(now), ms(now.Add(s.resetTTL))); err != nil {
 			return nil, err
 		}
+		if _, err := s.revokeUserInvitationsTx(ctx, tx, u.ID, SystemActor, now, "their inviter's password was reset"); err != nil {
+			return nil, err
+		}
 		ev := Event{Action: ActionPasswordReset, TargetKind: "user", TargetID: u.ID, TargetName: u.Email,
-			Detail: "sessions ended and API keys revoked; a one-time link was issued"}
+			Detail: "sessions ended, API keys and pending invitations revoked; a one-time link was issued"}
 		return u, s.recordUserEvent(ctx, tx, u.ID, SystemActor, now, ev)
 	})
 	if err != nil {

@@ -105,7 +105,7 @@ func (s *Store) CreateInvitation(ctx context.Context, a Actor, in NewInvitation)
 		if err != nil {
 			return nil, err
 		}
-		if err := s.revokePendingTx(ctx, tx, a, now, "email_key", emailKey, "replaced by a new invitation"); err != nil {
+		if _, err := s.revokePendingTx(ctx, tx, a, now, "email_key", emailKey, "replaced by a new invitation"); err != nil {
 			return nil, err
 		}
 		inv := &Invitation{ID: newID(), OrgID: a.OrgID, Email: email, Role: in.Role, Message: msg, State: InvitationPending, Teams: teams,
@@ -183,33 +183,52 @@ func orgTeams(ctx context.Context, q queryer, orgID string, ids []string) ([]Tea
 // revokePendingTx revokes the actor's organization's pending invitations where column = value:
 // email_key (a new invitation replaces the pending one) or created_by (an admin who leaves, or stops
 // being one, must not keep links that let people, or themselves under another email, in).
-func (s *Store) revokePendingTx(ctx context.Context, tx *sql.Tx, a Actor, now time.Time, column, value, why string) error {
+func (s *Store) revokePendingTx(ctx context.Context, tx *sql.Tx, a Actor, now time.Time, column, value, why string) (int, error) {
 	if column != "email_key" && column != "created_by" {
-		return fmt.Errorf("revokePendingTx: column %q", column)
+		return 0, fmt.Errorf("revokePendingTx: column %q", column)
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT id, email FROM invitations WHERE org_id = ? AND `+column+` = ? AND state = 'pending'`, a.OrgID, value)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	var pending [][2]string
 	for rows.Next() {
 		var idEmail [2]string
 		if err := rows.Scan(&idEmail[0], &idEmail[1]); err != nil {
 			rows.Close()
-			return err
+			return 0, err
 		}
 		pending = append(pending, idEmail)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return err
+		return 0, err
 	}
 	for _, p := range pending {
 		if err := s.revokeInvitationTx(ctx, tx, a, now, p[0], p[1], why); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	return nil
+	return len(pending), nil
+}
+
+// revokeUserInvitationsTx revokes the pending invitations userID made, in every organization they
+// belong to (as actorIn there): with their API keys, what a stolen password or session could have
+// let someone hand out. It returns how many it revoked.
+func (s *Store) revokeUserInvitationsTx(ctx context.Context, tx *sql.Tx, userID string, actorIn func(orgID string) Actor, now time.Time, why string) (int, error) {
+	orgs, err := userOrgIDs(ctx, tx, userID)
+	if err != nil {
+		return 0, err
+	}
+	total := 0
+	for _, orgID := range orgs {
+		n, err := s.revokePendingTx(ctx, tx, actorIn(orgID), now, "created_by", userID, why)
+		if err != nil {
+			return 0, err
+		}
+		total += n
+	}
+	return total, nil
 }
 
 // revokeInvitationTx marks invitation id (to email) revoked and audits it.

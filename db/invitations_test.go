@@ -389,3 +389,56 @@ func TestStore_Invitation_RevokedWhenTheInviterGoes(t *testing.T) {
 		t.Errorf("%d revocations recorded, want 2", len(evs))
 	}
 }
+
+// The credential resets revoke the pending invitations the user made, in each of their organizations,
+// with their API keys: a stolen password or session may have been used to invite the thief. A
+// password change that keeps the API keys keeps the invitations.
+func TestStore_Invitation_RevokedWithTheInvitersCredentials(t *testing.T) {
+	t.Parallel()
+	s := mustOpen(t)
+	ada := mustOrg(t, s, "Acme", "ada@example.com")
+	zed := mustOrg(t, s, "Globex", "zed@example.com")
+	adaInGlobex := mustJoin(t, s, zed, ada, db.OrgAdmin)
+	bob := mustMember(t, s, ada, "bob@example.com")
+	if err := s.SetMemberRole(ctx, ada, bob.UserID, db.OrgAdmin); err != nil {
+		t.Fatal(err)
+	}
+	bob = mustActor(t, s, bob.UserID, ada.OrgID)
+	bobLink, _ := mustInvite(t, s, bob, "bobs-friend@example.com", db.OrgMember)
+
+	acmeLink, _ := mustInvite(t, s, ada, "thief@example.com", db.OrgAdmin)
+	globexLink, _ := mustInvite(t, s, adaInGlobex, "thief@example.com", db.OrgAdmin)
+	done, err := s.ChangePassword(ctx, ada, db.PasswordChange{Current: helperPassword, New: "a routine new password"})
+	if err != nil || done.InvitationsRevoked != 0 {
+		t.Fatalf("a change that keeps the API keys: %+v %v", done, err)
+	}
+	for _, live := range []string{acmeLink, globexLink, bobLink} {
+		if _, err := s.InvitationByToken(ctx, live); err != nil {
+			t.Fatalf("a routine password change revoked an invitation: %v", err)
+		}
+	}
+	done, err = s.ChangePassword(ctx, ada, db.PasswordChange{Current: "a routine new password", New: "someone knew the old one", RevokeAPIKeys: true})
+	if err != nil || done.InvitationsRevoked != 2 {
+		t.Fatalf("a change that revokes the API keys: %+v %v, want 2 invitations revoked", done, err)
+	}
+	for _, dead := range []string{acmeLink, globexLink} {
+		_, err := s.InvitationByToken(ctx, dead)
+		wantCode(t, err, db.CodeNotFound)
+	}
+	if _, err := s.InvitationByToken(ctx, bobLink); err != nil {
+		t.Fatalf("ada's password change revoked bob's invitation: %v", err)
+	}
+
+	// The operator's reset of bob's password revokes his.
+	if _, _, err := s.ResetPassword(ctx, "bob@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.InvitationByToken(ctx, bobLink)
+	wantCode(t, err, db.CodeNotFound)
+	if evs := auditActions(t, s, ada, db.ActionInvitationRevoke); len(evs) != 2 {
+		t.Errorf("Acme records %d revocations, want 2 (ada's and bob's)", len(evs))
+	}
+	if evs := auditActions(t, s, zed, db.ActionInvitationRevoke); len(evs) != 1 {
+		t.Errorf("Globex records %d revocations, want 1", len(evs))
+	}
+}

@@ -62,7 +62,10 @@ func (s *Store) SetMemberRole(ctx context.Context, a Actor, userID string, role 
 		if err := s.recordTx(ctx, tx, a, now, Event{Action: ActionMemberRole, TargetKind: "user", TargetID: userID, TargetName: m.Email, Role: string(role)}); err != nil {
 			return struct{}{}, err
 		}
-		return struct{}{}, s.revokePendingTx(ctx, tx, a, now, "created_by", userID, "their inviter is no longer an admin")
+		if role == OrgMember {
+			_, err = s.revokePendingTx(ctx, tx, a, now, "created_by", userID, "their inviter is no longer an admin")
+		}
+		return struct{}{}, err
 	})
 	return err
 }
@@ -115,7 +118,7 @@ func (s *Store) removeMember(ctx context.Context, a Actor, userID string, previe
 		if err := s.recordTx(ctx, tx, a, now, Event{Action: ActionMemberRemove, TargetKind: "user", TargetID: userID, TargetName: m.Email}); err != nil {
 			return nil, err
 		}
-		if err := s.revokePendingTx(ctx, tx, a, now, "created_by", userID, "their inviter left the organization"); err != nil {
+		if _, err := s.revokePendingTx(ctx, tx, a, now, "created_by", userID, "their inviter left the organization"); err != nil {
 			return nil, err
 		}
 		return s.deleteOrphansTx(ctx, tx, a, now, candidates, fmt.Sprintf("last Owner %s left the organization", m.Email))

@@ -65,7 +65,11 @@ func (p *Pages) PasswordChange(c echo.Context) error {
 	}
 	f.Done = "Password changed. Your other sessions were signed out."
 	if revoke {
-		f.Done = fmt.Sprintf("Password changed. Your other sessions were signed out and %s revoked.", views.Plural(done.KeysRevoked, "API key"))
+		revoked := views.Plural(done.KeysRevoked, "API key")
+		if done.InvitationsRevoked > 0 {
+			revoked += " and " + views.Plural(done.InvitationsRevoked, "pending invitation")
+		}
+		f.Done = fmt.Sprintf("Password changed. Your other sessions were signed out and %s revoked.", revoked)
 	}
 	f.KeepAPIKeys = false
 	return p.passwordCard(c, http.StatusOK, f)

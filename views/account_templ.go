@@ -249,7 +249,7 @@ func PasswordCard(f PasswordForm) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 24, "> <span>Also revoke my API keys, in every organization. Choose this if someone else may have known your password: keys they could have made stop working. Code that uses your keys needs new ones.</span></label></div><footer class=\"account-section-footer\"><button type=\"submit\" class=\"btn btn-primary\">Change password</button></footer></form></section>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 24, "> <span>Also revoke my API keys and the invitations I sent that are still pending, in every organization. Choose this if someone else may have known your password: keys and invitation links they could have made stop working. Code that uses your keys needs new ones.</span></label></div><footer class=\"account-section-footer\"><button type=\"submit\" class=\"btn btn-primary\">Change password</button></footer></form></section>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
