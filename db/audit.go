@@ -38,8 +38,10 @@ const (
 	ActionInvitationAccept  = "invitation.accept"
 	ActionInvitationRefuse  = "invitation.refuse"
 	// ActionAccessViaTeam is recorded on a secret when someone joins a team that holds a grant on
-	// it: they gained the role through the team (TargetName is the person, Detail the team's name,
-	// then "; invited by …" when they came in through an invitation).
+	// it: they gained the role through the team. TargetName is the person; Detail is the team's name,
+	// "; ", and who made it so ("added by <email>" or "invited by <email>"). That last part is always
+	// there and never holds a ";" (no email does), so a reader splits Detail at its last "; ": a team
+	// name may itself hold "; invited by …".
 	ActionAccessViaTeam = "access.via_team"
 )
 

@@ -337,7 +337,7 @@ func TestStore_TeamJoin_RecordedOnSecrets(t *testing.T) {
 			}
 			continue
 		}
-		if len(got) != 1 || got[0].TargetID != carol.UserID || got[0].Role != string(tc.role) || got[0].Detail != "Ops" || got[0].ActorID != ada.UserID {
+		if len(got) != 1 || got[0].TargetID != carol.UserID || got[0].Role != string(tc.role) || got[0].Detail != "Ops; added by ada@example.com" || got[0].ActorID != ada.UserID {
 			t.Errorf("%s: %+v, want carol gained %s through Ops, added by Ada", tc.sec.Name, got, tc.role)
 		}
 	}

@@ -189,7 +189,8 @@ func (s *Store) updateTeam(ctx context.Context, a Actor, id string, ch TeamChang
 
 // addTeamMemberTx puts m in team t, if not there yet, and records it: on the team, and on each live
 // secret the team holds a grant on, that m gained the role through the team (so that an Owner sees in
-// the secret's Activity who can newly read it, and who made it so). why, when set, says how m came in.
+// the secret's Activity who can newly read it, and who made it so). why says how m came in ("invited
+// by …"); empty means the actor added them.
 func (s *Store) addTeamMemberTx(ctx context.Context, tx *sql.Tx, a Actor, now time.Time, t TeamRef, m Member, why string) error {
 	res, err := tx.ExecContext(ctx, `INSERT INTO team_members (team_id, user_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, t.ID, m.ID, ms(now))
 	if err != nil {
@@ -206,9 +207,15 @@ func (s *Store) addTeamMemberTx(ctx context.Context, tx *sql.Tx, a Actor, now ti
 	if err != nil {
 		return err
 	}
+	if why == "" {
+		why = "added by " + a.Email
+		if a.Email == "" {
+			why = "added by " + a.Name
+		}
+	}
 	var evs []Event
 	for rows.Next() {
-		ev := Event{Action: ActionAccessViaTeam, TargetKind: "user", TargetID: m.ID, TargetName: m.Email, Detail: t.Name}
+		ev := Event{Action: ActionAccessViaTeam, TargetKind: "user", TargetID: m.ID, TargetName: m.Email, Detail: t.Name + "; " + why}
 		if err := rows.Scan(&ev.SecretID, &ev.SecretName, &ev.Role); err != nil {
 			rows.Close()
 			return err
@@ -220,9 +227,6 @@ func (s *Store) addTeamMemberTx(ctx context.Context, tx *sql.Tx, a Actor, now ti
 		return err
 	}
 	for _, ev := range evs {
-		if why != "" {
-			ev.Detail += "; " + why
-		}
 		if err := s.recordTx(ctx, tx, a, now, ev); err != nil {
 			return err
 		}

@@ -1480,9 +1480,9 @@ func viaTeamLine(e AuditItem) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var69 string
-		templ_7745c5c3_Var69, templ_7745c5c3_Err = templ.JoinStringErrs(viaTeamHow(e))
+		templ_7745c5c3_Var69, templ_7745c5c3_Err = templ.JoinStringErrs(viaTeamHow(e.Detail))
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/audit.templ`, Line: 372, Col: 40}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/audit.templ`, Line: 372, Col: 47}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var69))
 		if templ_7745c5c3_Err != nil {
@@ -1496,23 +1496,21 @@ func viaTeamLine(e AuditItem) templ.Component {
 	})
 }
 
-// viaTeamName is the team's name in an actionViaTeam event's detail ("Platform; invited by …").
+// viaTeamName is the team's name in an actionViaTeam event's detail ("Platform; invited by …"): all
+// before the last "; ", since the team's name may hold one and what follows never does.
 func viaTeamName(detail string) string {
-	name, _, _ := strings.Cut(detail, "; ")
-	return name
+	if i := strings.LastIndex(detail, "; "); i >= 0 {
+		return detail[:i]
+	}
+	return detail
 }
 
-// viaTeamHow says who made it so: "invited by …" when the person came in through an invitation,
-// otherwise "added by" the event's actor.
-func viaTeamHow(e AuditItem) string {
-	if _, why, ok := strings.Cut(e.Detail, "; "); ok {
-		return why
+// viaTeamHow says who made it so: "invited by …" or "added by …", the detail's last part.
+func viaTeamHow(detail string) string {
+	if i := strings.LastIndex(detail, "; "); i >= 0 {
+		return detail[i+2:]
 	}
-	who := e.ActorEmail
-	if who == "" {
-		who = e.ActorName
-	}
-	return "added by " + who
+	return ""
 }
 
 func actionTone(action string) string {

@@ -401,3 +401,19 @@ func TestInitials(t *testing.T) {
 		}
 	}
 }
+
+// A team's name may hold "; invited by …": the Activity line still credits who really added the
+// person, since the line's last part is written by db and no email holds a ";".
+func TestViaTeamLine_TeamNameCannotForgeWhoAddedThem(t *testing.T) {
+	for _, tc := range []struct{ detail, team, how string }{
+		{"Platform; added by ada@example.com", "Platform", "added by ada@example.com"},
+		{"Platform; invited by ada@example.com", "Platform", "invited by ada@example.com"},
+		{"Ops; invited by ceo@example.com; added by ada@example.com", "Ops; invited by ceo@example.com", "added by ada@example.com"},
+	} {
+		out := mustRender(t, viaTeamLine(AuditItem{TargetName: "bob@example.com", Role: "Reader", Detail: tc.detail}))
+		text := strings.Join(strings.Fields(html.UnescapeString(regexp.MustCompile(`<[^>]*>`).ReplaceAllString(out, " "))), " ")
+		if want := "bob@example.com gained Reader through team " + tc.team + " · " + tc.how; text != want {
+			t.Errorf("%q reads %q, want %q", tc.detail, text, want)
+		}
+	}
+}
