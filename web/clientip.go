@@ -34,7 +34,7 @@ func clientIPExtractor(trusted []netip.Prefix) echo.IPExtractor {
 		}
 		client := direct
 		for i := len(hops) - 1; i >= 0; i-- {
-			a, err := netip.ParseAddr(strings.Trim(strings.TrimSpace(hops[i]), "[]"))
+			a, err := parseHop(hops[i])
 			if err != nil {
 				break // a hop the trusted proxies did not write: believe no further
 			}
@@ -45,6 +45,16 @@ func clientIPExtractor(trusted []netip.Prefix) echo.IPExtractor {
 		}
 		return client.String()
 	}
+}
+
+// parseHop reads one X-Forwarded-For entry: an address, or an address with a port ("192.0.2.7:51234",
+// "[2001:db8::1]:443"), as some proxies write it.
+func parseHop(s string) (netip.Addr, error) {
+	s = strings.TrimSpace(s)
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr(), nil
+	}
+	return netip.ParseAddr(strings.Trim(s, "[]"))
 }
 
 // peerAddr is the address of the connection the request came over.

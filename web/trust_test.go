@@ -131,7 +131,10 @@ func TestClientAddress_TrustedProxies(t *testing.T) {
 		{[]string{"203.0.113.9, 198.51.100.7, 10.1.2.3"}, "198.51.100.7"}, // through two trusted proxies
 		{[]string{"203.0.113.9", "198.51.100.7"}, "198.51.100.7"},         // two header lines
 		{[]string{"garbage, 198.51.100.7"}, "198.51.100.7"},
-		{[]string{"198.51.100.7, garbage"}, "127.0.0.1"}, // a hop the proxy did not write: believe no further
+		{[]string{"198.51.100.7, garbage"}, "127.0.0.1"},              // a hop the proxy did not write: believe no further
+		{[]string{"203.0.113.9, 198.51.100.8:51234"}, "198.51.100.8"}, // a proxy that writes the port
+		{[]string{"[2001:db8::7]:443"}, "2001:db8::7"},
+		{[]string{"[2001:db8::8]"}, "2001:db8::8"},
 	} {
 		hdr := http.Header{"Hx-Request": {"true"}, "X-Csrf-Token": {c.CSRF()}, "X-Forwarded-For": tc.xff}
 		wantStatus(t, "reveal", c.Do(http.MethodPost, "/secrets/"+sec.ID+"/reveal", url.Values{}, hdr), http.StatusOK)
