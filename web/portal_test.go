@@ -376,6 +376,33 @@ func TestPortal_SignOutEndsTheSession(t *testing.T) {
 	}
 }
 
+// A change sent from a page whose session ended meanwhile (signed out elsewhere, expired) is sent to
+// sign in, like a GET, rather than refused as a forged form: its token was bound to the ended session.
+func TestPortal_ChangeAfterTheSessionEnded(t *testing.T) {
+	t.Parallel()
+	ts := webtest.New(t)
+	ada := ts.SeedOrg(t, "Acme", "ada@example.com")
+	sec := ts.SeedSecret(t, ada, "API_TOKEN", "v1")
+	c := webtest.SignedInClient(t, ts, "ada@example.com")
+	token := c.CSRF()
+	if err := ts.Store.DeleteUserSessions(context.Background(), ada.UserID, ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ method, path string }{
+		{http.MethodPost, "/secrets/" + sec.ID + "/reveal"},
+		{http.MethodDelete, "/secrets/" + sec.ID},
+		{http.MethodPost, "/logout"},
+	} {
+		r := c.Do(tc.method, tc.path, url.Values{}, http.Header{"Hx-Request": {"true"}, "X-Csrf-Token": {token}, "Hx-Current-Url": {ts.URL + "/secrets"}})
+		if r.Status != http.StatusUnauthorized || r.Header.Get("HX-Redirect") != "/login?next=%2Fsecrets" {
+			t.Errorf("%s %s after the session ended: %d, HX-Redirect %q; want 401 to sign in", tc.method, tc.path, r.Status, r.Header.Get("HX-Redirect"))
+		}
+	}
+	if names := ts.SecretNames(t, ada); len(names) != 1 {
+		t.Errorf("secrets %v after the refused delete", names)
+	}
+}
+
 func TestPortal_CookieFlags(t *testing.T) {
 	t.Parallel()
 	for _, secure := range []bool{false, true} {

@@ -48,7 +48,7 @@ func routes(e *echo.Echo, m *middlewares, p *handlers.Pages, api *handlers.API) 
 	public.GET("/reset/:token", p.ResetPage)
 	public.POST("/reset/:token", p.Reset, pace)
 
-	portal := e.Group("", formBody(portalSmallBodyLimit), m.loadUser, m.csrf(true), requireLogin)
+	portal := e.Group("", formBody(portalSmallBodyLimit), m.loadUser, requireLogin, m.csrf(true))
 	value := []echo.MiddlewareFunc{m.loadUser, requireLogin, m.csrf(false),
 		m.bodies.reserve(formCost(portalBodyLimit)), formBody(portalBodyLimit)}
 	portal.POST("/logout", p.Logout)
