@@ -147,6 +147,16 @@ func ValueOverLimit(limit int) error {
 	return Errorf(CodeTooLarge, "Value is larger than the limit of %s.", sizeLimit(limit))
 }
 
+// BodyOverLimit is CodeTooLarge for a request body longer than the limit its route allows. A route
+// whose limit leaves room for a secret's value (with its encoding) says the value limit too; the small
+// routes (sign-in, settings, sharing) say only their own.
+func BodyOverLimit(limit int64) error {
+	if limit > MaxValueBytes {
+		return Errorf(CodeTooLarge, "The request body is too large: a value may be at most %s.", sizeLimit(MaxValueBytes))
+	}
+	return Errorf(CodeTooLarge, "The request body is too large: this request takes at most %d bytes.", limit)
+}
+
 // sizeLimit spells a size limit: "5 MB (5,242,880 bytes)", "64 bytes", "1 byte".
 func sizeLimit(n int) string {
 	switch {

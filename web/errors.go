@@ -38,9 +38,6 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			if m, ok := he.Message.(string); ok && m != "" && status < 500 {
 				msg = m
 			}
-			if status == http.StatusRequestEntityTooLarge {
-				msg = "The request body is too large: a value may be at most 5 MB (5,242,880 bytes)."
-			}
 		}
 		req := c.Request()
 		if status >= 500 && status != http.StatusInsufficientStorage {

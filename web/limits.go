@@ -60,7 +60,7 @@ func formBody(limit int64) echo.MiddlewareFunc {
 			if _, err := c.FormParams(); err != nil {
 				var big *http.MaxBytesError
 				if errors.As(err, &big) || errors.Is(err, multipart.ErrMessageTooLarge) {
-					return echo.NewHTTPError(http.StatusRequestEntityTooLarge)
+					return db.BodyOverLimit(limit)
 				}
 				return echo.NewHTTPError(http.StatusBadRequest, "The form could not be read: reload the page and try again.")
 			}
@@ -86,7 +86,7 @@ func capBody(limit int64) echo.MiddlewareFunc {
 func limitBody(c echo.Context, limit int64) error {
 	req := c.Request()
 	if req.ContentLength > limit {
-		return echo.NewHTTPError(http.StatusRequestEntityTooLarge)
+		return db.BodyOverLimit(limit)
 	}
 	if req.Body != nil && req.Body != http.NoBody {
 		// The raw writer, so that the server closes the connection instead of draining the rest.

@@ -147,6 +147,14 @@ func TestLimits_APIBody(t *testing.T) {
 		if res.StatusCode != http.StatusRequestEntityTooLarge || err != nil || e["code"] != float64(413) || e["message"] == "" || len(e) != 2 {
 			t.Errorf("%s %s: status %d, body %v (%v); want 413 and {code, message}", method, path, res.StatusCode, e, err)
 		}
+		// A route that carries a value names the value limit; the others, their own.
+		want := "The request body is too large: a value may be at most 5 MB (5,242,880 bytes)."
+		if strings.HasSuffix(path, "/accessControls") || path == "/v1/teams" {
+			want = "The request body is too large: this request takes at most 262144 bytes."
+		}
+		if e["message"] != want {
+			t.Errorf("%s %s: message %q, want %q", method, path, e["message"], want)
+		}
 	}
 	if got := ts.SecretValue(t, ada, sec.ID); got != "kept value" {
 		t.Fatalf("KEPT holds %q", got)
@@ -191,6 +199,9 @@ func TestLimits_BodiesRefusedBeforeTheyAreRead(t *testing.T) {
 	body := io.MultiReader(strings.NewReader("email=ada%40example.com&_csrf="+anonToken+"&password="), strings.NewReader(strings.Repeat("x", 1<<20)))
 	r := anon.Send(http.MethodPost, "/login", "application/x-www-form-urlencoded", body, -1)
 	wantStatus(t, "a streamed 1 MB sign-in form", r, http.StatusRequestEntityTooLarge)
+	if want := "The request body is too large: this request takes at most 16384 bytes."; !strings.Contains(r.Body, want) {
+		t.Errorf("the sign-in form over its limit does not say %q", want)
+	}
 	if ts.Store.Path() == "" || c.Get("/secrets").Status != http.StatusOK {
 		t.Fatal("the session ended")
 	}

@@ -71,7 +71,7 @@ func jsonError(err error) error {
 	)
 	switch {
 	case errors.As(err, &big):
-		return db.Errorf(db.CodeTooLarge, "The request body is larger than %d bytes: a value may be at most 5 MB (5,242,880 bytes).", big.Limit)
+		return db.BodyOverLimit(big.Limit)
 	case errors.Is(err, io.EOF):
 		return db.Errorf(db.CodeInvalid, "Invalid JSON body: the body is empty; send a JSON object.")
 	case errors.Is(err, io.ErrUnexpectedEOF):

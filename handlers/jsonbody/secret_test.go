@@ -78,7 +78,7 @@ func checkSecretBody(t testing.TB, body []byte, withName bool, maxValue int, hin
 	if at := firstNotText(body); at > 0 {
 		// Only the body limit may stop the reading before the bytes that tell (at most 12) are in.
 		var limit int64
-		fmt.Sscanf(db.ErrorMessage(err), "The request body is larger than %d bytes", &limit)
+		fmt.Sscanf(db.ErrorMessage(err), "The request body is too large: this request takes at most %d bytes", &limit)
 		if db.ErrorCode(err) != db.CodeTooLarge || int64(at)+11 <= limit {
 			t.Fatalf("got a value of %d bytes, error %v; want the refusal of a value that is not UTF-8 text at byte %d", len(got.Value), err, at)
 		}
@@ -537,7 +537,7 @@ func TestSecretBody_NotText(t *testing.T) {
 func TestSecretBody_ReadErrors(t *testing.T) {
 	body := `{"name":"N","value":"` + strings.Repeat("v", 40) + `"}`
 	tooLarge := func(n int) string {
-		return fmt.Sprintf("The request body is larger than %d bytes: a value may be at most 5 MB (5,242,880 bytes).", n)
+		return fmt.Sprintf("The request body is too large: this request takes at most %d bytes.", n)
 	}
 	const trailing = "Invalid JSON body: unexpected data after the JSON object."
 	reset := iotest.ErrReader(errors.New("connection reset"))
