@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/netip"
 	"strings"
 
 	"github.com/keyhold/keyhold/db"
@@ -17,13 +19,26 @@ type listFlag []string
 func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
-// linkFlags registers --url, the address people reach keyhold at, for the links a command prints.
-func linkFlags(fs *flag.FlagSet, base *string) {
-	def := envOr("KEYHOLD_PUBLIC_URL", "")
-	if def == "" {
-		def = "http://" + envOr("KEYHOLD_ADDR", "127.0.0.1:8080")
+// linkFlags registers --url, the address people reach keyhold at, for the links a command prints. Its
+// default is KEYHOLD_PUBLIC_URL, else the listen address (a wildcard host read as localhost). A --url
+// that is not an http(s) address with a host is a flag error; a bad default leaves base empty, and
+// linkFlags returns the error for the command to give when no --url replaced it.
+func linkFlags(fs *flag.FlagSet, base *string) error {
+	v := envOr("KEYHOLD_PUBLIC_URL", "")
+	if v == "" {
+		host, port, err := net.SplitHostPort(envOr("KEYHOLD_ADDR", "127.0.0.1:8080"))
+		if ip, _ := netip.ParseAddr(host); err == nil && (host == "" || ip.IsUnspecified()) {
+			host = "localhost"
+		}
+		v = "http://" + net.JoinHostPort(host, port)
 	}
-	fs.StringVar(base, "url", def, "the `address` people open keyhold at, for the link (env KEYHOLD_PUBLIC_URL)")
+	def, err := parsePublicURL(v)
+	*base = def
+	fs.Var(publicURLFlag{base}, "url", "the `address` people open keyhold at, for the link (env KEYHOLD_PUBLIC_URL)")
+	if err != nil {
+		return fmt.Errorf("KEYHOLD_PUBLIC_URL or KEYHOLD_ADDR: %w", err)
+	}
+	return nil
 }
 
 // userInvite creates an invitation and prints its link, for the operator to hand over: the person
@@ -35,7 +50,7 @@ func userInvite(ctx context.Context, args []string, stdout io.Writer, log *slog.
 	var teams listFlag
 	fs := flag.NewFlagSet("user invite", flag.ContinueOnError)
 	dataFlags(fs, &cfg)
-	linkFlags(fs, &base)
+	badURL := linkFlags(fs, &base)
 	fs.StringVar(&orgName, "org", "", "organization name")
 	fs.StringVar(&email, "email", "", "whom to invite")
 	fs.BoolVar(&admin, "admin", false, "make them an organization admin")
@@ -45,6 +60,9 @@ func userInvite(ctx context.Context, args []string, stdout io.Writer, log *slog.
 	}
 	if orgName == "" || email == "" {
 		return usageError{"user invite needs --org and --email"}
+	}
+	if base == "" {
+		return badURL
 	}
 	store, a, err := orgActor(ctx, cfg, orgName, log)
 	if err != nil {
@@ -76,7 +94,7 @@ func userInvite(ctx context.Context, args []string, stdout io.Writer, log *slog.
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, strings.TrimSuffix(base, "/")+"/invite/"+token)
+	fmt.Fprintln(stdout, base+"/invite/"+token)
 	return nil
 }
 
@@ -88,13 +106,16 @@ func userResetPassword(ctx context.Context, args []string, stdout io.Writer, log
 	var email, base string
 	fs := flag.NewFlagSet("user reset-password", flag.ContinueOnError)
 	dataFlags(fs, &cfg)
-	linkFlags(fs, &base)
+	badURL := linkFlags(fs, &base)
 	fs.StringVar(&email, "email", "", "the user's email")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if email == "" {
 		return usageError{"user reset-password needs --email"}
+	}
+	if base == "" {
+		return badURL
 	}
 	store, err := openStore(ctx, cfg.Data, log)
 	if err != nil {
@@ -105,6 +126,6 @@ func userResetPassword(ctx context.Context, args []string, stdout io.Writer, log
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, strings.TrimSuffix(base, "/")+"/reset/"+token)
+	fmt.Fprintln(stdout, base+"/reset/"+token)
 	return nil
 }

@@ -52,11 +52,25 @@ func TestCLI_UserInvite(t *testing.T) {
 		{[]string{"user", "invite", "--org", "Acme", "--email", "cat@example.com", "--team", "Nope"}, `no team named "Nope"`},
 		{[]string{"user", "invite", "--org", "Nope", "--email", "cat@example.com"}, "No organization named"},
 		{[]string{"user", "invite", "--org", "Acme"}, "needs --org and --email"},
+		{[]string{"user", "invite", "--org", "Acme", "--email", "cat@example.com", "--url", "keyhold.example.com"}, "is not an http or https address with a host"},
+		{[]string{"user", "invite", "--org", "Acme", "--email", "cat@example.com", "--url", "https://"}, "is not an http or https address with a host"},
+		{[]string{"user", "invite", "--org", "Acme", "--email", "cat@example.com", "--url", "https://keyhold.example.com/keyhold"}, "keyhold serves from the root"},
 	} {
 		code, out, errOut := cli(t, data, "", tc.args...)
 		if code == 0 || out != "" || !strings.Contains(errOut, tc.want) || strings.Count(errOut, "\n") != 1 {
 			t.Errorf("%v: code %d out %q err %q, want one line with %q", tc.args, code, out, errOut, tc.want)
 		}
+	}
+	// The link's address defaults to KEYHOLD_PUBLIC_URL, checked, else the listen address, where a
+	// wildcard host is read as localhost.
+	t.Setenv("KEYHOLD_PUBLIC_URL", "keyhold.example.com")
+	if code, out, errOut := cli(t, data, "", "user", "invite", "--org", "Acme", "--email", "cat@example.com"); code != 1 || out != "" || !strings.Contains(errOut, "KEYHOLD_PUBLIC_URL") {
+		t.Errorf("a bad KEYHOLD_PUBLIC_URL: code %d out %q err %q", code, out, errOut)
+	}
+	t.Setenv("KEYHOLD_PUBLIC_URL", "")
+	t.Setenv("KEYHOLD_ADDR", "0.0.0.0:9090")
+	if code, out, errOut := cli(t, data, "", "user", "invite", "--org", "Acme", "--email", "cat@example.com"); code != 0 || !strings.HasPrefix(out, "http://localhost:9090/invite/") {
+		t.Errorf("with KEYHOLD_ADDR=0.0.0.0:9090: code %d out %q err %q", code, out, errOut)
 	}
 	s := openData(t, data)
 	inv, err := s.InvitationByToken(context.Background(), token)

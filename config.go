@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -59,6 +60,41 @@ func (f proxiesFlag) Set(v string) error {
 	}
 	*f.p = p
 	return nil
+}
+
+// publicURLFlag is --public-url or --url: the address people open keyhold at, checked when it is set
+// (a value without a scheme or host would make every link it hands out broken).
+type publicURLFlag struct{ s *string }
+
+func (f publicURLFlag) String() string {
+	if f.s == nil {
+		return ""
+	}
+	return *f.s
+}
+
+func (f publicURLFlag) Set(v string) error {
+	u, err := parsePublicURL(v)
+	if err != nil {
+		return err
+	}
+	*f.s = u
+	return nil
+}
+
+// parsePublicURL checks an address people open keyhold at: http or https, a host, no path (keyhold
+// serves from the root), query or fragment. It returns it without a trailing slash.
+func parsePublicURL(v string) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(v))
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("not an address: %q", v)
+	case u.Scheme != "http" && u.Scheme != "https" || u.Host == "" || u.Hostname() == "":
+		return "", fmt.Errorf("%q is not an http or https address with a host, such as https://keyhold.example.com", v)
+	case strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil:
+		return "", fmt.Errorf("%q has more than a scheme and a host: keyhold serves from the root", v)
+	}
+	return u.Scheme + "://" + u.Host, nil
 }
 
 // env returns the variable name's value, or the contents of the file named by name_FILE.
@@ -134,7 +170,14 @@ func serveFlags(fs *flag.FlagSet, cfg *config) {
 		}
 	}
 	fs.Var(proxiesFlag{&cfg.TrustedProxies}, "trusted-proxies", "`CIDR`s of the reverse proxies whose X-Forwarded-For gives the client's address; without any, the connection's address is the client's (env KEYHOLD_TRUSTED_PROXIES)")
-	fs.StringVar(&cfg.PublicURL, "public-url", envOr("KEYHOLD_PUBLIC_URL", ""), "the `address` people open keyhold at (https://keyhold.example.com), for the invitation links it shows; default: the address of the request (env KEYHOLD_PUBLIC_URL)")
+	if v := envOr("KEYHOLD_PUBLIC_URL", ""); v != "" {
+		if u, err := parsePublicURL(v); err == nil {
+			cfg.PublicURL = u
+		} else {
+			bad("KEYHOLD_PUBLIC_URL", err)
+		}
+	}
+	fs.Var(publicURLFlag{&cfg.PublicURL}, "public-url", "the `address` people open keyhold at (https://keyhold.example.com), for the invitation links it shows; default: the address of the request (env KEYHOLD_PUBLIC_URL)")
 	// Not a flag: only tests need another value than 10 s.
 	if d, err := time.ParseDuration(envOr("KEYHOLD_READ_HEADER_TIMEOUT", "10s")); err == nil && d > 0 {
 		cfg.ReadHeaderTimeout = d

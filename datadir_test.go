@@ -58,6 +58,7 @@ func TestCLI_NoDataNothingCreated(t *testing.T) {
 		{"org create with a short password", "short\n", []string{"org", "create", "--name", "Acme", "--admin-email", "ada@example.com"}, "at least 12 characters"},
 		{"serve with a bad flag", "", []string{"serve", "--bogus"}, "flag provided but not defined"},
 		{"serve with a stray argument", "", []string{"serve", "extra"}, "unexpected argument"},
+		{"serve with a public URL without a scheme", "", []string{"serve", "--public-url", "keyhold.example.com"}, "is not an http or https address with a host"},
 	}
 	for _, tc := range cmds {
 		for _, where := range []string{"missing", "empty", "missing with KEYHOLD_MASTER_KEY"} {

@@ -176,3 +176,27 @@ func TestConfig_ReadHeaderTimeout(t *testing.T) {
 		}
 	}
 }
+
+// TestConfig_PublicURL: KEYHOLD_PUBLIC_URL is checked like --public-url, and a bad one stops serve
+// (every invitation link would be broken) instead of being used.
+func TestConfig_PublicURL(t *testing.T) {
+	for _, tc := range []struct{ env, want, err string }{
+		{"", "", ""},
+		{"https://keyhold.example.com/", "https://keyhold.example.com", ""},
+		{"http://10.0.0.7:8080", "http://10.0.0.7:8080", ""},
+		{"keyhold.example.com", "", "is not an http or https address with a host"},
+		{"ftp://keyhold.example.com", "", "is not an http or https address with a host"},
+		{"https://keyhold.example.com/?x=1", "", "keyhold serves from the root"},
+	} {
+		t.Setenv("KEYHOLD_PUBLIC_URL", tc.env)
+		var cfg config
+		serveFlags(flag.NewFlagSet("serve", flag.ContinueOnError), &cfg)
+		var got string
+		if len(cfg.envErrs) > 0 {
+			got = cfg.envErrs[0].Error()
+		}
+		if cfg.PublicURL != tc.want || tc.err == "" && got != "" || tc.err != "" && !strings.Contains(got, tc.err) {
+			t.Errorf("KEYHOLD_PUBLIC_URL=%q: PublicURL %q, error %q; want %q and an error with %q", tc.env, cfg.PublicURL, got, tc.want, tc.err)
+		}
+	}
+}

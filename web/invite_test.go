@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/keyhold/keyhold/db"
+	"github.com/keyhold/keyhold/web"
 	"github.com/keyhold/keyhold/web/webtest"
 )
 
@@ -231,4 +232,24 @@ func TestReset_Page(t *testing.T) {
 	wantSignedIn(t, "Bob after the reset", c)
 	wantPassword(t, ts, "bob@example.com", newPassword, webtest.Password)
 	wantStatus(t, "the used link", ts.NewClient(t).Get(link), http.StatusNotFound)
+}
+
+// The Invite dialog's link is under the configured public address, whatever Host the request named
+// (behind a proxy, or a Host header an attacker chose); without one, under the request's address.
+func TestInvite_LinkUnderThePublicURL(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ public, want string }{
+		{"https://keyhold.example.com", "https://keyhold.example.com/invite/"},
+		{"", "http://127.0.0.1:"},
+	} {
+		ts := webtest.NewConfig(t, web.Config{PublicURL: tc.public})
+		ts.SeedOrg(t, "Acme", "ada@example.com")
+		c := webtest.SignedInClient(t, ts, "ada@example.com")
+		r := c.HX(http.MethodPost, "/invitations", url.Values{"email": {"nia@example.com"}, "role": {"member"}})
+		wantStatus(t, "POST /invitations", r, http.StatusOK)
+		link, ok := webtest.InputValue(r.Body, "invite-link")
+		if !ok || !strings.HasPrefix(link, tc.want) || !strings.Contains(link, "/invite/") {
+			t.Errorf("public URL %q: the link is %q, want it under %q", tc.public, link, tc.want)
+		}
+	}
 }
