@@ -45,6 +45,8 @@ type Invitation struct {
 	ExpiresAt time.Time
 	// ActedAt is when the state last changed; zero while pending.
 	ActedAt time.Time
+	// Replaced is set by CreateInvitation when it revoked an earlier pending invitation of the email.
+	Replaced bool
 }
 
 // Expired reports whether the invitation is pending but its link no longer works.
@@ -105,12 +107,13 @@ func (s *Store) CreateInvitation(ctx context.Context, a Actor, in NewInvitation)
 		if err != nil {
 			return nil, err
 		}
-		if _, err := s.revokePendingTx(ctx, tx, a, now, "email_key", emailKey, "replaced by a new invitation"); err != nil {
+		replaced, err := s.revokePendingTx(ctx, tx, a, now, "email_key", emailKey, "replaced by a new invitation")
+		if err != nil {
 			return nil, err
 		}
 		inv := &Invitation{ID: newID(), OrgID: a.OrgID, Email: email, Role: in.Role, Message: msg, State: InvitationPending, Teams: teams,
 			CreatedBy: UserRef{ID: a.UserID, Email: a.Email, Name: a.Name}, CreatedAt: now.UTC().Truncate(time.Millisecond),
-			ExpiresAt: now.Add(s.inviteTTL).UTC().Truncate(time.Millisecond)}
+			ExpiresAt: now.Add(s.inviteTTL).UTC().Truncate(time.Millisecond), Replaced: replaced > 0}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO invitations (id, org_id, email, email_key, role, message, token_hash, state, created_by, created_at, expires_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)`, inv.ID, a.OrgID, email, emailKey, string(in.Role), msg, tokenHash(token),
 			a.UserID, ms(now), ms(inv.ExpiresAt)); err != nil {

@@ -117,7 +117,7 @@ func (p *Pages) InviteCreate(c echo.Context) error {
 	}
 	c.Response().Header().Set("HX-Trigger", "members-changed")
 	return render(c, http.StatusOK, views.InviteCreatedDialog(views.InviteCreated{Email: inv.Email,
-		Link: p.link(c, "/invite/"+token), ExpiresAt: inv.ExpiresAt}))
+		Link: p.link(c, "/invite/"+token), ExpiresAt: inv.ExpiresAt, Replaced: inv.Replaced}))
 }
 
 // link is the absolute address of path on this keyhold: under PublicURL when set, otherwise under the

@@ -253,3 +253,25 @@ func TestInvite_LinkUnderThePublicURL(t *testing.T) {
 		}
 	}
 }
+
+// Inviting an email again replaces its pending invitation: the dialog says the earlier link no longer
+// works, and it does not.
+func TestInvite_AgainReplacesTheEarlierLink(t *testing.T) {
+	t.Parallel()
+	ts := webtest.New(t)
+	ts.SeedOrg(t, "Acme", "ada@example.com")
+	c := webtest.SignedInClient(t, ts, "ada@example.com")
+	const replaced = "The link of their earlier invitation no longer works."
+	var links []string
+	for i := range 2 {
+		r := c.HX(http.MethodPost, "/invitations", url.Values{"email": {"nia@example.com"}, "role": {"member"}})
+		wantStatus(t, "POST /invitations", r, http.StatusOK)
+		link, _ := webtest.InputValue(r.Body, "invite-link")
+		links = append(links, strings.TrimPrefix(link, ts.URL))
+		if got := strings.Contains(r.Body, replaced); got != (i == 1) {
+			t.Errorf("invitation %d: says the earlier link died: %v", i+1, got)
+		}
+	}
+	wantStatus(t, "the first link", ts.NewClient(t).Get(links[0]), http.StatusNotFound)
+	wantStatus(t, "the second link", ts.NewClient(t).Get(links[1]), http.StatusOK)
+}
