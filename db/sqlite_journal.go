@@ -97,7 +97,9 @@ func (j *journal) keepReserved(i int) {
 	j.reserveErr = reserve(j.files[i], j.reserve)
 }
 
-// readJournal returns the events in f, up to the first line a crash tore.
+// readJournal returns the events in f. A line that does not parse is skipped, not the end: a crash
+// tears only the last line, but a failed append that could not trim its part leaves it mid-file, and
+// the events appended after it were acknowledged.
 func readJournal(f *os.File) []auditReq {
 	var out []auditReq
 	sc := bufio.NewScanner(f)
@@ -105,7 +107,7 @@ func readJournal(f *os.File) []auditReq {
 	for sc.Scan() {
 		var l journalLine
 		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-			break
+			continue
 		}
 		out = append(out, auditReq{auditRecord: auditRecord{a: l.Actor, at: time.UnixMilli(l.At), ev: l.Event, event: l.IsEv, touch: l.Touch}, jid: l.JID})
 	}
