@@ -79,6 +79,7 @@ func TestStore_DiskFull_ChangesRefusedReadsServed(t *testing.T) {
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	value := canary("on-full-disk")
 	sec := mustSecret(t, s, ada, "API_TOKEN", value)
+	bob := mustMember(t, s, ada, "bob@example.com")
 	if h := s.Health(ctx); !h.Ready {
 		t.Fatalf("health before: %+v", h)
 	}
@@ -103,6 +104,14 @@ func TestStore_DiskFull_ChangesRefusedReadsServed(t *testing.T) {
 		if got := mustReveal(t, s, ada, sec.ID); got != value {
 			t.Fatalf("reveal on a full disk: %d bytes, want the value", len(got))
 		}
+	}
+	// A change that commits but stores nothing (revoking a grant bob does not hold) proves nothing
+	// about the space: the disk is still full.
+	if err := s.ChangeAccess(ctx, ada, sec.ID, []db.AccessChange{{Kind: db.PrincipalUser, ID: bob.UserID, Revoke: true}}); err != nil {
+		t.Fatal(err)
+	}
+	if h := s.Health(ctx); h.Ready {
+		t.Errorf("health after a change that stored nothing: %+v, want still full", h)
 	}
 
 	if err := s.LimitPages(-1); err != nil {

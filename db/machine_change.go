@@ -70,8 +70,6 @@ func inTxTouching[T any](ctx context.Context, s *Store, touched func(T) touches,
 		run:     func(tx *sql.Tx) (err error) { v, err = fn(tx); return err },
 		touched: func() touches { return touched(v) },
 	})
-	// A change that commits always writes a row (its audit event at least): it proves writes work.
-	s.m.noteWrite(err, true)
 	if isDiskFull(err) {
 		return zero, errStorageFull(err)
 	}
@@ -108,15 +106,11 @@ func (m *machine) exec(ctx context.Context, query string, args ...any) (sql.Resu
 		res, err = tx.ExecContext(ctx, query, args...)
 		return err
 	}})
-	if err != nil {
-		m.noteWrite(err, false)
-		if isDiskFull(err) {
-			return nil, errStorageFull(err)
-		}
+	if isDiskFull(err) {
+		return nil, errStorageFull(err)
+	} else if err != nil {
 		return nil, err
 	}
-	n, _ := res.RowsAffected()
-	m.noteWrite(nil, n > 0)
 	return res, nil
 }
 

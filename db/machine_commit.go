@@ -168,13 +168,17 @@ func (c *committer) loop() {
 	}
 }
 
-// commit runs batch in one transaction and answers every op in it.
+// commit runs batch in one transaction and answers every op in it. It is where the disk-full state
+// is learnt (noteWrite): from a write that failed for want of space, and, while the disk is full,
+// from a commit that stored a row (a change that wrote nothing, a preview or one rolled back,
+// proves nothing about the space).
 func (c *committer) commit(batch []*txOp) {
 	errs := make([]error, len(batch))
 	ran := 0 // batch[:ran] have run
 	// answer gives each op its outcome: its own error, or else fail (the batch's). A preview that ran
 	// has its own outcome whatever becomes of the transaction.
 	answer := func(fail error) {
+		c.m.noteWrite(fail, false)
 		for i, op := range batch {
 			err := errs[i]
 			if err == nil && !(op.preview && i < ran) {
@@ -182,6 +186,13 @@ func (c *committer) commit(batch []*txOp) {
 			}
 			op.result <- err
 		}
+	}
+	// Only while the disk is full is it worth counting what the changes store: otherwise a stored
+	// row changes nothing in noteWrite.
+	measure, stored := c.m.diskFull(), false
+	totalChanges := func(tx *sql.Tx) (n int64) {
+		_ = tx.QueryRowContext(context.Background(), `SELECT total_changes()`).Scan(&n) // 0 on failure: nothing counted
+		return n
 	}
 	ctx := context.Background()
 	tx, err := c.m.w.BeginTx(ctx, nil)
@@ -201,7 +212,15 @@ func (c *committer) commit(batch []*txOp) {
 			answer(fmt.Errorf("db: savepoint: %w", err))
 			return
 		}
+		var before int64
+		if measure {
+			before = totalChanges(tx)
+		}
 		errs[i] = runOp(op, tx)
+		c.m.noteWrite(errs[i], false)
+		if measure && errs[i] == nil && !op.preview && totalChanges(tx) > before {
+			stored = true
+		}
 		var err error
 		if errs[i] != nil || op.preview {
 			_, err = tx.ExecContext(ctx, `ROLLBACK TO change`)
@@ -227,6 +246,7 @@ func (c *committer) commit(batch []*txOp) {
 		answer(fmt.Errorf("db: commit: %w", err))
 		return
 	}
+	c.m.noteWrite(nil, stored)
 	// Every answer the batch made stale is stale before any change in it is acknowledged.
 	for i, op := range batch {
 		if errs[i] == nil && !op.preview && op.touched != nil {

@@ -293,7 +293,6 @@ func (w *auditWriter) apply() error {
 	var (
 		old   int
 		batch []auditReq
-		moved int
 	)
 	err := w.change(func(ctx context.Context, tx *sql.Tx) error {
 		// Taken once the change runs on the writer connection: no other change runs between the two
@@ -311,7 +310,6 @@ func (w *auditWriter) apply() error {
 		if err := w.insert(ctx, tx, events); err != nil {
 			return err
 		}
-		moved = len(events)
 		if len(changes) > 0 {
 			// Everything in the outbox was read above: the writer connection is this change's.
 			if _, err := tx.ExecContext(ctx, `DELETE FROM audit_outbox`); err != nil {
@@ -320,7 +318,6 @@ func (w *auditWriter) apply() error {
 		}
 		return nil
 	})
-	w.m.noteWrite(err, moved > 0)
 	if err != nil {
 		w.journal.restore(batch)
 		if isDiskFull(err) { // logged once (health.go)
@@ -400,7 +397,6 @@ func (w *auditWriter) write(batch []auditReq) error {
 	err := w.change(func(ctx context.Context, tx *sql.Tx) error {
 		return w.insert(ctx, tx, batch)
 	})
-	w.m.noteWrite(err, true)
 	if err != nil {
 		w.m.log.Error("audit write failed", "err", err, "events", len(batch))
 		return Errorf(CodeUnavailable, "The audit trail cannot record this read right now, so the value is withheld. Try again shortly.")
