@@ -179,9 +179,8 @@ func (s *Store) APIRequestActor(ctx context.Context, token, clientIP, orgID stri
 	return a, nil
 }
 
-// NoteAPIKeyUse records, in the background, that the actor's API key was just used, so that its
-// last-used time covers calls that read no value (reads record it with their audit event). It does not
-// wait for the write; a key noted in the last few seconds is not noted again.
+// NoteAPIKeyUse records, in the background, that the actor's API key was just used: its last-used
+// time. It does not wait for the write; a key noted in the last few seconds is not noted again.
 func (s *Store) NoteAPIKeyUse(a Actor) {
 	s.m.noteKeyUse(a)
 }

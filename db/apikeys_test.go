@@ -224,7 +224,7 @@ func TestStore_APIKey_LastUsed(t *testing.T) {
 		t.Fatalf("a new key was used: %+v %v", ks, err)
 	}
 	clock.Add(time.Hour)
-	api, err := s.AuthenticateAPIKey(ctx, token, "")
+	api, err := s.APIRequestActor(ctx, token, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}

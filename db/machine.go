@@ -171,11 +171,11 @@ func (m *machine) onWriter(ctx context.Context, fn func(ctx context.Context, w *
 }
 
 // recordRead records a read's event and returns once it is durable; an error means it is not, and the
-// caller must not hand out what it read.
+// caller must not hand out what it read. An API key's last-used time is noteKeyUse's, which every API
+// request went through first (APIRequestActor).
 func (m *machine) recordRead(ctx context.Context, a Actor, ev Event) error {
 	m.reads.Add(1)
-	now := m.now()
-	return m.back.recordRead(ctx, auditRecord{a: a, at: now, ev: ev, event: true, touch: m.claimTouch(a, now)})
+	return m.back.recordRead(ctx, auditRecord{a: a, at: m.now(), ev: ev, event: true})
 }
 
 // noteKeyUse records, in the background, that the actor's API key was just used. A key noted less
