@@ -183,13 +183,17 @@ func (s *Store) ResetPassword(ctx context.Context, email string) (string, *User,
 		}
 		for _, q := range []string{
 			`UPDATE users SET password_hash = '', password_changed_at = ?2 WHERE id = ?1`,
-			`DELETE FROM sessions WHERE user_id = ?1`,
-			`UPDATE api_keys SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL`,
 			`UPDATE password_resets SET used_at = ?2 WHERE user_id = ?1 AND used_at IS NULL`,
 		} {
 			if _, err := tx.ExecContext(ctx, q, u.ID, ms(now)); err != nil {
 				return nil, err
 			}
+		}
+		if _, err := endSessionsTx(ctx, tx, u.ID, ""); err != nil {
+			return nil, err
+		}
+		if _, err := revokeUserKeysTx(ctx, tx, u.ID, now); err != nil {
+			return nil, err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO password_resets (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
 			tokenHash(token), u.ID, ms(now), ms(now.Add(s.resetTTL))); err != nil {
@@ -263,21 +267,21 @@ func (s *Store) CompletePasswordReset(ctx context.Context, token, password, clie
 		}
 		for _, q := range []string{
 			`UPDATE users SET password_hash = ?2, password_changed_at = ?3 WHERE id = ?1`,
-			`DELETE FROM sessions WHERE user_id = ?1`,
 			`UPDATE password_resets SET used_at = ?3 WHERE user_id = ?1 AND used_at IS NULL`,
 		} {
 			if _, err := tx.ExecContext(ctx, q, userID, hash, ms(now)); err != nil {
 				return result{}, err
 			}
 		}
+		if _, err := endSessionsTx(ctx, tx, userID, ""); err != nil {
+			return result{}, err
+		}
 		u, err := userByID(ctx, tx, userID)
 		if err != nil {
 			return result{}, err
 		}
-		var orgID string
-		err = tx.QueryRowContext(ctx, `SELECT m.org_id FROM memberships m JOIN orgs o ON o.id = m.org_id WHERE m.user_id = ?
-			ORDER BY o.name_key LIMIT 1`, userID).Scan(&orgID)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		orgID, err := firstOrgID(ctx, tx, userID)
+		if err != nil {
 			return result{}, err
 		}
 		ev := Event{Action: ActionPasswordResetUsed, TargetKind: "user", TargetID: u.ID, TargetName: u.Email}
@@ -287,6 +291,18 @@ func (s *Store) CompletePasswordReset(ctx context.Context, token, password, clie
 		return result{u, orgID}, err
 	})
 	return res.u, res.orgID, err
+}
+
+// firstOrgID is the organization a user signs in to: the first of theirs by name, or "" when they
+// belong to none.
+func firstOrgID(ctx context.Context, q queryer, userID string) (string, error) {
+	var orgID string
+	err := q.QueryRowContext(ctx, `SELECT m.org_id FROM memberships m JOIN orgs o ON o.id = m.org_id WHERE m.user_id = ?
+		ORDER BY o.name_key LIMIT 1`, userID).Scan(&orgID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return orgID, err
 }
 
 // userByID returns the user id, or CodeNotFound.

@@ -122,22 +122,17 @@ func dataKeyAD(orgID, keyID string) []byte {
 // checkMasterKey records a check value sealed under the master key on first use, and refuses a master
 // key that cannot open it.
 func (s *Store) checkMasterKey(ctx context.Context) error {
-	var stored string
 	// A new database gets the check value; ON CONFLICT keeps a racing second process from failing.
-	sealed := sealWith(s.keys.master, []byte(masterCheckPlain), []byte("keyhold/v1/master-check"))
+	sealed := sealWith(s.keys.master, []byte(masterCheckPlain), masterCheckAD)
 	if _, err := s.w.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('master_check', ?) ON CONFLICT (key) DO NOTHING`,
 		base64.StdEncoding.EncodeToString(sealed)); err != nil {
 		return fmt.Errorf("db: write master key check: %w", err)
 	}
-	err := s.w.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'master_check'`).Scan(&stored)
+	ok, err := masterCheck(ctx, s.w, s.keys)
 	if err != nil {
-		return fmt.Errorf("db: read master key check: %w", err)
+		return err
 	}
-	raw, err := base64.StdEncoding.DecodeString(stored)
-	if err != nil {
-		return fmt.Errorf("db: master key check is corrupt: %w", err)
-	}
-	if plain, err := openWith(s.keys.master, raw, []byte("keyhold/v1/master-check")); err != nil || string(plain) != masterCheckPlain {
+	if !ok {
 		return ErrWrongMasterKey
 	}
 	return nil

@@ -37,6 +37,17 @@ func masterCheck(ctx context.Context, q queryer, kr *keyring) (bool, error) {
 	return err == nil && string(plain) == masterCheckPlain, nil
 }
 
+// eitherMasterKey returns ErrWrongMasterKey unless the database accepts one of the two keys: a
+// rotation's old one before it finished, its new one after.
+func eitherMasterKey(ctx context.Context, q queryer, oldRing, newRing *keyring) error {
+	for _, kr := range []*keyring{oldRing, newRing} {
+		if ok, err := masterCheck(ctx, q, kr); err != nil || ok {
+			return err
+		}
+	}
+	return ErrWrongMasterKey
+}
+
 // masterKeyCurrent returns ErrMasterKeyRotated unless the database still accepts the store's master
 // key. tx must be a write transaction: no rotation can commit before it ends.
 func (s *Store) masterKeyCurrent(ctx context.Context, tx *sql.Tx) error {

@@ -83,8 +83,8 @@ func rotateMasterKey(ctx context.Context, dbPath string, oldKey, newKey []byte, 
 	defer conn.Close()
 	conn.SetMaxOpenConns(1)
 	// Either key must open the database: the old one before rotation finished, the new one after.
-	if !masterCheckOK(ctx, conn, oldRing) && !masterCheckOK(ctx, conn, newRing) {
-		return 0, ErrWrongMasterKey
+	if err := eitherMasterKey(ctx, conn, oldRing, newRing); err != nil {
+		return 0, err
 	}
 	n := 0
 	for {
@@ -118,14 +118,8 @@ func rotateMasterKey(ctx context.Context, dbPath string, oldKey, newKey []byte, 
 		return n, err
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	oldOK, err := masterCheck(ctx, tx, oldRing)
-	if err != nil {
+	if err := eitherMasterKey(ctx, tx, oldRing, newRing); err != nil {
 		return n, err
-	}
-	if newOK, err := masterCheck(ctx, tx, newRing); err != nil {
-		return n, err
-	} else if !oldOK && !newOK {
-		return n, ErrWrongMasterKey
 	}
 	type dataKey struct {
 		id, orgID, masterID string
@@ -175,17 +169,4 @@ func rewrapDataKey(ctx context.Context, q queryer, oldRing, newRing *keyring, id
 	_, err = q.ExecContext(ctx, `UPDATE data_keys SET wrapped = ?, master_key_id = ? WHERE id = ? AND master_key_id = ?`,
 		rewrapped, newRing.masterID, id, masterID)
 	return err
-}
-
-func masterCheckOK(ctx context.Context, q queryer, kr *keyring) bool {
-	var stored string
-	if err := q.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'master_check'`).Scan(&stored); err != nil {
-		return false
-	}
-	raw, err := base64.StdEncoding.DecodeString(stored)
-	if err != nil {
-		return false
-	}
-	plain, err := openWith(kr.master, raw, []byte("keyhold/v1/master-check"))
-	return err == nil && string(plain) == masterCheckPlain
 }

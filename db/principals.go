@@ -21,14 +21,14 @@ type Principal struct {
 func (p Principal) Ref() string { return p.Kind + ":" + p.ID }
 
 // principalsSQL lists the members (first, by email) and teams (by name) of organization ?1 in one
-// snapshot, with ?2 as a LIKE pattern on a member's name and email and a team's name (NULL: all).
+// snapshot whose name (or, for a member, email) matches the LIKE pattern ?2.
 const principalsSQL = `SELECT kind, id, first, last, detail FROM (
 	SELECT 'user' AS kind, 0 AS o, u.email_key AS k, u.id, u.first_name AS first, u.last_name AS last, u.email AS detail
 	FROM memberships m JOIN users u ON u.id = m.user_id
-	WHERE m.org_id = ?1 AND (?2 IS NULL OR trim(u.first_name || ' ' || u.last_name) LIKE ?2 ESCAPE '\' OR u.email LIKE ?2 ESCAPE '\')
+	WHERE m.org_id = ?1 AND (trim(u.first_name || ' ' || u.last_name) LIKE ?2 ESCAPE '\' OR u.email LIKE ?2 ESCAPE '\')
 	UNION ALL
 	SELECT 'team', 1, t.name_key, t.id, t.name, '', t.description
-	FROM teams t WHERE t.org_id = ?1 AND (?2 IS NULL OR t.name LIKE ?2 ESCAPE '\')
+	FROM teams t WHERE t.org_id = ?1 AND t.name LIKE ?2 ESCAPE '\'
 ) ORDER BY o, k`
 
 // SearchPrincipals returns at most limit members and teams of the actor's organization whose name, or
@@ -44,7 +44,27 @@ func (s *Store) SearchPrincipals(ctx context.Context, a Actor, query string, exc
 	for _, r := range exclude {
 		skip[r] = true
 	}
-	return s.principals(ctx, a, likePattern(query), func(p Principal) bool { return !skip[p.Ref()] }, limit)
+	rows, err := s.r.QueryContext(ctx, principalsSQL, a.OrgID, likePattern(query))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Principal
+	for rows.Next() && len(out) < limit {
+		var p Principal
+		var first, last string
+		if err := rows.Scan(&p.Kind, &p.ID, &first, &last, &p.Detail); err != nil {
+			return nil, err
+		}
+		p.Name = first
+		if p.Kind == PrincipalUser {
+			p.Name = displayName(first, last, p.Detail)
+		}
+		if !skip[p.Ref()] {
+			out = append(out, p)
+		}
+	}
+	return out, rows.Err()
 }
 
 // PrincipalsByRef returns the members and teams of the actor's organization that refs name ("user:ID"
@@ -78,32 +98,4 @@ func (s *Store) PrincipalsByRef(ctx context.Context, a Actor, refs []string) (ma
 		}
 		return out, nil
 	})
-}
-
-// principals reads principalsSQL and keeps the first limit rows that keep accepts.
-func (s *Store) principals(ctx context.Context, a Actor, pattern any, keep func(Principal) bool, limit int) ([]Principal, error) {
-	if limit <= 0 {
-		return nil, nil
-	}
-	rows, err := s.r.QueryContext(ctx, principalsSQL, a.OrgID, pattern)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Principal
-	for rows.Next() && len(out) < limit {
-		var p Principal
-		var first, last string
-		if err := rows.Scan(&p.Kind, &p.ID, &first, &last, &p.Detail); err != nil {
-			return nil, err
-		}
-		p.Name = first
-		if p.Kind == PrincipalUser {
-			p.Name = displayName(first, last, p.Detail)
-		}
-		if keep(p) {
-			out = append(out, p)
-		}
-	}
-	return out, rows.Err()
 }

@@ -16,20 +16,20 @@ func (s *Store) SessionActor(ctx context.Context, token string, lim SessionLimit
 	if ErrorCode(err) != CodeForbidden {
 		return sess, a, err
 	}
-	ms, err := s.Memberships(ctx, sess.UserID)
+	orgID, err := firstOrgID(ctx, s.r, sess.UserID)
 	if err != nil {
 		return nil, Actor{}, err
 	}
-	if len(ms) == 0 {
+	if orgID == "" {
 		if err := s.DeleteSession(ctx, token); err != nil {
 			return nil, Actor{}, err
 		}
 		return nil, Actor{}, Errorf(CodeNotFound, "No session.")
 	}
-	if err := s.UpdateSession(ctx, token, ms[0].OrgID); err != nil {
+	if err := s.UpdateSession(ctx, token, orgID); err != nil {
 		return nil, Actor{}, err
 	}
-	sess.OrgID = ms[0].OrgID
+	sess.OrgID = orgID
 	a, err = s.ActorFor(ctx, sess.UserID, sess.OrgID, "portal", "")
 	return sess, a, err
 }

@@ -97,6 +97,6 @@ func (s *Store) DeleteSession(ctx context.Context, token string) error {
 
 // DeleteUserSessions ends every session of userID except the one with token keep (empty ends all).
 func (s *Store) DeleteUserSessions(ctx context.Context, userID, keep string) error {
-	_, err := s.exec(ctx, `DELETE FROM sessions WHERE user_id = ? AND id_hash <> ?`, userID, tokenHash(keep))
+	_, err := inTx(ctx, s, touchesNothing, func(tx *sql.Tx) (int, error) { return endSessionsTx(ctx, tx, userID, keep) })
 	return err
 }

@@ -41,12 +41,8 @@ type AccessChange struct {
 // AccessList returns who has access to a secret, Owners first. Owners and Readers may read it. It
 // returns CodeNotFound.
 func (s *Store) AccessList(ctx context.Context, a Actor, secretID string) ([]Grant, error) {
-	return inReadTx(ctx, s, func(tx *sql.Tx) ([]Grant, error) {
-		if _, err := scanLookup(tx.StmtContext(ctx, s.stmts.secretByID).QueryRowContext(ctx, a.UserID, secretID, a.OrgID)); err != nil {
-			return nil, err
-		}
-		return accessListTx(ctx, tx, secretID)
-	})
+	_, grants, err := s.SecretAccess(ctx, a, secretID)
+	return grants, err
 }
 
 // SecretAccess returns a secret (without its value) with who has access to it, in one snapshot: what

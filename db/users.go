@@ -264,14 +264,14 @@ func (s *Store) SignIn(ctx context.Context, email, password, clientIP string) (*
 	} else if err != nil {
 		return nil, "", err
 	}
-	ms, err := s.Memberships(ctx, u.ID)
+	orgID, err := firstOrgID(ctx, s.r, u.ID)
 	if err != nil {
 		return nil, "", err
 	}
-	if len(ms) == 0 {
+	if orgID == "" {
 		return nil, "", Errorf(CodeForbidden, "Your account is not a member of any organization. Ask an organization admin to invite you.")
 	}
-	return u, ms[0].OrgID, nil
+	return u, orgID, nil
 }
 
 // passwordAttempt is one throttled check of the password of the account email (see checkAttempt):
@@ -286,8 +286,7 @@ func (s *Store) passwordAttempt(ctx context.Context, email, password, clientIP s
 		)
 		u, hash, err = userWithHash(ctx, s.r, emailKeyOf(email))
 		if ErrorCode(err) == CodeNotFound {
-			checkPassword(dummyHash(), password)
-			return false, nil
+			return verifyPassword("", password), nil // as long as a real check
 		} else if err != nil {
 			return false, err
 		}
