@@ -268,28 +268,31 @@ func scanInvitation(row scanner) (*Invitation, error) {
 	return &inv, nil
 }
 
-// invitationTeamsTx fills in the teams of invs.
+// invitationTeamsTx fills in the teams of invs, in one query.
 func invitationTeamsTx(ctx context.Context, q queryer, invs []*Invitation) error {
-	for _, inv := range invs {
-		rows, err := q.QueryContext(ctx, `SELECT t.id, t.name FROM invitation_teams it JOIN teams t ON t.id = it.team_id
-			WHERE it.invitation_id = ? ORDER BY t.name_key`, inv.ID)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var t TeamRef
-			if err := rows.Scan(&t.ID, &t.Name); err != nil {
-				rows.Close()
-				return err
-			}
-			inv.Teams = append(inv.Teams, t)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
+	if len(invs) == 0 {
+		return nil
 	}
-	return nil
+	byID := make(map[string]*Invitation, len(invs))
+	args := make([]any, len(invs))
+	for i, inv := range invs {
+		byID[inv.ID], args[i] = inv, inv.ID
+	}
+	rows, err := q.QueryContext(ctx, `SELECT it.invitation_id, t.id, t.name FROM invitation_teams it JOIN teams t ON t.id = it.team_id
+		WHERE it.invitation_id IN (?`+strings.Repeat(", ?", len(invs)-1)+`) ORDER BY t.name_key`, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var invID string
+		var t TeamRef
+		if err := rows.Scan(&invID, &t.ID, &t.Name); err != nil {
+			return err
+		}
+		byID[invID].Teams = append(byID[invID].Teams, t)
+	}
+	return rows.Err()
 }
 
 // ListInvitations lists the invitations of the actor's organization, newest first. Admins only. It

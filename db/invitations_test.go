@@ -2,6 +2,7 @@ package db_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -440,5 +441,33 @@ func TestStore_Invitation_RevokedWithTheInvitersCredentials(t *testing.T) {
 	}
 	if evs := auditActions(t, s, zed, db.ActionInvitationRevoke); len(evs) != 1 {
 		t.Errorf("Globex records %d revocations, want 1", len(evs))
+	}
+}
+
+// ListInvitations gives each invitation its own teams, by name, newest invitation first.
+func TestStore_ListInvitations_Teams(t *testing.T) {
+	t.Parallel()
+	s, clock := mustOpenClock(t)
+	ada := mustOrg(t, s, "Acme", "ada@example.com")
+	ops, web, data := mustTeam(t, s, ada, "Ops"), mustTeam(t, s, ada, "Web"), mustTeam(t, s, ada, "Data")
+	mustInvite(t, s, ada, "one@example.com", db.OrgMember, web.ID, ops.ID)
+	clock.Add(time.Second)
+	mustInvite(t, s, ada, "none@example.com", db.OrgMember)
+	clock.Add(time.Second)
+	mustInvite(t, s, ada, "two@example.com", db.OrgMember, data.ID)
+	invs, err := s.ListInvitations(ctx, ada, db.InvitationFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, inv := range invs {
+		var names []string
+		for _, tm := range inv.Teams {
+			names = append(names, tm.Name)
+		}
+		got = append(got, inv.Email+": "+strings.Join(names, ", "))
+	}
+	if want := []string{"two@example.com: Data", "none@example.com: ", "one@example.com: Ops, Web"}; !slices.Equal(got, want) {
+		t.Errorf("invitations %q, want %q", got, want)
 	}
 }
