@@ -71,7 +71,7 @@ func userInvite(ctx context.Context, args []string, stdout io.Writer, log *slog.
 	defer store.Close()
 	var teamIDs []string
 	if len(teams) > 0 {
-		all, err := store.ListTeams(ctx, a)
+		all, err := store.InvitationTeams(ctx, a)
 		if err != nil {
 			return err
 		}

@@ -98,11 +98,10 @@ func (p *Pages) AuditPage(c echo.Context) error {
 		From:   strings.TrimSpace(c.QueryParam("from")),
 		To:     strings.TrimSpace(c.QueryParam("to")),
 	}
-	f, err := auditFilter(form)
+	f, err := auditFilter(form, c.QueryParam("before"))
 	if err != nil {
 		return err
 	}
-	f.Before, _ = strconv.ParseInt(c.QueryParam("before"), 10, 64)
 	props := views.AuditProps{Filter: form, Actions: auditActions, Before: f.Before, Now: time.Now()}
 	f.Secret = form.Secret
 	f.Limit = auditPageSize + 1 // one more tells whether an older page exists
@@ -143,9 +142,17 @@ func (p *Pages) auditRender(c echo.Context, props views.AuditProps) error {
 }
 
 // auditFilter turns the filter form into a db.AuditFilter: dates are whole days in UTC, To included.
-func auditFilter(form views.AuditFilterForm) (db.AuditFilter, error) {
+func auditFilter(form views.AuditFilterForm, before string) (db.AuditFilter, error) {
 	f := db.AuditFilter{ActorID: form.Actor, Action: form.Action}
+	if f.Action != "" && actionLabel(f.Action) == f.Action {
+		return f, db.Errorf(db.CodeInvalid, "Unknown action: choose one from the list.")
+	}
 	var err error
+	if before != "" {
+		if f.Before, err = strconv.ParseInt(before, 10, 64); err != nil || f.Before <= 0 {
+			return f, db.Errorf(db.CodeInvalid, "The page to show is not one of this log's: open the audit log again.")
+		}
+	}
 	if form.From != "" {
 		if f.From, err = time.Parse(dateLayout, form.From); err != nil {
 			return f, db.Errorf(db.CodeInvalid, "Enter the From date as 2006-01-02.")

@@ -62,10 +62,7 @@ func (p *Pages) Setup(c echo.Context) error {
 	} else if err != nil {
 		return err
 	}
-	if err := p.Sessions.Start(c, u.ID, org.ID); err != nil {
-		return err
-	}
-	return c.Redirect(http.StatusSeeOther, "/secrets")
+	return p.signedInTo(c, u.ID, org.ID)
 }
 
 // LoginPage handles GET /login.

@@ -380,6 +380,11 @@ func TestAudit_Filters(t *testing.T) {
 	mustNotContain(t, recent, "OLD_TOKEN")
 	portalGet(t, ada, "/audit?from=2030-02-01&to=2030-01-01", true, http.StatusBadRequest)
 	portalGet(t, ada, "/audit?from=yesterday", true, http.StatusBadRequest)
+	for _, bad := range []string{"action=secret.steal", "before=abc", "before=-5", "before=0"} {
+		if r := ada.GetHX("/audit?" + bad); r.Status != http.StatusBadRequest || webtest.ToastText(r.Body) == "" {
+			t.Errorf("/audit?%s: %d, toast %q; want 400 with a message", bad, r.Status, webtest.ToastText(r.Body))
+		}
+	}
 
 	// The secret filter takes an ID or an exact name.
 	byID := portalGet(t, ada, "/audit?secret="+alpha.ID, true, http.StatusOK)
