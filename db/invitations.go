@@ -28,7 +28,11 @@ type TeamRef struct {
 
 // Invitation asks a person, by email, to join an organization. Its link (a random token, shown once
 // to whoever invites) is the only way in: the person opens it and sets their own password, or signs in
-// to the account they already have and accepts. Nobody else ever chooses their password.
+// to the account they already have and accepts. keyhold sends no email, so the link passes through
+// the inviter, who could open it themselves for an email that has no account yet: the account so made
+// is in this organization only, and enters another only through an invitation accepted with its
+// password (the operator's AddMember refuses an existing account). An existing account's password is
+// never set through a link.
 type Invitation struct {
 	ID      string
 	OrgID   string
@@ -71,7 +75,8 @@ type InvitationFilter struct {
 // CreateInvitation invites a person to the actor's organization and returns the link's token (shown
 // once, never stored) with the invitation. An earlier pending invitation of the same email is
 // revoked: its link stops working. The answer and the work are the same whether or not the email has
-// a keyhold account anywhere: no account is looked at. Admins (and the operator) only. It returns
+// a keyhold account anywhere: no account is looked at (the link's page tells its holder, who must be
+// able to sign in). Admins (and the operator) only. It returns
 // CodeForbidden, CodeInvalid (email, role, a team not in the organization, message) or CodeConflict
 // (already a member).
 func (s *Store) CreateInvitation(ctx context.Context, a Actor, in NewInvitation) (string, *Invitation, error) {
