@@ -47,7 +47,8 @@ func (s *Store) CreateAPIKey(ctx context.Context, a Actor, label string, expires
 		k.ExpiresAt = expires.UTC().Truncate(time.Millisecond)
 		exp = ms(expires)
 	}
-	_, err = inTx(ctx, s, touchesAPIKeys(), func(tx *sql.Tx) (struct{}, error) {
+	// A new key makes no cached lookup stale: only keys that authenticated are cached.
+	_, err = inTx(ctx, s, touchesNothing, func(tx *sql.Tx) (struct{}, error) {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO api_keys (id, org_id, user_id, label, prefix, hash, created_at, expires_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, k.ID, k.OrgID, a.UserID, label, k.Prefix, tokenHash(token), ms(now), exp); err != nil {
 			return struct{}{}, err
