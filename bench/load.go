@@ -52,20 +52,30 @@ type loadResult struct {
 // newLoadTransport is the generator's HTTP/1.1 client side: a pool of exactly clients keep-alive
 // connections, no compression, counting every dial.
 func newLoadTransport(clients int, dials *atomic.Int64) *http.Transport {
+	tr := newTransport(nil, clients, dials)
+	tr.ResponseHeaderTimeout = 30 * time.Second
+	return tr
+}
+
+// newTransport is a transport of at most clients connections, dialled from src (nil: any address),
+// counting its dials.
+func newTransport(src net.IP, clients int, dials *atomic.Int64) *http.Transport {
 	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	if src != nil {
+		d.LocalAddr = &net.TCPAddr{IP: src}
+	}
 	return &http.Transport{
 		Proxy: nil,
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			dials.Add(1)
 			return d.DialContext(ctx, network, addr)
 		},
-		MaxIdleConns:          clients * 2,
-		MaxIdleConnsPerHost:   clients,
-		MaxConnsPerHost:       clients,
-		IdleConnTimeout:       time.Minute,
-		DisableCompression:    true,
-		ForceAttemptHTTP2:     false,
-		ResponseHeaderTimeout: 30 * time.Second,
+		MaxIdleConns:        clients * 2,
+		MaxIdleConnsPerHost: clients,
+		MaxConnsPerHost:     clients,
+		IdleConnTimeout:     time.Minute,
+		DisableCompression:  true,
+		ForceAttemptHTTP2:   false,
 	}
 }
 

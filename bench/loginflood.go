@@ -113,18 +113,10 @@ func (e *env) loginFloodPhase(ctx context.Context) error {
 			}
 		}
 
-		time.Sleep(300 * time.Millisecond)
-		before, err := readMem(e.kh.pid)
+		mem, err := watchMem(e.kh.pid)
 		if err != nil {
 			return err
 		}
-		reset := resetPeak(e.kh.pid)
-		if reset {
-			if before, err = readMem(e.kh.pid); err != nil {
-				return err
-			}
-		}
-		sampler := sampleRSS(e.kh.pid)
 		fl := startLoginFlood(ctx, e.kh.base, round, loginFloodWorkers)
 		e.logf("round %d: flood of %d failed sign-ins started; %s", round, loginFloodWorkers, fl.note)
 		err = sleepCtx(ctx, e.cfg.Warmup)
@@ -135,20 +127,17 @@ func (e *env) loginFloodPhase(ctx context.Context) error {
 			err = measure(true, c)
 		}
 		fr := fl.finish()
-		peak, samples := sampler.finish()
+		peak, samples, after, merr := mem.finish()
 		if err != nil {
 			if fr.cancelled > 0 {
 				e.killKeyhold(round, fr.cancelled)
 			}
 			return err
 		}
-		after, merr := readMem(e.kh.pid)
 		if merr != nil {
 			return merr
 		}
-		if reset || after.HWM > before.HWM {
-			peak = max(peak, after.HWM)
-		}
+		before, reset := mem.before, mem.reset
 		g := peak - before.RSS
 		rate := float64(fr.inWindow) / fr.flood.Seconds()
 		allRate := float64(fr.answered()) / (fr.flood + fr.drain).Seconds()
@@ -400,23 +389,10 @@ func (fl *loginFlood) finish() floodResult {
 // floodClient is one attacker's browser: a cookie jar and one keep-alive connection from src (nil:
 // the default address). It follows no redirect: a failed sign-in answers with the form.
 func floodClient(src net.IP, dials *atomic.Int64) *http.Client {
-	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
-	if src != nil {
-		d.LocalAddr = &net.TCPAddr{IP: src}
-	}
 	jar, _ := cookiejar.New(nil)
 	return &http.Client{
-		Jar: jar,
-		Transport: &http.Transport{
-			Proxy: nil,
-			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-				dials.Add(1)
-				return d.DialContext(ctx, network, addr)
-			},
-			MaxIdleConnsPerHost: 1,
-			MaxConnsPerHost:     1,
-			DisableCompression:  true,
-		},
+		Jar:           jar,
+		Transport:     newTransport(src, 1, dials),
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 }

@@ -271,6 +271,45 @@ func (s *rssSampler) finish() (int64, int) {
 	return s.max, s.n
 }
 
+// memWatch measures a process's resident memory over a stretch of work: its baseline once the
+// process has settled (with VmHWM reset to it where the kernel allows), and its peak, from 5 ms
+// samples and, when it is trustworthy (reset, or grown past the baseline's), VmHWM.
+type memWatch struct {
+	pid     int
+	before  memStatus
+	reset   bool
+	sampler *rssSampler
+}
+
+// watchMem lets the process settle, reads its baseline and starts sampling.
+func watchMem(pid int) (*memWatch, error) {
+	time.Sleep(300 * time.Millisecond)
+	w := &memWatch{pid: pid}
+	var err error
+	if w.before, err = readMem(pid); err != nil {
+		return nil, err
+	}
+	if w.reset = resetPeak(pid); w.reset {
+		if w.before, err = readMem(pid); err != nil {
+			return nil, err
+		}
+	}
+	w.sampler = sampleRSS(pid)
+	return w, nil
+}
+
+// finish stops sampling and returns the peak RSS, the number of samples and the status after.
+func (w *memWatch) finish() (peak int64, samples int, after memStatus, err error) {
+	peak, samples = w.sampler.finish()
+	if after, err = readMem(w.pid); err != nil {
+		return 0, samples, after, err
+	}
+	if w.reset || after.HWM > w.before.HWM {
+		peak = max(peak, after.HWM)
+	}
+	return peak, samples, after, nil
+}
+
 // clockTicks is the unit of the CPU times in /proc/<pid>/stat (USER_HZ, 100 on Linux).
 const clockTicks = 100
 

@@ -181,18 +181,10 @@ func (e *env) rssMeasure(ctx context.Context, name string, payload int64, reqs [
 			}
 		}
 	}
-	time.Sleep(300 * time.Millisecond)
-	before, err := readMem(p.pid)
+	mem, err := watchMem(p.pid)
 	if err != nil {
 		return Record{}, nil, err
 	}
-	reset := resetPeak(p.pid)
-	if reset {
-		if before, err = readMem(p.pid); err != nil {
-			return Record{}, nil, err
-		}
-	}
-	sampler := sampleRSS(p.pid)
 	tr := &http.Transport{Proxy: nil, MaxIdleConnsPerHost: len(reqs), DisableCompression: true}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: 2 * time.Minute}
@@ -210,8 +202,7 @@ func (e *env) rssMeasure(ctx context.Context, name string, payload int64, reqs [
 	wg.Wait()
 	took := time.Since(began)
 	time.Sleep(100 * time.Millisecond)
-	peak, samples := sampler.finish()
-	after, err := readMem(p.pid)
+	peak, samples, after, err := mem.finish()
 	if err != nil {
 		return Record{}, nil, err
 	}
@@ -220,9 +211,7 @@ func (e *env) rssMeasure(ctx context.Context, name string, payload int64, reqs [
 			return Record{}, statuses, err
 		}
 	}
-	if reset || after.HWM > before.HWM {
-		peak = max(peak, after.HWM)
-	}
+	before, reset := mem.before, mem.reset
 	rec := Record{Kind: "rss", Measure: name, Server: "keyhold", Concurrency: len(reqs), PayloadBytes: payload, BaselineRSS: before.RSS,
 		PeakRSS: peak, GrowthBytes: peak - before.RSS, HWMBefore: before.HWM, HWMAfter: after.HWM, PeakReset: reset, Samples: samples,
 		Status: statuses[0], MaxMs: ms(took)}
