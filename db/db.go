@@ -122,16 +122,33 @@ type statements struct {
 	updateValue  *sql.Stmt // writer: a secret's new value
 }
 
-func (s *Store) prepare(ctx context.Context) error {
-	var err error
-	prep := func(db *sql.DB, query string) *sql.Stmt {
-		if err != nil {
-			return nil
-		}
-		var st *sql.Stmt
-		st, err = db.PrepareContext(ctx, query)
-		return st
+// preparer prepares statements until one fails, and keeps that failure.
+type preparer struct {
+	ctx context.Context
+	err error
+}
+
+func (p *preparer) prep(db *sql.DB, query string) *sql.Stmt {
+	if p.err != nil {
+		return nil
 	}
+	st, err := db.PrepareContext(p.ctx, query)
+	p.err = err
+	return st
+}
+
+// closeStmts closes the statements that were prepared.
+func closeStmts(sts ...*sql.Stmt) {
+	for _, st := range sts {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
+
+func (s *Store) prepare(ctx context.Context) error {
+	p := &preparer{ctx: ctx}
+	prep := p.prep
 	s.stmts = statements{
 		secretByID:   prep(s.r, secretSQL(bySecretID, false)),
 		revealByID:   prep(s.r, secretSQL(bySecretID, true)),
@@ -145,18 +162,15 @@ func (s *Store) prepare(ctx context.Context) error {
 		insertOwner:  prep(s.w, insertOwnerSQL),
 		updateValue:  prep(s.w, updateValueSQL),
 	}
-	if err != nil {
-		return fmt.Errorf("db: prepare: %w", err)
+	if p.err != nil {
+		return fmt.Errorf("db: prepare: %w", p.err)
 	}
 	return nil
 }
 
 func (st statements) close() {
-	for _, s := range []*sql.Stmt{st.secretByID, st.revealByID, st.revealByName, st.listSecrets, st.countSecrets, st.apiKey, st.secretByIDW, st.insertSecret, st.insertOwner, st.updateValue} {
-		if s != nil {
-			s.Close()
-		}
-	}
+	closeStmts(st.secretByID, st.revealByID, st.revealByName, st.listSecrets, st.countSecrets, st.apiKey, st.secretByIDW, st.insertSecret,
+		st.insertOwner, st.updateValue)
 }
 
 // Open opens (creating if needed) the database at path, applies pending migrations, checks the master

@@ -73,13 +73,7 @@ type auditStatements struct {
 	outbox     *sql.Stmt // a change's audit event, into the outbox
 }
 
-func (st auditStatements) close() {
-	for _, s := range []*sql.Stmt{st.insert, st.insertMany, st.outbox} {
-		if s != nil {
-			s.Close()
-		}
-	}
-}
+func (st auditStatements) close() { closeStmts(st.insert, st.insertMany, st.outbox) }
 
 // auditReq is an audit record as the SQLite backend handles it.
 type auditReq struct {
@@ -97,17 +91,9 @@ func newAuditWriter(m *machine) (*auditWriter, error) {
 	ctx := context.Background()
 	var maxJID sql.NullInt64
 	err := m.onWriter(ctx, func(ctx context.Context, db *sql.DB) error {
-		var err error
-		prep := func(query string) *sql.Stmt {
-			if err != nil {
-				return nil
-			}
-			var st *sql.Stmt
-			st, err = db.PrepareContext(ctx, query)
-			return st
-		}
-		w.stmts = auditStatements{insert: prep(insertAuditSQL), insertMany: prep(insertAuditManySQL), outbox: prep(insertOutboxSQL)}
-		return err
+		p := &preparer{ctx: ctx}
+		w.stmts = auditStatements{insert: p.prep(db, insertAuditSQL), insertMany: p.prep(db, insertAuditManySQL), outbox: p.prep(db, insertOutboxSQL)}
+		return p.err
 	})
 	if err != nil {
 		w.stmts.close()
