@@ -148,19 +148,18 @@ func closeStmts(sts ...*sql.Stmt) {
 
 func (s *Store) prepare(ctx context.Context) error {
 	p := &preparer{ctx: ctx}
-	prep := p.prep
 	s.stmts = statements{
-		secretByID:   prep(s.r, secretSQL(bySecretID, false)),
-		revealByID:   prep(s.r, secretSQL(bySecretID, true)),
-		revealByName: prep(s.r, fetchByNameSQL),
-		listSecrets: prep(s.r, `SELECT `+secretCols+`, `+accessExpr+` `+secretFrom+` WHERE `+listWhere+`
+		secretByID:   p.prep(s.r, secretSQL(bySecretID, false)),
+		revealByID:   p.prep(s.r, secretSQL(bySecretID, true)),
+		revealByName: p.prep(s.r, fetchByNameSQL),
+		listSecrets: p.prep(s.r, `SELECT `+secretCols+`, `+accessExpr+` `+secretFrom+` WHERE `+listWhere+`
 			ORDER BY s.name LIMIT ?4 OFFSET ?5`),
-		countSecrets: prep(s.r, countSecretsSQL),
-		apiKey:       prep(s.r, apiKeySQL),
-		secretByIDW:  prep(s.w, secretSQL(bySecretID, false)),
-		insertSecret: prep(s.w, insertSecretSQL),
-		insertOwner:  prep(s.w, insertOwnerSQL),
-		updateValue:  prep(s.w, updateValueSQL),
+		countSecrets: p.prep(s.r, countSecretsSQL),
+		apiKey:       p.prep(s.r, apiKeySQL),
+		secretByIDW:  p.prep(s.w, secretSQL(bySecretID, false)),
+		insertSecret: p.prep(s.w, insertSecretSQL),
+		insertOwner:  p.prep(s.w, insertOwnerSQL),
+		updateValue:  p.prep(s.w, updateValueSQL),
 	}
 	if p.err != nil {
 		return fmt.Errorf("db: prepare: %w", p.err)
