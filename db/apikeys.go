@@ -160,7 +160,9 @@ func (s *Store) AuthenticateAPIKey(ctx context.Context, token, clientIP string) 
 		return Actor{}, fail
 	}
 	a.Name = displayName(first, last, a.Email)
-	s.m.keys.put(want, stamp, cachedKey{actor: a, expires: expires.Int64, at: now})
+	if s.m.tune.KeyCacheTTL > 0 {
+		s.m.keys.put(want, stamp, cachedKey{actor: a, expires: expires.Int64, at: now})
+	}
 	a.ClientIP = clientIP
 	return a, nil
 }
