@@ -35,9 +35,7 @@ func TestBrowser_Invitation(t *testing.T) {
 	admin.navigate("/members")
 	admin.click(`button[hx-get="/members/invite"]`)
 	admin.waitFor("the Invite dialog", dialogOpen)
-	if got := admin.focusedID(); got != "invite-email" {
-		t.Errorf("focus on #%s, want the email", got)
-	}
+	admin.wantFocus("invite-email", "the email")
 	admin.typeInto("#invite-email", "nia@example.com")
 	admin.click(`#dialog input[name="team"][value="` + team.ID + `"]`)
 	admin.shot("invite-dialog")
@@ -117,9 +115,7 @@ func TestBrowser_PasswordReset(t *testing.T) {
 	b := newBrowserTab(t, ts)
 	b.navigate("/reset/" + token)
 	b.waitVisible("#reset-password")
-	if got := b.focusedID(); got != "reset-password" {
-		t.Errorf("focus on #%s", got)
-	}
+	b.wantFocus("reset-password", "the new password")
 	b.shot("reset-page")
 	b.fill("#reset-password", "short")
 	b.fill("#reset-password-confirm", "short")

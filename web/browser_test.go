@@ -421,10 +421,18 @@ const (
 	dialogClosed = `!document.querySelector("#dialog dialog")`
 )
 
-// focusedID is the id of the element that has the focus.
-func (b *browserTab) focusedID() string {
+// wantFocus waits until the element with this id has the focus, and reports which element had it
+// if that never happens. A browser applies autofocus on its next rendering update, a moment after
+// the element shows, so a single look right after waitVisible races it.
+func (b *browserTab) wantFocus(id, what string) {
 	b.t.Helper()
-	return evalJS[string](b, `document.activeElement ? document.activeElement.id : ""`)
+	ctx, cancel := b.step()
+	defer cancel()
+	cond := fmt.Sprintf(`document.activeElement !== null && document.activeElement.id === %q`, id)
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](cond, chromedp.WithPollingTimeout(3*time.Second))); err != nil {
+		got := evalJS[string](b, `document.activeElement ? document.activeElement.id : ""`)
+		b.t.Errorf("focus on #%s, want %s (#%s)", got, what, id)
+	}
 }
 
 // countRequests starts counting the requests htmx sends from now on; requests reads the count.
@@ -486,9 +494,7 @@ func TestBrowser_FirstRunSetup(t *testing.T) {
 	if got := b.path(); got != "/setup" {
 		t.Fatalf("the first page is %s, want /setup", got)
 	}
-	if got := b.focusedID(); got != "setup-org" {
-		t.Errorf("focus on #%s, want the organization name", got)
-	}
+	b.wantFocus("setup-org", "the organization name")
 	b.typeInto("#setup-org", "Acme")
 	b.typeInto("#setup-first", "Ada")
 	b.typeInto("#setup-last", "Admin")
@@ -545,9 +551,7 @@ func TestBrowser_SignOutAndIn(t *testing.T) {
 	if got := b.value("#login-email"); got != "ada@example.com" {
 		t.Errorf("email %q after the error, want it kept", got)
 	}
-	if got := b.focusedID(); got != "login-password" {
-		t.Errorf("focus on #%s after the error, want the password", got)
-	}
+	b.wantFocus("login-password", "the password after the error")
 	b.fill("#login-password", webtest.Password)
 	b.click(`form[action="/login"] button[type="submit"]`)
 	b.waitVisible("#secret-search")
@@ -689,9 +693,7 @@ func TestBrowser_EditRevealUpdate(t *testing.T) {
 	if got := b.value("#secret-value"); got != "" {
 		t.Errorf("the value shows %q before Reveal", got)
 	}
-	if got := b.focusedID(); got != "secret-value" {
-		t.Errorf("focus on #%s, want the value field", got)
-	}
+	b.wantFocus("secret-value", "the value field")
 
 	b.click(`#dialog button[hx-post$="/reveal"]`)
 	b.waitVisible("#dialog [data-copy-target]")
