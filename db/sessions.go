@@ -17,6 +17,8 @@ type Session struct {
 	OrgID      string
 	CreatedAt  time.Time
 	LastSeenAt time.Time
+	// Orgs are the organizations the user belongs to, by name; SessionActor fills them.
+	Orgs []OrgChoice
 }
 
 // SessionLimits are the idle and absolute lifetimes of a session.
@@ -83,10 +85,20 @@ func (s *Store) SessionByToken(ctx context.Context, token string, lim SessionLim
 	return &sess, nil
 }
 
-// UpdateSession changes a session's organization.
+// UpdateSession changes a session's organization to one its user belongs to. It returns CodeNotFound
+// when the user is not a member of orgID (or the session has ended).
 func (s *Store) UpdateSession(ctx context.Context, token, orgID string) error {
-	_, err := s.exec(ctx, `UPDATE sessions SET org_id = ? WHERE id_hash = ?`, orgID, tokenHash(token))
-	return err
+	res, err := s.exec(ctx, `UPDATE sessions SET org_id = ? WHERE id_hash = ?
+		AND EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = sessions.user_id AND m.org_id = ?)`, orgID, tokenHash(token), orgID)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return Errorf(CodeNotFound, "No such organization.")
+	}
+	return nil
 }
 
 // DeleteSession ends one session.

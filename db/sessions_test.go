@@ -1,6 +1,7 @@
 package db_test
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -25,11 +26,21 @@ func TestStore_Session_RoundTrip(t *testing.T) {
 	if sess.UserID != ada.UserID || sess.OrgID != ada.OrgID {
 		t.Fatalf("session %+v", sess)
 	}
-	if err := s.UpdateSession(ctx, token, "other-org"); err != nil {
+	// A session moves only to an organization its user belongs to.
+	gus := mustOrg(t, s, "Gamma", "gus@example.com")
+	for _, orgID := range []string{gus.OrgID, "no-such-org", ""} {
+		wantCode(t, s.UpdateSession(ctx, token, orgID), db.CodeNotFound)
+	}
+	if sess, err = s.SessionByToken(ctx, token, longSession); err != nil || sess.OrgID != ada.OrgID {
+		t.Fatalf("after refused moves %+v %v, want still in Acme", sess, err)
+	}
+	beta := mustOrg(t, s, "Beta", "bea@example.com")
+	mustJoin(t, s, beta, ada, db.OrgMember)
+	if err := s.UpdateSession(ctx, token, beta.OrgID); err != nil {
 		t.Fatal(err)
 	}
 	sess, err = s.SessionByToken(ctx, token, longSession)
-	if err != nil || sess.OrgID != "other-org" {
+	if err != nil || sess.OrgID != beta.OrgID {
 		t.Fatalf("after update %+v %v", sess, err)
 	}
 	for _, bad := range []string{"", token[:len(token)-1], token + "x", changeChar(token, 0), changeChar(token, len(token)/2)} {
@@ -190,6 +201,10 @@ func TestStore_SessionActor(t *testing.T) {
 	if err != nil || sess.OrgID != ada.OrgID || a.UserID != bob.UserID || a.OrgID != ada.OrgID || a.Role != db.OrgMember || a.Source != "portal" {
 		t.Fatalf("SessionActor %+v %+v %v", sess, a, err)
 	}
+	wantOrgs := []db.OrgChoice{{ID: ada.OrgID, Name: "Acme", Role: db.OrgMember}, {ID: zed.OrgID, Name: "Zeta", Role: db.OrgAdmin}}
+	if !slices.Equal(sess.Orgs, wantOrgs) || a.Email != "bob@example.com" || a.Name == "" {
+		t.Fatalf("the session's organizations %+v and actor %+v, want %+v and Bob", sess.Orgs, a, wantOrgs)
+	}
 	if _, err := s.RemoveMember(ctx, ada, bob.UserID); err != nil {
 		t.Fatal(err)
 	}
@@ -201,6 +216,9 @@ func TestStore_SessionActor(t *testing.T) {
 	sess, a, err = s.SessionActor(ctx, other, longSession)
 	if err != nil || sess.OrgID != zed.OrgID || a.OrgID != zed.OrgID || !a.IsAdmin() {
 		t.Fatalf("after leaving Acme: %+v %+v %v, want the session moved to Zeta as its admin", sess, a, err)
+	}
+	if !slices.Equal(sess.Orgs, wantOrgs[1:]) {
+		t.Fatalf("the session's organizations after leaving Acme: %+v", sess.Orgs)
 	}
 	if again, err := s.SessionByToken(ctx, other, longSession); err != nil || again.OrgID != zed.OrgID {
 		t.Fatalf("the move was not stored: %+v %v", again, err)

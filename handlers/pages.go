@@ -31,21 +31,18 @@ type Pages struct {
 	PublicURL string
 }
 
-// layout builds the frame of a signed-in page: who, which organization, and the switcher.
-func (p *Pages) layout(c echo.Context, title, active string) (views.LayoutProps, error) {
+// layout builds the frame of a signed-in page: who, which organization, and the switcher, from what
+// db read with the session.
+func layout(c echo.Context, title, active string) views.LayoutProps {
 	a := actor(c)
 	lp := views.LayoutProps{Title: title, CSRF: request.CSRF(c), UserName: a.Name, UserEmail: a.Email, Active: active, IsAdmin: a.IsAdmin()}
-	ms, err := p.Store.Memberships(c.Request().Context(), a.UserID)
-	if err != nil {
-		return lp, err
-	}
-	for _, m := range ms {
-		if m.OrgID == a.OrgID {
-			lp.OrgName = m.OrgName
+	for _, o := range request.Orgs(c) {
+		if o.ID == a.OrgID {
+			lp.OrgName = o.Name
 		}
-		lp.Orgs = append(lp.Orgs, views.OrgOption{ID: m.OrgID, Name: m.OrgName, Current: m.OrgID == a.OrgID})
+		lp.Orgs = append(lp.Orgs, views.OrgOption{ID: o.ID, Name: o.Name, Current: o.ID == a.OrgID})
 	}
-	return lp, nil
+	return lp
 }
 
 // notify answers a successful dialog action: the empty body closes the dialog, the HX-Trigger events

@@ -23,12 +23,7 @@ func (p *Pages) accountProps(c echo.Context, f views.PasswordForm) views.Account
 
 // accountPage draws the whole Account page around the Change password card f, with status.
 func (p *Pages) accountPage(c echo.Context, status int, f views.PasswordForm) error {
-	body := views.AccountPage(p.accountProps(c, f))
-	lp, err := p.layout(c, "Account", "account")
-	if err != nil {
-		return err
-	}
-	return render(c, status, views.Page(lp, body))
+	return render(c, status, views.Page(layout(c, "Account", "account"), views.AccountPage(p.accountProps(c, f))))
 }
 
 func (p *Pages) passwordForm(c echo.Context) views.PasswordForm {

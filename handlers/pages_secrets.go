@@ -22,11 +22,7 @@ func (p *Pages) page(c echo.Context, title, active string, body templ.Component)
 	if request.IsFragment(c) {
 		return render(c, http.StatusOK, body)
 	}
-	lp, err := p.layout(c, title, active)
-	if err != nil {
-		return err
-	}
-	return render(c, http.StatusOK, views.Page(lp, body))
+	return render(c, http.StatusOK, views.Page(layout(c, title, active), body))
 }
 
 // SecretsPage handles GET /secrets: the Secrets tab, or with HX-Request its table fragment (search,

@@ -56,6 +56,7 @@ func (m *middlewares) loadUser(next echo.HandlerFunc) echo.HandlerFunc {
 			a := ps.actor
 			a.ClientIP = request.ClientIP(c)
 			request.SetSession(c, ps.Token)
+			request.SetOrgs(c, ps.orgs)
 			request.SetActor(c, a)
 		}
 		return next(c)

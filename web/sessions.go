@@ -20,9 +20,10 @@ type portalSession struct {
 	Token  string
 	UserID string
 	OrgID  string
-	// actor is who the session acts as, resolved by db when the session was loaded; zero for a
-	// session being started.
+	// actor is who the session acts as and orgs the organizations its user belongs to, resolved by
+	// db when the session was loaded; zero for a session being started.
 	actor db.Actor
+	orgs  []db.OrgChoice
 }
 
 // sessionKey is the key of the portalSession in a gorilla session's Values.
@@ -89,7 +90,7 @@ func (s *sessionStore) New(r *http.Request, name string) (*sessions.Session, err
 		return sess, err
 	}
 	sess.ID, sess.IsNew = c.Value, false
-	sess.Values[sessionKey{}] = portalSession{Token: c.Value, UserID: rec.UserID, OrgID: rec.OrgID, actor: a}
+	sess.Values[sessionKey{}] = portalSession{Token: c.Value, UserID: rec.UserID, OrgID: rec.OrgID, actor: a, orgs: rec.Orgs}
 	return sess, nil
 }
 
@@ -151,7 +152,8 @@ func (s *sessionStore) Start(c echo.Context, userID, orgID string) error {
 	return nil
 }
 
-// SwitchOrg makes orgID the session's current organization.
+// SwitchOrg makes orgID the session's current organization; db refuses (CodeNotFound) an organization
+// the user does not belong to.
 func (s *sessionStore) SwitchOrg(c echo.Context, orgID string) error {
 	sess, err := s.Get(c.Request(), sessionCookie)
 	ps, ok := sess.Values[sessionKey{}].(portalSession)

@@ -17,6 +17,7 @@ const (
 	actorKey   = "keyhold.actor"
 	csrfKey    = "keyhold.csrf"
 	sessionKey = "keyhold.session"
+	orgsKey    = "keyhold.orgs"
 )
 
 // SetActor records who is acting for the rest of the request: the session's user in its
@@ -52,6 +53,15 @@ func SetSession(c echo.Context, token string) { c.Set(sessionKey, token) }
 func Session(c echo.Context) string {
 	t, _ := c.Get(sessionKey).(string)
 	return t
+}
+
+// SetOrgs records the organizations the session's user belongs to, as db read them with the session.
+func SetOrgs(c echo.Context, orgs []db.OrgChoice) { c.Set(orgsKey, orgs) }
+
+// Orgs are the organizations the signed-in user belongs to, by name, for the portal's switcher.
+func Orgs(c echo.Context) []db.OrgChoice {
+	o, _ := c.Get(orgsKey).([]db.OrgChoice)
+	return o
 }
 
 // IsFragment reports whether the request wants a bare htmx fragment rather than a whole page.
