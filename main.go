@@ -405,11 +405,11 @@ func userRemove(ctx context.Context, args []string, stdout io.Writer, log *slog.
 	if err != nil {
 		return err
 	}
-	deleted, err := store.RemoveMember(ctx, a, m.ID)
+	r, err := store.RemoveMember(ctx, a, m.ID)
 	if err != nil {
 		return err
 	}
-	for _, s := range deleted {
+	for _, s := range r.Deleted {
 		fmt.Fprintln(stdout, s.Name)
 	}
 	return nil

@@ -82,14 +82,38 @@ type AuditFilter struct {
 	// Before pages backwards: only events with ID < Before.
 	Before int64
 	Limit  int
+	// People asks AuditLog for the organization's members too, for a filter by person.
+	People bool
+}
+
+// AuditLog is a page of the audit log and, when the filter asked for them, the organization's
+// members by email.
+type AuditLog struct {
+	Events []AuditEvent
+	People []Member
+}
+
+// AuditLog reads the organization's audit events, newest first, and its members if f.People. Admins
+// only. It returns CodeForbidden.
+func (s *Store) AuditLog(ctx context.Context, a Actor, f AuditFilter) (*AuditLog, error) {
+	if !a.IsAdmin() {
+		return nil, Errorf(CodeForbidden, "Only organization admins can read the audit log.")
+	}
+	events, err := s.listAudit(ctx, a.OrgID, f)
+	if err != nil || !f.People {
+		return &AuditLog{Events: events}, err
+	}
+	people, err := listMembersTx(ctx, s.r, a.OrgID, "")
+	return &AuditLog{Events: events, People: people}, err
 }
 
 // ListAudit lists the organization's audit events, newest first. Admins only.
 func (s *Store) ListAudit(ctx context.Context, a Actor, f AuditFilter) ([]AuditEvent, error) {
-	if !a.IsAdmin() {
-		return nil, Errorf(CodeForbidden, "Only organization admins can read the audit log.")
+	l, err := s.AuditLog(ctx, a, f)
+	if err != nil {
+		return nil, err
 	}
-	return s.listAudit(ctx, a.OrgID, f)
+	return l.Events, nil
 }
 
 // SecretActivity lists the audit events of one secret, newest first. Owners only.

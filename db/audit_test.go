@@ -350,6 +350,16 @@ func TestStore_ListAudit_Filters(t *testing.T) {
 	if err != nil || len(es) != 2 || es[0].SecretName != "G1" || es[1].Action != db.ActionOrgCreate {
 		t.Fatalf("globex lists %+v %v", es, err)
 	}
+	// With People, the log names the organization's members (its own only) for the person filter.
+	l, err := s.AuditLog(ctx, globex, db.AuditFilter{People: true, Limit: 1})
+	if err != nil || len(l.Events) != 1 || len(l.People) != 1 || l.People[0].ID != globex.UserID {
+		t.Fatalf("globex's log with people: %+v %v", l, err)
+	}
+	if l, err := s.AuditLog(ctx, globex, db.AuditFilter{}); err != nil || l.People != nil {
+		t.Fatalf("the log lists people %+v (%v) without People", l.People, err)
+	}
+	_, err = s.AuditLog(ctx, bob, db.AuditFilter{People: true})
+	wantCode(t, err, db.CodeForbidden)
 	// SecretActivity: Owners only.
 	act, err := s.SecretActivity(ctx, bob, s1.ID, 0)
 	if err != nil || len(act) != 4 {

@@ -306,35 +306,37 @@ func (s *Store) ListInvitations(ctx context.Context, a Actor, f InvitationFilter
 	if !a.IsAdmin() {
 		return nil, Errorf(CodeForbidden, "Only organization admins can see invitations.")
 	}
-	return inReadTx(ctx, s, func(tx *sql.Tx) ([]Invitation, error) {
-		rows, err := tx.QueryContext(ctx, `SELECT `+invitationCols+` `+invitationFrom+`
-			WHERE i.org_id = ? AND (? = '' OR i.state = ?) AND (? = '' OR i.email_key = ?) ORDER BY i.created_at DESC, i.id DESC LIMIT 1000`,
-			a.OrgID, string(f.State), string(f.State), f.Email, emailKeyOf(f.Email))
+	return inReadTx(ctx, s, func(tx *sql.Tx) ([]Invitation, error) { return listInvitationsTx(ctx, tx, a.OrgID, f) })
+}
+
+func listInvitationsTx(ctx context.Context, tx *sql.Tx, orgID string, f InvitationFilter) ([]Invitation, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT `+invitationCols+` `+invitationFrom+`
+		WHERE i.org_id = ? AND (? = '' OR i.state = ?) AND (? = '' OR i.email_key = ?) ORDER BY i.created_at DESC, i.id DESC LIMIT 1000`,
+		orgID, string(f.State), string(f.State), f.Email, emailKeyOf(f.Email))
+	if err != nil {
+		return nil, err
+	}
+	var invs []*Invitation
+	for rows.Next() {
+		inv, err := scanInvitation(rows)
 		if err != nil {
+			rows.Close()
 			return nil, err
 		}
-		var invs []*Invitation
-		for rows.Next() {
-			inv, err := scanInvitation(rows)
-			if err != nil {
-				rows.Close()
-				return nil, err
-			}
-			invs = append(invs, inv)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-		if err := invitationTeamsTx(ctx, tx, invs); err != nil {
-			return nil, err
-		}
-		out := make([]Invitation, len(invs))
-		for i, inv := range invs {
-			out[i] = *inv
-		}
-		return out, nil
-	})
+		invs = append(invs, inv)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if err := invitationTeamsTx(ctx, tx, invs); err != nil {
+		return nil, err
+	}
+	out := make([]Invitation, len(invs))
+	for i, inv := range invs {
+		out[i] = *inv
+	}
+	return out, nil
 }
 
 // InvitationByID returns one invitation of the actor's organization. Admins only. It returns
@@ -507,21 +509,20 @@ func (s *Store) joinTx(ctx context.Context, tx *sql.Tx, inv *Invitation, u *User
 }
 
 // RefuseInvitation declines the invitation whose link carries token: its link stops working. It
-// returns CodeNotFound (the link does not work).
-func (s *Store) RefuseInvitation(ctx context.Context, token, clientIP string) error {
+// returns the invitation as it was, or CodeNotFound (the link does not work).
+func (s *Store) RefuseInvitation(ctx context.Context, token, clientIP string) (*Invitation, error) {
 	now := s.now()
-	_, err := inTx(ctx, s, touchesNothing, func(tx *sql.Tx) (struct{}, error) {
+	return inTx(ctx, s, touchesNothing, func(tx *sql.Tx) (*Invitation, error) {
 		inv, err := s.liveInvitation(ctx, tx, token)
 		if err != nil {
-			return struct{}{}, err
+			return nil, err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE invitations SET state = 'refused', acted_at = ? WHERE id = ?`, ms(now), inv.ID); err != nil {
-			return struct{}{}, err
+			return nil, err
 		}
 		a := Actor{Email: inv.Email, Name: inv.Email, OrgID: inv.OrgID, Source: "portal", ClientIP: clientIP}
-		return struct{}{}, s.recordTx(ctx, tx, a, now, Event{Action: ActionInvitationRefuse, TargetKind: "invitation", TargetID: inv.ID, TargetName: inv.Email})
+		return inv, s.recordTx(ctx, tx, a, now, Event{Action: ActionInvitationRefuse, TargetKind: "invitation", TargetID: inv.ID, TargetName: inv.Email})
 	})
-	return err
 }
 
 // AcceptInvitationSignIn accepts the invitation whose link carries token for the person who already

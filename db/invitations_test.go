@@ -184,8 +184,8 @@ func TestStore_Invitation_Refusals(t *testing.T) {
 	wantCode(t, err, db.CodeForbidden)
 
 	// Refused, revoked and expired links all stop working, with one message.
-	if err := s.RefuseInvitation(ctx, second, ""); err != nil {
-		t.Fatal(err)
+	if inv, err := s.RefuseInvitation(ctx, second, ""); err != nil || inv.OrgName != "Acme" {
+		t.Fatalf("refused %+v, %v; want Acme's invitation", inv, err)
 	}
 	_, _, err = s.AcceptInvitationNewAccount(ctx, second, db.NewAccount{Password: "a good password!"})
 	wantCode(t, err, db.CodeNotFound)
@@ -205,7 +205,8 @@ func TestStore_Invitation_Refusals(t *testing.T) {
 		if db.ErrorMessage(err) != msg {
 			t.Errorf("message %q, want the one message %q", db.ErrorMessage(err), msg)
 		}
-		wantCode(t, s.RefuseInvitation(ctx, tok, ""), db.CodeNotFound)
+		_, err = s.RefuseInvitation(ctx, tok, "")
+		wantCode(t, err, db.CodeNotFound)
 	}
 	for _, email := range []string{"cat@example.com", "dan@example.com", "eve@example.com"} {
 		if _, err := s.UserByEmail(ctx, email); db.ErrorCode(err) != db.CodeNotFound {

@@ -73,28 +73,37 @@ func (s *Store) SetMemberRole(ctx context.Context, a Actor, userID string, role 
 // RemoveMember takes a user out of the actor's organization: their memberships of its teams, grants,
 // sessions and API keys go with them, and so do the pending invitations they made, and every secret left with no Owner user is deleted. Admins
 // only; the last admin cannot be removed. It returns the deleted secrets, or CodeForbidden,
-// CodeNotFound or CodeConflict.
-func (s *Store) RemoveMember(ctx context.Context, a Actor, userID string) ([]Secret, error) {
+// CodeNotFound or CodeConflict; on CodeConflict the removal still names the member, for the dialog
+// that explains the refusal.
+func (s *Store) RemoveMember(ctx context.Context, a Actor, userID string) (*MemberRemoval, error) {
 	return s.removeMember(ctx, a, userID, false)
 }
 
-// PreviewRemoveMember is RemoveMember's confirmation: the secrets it would delete, or its refusal,
-// with nothing changed.
-func (s *Store) PreviewRemoveMember(ctx context.Context, a Actor, userID string) ([]Secret, error) {
+// PreviewRemoveMember is RemoveMember's confirmation: what it would do, or its refusal, with nothing
+// changed.
+func (s *Store) PreviewRemoveMember(ctx context.Context, a Actor, userID string) (*MemberRemoval, error) {
 	return s.removeMember(ctx, a, userID, true)
 }
 
-func (s *Store) removeMember(ctx context.Context, a Actor, userID string, preview bool) ([]Secret, error) {
+// MemberRemoval is what removing a member did, or previewed would do.
+type MemberRemoval struct {
+	Member  Member   // who leaves
+	Deleted []Secret // the secrets the last-Owner rule deleted
+}
+
+func (s *Store) removeMember(ctx context.Context, a Actor, userID string, preview bool) (*MemberRemoval, error) {
 	if !a.IsAdmin() {
 		return nil, Errorf(CodeForbidden, "Only organization admins can remove members.")
 	}
 	now := s.now()
+	var r MemberRemoval
 	// The member's keys stop working at once.
 	deleted, err := change(ctx, s, preview, touchesAccess(a.OrgID).and(touchesAPIKeys()), func(tx *sql.Tx) ([]Secret, error) {
 		m, err := memberTx(ctx, tx, a.OrgID, userID)
 		if err != nil {
 			return nil, err
 		}
+		r.Member = *m
 		if m.Role == OrgAdmin {
 			if err := keepAnAdmin(ctx, tx, a.OrgID, m.Email+" is the organization's last admin: make someone else an admin first."); err != nil {
 				return nil, err
@@ -123,5 +132,9 @@ func (s *Store) removeMember(ctx context.Context, a Actor, userID string, previe
 		}
 		return s.deleteOrphansTx(ctx, tx, a, now, candidates, fmt.Sprintf("last Owner %s left the organization", m.Email))
 	})
-	return deleted, err
+	if r.Member.ID == "" {
+		return nil, err
+	}
+	r.Deleted = deleted
+	return &r, err
 }

@@ -112,10 +112,16 @@ func TestStore_LastAdmin(t *testing.T) {
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	bob := mustMember(t, s, ada, "bob@example.com")
 
-	_, err := s.RemoveMember(ctx, ada, ada.UserID)
+	r, err := s.RemoveMember(ctx, ada, ada.UserID)
 	wantCode(t, err, db.CodeConflict)
-	_, err = s.PreviewRemoveMember(ctx, ada, ada.UserID)
+	if r == nil || r.Member.Email != "ada@example.com" || len(r.Deleted) != 0 {
+		t.Fatalf("the refused removal says %+v, want it to name ada and delete nothing", r)
+	}
+	r, err = s.PreviewRemoveMember(ctx, ada, ada.UserID)
 	wantCode(t, err, db.CodeConflict)
+	if r == nil || r.Member.Email != "ada@example.com" {
+		t.Fatalf("the refused preview says %+v, want it to name ada", r)
+	}
 	_, err = s.RemoveMember(ctx, db.SystemActor(ada.OrgID), ada.UserID)
 	wantCode(t, err, db.CodeConflict)
 	wantCode(t, s.SetMemberRole(ctx, ada, ada.UserID, db.OrgMember), db.CodeConflict)
@@ -172,7 +178,7 @@ func TestStore_SystemActor_AdminChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if names := secretNames(deleted); !slices.Equal(names, []string{"BOB_ONLY"}) {
+	if names := secretNames(deleted.Deleted); !slices.Equal(names, []string{"BOB_ONLY"}) || deleted.Member.Email != "bob@example.com" {
 		t.Fatalf("deleted %v", names)
 	}
 	if n := rawInt(t, raw, `SELECT COUNT(*) FROM secrets WHERE id = ? AND deleted_at IS NOT NULL AND deleted_by IS NULL`, sec.ID); n != 1 {
@@ -260,5 +266,35 @@ func TestStore_Orgs(t *testing.T) {
 	}
 	if err := s.Ping(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The Members page reads members and invitations together; a member sees the members only.
+func TestStore_Roster(t *testing.T) {
+	t.Parallel()
+	s := mustOpen(t)
+	ada := mustOrg(t, s, "Acme", "ada@example.com")
+	bob := mustMember(t, s, ada, "bob@example.com")
+	mustOrg(t, s, "Other", "oz@example.com")
+	if _, _, err := s.CreateInvitation(ctx, ada, db.NewInvitation{Email: "nia@example.com", Role: db.OrgMember}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Roster(ctx, ada)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var emails []string
+	for _, m := range r.Members {
+		emails = append(emails, m.Email)
+	}
+	if !slices.Equal(emails, []string{"ada@example.com", "bob@example.com"}) || len(r.Invitations) != 1 || r.Invitations[0].Email != "nia@example.com" {
+		t.Fatalf("the admin's roster: members %v, invitations %+v", emails, r.Invitations)
+	}
+	r, err = s.Roster(ctx, bob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Members) != 2 || len(r.Invitations) != 0 {
+		t.Fatalf("a member's roster: %d members, invitations %+v; want 2 and none", len(r.Members), r.Invitations)
 	}
 }

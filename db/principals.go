@@ -31,47 +31,61 @@ const principalsSQL = `SELECT kind, id, first, last, detail FROM (
 	FROM teams t WHERE t.org_id = ?1 AND t.name LIKE ?2 ESCAPE '\'
 ) ORDER BY o, k`
 
-// SearchPrincipals returns at most limit members and teams of the actor's organization whose name, or
-// (for a member) email, contains query, without those in exclude (refs such as "user:ID"): what the
-// Share dialog's type-ahead offers. Members come first, by email, then teams by name. Matching is
-// case-insensitive for ASCII letters.
-func (s *Store) SearchPrincipals(ctx context.Context, a Actor, query string, exclude []string, limit int) ([]Principal, error) {
+// SearchPrincipals returns, for the Share dialog of secret secretID, the secret (with the actor's
+// access) and at most limit members and teams of the actor's organization whose name, or (for a
+// member) email, contains query, without those in exclude (refs such as "user:ID"): what the dialog's
+// type-ahead offers. Members come first, by email, then teams by name. Matching is case-insensitive
+// for ASCII letters. It returns CodeNotFound when the actor cannot read the secret.
+func (s *Store) SearchPrincipals(ctx context.Context, a Actor, secretID, query string, exclude []string, limit int) (*Secret, []Principal, error) {
 	query = strings.TrimSpace(query)
-	if query == "" || limit <= 0 {
-		return nil, nil
-	}
 	skip := map[string]bool{}
 	for _, r := range exclude {
 		skip[r] = true
 	}
-	rows, err := s.r.QueryContext(ctx, principalsSQL, a.OrgID, likePattern(query))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	var out []Principal
-	for rows.Next() && len(out) < limit {
-		var p Principal
-		var first, last string
-		if err := rows.Scan(&p.Kind, &p.ID, &first, &last, &p.Detail); err != nil {
+	sec, err := inReadTx(ctx, s, func(tx *sql.Tx) (*Secret, error) {
+		sec, err := scanLookup(tx.StmtContext(ctx, s.stmts.secretByID).QueryRowContext(ctx, a.UserID, secretID, a.OrgID))
+		if err != nil || query == "" || limit <= 0 {
+			return sec, err
+		}
+		rows, err := tx.QueryContext(ctx, principalsSQL, a.OrgID, likePattern(query))
+		if err != nil {
 			return nil, err
 		}
-		p.Name = first
-		if p.Kind == PrincipalUser {
-			p.Name = displayName(first, last, p.Detail)
+		defer rows.Close()
+		for rows.Next() && len(out) < limit {
+			var p Principal
+			var first, last string
+			if err := rows.Scan(&p.Kind, &p.ID, &first, &last, &p.Detail); err != nil {
+				return nil, err
+			}
+			p.Name = first
+			if p.Kind == PrincipalUser {
+				p.Name = displayName(first, last, p.Detail)
+			}
+			if !skip[p.Ref()] {
+				out = append(out, p)
+			}
 		}
-		if !skip[p.Ref()] {
-			out = append(out, p)
-		}
+		return sec, rows.Err()
+	})
+	if err != nil {
+		return nil, nil, err
 	}
-	return out, rows.Err()
+	return sec, out, nil
 }
 
-// PrincipalsByRef returns the members and teams of the actor's organization that refs name ("user:ID"
-// or "team:ID"), by ref, in one snapshot; a ref that names none is not in the map.
-func (s *Store) PrincipalsByRef(ctx context.Context, a Actor, refs []string) (map[string]Principal, error) {
-	return inReadTx(ctx, s, func(tx *sql.Tx) (map[string]Principal, error) {
-		out := map[string]Principal{}
+// PrincipalsByRef names, for the Share dialog of secret secretID, the principals refs ("user:ID",
+// "team:ID") that are members or teams of the actor's organization, and returns the secret (with the
+// actor's access). Refs that are not are left out. It returns CodeNotFound when the actor cannot read
+// the secret.
+func (s *Store) PrincipalsByRef(ctx context.Context, a Actor, secretID string, refs []string) (*Secret, map[string]Principal, error) {
+	out := map[string]Principal{}
+	sec, err := inReadTx(ctx, s, func(tx *sql.Tx) (*Secret, error) {
+		sec, err := scanLookup(tx.StmtContext(ctx, s.stmts.secretByID).QueryRowContext(ctx, a.UserID, secretID, a.OrgID))
+		if err != nil {
+			return nil, err
+		}
 		for _, ref := range refs {
 			kind, id, _ := strings.Cut(ref, ":")
 			p := Principal{Kind: kind, ID: id}
@@ -96,6 +110,10 @@ func (s *Store) PrincipalsByRef(ctx context.Context, a Actor, refs []string) (ma
 			}
 			out[ref] = p
 		}
-		return out, nil
+		return sec, nil
 	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return sec, out, nil
 }

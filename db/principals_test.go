@@ -24,12 +24,14 @@ func TestStore_SearchPrincipals(t *testing.T) {
 	zed := mustOrg(t, s, "Globex", "zed@example.com")
 	mustTeam(t, s, zed, "Bob's other team")
 	mustMember(t, s, zed, "bobby@example.com")
+	sec := mustSecret(t, s, ada, "SHARED_HERE", "v")
+	zedSec := mustSecret(t, s, zed, "GLOBEX_ONLY", "v")
 
 	search := func(q string, exclude []string, limit int) []string {
 		t.Helper()
-		ps, err := s.SearchPrincipals(ctx, ada, q, exclude, limit)
-		if err != nil {
-			t.Fatal(err)
+		got, ps, err := s.SearchPrincipals(ctx, ada, sec.ID, q, exclude, limit)
+		if err != nil || got.ID != sec.ID {
+			t.Fatalf("search %q: secret %+v, %v", q, got, err)
 		}
 		return refs(ps)
 	}
@@ -56,9 +58,24 @@ func TestStore_SearchPrincipals(t *testing.T) {
 		}
 	}
 
-	found, err := s.PrincipalsByRef(ctx, ada, []string{"user:" + bob.UserID, "team:" + ops.ID, "user:" + zed.UserID, "team:nope", "bogus"})
-	if err != nil {
-		t.Fatal(err)
+	// Only for the dialog of a secret the actor can read: bob cannot read ada's, nobody another
+	// organization's.
+	for _, c := range []struct {
+		who db.Actor
+		id  string
+	}{{bob, sec.ID}, {ada, zedSec.ID}, {ada, "no-such-secret"}} {
+		_, ps, err := s.SearchPrincipals(ctx, c.who, c.id, "bob", nil, 8)
+		wantCode(t, err, db.CodeNotFound)
+		_, byRef, err := s.PrincipalsByRef(ctx, c.who, c.id, []string{"user:" + bob.UserID})
+		wantCode(t, err, db.CodeNotFound)
+		if ps != nil || byRef != nil {
+			t.Errorf("a refused lookup answered %v %v", ps, byRef)
+		}
+	}
+
+	got, found, err := s.PrincipalsByRef(ctx, ada, sec.ID, []string{"user:" + bob.UserID, "team:" + ops.ID, "user:" + zed.UserID, "team:nope", "bogus"})
+	if err != nil || got.ID != sec.ID || !got.Access.CanEdit() {
+		t.Fatalf("PrincipalsByRef: secret %+v, %v", got, err)
 	}
 	if len(found) != 2 || found["user:"+bob.UserID].Detail != "bob@example.com" || found["team:"+ops.ID].Name != "Bobsled ops" {
 		t.Errorf("PrincipalsByRef %+v, want Bob and Bobsled ops only", found)

@@ -73,9 +73,9 @@ func TestStore_EffectiveAccess_StrongestGrant(t *testing.T) {
 	}
 
 	// Leaving the team drops bob to his direct Reader grant at once.
-	deleted, err := s.UpdateTeam(ctx, ada, ops.ID, db.TeamChange{RemoveUserIDs: []string{bob.UserID}})
-	if err != nil || len(deleted) != 0 {
-		t.Fatalf("remove from team: %v %v", deleted, err)
+	view, err := s.UpdateTeam(ctx, ada, ops.ID, db.TeamChange{RemoveUserIDs: []string{bob.UserID}})
+	if err != nil || len(view.Deleted) != 0 {
+		t.Fatalf("remove from team: %+v %v", view, err)
 	}
 	wantAccess(t, s, bob, sec.ID, db.RoleReader)
 	_, err = s.UpdateSecret(ctx, bob, sec.ID, []byte("v3"), 0)
@@ -305,8 +305,8 @@ func TestStore_RemoveMember_Preview(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if names := secretNames(got); !slices.Equal(names, bobOrphans) {
-		t.Fatalf("preview = %v, want %v", names, bobOrphans)
+	if names := secretNames(got.Deleted); !slices.Equal(names, bobOrphans) || got.Member.ID != f.bob.UserID {
+		t.Fatalf("preview = %v of %+v, want %v of bob", names, got.Member, bobOrphans)
 	}
 	// Nothing changed.
 	if now := liveNames(t, f.raw, f.ada.OrgID); !slices.Equal(now, live) {
@@ -338,7 +338,7 @@ func TestStore_RemoveMember_DeletesOrphans(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if names := secretNames(got); !slices.Equal(names, bobOrphans) {
+	if names := secretNames(got.Deleted); !slices.Equal(names, bobOrphans) {
 		t.Fatalf("deleted %v, want %v", names, bobOrphans)
 	}
 	wantLive := []string{"S2_BOB_AND_CAT", "S5_OPS2", "S6_ADA_BOB_READS"}
@@ -423,8 +423,11 @@ func TestStore_UpdateTeam_RemovingMembersDeletesOrphans(t *testing.T) {
 
 	// Bob leaves: cat still owns VIA_OPS through the team.
 	got, err := s.UpdateTeam(ctx, ada, ops.ID, db.TeamChange{RemoveUserIDs: []string{bob.UserID}})
-	if err != nil || len(got) != 0 {
-		t.Fatalf("removing bob deleted %v (%v)", secretNames(got), err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Deleted) != 0 {
+		t.Fatalf("removing bob deleted %v", secretNames(got.Deleted))
 	}
 
 	events := auditCount(t, raw)
@@ -432,7 +435,7 @@ func TestStore_UpdateTeam_RemovingMembersDeletesOrphans(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if names := secretNames(got); !slices.Equal(names, []string{"VIA_OPS"}) {
+	if names := secretNames(got.Deleted); !slices.Equal(names, []string{"VIA_OPS"}) {
 		t.Fatalf("preview = %v", names)
 	}
 	if n := auditCount(t, raw); n != events {
@@ -447,7 +450,7 @@ func TestStore_UpdateTeam_RemovingMembersDeletesOrphans(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if names := secretNames(got); !slices.Equal(names, []string{"VIA_OPS"}) {
+	if names := secretNames(got.Deleted); !slices.Equal(names, []string{"VIA_OPS"}) {
 		t.Fatalf("deleted %v", names)
 	}
 	if live := liveNames(t, raw, ada.OrgID); !slices.Equal(live, []string{"OPS_AND_ADA"}) {
@@ -469,8 +472,11 @@ func TestStore_UpdateTeam_RemovingMembersDeletesOrphans(t *testing.T) {
 	mustShare(t, s, ada, keep, db.PrincipalTeam, ops.ID, db.RoleOwner)
 	mustRevoke(t, s, ada, keep, db.PrincipalUser, ada.UserID)
 	got, err = s.UpdateTeam(ctx, ada, ops.ID, db.TeamChange{AddUserIDs: []string{cat.UserID}, RemoveUserIDs: []string{bob.UserID}})
-	if err != nil || len(got) != 0 {
-		t.Fatalf("swap deleted %v (%v)", secretNames(got), err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Deleted) != 0 {
+		t.Fatalf("swap deleted %v", secretNames(got.Deleted))
 	}
 	wantAccess(t, s, cat, keep.ID, db.RoleOwner)
 }
@@ -495,7 +501,7 @@ func TestStore_DeleteTeam_DeletesOrphans(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if names := secretNames(got); !slices.Equal(names, []string{"DEV_ONLY"}) {
+	if names := secretNames(got.Deleted); !slices.Equal(names, []string{"DEV_ONLY"}) {
 		t.Fatalf("preview = %v", names)
 	}
 	if n := auditCount(t, raw); n != events {
@@ -510,7 +516,7 @@ func TestStore_DeleteTeam_DeletesOrphans(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if names := secretNames(got); !slices.Equal(names, []string{"DEV_ONLY"}) {
+	if names := secretNames(got.Deleted); !slices.Equal(names, []string{"DEV_ONLY"}) {
 		t.Fatalf("deleted %v", names)
 	}
 	if live := liveNames(t, raw, ada.OrgID); !slices.Equal(live, []string{"DEV_AND_ADA", "DEV_READS"}) {

@@ -29,6 +29,15 @@ type TeamChange struct {
 	RemoveEmails  []string
 }
 
+// TeamView is a team as a dialog shows it, read in one transaction: the team with its members, the
+// organization's members who could join it and, after a change (or its preview), what the change did.
+type TeamView struct {
+	Team       Team      // with its members; for a deleted team, as it was
+	NonMembers []UserRef // the organization's members not in the team, by email (suggestions for adding)
+	Removed    []UserRef // members the change took out of the team (only those who were in it)
+	Deleted    []Secret  // secrets the last-Owner rule deleted (or, previewed, would delete)
+}
+
 // CreateTeam creates a team in the actor's organization. Admins only, and not the SystemActor (a
 // team's creator is a user). It returns CodeForbidden, CodeInvalid or CodeConflict (name taken).
 func (s *Store) CreateTeam(ctx context.Context, a Actor, name, description string) (*Team, error) {
@@ -77,6 +86,46 @@ func (s *Store) TeamByID(ctx context.Context, a Actor, id string) (*Team, error)
 	return &ts[0], nil
 }
 
+// TeamView returns one team of the actor's organization with its members and the organization's
+// other members, read together. Every member may read it. It returns CodeNotFound.
+func (s *Store) TeamView(ctx context.Context, a Actor, id string) (*TeamView, error) {
+	return inReadTx(ctx, s, func(tx *sql.Tx) (*TeamView, error) { return teamViewTx(ctx, tx, a.OrgID, id, true) })
+}
+
+// teamViewTx reads team id of org, with its members and, when nonMembers is set, the organization's
+// other members. It returns CodeNotFound.
+func teamViewTx(ctx context.Context, q queryer, orgID, id string, nonMembers bool) (*TeamView, error) {
+	if id == "" {
+		return nil, Errorf(CodeNotFound, "No such team.")
+	}
+	ts, err := listTeamsTx(ctx, q, orgID, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(ts) == 0 {
+		return nil, Errorf(CodeNotFound, "No such team.")
+	}
+	v := &TeamView{Team: ts[0]}
+	if !nonMembers {
+		return v, nil
+	}
+	rows, err := q.QueryContext(ctx, `SELECT u.id, u.email, u.first_name, u.last_name FROM memberships m JOIN users u ON u.id = m.user_id
+		WHERE m.org_id = ? AND u.id NOT IN (SELECT user_id FROM team_members WHERE team_id = ?) ORDER BY u.email_key`, orgID, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var u UserRef
+		if err := rows.Scan(&u.ID, &u.Email, &u.FirstName, &u.LastName); err != nil {
+			return nil, err
+		}
+		u.Name = displayName(u.FirstName, u.LastName, u.Email)
+		v.NonMembers = append(v.NonMembers, u)
+	}
+	return v, rows.Err()
+}
+
 func listTeamsTx(ctx context.Context, q queryer, orgID, id string) ([]Team, error) {
 	rows, err := q.QueryContext(ctx, `SELECT id, name, description, created_at FROM teams WHERE org_id = ? AND (? = '' OR id = ?) ORDER BY name_key`, orgID, id, id)
 	if err != nil {
@@ -123,24 +172,25 @@ func listTeamsTx(ctx context.Context, q queryer, orgID, id string) ([]Team, erro
 
 // UpdateTeam renames a team, changes its description, and adds and removes members (by user ID or
 // email; each must be a member of the organization). Removing members may leave secrets with no Owner
-// user: those are deleted and returned. Admins only. It returns CodeForbidden, CodeNotFound,
-// CodeInvalid or CodeConflict (name taken).
-func (s *Store) UpdateTeam(ctx context.Context, a Actor, id string, ch TeamChange) ([]Secret, error) {
+// user: those are deleted. It returns the team as the change left it, with the organization's other
+// members, the members it removed and the secrets it deleted. Admins only. It returns CodeForbidden,
+// CodeNotFound, CodeInvalid or CodeConflict (name taken).
+func (s *Store) UpdateTeam(ctx context.Context, a Actor, id string, ch TeamChange) (*TeamView, error) {
 	return s.updateTeam(ctx, a, id, ch, false)
 }
 
-// PreviewUpdateTeam is UpdateTeam's confirmation: the secrets it would delete, or its refusal, with
-// nothing changed.
-func (s *Store) PreviewUpdateTeam(ctx context.Context, a Actor, id string, ch TeamChange) ([]Secret, error) {
+// PreviewUpdateTeam is UpdateTeam's confirmation: the view UpdateTeam would return (the members it
+// would remove, the secrets it would delete), or its refusal, with nothing changed.
+func (s *Store) PreviewUpdateTeam(ctx context.Context, a Actor, id string, ch TeamChange) (*TeamView, error) {
 	return s.updateTeam(ctx, a, id, ch, true)
 }
 
-func (s *Store) updateTeam(ctx context.Context, a Actor, id string, ch TeamChange, preview bool) ([]Secret, error) {
+func (s *Store) updateTeam(ctx context.Context, a Actor, id string, ch TeamChange, preview bool) (*TeamView, error) {
 	if !a.IsAdmin() {
 		return nil, Errorf(CodeForbidden, "Only organization admins can manage teams.")
 	}
 	now := s.now()
-	return change(ctx, s, preview, touchesAccess(a.OrgID), func(tx *sql.Tx) ([]Secret, error) {
+	return change(ctx, s, preview, touchesAccess(a.OrgID), func(tx *sql.Tx) (*TeamView, error) {
 		var name string
 		if err := tx.QueryRowContext(ctx, `SELECT name FROM teams WHERE id = ? AND org_id = ?`, id, a.OrgID).Scan(&name); errors.Is(err, sql.ErrNoRows) {
 			return nil, Errorf(CodeNotFound, "No such team.")
@@ -165,25 +215,37 @@ func (s *Store) updateTeam(ctx context.Context, a Actor, id string, ch TeamChang
 				return nil, err
 			}
 		}
-		if len(remove) == 0 {
-			return nil, nil
-		}
-		candidates, err := ownedSecretIDs(ctx, tx, a.OrgID, PrincipalTeam, id)
-		if err != nil {
-			return nil, err
-		}
-		for _, m := range remove {
-			res, err := tx.ExecContext(ctx, `DELETE FROM team_members WHERE team_id = ? AND user_id = ?`, id, m.ID)
+		var removed []UserRef
+		var deleted []Secret
+		if len(remove) > 0 {
+			candidates, err := ownedSecretIDs(ctx, tx, a.OrgID, PrincipalTeam, id)
 			if err != nil {
 				return nil, err
 			}
-			if n, _ := res.RowsAffected(); n > 0 {
-				if err := s.recordTx(ctx, tx, a, now, Event{Action: ActionTeamMemberDrop, TargetKind: "team", TargetID: id, TargetName: name, Detail: m.Email}); err != nil {
+			for _, m := range remove {
+				res, err := tx.ExecContext(ctx, `DELETE FROM team_members WHERE team_id = ? AND user_id = ?`, id, m.ID)
+				if err != nil {
+					return nil, err
+				}
+				if n, _ := res.RowsAffected(); n > 0 {
+					removed = append(removed, UserRef{ID: m.ID, Email: m.Email, Name: m.Name(), FirstName: m.FirstName, LastName: m.LastName})
+					if err := s.recordTx(ctx, tx, a, now, Event{Action: ActionTeamMemberDrop, TargetKind: "team", TargetID: id, TargetName: name, Detail: m.Email}); err != nil {
+						return nil, err
+					}
+				}
+			}
+			if len(removed) > 0 { // when nobody left the team, every Owner is still there
+				if deleted, err = s.deleteOrphansTx(ctx, tx, a, now, candidates, fmt.Sprintf("no Owner left after members left team %s", name)); err != nil {
 					return nil, err
 				}
 			}
 		}
-		return s.deleteOrphansTx(ctx, tx, a, now, candidates, fmt.Sprintf("no Owner left after members left team %s", name))
+		v, err := teamViewTx(ctx, tx, a.OrgID, id, true)
+		if err != nil {
+			return nil, err
+		}
+		v.Removed, v.Deleted = removed, deleted
+		return v, nil
 	})
 }
 
@@ -295,29 +357,30 @@ func resolveMembers(ctx context.Context, q queryer, orgID string, ids, emails []
 	return out, nil
 }
 
-// DeleteTeam deletes a team and its grants; secrets left with no Owner user are deleted and returned.
-// Admins only. It returns CodeForbidden or CodeNotFound.
-func (s *Store) DeleteTeam(ctx context.Context, a Actor, id string) ([]Secret, error) {
+// DeleteTeam deletes a team and its grants; secrets left with no Owner user are deleted. It returns
+// the team as it was, with its members, and the secrets it deleted (no NonMembers). Admins only. It
+// returns CodeForbidden or CodeNotFound.
+func (s *Store) DeleteTeam(ctx context.Context, a Actor, id string) (*TeamView, error) {
 	return s.deleteTeam(ctx, a, id, false)
 }
 
-// PreviewDeleteTeam is DeleteTeam's confirmation: the secrets it would delete, with nothing changed.
-func (s *Store) PreviewDeleteTeam(ctx context.Context, a Actor, id string) ([]Secret, error) {
+// PreviewDeleteTeam is DeleteTeam's confirmation: the view DeleteTeam would return (the secrets it
+// would delete), with nothing changed.
+func (s *Store) PreviewDeleteTeam(ctx context.Context, a Actor, id string) (*TeamView, error) {
 	return s.deleteTeam(ctx, a, id, true)
 }
 
-func (s *Store) deleteTeam(ctx context.Context, a Actor, id string, preview bool) ([]Secret, error) {
+func (s *Store) deleteTeam(ctx context.Context, a Actor, id string, preview bool) (*TeamView, error) {
 	if !a.IsAdmin() {
 		return nil, Errorf(CodeForbidden, "Only organization admins can manage teams.")
 	}
 	now := s.now()
-	return change(ctx, s, preview, touchesAccess(a.OrgID), func(tx *sql.Tx) ([]Secret, error) {
-		var name string
-		if err := tx.QueryRowContext(ctx, `SELECT name FROM teams WHERE id = ? AND org_id = ?`, id, a.OrgID).Scan(&name); errors.Is(err, sql.ErrNoRows) {
-			return nil, Errorf(CodeNotFound, "No such team.")
-		} else if err != nil {
+	return change(ctx, s, preview, touchesAccess(a.OrgID), func(tx *sql.Tx) (*TeamView, error) {
+		v, err := teamViewTx(ctx, tx, a.OrgID, id, false)
+		if err != nil {
 			return nil, err
 		}
+		name := v.Team.Name
 		candidates, err := ownedSecretIDs(ctx, tx, a.OrgID, PrincipalTeam, id)
 		if err != nil {
 			return nil, err
@@ -334,6 +397,9 @@ func (s *Store) deleteTeam(ctx context.Context, a Actor, id string, preview bool
 		if err := s.recordTx(ctx, tx, a, now, Event{Action: ActionTeamDelete, TargetKind: "team", TargetID: id, TargetName: name}); err != nil {
 			return nil, err
 		}
-		return s.deleteOrphansTx(ctx, tx, a, now, candidates, fmt.Sprintf("no Owner left after team %s was deleted", name))
+		if v.Deleted, err = s.deleteOrphansTx(ctx, tx, a, now, candidates, fmt.Sprintf("no Owner left after team %s was deleted", name)); err != nil {
+			return nil, err
+		}
+		return v, nil
 	})
 }

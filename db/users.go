@@ -410,16 +410,40 @@ func (s *Store) AddMember(ctx context.Context, a Actor, nu NewUser, role OrgRole
 // ListMembers lists the members of the actor's organization, by email. email, when set, filters to
 // that one address.
 func (s *Store) ListMembers(ctx context.Context, a Actor, email string) ([]Member, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT u.id, u.email, u.first_name, u.last_name, u.created_at, m.role, m.created_at
+	return listMembersTx(ctx, s.r, a.OrgID, email)
+}
+
+// Roster is what the Members page shows: the organization's members by email and, for an admin, its
+// invitations, newest first.
+type Roster struct {
+	Members     []Member
+	Invitations []Invitation
+}
+
+// Roster reads the organization's members and, when the actor is an admin, its invitations, from one
+// snapshot.
+func (s *Store) Roster(ctx context.Context, a Actor) (*Roster, error) {
+	return inReadTx(ctx, s, func(tx *sql.Tx) (*Roster, error) {
+		ms, err := listMembersTx(ctx, tx, a.OrgID, "")
+		if err != nil || !a.IsAdmin() {
+			return &Roster{Members: ms}, err
+		}
+		invs, err := listInvitationsTx(ctx, tx, a.OrgID, InvitationFilter{})
+		return &Roster{Members: ms, Invitations: invs}, err
+	})
+}
+
+func listMembersTx(ctx context.Context, q queryer, orgID, email string) ([]Member, error) {
+	rows, err := q.QueryContext(ctx, `SELECT u.id, u.email, u.first_name, u.last_name, u.created_at, m.role, m.created_at
 		FROM memberships m JOIN users u ON u.id = m.user_id
-		WHERE m.org_id = ? AND (? = '' OR u.email_key = ?) ORDER BY u.email_key`, a.OrgID, email, emailKeyOf(email))
+		WHERE m.org_id = ? AND (? = '' OR u.email_key = ?) ORDER BY u.email_key`, orgID, email, emailKeyOf(email))
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []Member
 	for rows.Next() {
-		m := Member{OrgID: a.OrgID}
+		m := Member{OrgID: orgID}
 		var created, joined int64
 		if err := rows.Scan(&m.ID, &m.Email, &m.FirstName, &m.LastName, &created, &m.Role, &joined); err != nil {
 			return nil, err

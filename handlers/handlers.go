@@ -1,6 +1,8 @@
 // Package handlers turns HTTP requests into db.Store calls: Pages serves the portal (pages, htmx
 // fragments and dialogs) and API the JSON API. Each handler parses, makes one store call and presents;
-// the rules live in db, and what the request is (who acts, from where) in web/request.
+// the rules live in db, and what the request is (who acts, from where, the organizations of its
+// session) in web/request. A change that db refuses changed nothing: when the form it came from is
+// drawn again with the refusal, what that form shows is read in a second call.
 package handlers
 
 import (

@@ -89,8 +89,6 @@ func auditItem(e db.AuditEvent) views.AuditItem {
 // person, secret, action and dates, paged by before=ID. With HX-Request it answers with the table
 // fragment alone.
 func (p *Pages) AuditPage(c echo.Context) error {
-	ctx := c.Request().Context()
-	a := actor(c)
 	form := views.AuditFilterForm{
 		Actor:  strings.TrimSpace(c.QueryParam("actor")),
 		Secret: strings.TrimSpace(c.QueryParam("secret")),
@@ -105,10 +103,12 @@ func (p *Pages) AuditPage(c echo.Context) error {
 	props := views.AuditProps{Filter: form, Actions: auditActions, Before: f.Before, Now: time.Now()}
 	f.Secret = form.Secret
 	f.Limit = auditPageSize + 1 // one more tells whether an older page exists
-	events, err := p.Store.ListAudit(ctx, a, f)
+	f.People = !request.IsFragment(c)
+	l, err := p.Store.AuditLog(c.Request().Context(), actor(c), f)
 	if err != nil {
 		return err
 	}
+	events := l.Events
 	if len(events) == 0 && form.Secret != "" && f.Before == 0 {
 		props.Note = "No event names a secret “" + form.Secret + "”. Type its exact name or its ID."
 	}
@@ -119,19 +119,10 @@ func (p *Pages) AuditPage(c echo.Context) error {
 	for _, e := range events {
 		props.Rows = append(props.Rows, auditItem(e))
 	}
-	return p.auditRender(c, props)
-}
-
-// auditRender sends the audit table fragment, or the whole page with the person filter filled.
-func (p *Pages) auditRender(c echo.Context, props views.AuditProps) error {
 	if request.IsFragment(c) {
 		return render(c, http.StatusOK, views.AuditTable(props))
 	}
-	members, err := p.Store.ListMembers(c.Request().Context(), actor(c), "")
-	if err != nil {
-		return err
-	}
-	for _, m := range members {
+	for _, m := range l.People {
 		label := m.Email
 		if n := m.Name(); n != m.Email {
 			label = n + " (" + m.Email + ")"

@@ -25,9 +25,14 @@ func (p *Pages) InvitePage(c echo.Context) error {
 	return render(c, status, views.InvitePage(props))
 }
 
+// inviteBase is the invitation page's frame, before anything is known of the invitation.
+func (p *Pages) inviteBase(c echo.Context) views.InviteProps {
+	return views.InviteProps{Token: c.Param("token"), MinPassword: db.MinPasswordLen, CSRF: request.CSRF(c), SignedInAs: actor(c).Email}
+}
+
 // inviteProps describes the invitation of the request's link, or an invalid one (Invalid, Err).
 func (p *Pages) inviteProps(c echo.Context) (views.InviteProps, error) {
-	props := views.InviteProps{Token: c.Param("token"), MinPassword: db.MinPasswordLen, CSRF: request.CSRF(c), SignedInAs: actor(c).Email}
+	props := p.inviteBase(c)
 	inv, err := p.Store.InvitationByToken(c.Request().Context(), props.Token)
 	if db.ErrorCode(err) == db.CodeNotFound {
 		props.Invalid, props.Err = true, db.ErrorMessage(err)
@@ -48,87 +53,78 @@ func (p *Pages) inviteProps(c echo.Context) (views.InviteProps, error) {
 // InviteSignUp handles POST /invite/:token from "Create your account": the person chooses their name
 // and password, the account is created and joins the organization, and they are signed in.
 func (p *Pages) InviteSignUp(c echo.Context) error {
-	props, err := p.inviteProps(c)
-	if err != nil || props.Invalid {
-		return p.inviteAnswer(c, props, err)
-	}
-	props.FirstName = strings.TrimSpace(c.FormValue("first_name"))
-	props.LastName = strings.TrimSpace(c.FormValue("last_name"))
+	first, last := strings.TrimSpace(c.FormValue("first_name")), strings.TrimSpace(c.FormValue("last_name"))
 	pw := c.FormValue("password")
-	if pw != c.FormValue("password_confirm") {
-		props.Err = "The two passwords do not match."
-		return render(c, http.StatusUnprocessableEntity, views.InvitePage(props))
+	var err error = db.Errorf(db.CodeInvalid, "The two passwords do not match.")
+	var u *db.User
+	var orgID string
+	if pw == c.FormValue("password_confirm") {
+		u, orgID, err = p.Store.AcceptInvitationNewAccount(c.Request().Context(), c.Param("token"),
+			db.NewAccount{FirstName: first, LastName: last, Password: pw, ClientIP: request.ClientIP(c)})
 	}
-	u, orgID, err := p.Store.AcceptInvitationNewAccount(c.Request().Context(), props.Token,
-		db.NewAccount{FirstName: props.FirstName, LastName: props.LastName, Password: pw, ClientIP: request.ClientIP(c)})
-	return p.joined(c, props, false, u, orgID, err)
-}
-
-// joined answers an accepted invitation form: a new session in the organization; or, refused for a
-// reason the person can act on, the page again with the message over the form that failed (the
-// "I have an account" one when signIn); or, when the link stopped working meanwhile, its page.
-func (p *Pages) joined(c echo.Context, props views.InviteProps, signIn bool, u *db.User, orgID string, err error) error {
-	switch db.ErrorCode(err) {
-	case db.CodeInvalid, db.CodeConflict, db.CodeUnauthorized, db.CodeRateLimited, db.CodeUnavailable:
-		retryAfter(c, err)
-		if signIn {
-			props.ErrSignIn = db.ErrorMessage(err)
-		} else {
-			props.Err = db.ErrorMessage(err)
-		}
-		return render(c, formStatus(err), views.InvitePage(props))
-	case "":
-		return p.signedInTo(c, u.ID, orgID)
-	}
-	return p.inviteAnswer(c, props, err)
+	return p.joined(c, false, u, orgID, err, func(props *views.InviteProps) { props.FirstName, props.LastName = first, last })
 }
 
 // InviteAccept handles POST /invite/:token/accept: a signed-in user whose email is the invitation's
 // joins at once; a visitor proves the account is theirs with its password (throttled like a sign-in).
 func (p *Pages) InviteAccept(c echo.Context) error {
-	props, err := p.inviteProps(c)
-	if err != nil || props.Invalid {
-		return p.inviteAnswer(c, props, err)
-	}
 	ctx := c.Request().Context()
 	if a := actor(c); a.UserID != "" {
-		orgID, err := p.Store.AcceptInvitation(ctx, props.Token, a.UserID, request.ClientIP(c))
-		if code := db.ErrorCode(err); code == db.CodeForbidden || code == db.CodeConflict {
-			props.Err = db.ErrorMessage(err)
-			return render(c, formStatus(err), views.InvitePage(props))
-		} else if err != nil {
-			return p.inviteAnswer(c, props, err)
+		orgID, err := p.Store.AcceptInvitation(ctx, c.Param("token"), a.UserID, request.ClientIP(c))
+		if err != nil {
+			return p.joined(c, false, nil, "", err, nil)
 		}
 		if err := p.Sessions.SwitchOrg(c, orgID); err != nil {
 			return err
 		}
 		return c.Redirect(http.StatusSeeOther, "/secrets")
 	}
-	u, orgID, err := p.Store.AcceptInvitationSignIn(ctx, props.Token, c.FormValue("password"), request.ClientIP(c))
-	return p.joined(c, props, true, u, orgID, err)
+	u, orgID, err := p.Store.AcceptInvitationSignIn(ctx, c.Param("token"), c.FormValue("password"), request.ClientIP(c))
+	return p.joined(c, true, u, orgID, err, nil)
 }
 
 // InviteRefuse handles POST /invite/:token/refuse: the invitation is declined and its link dies.
 func (p *Pages) InviteRefuse(c echo.Context) error {
-	props, err := p.inviteProps(c)
-	if err != nil || props.Invalid {
-		return p.inviteAnswer(c, props, err)
+	inv, err := p.Store.RefuseInvitation(c.Request().Context(), c.Param("token"), request.ClientIP(c))
+	if err != nil {
+		return p.joined(c, false, nil, "", err, nil)
 	}
-	if err := p.Store.RefuseInvitation(c.Request().Context(), props.Token, request.ClientIP(c)); err != nil {
-		return p.inviteAnswer(c, props, err)
-	}
-	return render(c, http.StatusOK, views.InviteDeclinedPage(props.OrgName))
+	return render(c, http.StatusOK, views.InviteDeclinedPage(inv.OrgName))
 }
 
-// inviteAnswer draws the invitation page for a link that stopped working (expired, used or revoked
-// while the page was open), or passes any other error on.
-func (p *Pages) inviteAnswer(c echo.Context, props views.InviteProps, err error) error {
-	if db.ErrorCode(err) == db.CodeNotFound {
+// joined answers an invitation form: on success a new session in the organization; refused for a
+// reason the person can act on, the page again (read afresh: the refusal changed nothing) with the
+// message over the form that failed (the "I have an account" one when signIn) and what keep puts
+// back; when the link stopped working meanwhile, its page.
+func (p *Pages) joined(c echo.Context, signIn bool, u *db.User, orgID string, err error, keep func(*views.InviteProps)) error {
+	if err == nil {
+		return p.signedInTo(c, u.ID, orgID)
+	}
+	switch db.ErrorCode(err) {
+	case db.CodeInvalid, db.CodeConflict, db.CodeForbidden, db.CodeUnauthorized, db.CodeRateLimited, db.CodeUnavailable:
+	case db.CodeNotFound:
+		props := p.inviteBase(c)
 		props.Invalid, props.Err = true, db.ErrorMessage(err)
-	} else if err != nil {
+		return render(c, http.StatusNotFound, views.InvitePage(props))
+	default:
 		return err
 	}
-	return render(c, http.StatusNotFound, views.InvitePage(props))
+	props, perr := p.inviteProps(c)
+	if perr != nil {
+		return perr
+	} else if props.Invalid {
+		return render(c, http.StatusNotFound, views.InvitePage(props))
+	}
+	if keep != nil {
+		keep(&props)
+	}
+	retryAfter(c, err)
+	if signIn {
+		props.ErrSignIn = db.ErrorMessage(err)
+	} else {
+		props.Err = db.ErrorMessage(err)
+	}
+	return render(c, formStatus(err), views.InvitePage(props))
 }
 
 // signedInTo starts a new session for userID in orgID and sends the browser to the Secrets tab.
@@ -151,8 +147,10 @@ func formStatus(err error) int {
 // ResetPage handles GET /reset/:token: the page a password-reset link opens.
 func (p *Pages) ResetPage(c echo.Context) error {
 	props, err := p.resetProps(c)
-	if err != nil || props.Invalid {
-		return p.resetAnswer(c, props, err)
+	if err != nil {
+		return err
+	} else if props.Invalid {
+		return render(c, http.StatusNotFound, views.ResetPage(props))
 	}
 	return render(c, http.StatusOK, views.ResetPage(props))
 }
@@ -171,42 +169,34 @@ func (p *Pages) resetProps(c echo.Context) (views.ResetProps, error) {
 	return props, nil
 }
 
-// resetAnswer draws the reset page for a link that does not work (or stopped working), or passes any
-// other error on.
-func (p *Pages) resetAnswer(c echo.Context, props views.ResetProps, err error) error {
-	if db.ErrorCode(err) == db.CodeNotFound {
-		props.Invalid, props.Err = true, db.ErrorMessage(err)
-	} else if err != nil {
+// Reset handles POST /reset/:token: the person's new password replaces the one the operator reset,
+// the link is used up, and they are signed in. A refusal (which changed nothing) draws the page again,
+// read afresh.
+func (p *Pages) Reset(c echo.Context) error {
+	pw := c.FormValue("password")
+	var err error = db.Errorf(db.CodeInvalid, "The two passwords do not match.")
+	var u *db.User
+	var orgID string
+	if pw == c.FormValue("password_confirm") {
+		u, orgID, err = p.Store.CompletePasswordReset(c.Request().Context(), c.Param("token"), pw, request.ClientIP(c))
+	}
+	switch code := db.ErrorCode(err); {
+	case err == nil && orgID == "":
+		return render(c, http.StatusOK, views.ResetPage(views.ResetProps{Token: c.Param("token"), Done: true}))
+	case err == nil:
+		return p.signedInTo(c, u.ID, orgID)
+	case code == db.CodeNotFound:
+		return render(c, http.StatusNotFound, views.ResetPage(views.ResetProps{Token: c.Param("token"), Invalid: true, Err: db.ErrorMessage(err)}))
+	case code != db.CodeInvalid && code != db.CodeUnavailable:
 		return err
 	}
-	return render(c, http.StatusNotFound, views.ResetPage(props))
-}
-
-// Reset handles POST /reset/:token: the person's new password replaces the one the operator reset,
-// the link is used up, and they are signed in.
-func (p *Pages) Reset(c echo.Context) error {
-	props, err := p.resetProps(c)
-	if err != nil || props.Invalid {
-		return p.resetAnswer(c, props, err)
+	props, perr := p.resetProps(c)
+	if perr != nil {
+		return perr
+	} else if props.Invalid {
+		return render(c, http.StatusNotFound, views.ResetPage(props))
 	}
-	pw := c.FormValue("password")
-	if pw != c.FormValue("password_confirm") {
-		props.Err = "The two passwords do not match."
-		return render(c, http.StatusUnprocessableEntity, views.ResetPage(props))
-	}
-	u, orgID, err := p.Store.CompletePasswordReset(c.Request().Context(), props.Token, pw, request.ClientIP(c))
-	switch db.ErrorCode(err) {
-	case db.CodeInvalid, db.CodeUnavailable:
-		retryAfter(c, err)
-		props.Err = db.ErrorMessage(err)
-		return render(c, formStatus(err), views.ResetPage(props))
-	case "":
-	default:
-		return p.resetAnswer(c, props, err)
-	}
-	if orgID == "" {
-		props.Done = true
-		return render(c, http.StatusOK, views.ResetPage(props))
-	}
-	return p.signedInTo(c, u.ID, orgID)
+	retryAfter(c, err)
+	props.Err = db.ErrorMessage(err)
+	return render(c, formStatus(err), views.ResetPage(props))
 }

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"context"
 	"net/http"
 	"strings"
 	"time"
@@ -17,26 +16,19 @@ import (
 // invitations), or with HX-Request the table fragment (refresh after a change). Admins get the
 // controls; db refuses changes from anyone else.
 func (p *Pages) MembersPage(c echo.Context) error {
-	ctx := c.Request().Context()
 	a := actor(c)
-	ms, err := p.Store.ListMembers(ctx, a, "")
+	r, err := p.Store.Roster(c.Request().Context(), a)
 	if err != nil {
 		return err
 	}
 	now := time.Now()
 	props := views.MembersProps{CanManage: a.IsAdmin(), Now: now}
-	for _, m := range ms {
+	for _, m := range r.Members {
 		props.Rows = append(props.Rows, views.MemberItem{Person: person(m.User), Admin: m.Role == db.OrgAdmin,
 			JoinedAt: m.JoinedAt, You: m.ID == a.UserID})
 	}
-	if a.IsAdmin() {
-		invs, err := p.Store.ListInvitations(ctx, a, db.InvitationFilter{})
-		if err != nil {
-			return err
-		}
-		for _, inv := range invs {
-			props.Invitations = append(props.Invitations, invitationItem(inv, now))
-		}
+	for _, inv := range r.Invitations {
+		props.Invitations = append(props.Invitations, invitationItem(inv, now))
 	}
 	if request.IsFragment(c) {
 		return render(c, http.StatusOK, views.MembersTable(props))
@@ -168,53 +160,40 @@ func (p *Pages) MemberRole(c echo.Context) error {
 // MemberRemoveConfirm handles GET /members/:id/remove: the confirmation, listing the secrets the
 // removal would delete (a preview that changes nothing).
 func (p *Pages) MemberRemoveConfirm(c echo.Context) error {
-	ctx := c.Request().Context()
 	a := actor(c)
-	secs, err := p.Store.PreviewRemoveMember(ctx, a, c.Param("id"))
-	if err != nil && db.ErrorCode(err) != db.CodeConflict {
+	r, err := p.Store.PreviewRemoveMember(c.Request().Context(), a, c.Param("id"))
+	if db.ErrorCode(err) == db.CodeConflict {
+		return render(c, http.StatusConflict, views.RemoveMemberDialog(memberRemoveProps(a, r, err)))
+	} else if err != nil {
 		return err
 	}
-	props, lerr := p.memberRemoveProps(ctx, a, c.Param("id"))
-	if lerr != nil {
-		return lerr
-	}
-	if err != nil {
-		props.Err = db.ErrorMessage(err)
-		return render(c, http.StatusConflict, views.RemoveMemberDialog(props))
-	}
-	props.Secrets = secretNames(secs)
-	return render(c, http.StatusOK, views.RemoveMemberDialog(props))
+	return render(c, http.StatusOK, views.RemoveMemberDialog(memberRemoveProps(a, r, nil)))
 }
 
 // MemberRemove handles DELETE /members/:id: the member leaves the organization, and secrets left
 // with no Owner are deleted in the same transaction.
 func (p *Pages) MemberRemove(c echo.Context) error {
-	ctx := c.Request().Context()
 	a := actor(c)
-	props, err := p.memberRemoveProps(ctx, a, c.Param("id"))
-	if err != nil {
-		return err
-	}
-	secs, err := p.Store.RemoveMember(ctx, a, props.ID)
+	r, err := p.Store.RemoveMember(c.Request().Context(), a, c.Param("id"))
 	if db.ErrorCode(err) == db.CodeConflict {
-		props.Err = db.ErrorMessage(err)
-		return render(c, http.StatusConflict, views.RemoveMemberDialog(props))
+		return render(c, http.StatusConflict, views.RemoveMemberDialog(memberRemoveProps(a, r, err)))
 	} else if err != nil {
 		return err
 	}
-	if props.You {
+	if r.Member.ID == a.UserID {
 		return redirect(c, "/") // the session moves to another organization, or ends
 	}
-	return notify(c, "members-changed, secrets-changed", "Removed "+props.Email+" from the organization."+deletedNote(secs))
+	return notify(c, "members-changed, secrets-changed", "Removed "+r.Member.Email+" from the organization."+deletedNote(r.Deleted))
 }
 
-// memberRemoveProps names the member userID for the Remove dialog. It returns CodeNotFound.
-func (p *Pages) memberRemoveProps(ctx context.Context, a db.Actor, userID string) (views.MemberRemove, error) {
-	m, err := p.Store.MemberByID(ctx, a, userID)
-	if err != nil {
-		return views.MemberRemove{}, err
+// memberRemoveProps fills the Remove dialog from what the removal did or would do, with the refusal
+// refused when there is one.
+func memberRemoveProps(a db.Actor, r *db.MemberRemoval, refused error) views.MemberRemove {
+	props := views.MemberRemove{Person: person(r.Member.User), You: r.Member.ID == a.UserID, Secrets: secretNames(r.Deleted)}
+	if refused != nil {
+		props.Err = db.ErrorMessage(refused)
 	}
-	return views.MemberRemove{Person: person(m.User), You: m.ID == a.UserID}, nil
+	return props
 }
 
 func person(u db.User) views.Person {

@@ -34,17 +34,12 @@ func (p *Pages) ShareDialog(c echo.Context) error {
 // ShareSearch handles GET /secrets/:id/share/search?q=: the members and teams matching q by name or
 // email, leaving out the principals already listed in the dialog (sent along as principal=KIND:ID).
 func (p *Pages) ShareSearch(c echo.Context) error {
-	ctx := c.Request().Context()
-	a := actor(c)
-	sec, err := p.Store.SecretByID(ctx, a, c.Param("id"))
+	q := strings.TrimSpace(c.QueryParam("q"))
+	sec, found, err := p.Store.SearchPrincipals(c.Request().Context(), actor(c), c.Param("id"), q, c.QueryParams()["principal"], shareMatchLimit)
 	if err != nil {
 		return err
 	}
-	res := views.ShareMatches{SecretID: sec.ID, Query: strings.TrimSpace(c.QueryParam("q"))}
-	found, err := p.Store.SearchPrincipals(ctx, a, res.Query, c.QueryParams()["principal"], shareMatchLimit)
-	if err != nil {
-		return err
-	}
+	res := views.ShareMatches{SecretID: sec.ID, Query: q}
 	for _, m := range found {
 		res.Matches = append(res.Matches, shareMatch(m))
 	}
@@ -60,21 +55,16 @@ func shareMatch(m db.Principal) views.ShareMatch {
 // the staged role (role, else the row's own select role_KIND:ID, else new_role for a pick). With
 // pick the answer also empties the search box and its results.
 func (p *Pages) ShareRow(c echo.Context) error {
-	ctx := c.Request().Context()
 	a := actor(c)
-	sec, err := p.Store.SecretByID(ctx, a, c.Param("id"))
-	if err != nil {
-		return err
-	}
 	principal := c.QueryParam("principal")
 	role := firstNonEmpty(c.QueryParam("role"), c.QueryParam("role_"+principal), c.QueryParam("new_role"))
 	orig := c.QueryParam("orig")
-	if role == views.ShareRemove && orig == "" {
-		return c.NoContent(http.StatusOK) // a row added in the dialog just goes
-	}
-	found, err := p.Store.PrincipalsByRef(ctx, a, []string{principal})
+	sec, found, err := p.Store.PrincipalsByRef(c.Request().Context(), a, c.Param("id"), []string{principal})
 	if err != nil {
 		return err
+	}
+	if role == views.ShareRemove && orig == "" {
+		return c.NoContent(http.StatusOK) // a row added in the dialog just goes
 	}
 	m, ok := found[principal]
 	if !ok {
@@ -119,19 +109,15 @@ func (p *Pages) ShareSave(c echo.Context) error {
 	return notify(c, "secrets-changed", "Access updated.")
 }
 
-// shareRefused draws the Share dialog again with the staged rows and the refusal.
+// shareRefused draws the Share dialog again with the staged rows and the refusal. The refused change
+// changed nothing; the rows the browser staged are named again in one read.
 func (p *Pages) shareRefused(c echo.Context, staged []views.ShareRow, refusal error, status int) error {
-	ctx := c.Request().Context()
 	a := actor(c)
-	sec, err := p.Store.SecretByID(ctx, a, c.Param("id"))
-	if err != nil {
-		return err
-	}
 	var refs []string
 	for _, r := range staged {
 		refs = append(refs, r.Kind+":"+r.ID)
 	}
-	found, err := p.Store.PrincipalsByRef(ctx, a, refs)
+	sec, found, err := p.Store.PrincipalsByRef(c.Request().Context(), a, c.Param("id"), refs)
 	if err != nil {
 		return err
 	}

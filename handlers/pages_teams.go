@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"context"
 	"net/http"
 	"strings"
 
@@ -74,153 +73,106 @@ func (p *Pages) TeamUpdate(c echo.Context) error {
 
 // TeamMembers handles GET /teams/:id/members: the team's members, with Remove and a field to add one.
 func (p *Pages) TeamMembers(c echo.Context) error {
-	props, err := p.teamMembersProps(c.Request().Context(), actor(c), c.Param("id"))
+	v, err := p.Store.TeamView(c.Request().Context(), actor(c), c.Param("id"))
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.TeamMembersDialog(props))
+	return render(c, http.StatusOK, views.TeamMembersDialog(teamMembersProps(v)))
 }
 
 // TeamMemberAdd handles POST /teams/:id/members: adds the organization member with that email and
-// draws the members panel again (with the refusal, for someone outside the organization).
+// draws the members panel again. A refusal (no email, someone outside the organization) draws only
+// the add form again, with the email and the message, in place of itself: the members and the
+// suggestions on the page are still right, and nothing is read to redraw them.
 func (p *Pages) TeamMemberAdd(c echo.Context) error {
-	ctx := c.Request().Context()
-	a := actor(c)
+	teamID := c.Param("id")
 	email := strings.TrimSpace(c.FormValue("email"))
-	var err error
 	if email == "" {
-		err = db.Errorf(db.CodeInvalid, "Enter the email of the member to add.")
-	} else {
-		_, err = p.Store.UpdateTeam(ctx, a, c.Param("id"), db.TeamChange{AddEmails: []string{email}})
+		return teamAddRefused(c, teamID, email, "Enter the email of the member to add.")
 	}
-	if code := db.ErrorCode(err); err != nil && code != db.CodeInvalid {
+	v, err := p.Store.UpdateTeam(c.Request().Context(), actor(c), teamID, db.TeamChange{AddEmails: []string{email}})
+	if db.ErrorCode(err) == db.CodeInvalid {
+		return teamAddRefused(c, teamID, email, db.ErrorMessage(err))
+	} else if err != nil {
 		return err
 	}
-	props, perr := p.teamMembersProps(ctx, a, c.Param("id"))
-	if perr != nil {
-		return perr
-	}
-	if err != nil {
-		props.Email, props.Err = email, db.ErrorMessage(err)
-		return render(c, http.StatusUnprocessableEntity, views.TeamMembersPanel(props))
-	}
+	props := teamMembersProps(v)
 	c.Response().Header().Set("HX-Trigger", "teams-changed")
 	return render(c, http.StatusOK, templ.Join(views.TeamMembersPanel(props), views.Toast("Added "+email+" to "+props.TeamName+".")))
+}
+
+// teamAddRefused answers 422 with the members dialog's add form alone, holding email and msg,
+// swapped in place of the form on the page (HX-Retarget) instead of the whole panel.
+func teamAddRefused(c echo.Context, teamID, email, msg string) error {
+	c.Response().Header().Set("HX-Retarget", "#team-add-form")
+	c.Response().Header().Set("HX-Reswap", "outerHTML")
+	return render(c, http.StatusUnprocessableEntity, views.TeamAddForm(views.TeamMembersProps{TeamID: teamID, Email: email, Err: msg}))
 }
 
 // TeamMemberRemoveConfirm handles GET /teams/:id/members/:user/remove: the confirmation, listing the
 // secrets that would be deleted because no Owner user would be left (a preview that changes nothing).
 func (p *Pages) TeamMemberRemoveConfirm(c echo.Context) error {
-	ctx := c.Request().Context()
-	a := actor(c)
-	secs, err := p.Store.PreviewUpdateTeam(ctx, a, c.Param("id"), db.TeamChange{RemoveUserIDs: []string{c.Param("user")}})
+	v, err := p.Store.PreviewUpdateTeam(c.Request().Context(), actor(c), c.Param("id"), db.TeamChange{RemoveUserIDs: []string{c.Param("user")}})
 	if err != nil {
 		return err
 	}
-	props, err := p.teamConfirmProps(ctx, a, c.Param("id"), c.Param("user"))
+	props, err := teamRemoveProps(v)
 	if err != nil {
 		return err
 	}
-	props.Secrets = secretNames(secs)
 	return render(c, http.StatusOK, views.TeamConfirmDialog(props))
 }
 
 // TeamMemberRemove handles DELETE /teams/:id/members/:user and goes back to the members dialog.
 func (p *Pages) TeamMemberRemove(c echo.Context) error {
-	ctx := c.Request().Context()
-	a := actor(c)
-	confirm, err := p.teamConfirmProps(ctx, a, c.Param("id"), c.Param("user"))
+	v, err := p.Store.UpdateTeam(c.Request().Context(), actor(c), c.Param("id"), db.TeamChange{RemoveUserIDs: []string{c.Param("user")}})
 	if err != nil {
 		return err
 	}
-	secs, err := p.Store.UpdateTeam(ctx, a, confirm.TeamID, db.TeamChange{RemoveUserIDs: []string{confirm.Member.ID}})
+	confirm, err := teamRemoveProps(v) // not in the team: the change removed nobody, so changed nothing
 	if err != nil {
 		return err
 	}
-	props, err := p.teamMembersProps(ctx, a, confirm.TeamID)
-	if err != nil {
-		return err
-	}
-	msg := "Removed " + confirm.Member.Name + " from " + confirm.TeamName + "." + deletedNote(secs)
+	msg := "Removed " + confirm.Member.Name + " from " + confirm.TeamName + "." + deletedNote(v.Deleted)
 	c.Response().Header().Set("HX-Trigger", "teams-changed, secrets-changed")
-	return render(c, http.StatusOK, templ.Join(views.TeamMembersDialog(props), views.Toast(msg)))
+	return render(c, http.StatusOK, templ.Join(views.TeamMembersDialog(teamMembersProps(v)), views.Toast(msg)))
 }
 
 // TeamDeleteConfirm handles GET /teams/:id/delete: the confirmation, listing the secrets that would
 // be deleted with the team (a preview that changes nothing).
 func (p *Pages) TeamDeleteConfirm(c echo.Context) error {
-	ctx := c.Request().Context()
-	a := actor(c)
-	secs, err := p.Store.PreviewDeleteTeam(ctx, a, c.Param("id"))
+	v, err := p.Store.PreviewDeleteTeam(c.Request().Context(), actor(c), c.Param("id"))
 	if err != nil {
 		return err
 	}
-	props, err := p.teamConfirmProps(ctx, a, c.Param("id"), "")
-	if err != nil {
-		return err
-	}
-	props.Secrets = secretNames(secs)
-	return render(c, http.StatusOK, views.TeamConfirmDialog(props))
+	return render(c, http.StatusOK, views.TeamConfirmDialog(views.TeamConfirm{TeamID: v.Team.ID, TeamName: v.Team.Name, Secrets: secretNames(v.Deleted)}))
 }
 
 // TeamDelete handles DELETE /teams/:id: the team, its grants and the secrets left with no Owner go in
 // one transaction.
 func (p *Pages) TeamDelete(c echo.Context) error {
-	ctx := c.Request().Context()
-	a := actor(c)
-	t, err := p.Store.TeamByID(ctx, a, c.Param("id"))
+	v, err := p.Store.DeleteTeam(c.Request().Context(), actor(c), c.Param("id"))
 	if err != nil {
 		return err
 	}
-	secs, err := p.Store.DeleteTeam(ctx, a, t.ID)
-	if err != nil {
-		return err
-	}
-	return notify(c, "teams-changed, secrets-changed", "Deleted team "+t.Name+"."+deletedNote(secs))
+	return notify(c, "teams-changed, secrets-changed", "Deleted team "+v.Team.Name+"."+deletedNote(v.Deleted))
 }
 
-// teamMembersProps fills the members dialog: the team's members, and the organization's other
+// teamMembersProps fills the members dialog from v: the team's members, and the organization's other
 // members as suggestions.
-func (p *Pages) teamMembersProps(ctx context.Context, a db.Actor, teamID string) (views.TeamMembersProps, error) {
-	t, err := p.Store.TeamByID(ctx, a, teamID)
-	if err != nil {
-		return views.TeamMembersProps{}, err
-	}
-	ms, err := p.Store.ListMembers(ctx, a, "")
-	if err != nil {
-		return views.TeamMembersProps{}, err
-	}
-	props := views.TeamMembersProps{TeamID: t.ID, TeamName: t.Name, Members: people(t.Members)}
-	in := map[string]bool{}
-	for _, m := range t.Members {
-		in[m.ID] = true
-	}
-	for _, m := range ms {
-		if !in[m.ID] {
-			props.Candidates = append(props.Candidates, person(m.User))
-		}
-	}
-	return props, nil
+func teamMembersProps(v *db.TeamView) views.TeamMembersProps {
+	return views.TeamMembersProps{TeamID: v.Team.ID, TeamName: v.Team.Name, Members: people(v.Team.Members), Candidates: people(v.NonMembers)}
 }
 
-// teamConfirmProps names the team and, when userID is set, the member to take out of it. It returns
-// CodeNotFound.
-func (p *Pages) teamConfirmProps(ctx context.Context, a db.Actor, teamID, userID string) (views.TeamConfirm, error) {
-	t, err := p.Store.TeamByID(ctx, a, teamID)
-	if err != nil {
-		return views.TeamConfirm{}, err
+// teamRemoveProps fills the confirmation of taking a member out of a team from the change's view (or
+// its preview's): the member it removed and the secrets it deleted. A change that removed nobody
+// named someone not in the team: CodeNotFound.
+func teamRemoveProps(v *db.TeamView) (views.TeamConfirm, error) {
+	if len(v.Removed) == 0 {
+		return views.TeamConfirm{}, db.Errorf(db.CodeNotFound, "%s has no such member.", v.Team.Name)
 	}
-	props := views.TeamConfirm{TeamID: t.ID, TeamName: t.Name}
-	if userID == "" {
-		return props, nil
-	}
-	for _, m := range people(t.Members) {
-		if m.ID == userID {
-			props.Member = m
-			return props, nil
-		}
-	}
-	return views.TeamConfirm{}, db.Errorf(db.CodeNotFound, "%s has no such member.", t.Name)
+	m := v.Removed[0]
+	return views.TeamConfirm{TeamID: v.Team.ID, TeamName: v.Team.Name, Member: views.Person{ID: m.ID, Name: m.Name, Email: m.Email}, Secrets: secretNames(v.Deleted)}, nil
 }
 
 func people(us []db.UserRef) []views.Person {

@@ -65,6 +65,12 @@ func TestInvite_NewAccount(t *testing.T) {
 			if strings.Contains(r.Body, webtest.Password) {
 				t.Error("the typed password came back")
 			}
+			// The page is drawn again whole: the invitation, and the names typed.
+			for _, want := range []string{"Ada Admin invited", "Create account and join Acme", `value="Newhire"`} {
+				if !strings.Contains(r.Body, want) {
+					t.Errorf("the refused form's page lacks %q", want)
+				}
+			}
 			if _, err := ts.Store.UserByEmail(context.Background(), "nia@example.com"); db.ErrorCode(err) != db.CodeNotFound {
 				t.Fatalf("a refused form created the account: %v", err)
 			}
@@ -157,10 +163,14 @@ func TestInvite_Decline(t *testing.T) {
 	c := ts.NewClient(t)
 	r := c.PostForm(link+"/refuse", nil)
 	wantStatus(t, "decline", r, http.StatusOK)
-	if !strings.Contains(r.Body, "Invitation declined") {
-		t.Error("no confirmation")
+	if !strings.Contains(r.Body, "Invitation declined") || !strings.Contains(r.Body, "Acme") {
+		t.Error("no confirmation naming the organization")
 	}
 	wantStatus(t, "the declined link", c.Get(link), http.StatusNotFound)
+	wantStatus(t, "decline again", c.PostForm(link+"/refuse", nil), http.StatusNotFound)
+	// A dead link answers as one, whatever the form holds.
+	r = c.PostForm(link, url.Values{"first_name": {"Nia"}, "password": {webtest.Password}, "password_confirm": {webtest.Password + "x"}})
+	wantStatus(t, "mismatched passwords on the declined link", r, http.StatusNotFound)
 	r = c.PostForm(link, url.Values{"first_name": {"Nia"}, "password": {webtest.Password}, "password_confirm": {webtest.Password}})
 	wantStatus(t, "create after declining", r, http.StatusNotFound)
 	if _, err := ts.Store.UserByEmail(context.Background(), "nia@example.com"); db.ErrorCode(err) != db.CodeNotFound {

@@ -248,7 +248,7 @@ func TestSharing_RefusalsShowInTheDialogAndChangeNothing(t *testing.T) {
 			if resp.Status != tc.wantStatus {
 				t.Errorf("status %d, want %d\n%s", resp.Status, tc.wantStatus, body)
 			}
-			if !strings.HasPrefix(body, "<dialog") && !strings.HasPrefix(body, `<div id="team-members"`) {
+			if !strings.HasPrefix(body, "<dialog") && !strings.HasPrefix(body, `<form id="team-add-form"`) {
 				t.Errorf("the answer is not the dialog:\n%s", body)
 			}
 			if got := dialogError(body); got != tc.wantErr {
@@ -524,6 +524,88 @@ func TestSharing_TeamChangesConfirmTheSecretsThatGo(t *testing.T) {
 	}
 	if _, err := w.store.SecretByID(shCtx, w.bob, w.sec.ID); err != nil {
 		t.Errorf("DEPLOY_TOKEN went with the team: %v", err)
+	}
+}
+
+// TestSharing_TeamAddRefusalRedrawsOnlyTheForm: a refused add answers 422 with the add form alone
+// (the typed email and the message), retargeted onto the form, so the members and the suggestions on
+// the page stay; nothing changes.
+func TestSharing_TeamAddRefusalRedrawsOnlyTheForm(t *testing.T) {
+	t.Parallel()
+	w := newSharingWorld(t)
+	admin := w.signIn("ada@example.com")
+	path := "/teams/" + w.team.ID + "/members"
+
+	// The dialog: the suggestions (the organization's members not in the team) sit beside the form,
+	// not in it, so that redrawing the form keeps them.
+	dialog := portalGet(t, admin, path, true, http.StatusOK)
+	mustContain(t, dialog, `<form id="team-add-form"`, `list="team-candidates"`, "</form><datalist id=\"team-candidates\">",
+		`<option value="ada@example.com">Ada Admin</option>`, `<option value="carol@example.com">Carol Coder</option>`)
+	mustNotContain(t, dialog, `<option value="bob@example.com">`, `<option value="olga@example.com">`)
+
+	for _, tc := range []struct{ email, typed, wantErr string }{
+		{"olga@example.com", "olga@example.com", "olga@example.com is not a member of this organization."},
+		{"  nobody@example.com ", "nobody@example.com", "nobody@example.com is not a member of this organization."},
+		{" ", "", "Enter the email of the member to add."},
+	} {
+		before := w.shSnapshot(w.bob)
+		resp, body := portalDo(admin, http.MethodPost, path, url.Values{"email": {tc.email}}, true)
+		if resp.Status != http.StatusUnprocessableEntity {
+			t.Errorf("add %q: status %d, want 422\n%s", tc.email, resp.Status, body)
+		}
+		if got := resp.Header.Get("HX-Retarget"); got != "#team-add-form" {
+			t.Errorf("add %q: HX-Retarget %q, want #team-add-form", tc.email, got)
+		}
+		if got := resp.Header.Get("HX-Reswap"); got != "outerHTML" {
+			t.Errorf("add %q: HX-Reswap %q, want outerHTML", tc.email, got)
+		}
+		if got := resp.Header.Get("HX-Trigger"); got != "" {
+			t.Errorf("add %q: HX-Trigger %q on a refusal", tc.email, got)
+		}
+		if !strings.HasPrefix(body, `<form id="team-add-form"`) || !strings.HasSuffix(strings.TrimSpace(body), "</form>") {
+			t.Errorf("add %q: the answer is not the add form alone:\n%s", tc.email, body)
+		}
+		if got := dialogError(body); got != tc.wantErr {
+			t.Errorf("add %q: error %q, want %q", tc.email, got, tc.wantErr)
+		}
+		mustContain(t, body, `id="team-add-email"`, `value="`+tc.typed+`"`, `hx-post="`+path+`"`, `hx-target="#team-members"`)
+		mustNotContain(t, body, `id="team-members"`, `<datalist`, "Bob Builder")
+		if after := w.shSnapshot(w.bob); after != before {
+			t.Errorf("add %q changed stored data:\nbefore:\n%s\nafter:\n%s", tc.email, before, after)
+		}
+	}
+	v, err := w.store.TeamView(shCtx, w.admin, w.team.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Team.Members) != 1 || v.Team.Members[0].ID != w.bob.UserID {
+		t.Errorf("members %+v, want Bob alone", v.Team.Members)
+	}
+}
+
+// TestSharing_TeamRemoveNonMemberIs404: taking out of a team an organization member who is not in it
+// is not found, for the confirmation and for the change, and changes nothing.
+func TestSharing_TeamRemoveNonMemberIs404(t *testing.T) {
+	t.Parallel()
+	w := newSharingWorld(t)
+	admin := w.signIn("ada@example.com")
+	before := w.shSnapshot(w.bob, w.carol)
+	for _, method := range []string{http.MethodGet, http.MethodDelete} {
+		path := "/teams/" + w.team.ID + "/members/" + w.carol.UserID
+		if method == http.MethodGet {
+			path += "/remove"
+		}
+		resp, body := portalDo(admin, method, path, nil, true)
+		if resp.Status != http.StatusNotFound {
+			t.Errorf("%s %s: status %d, want 404\n%s", method, path, resp.Status, body)
+		}
+		mustContain(t, body, "Platform has no such member.")
+		if got := resp.Header.Get("HX-Trigger"); got != "" {
+			t.Errorf("%s %s: HX-Trigger %q", method, path, got)
+		}
+	}
+	if after := w.shSnapshot(w.bob, w.carol); after != before {
+		t.Errorf("stored data changed:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 }
 
