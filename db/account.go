@@ -265,13 +265,11 @@ func (s *Store) CompletePasswordReset(ctx context.Context, token, password, clie
 		if err != nil {
 			return result{}, err
 		}
-		for _, q := range []string{
-			`UPDATE users SET password_hash = ?2, password_changed_at = ?3 WHERE id = ?1`,
-			`UPDATE password_resets SET used_at = ?3 WHERE user_id = ?1 AND used_at IS NULL`,
-		} {
-			if _, err := tx.ExecContext(ctx, q, userID, hash, ms(now)); err != nil {
-				return result{}, err
-			}
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, password_changed_at = ? WHERE id = ?`, hash, ms(now), userID); err != nil {
+			return result{}, err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE password_resets SET used_at = ? WHERE user_id = ? AND used_at IS NULL`, ms(now), userID); err != nil {
+			return result{}, err
 		}
 		if _, err := endSessionsTx(ctx, tx, userID, ""); err != nil {
 			return result{}, err

@@ -147,7 +147,7 @@ func (s *Store) listAudit(ctx context.Context, orgID string, f AuditFilter) ([]A
 		FROM audit_events
 		WHERE org_id = ?1 AND (?2 = '' OR actor_id = ?2) AND (?3 = '' OR action = ?3)
 		AND (?4 = '' OR secret_id = ?4 OR secret_id IN (SELECT id FROM secrets WHERE org_id = ?1 AND name = ?4))
-		AND (?5 = 0 OR at >= ?5) AND (?6 = 0 OR at < ?6) AND (?7 = 0 OR id < ?7)
+		AND (CAST(?5 AS BIGINT) = 0 OR at >= ?5) AND (CAST(?6 AS BIGINT) = 0 OR at < ?6) AND (CAST(?7 AS BIGINT) = 0 OR id < ?7)
 		ORDER BY id DESC LIMIT ?8`,
 		orgID, f.ActorID, f.Action, f.Secret, from, to, f.Before, f.Limit)
 	if err != nil {

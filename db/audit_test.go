@@ -120,6 +120,7 @@ func TestStore_Audit_ReadRecordedBeforeReturn(t *testing.T) {
 
 func TestStore_Audit_FailsClosed(t *testing.T) {
 	t.Parallel()
+	sqliteOnly(t) // reads journaled while the table refuses; PostgreSQL's: TestStore_Audit_ChangesFailClosed
 	s := mustOpen(t)
 	raw := rawDB(t, s)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
@@ -429,6 +430,7 @@ func TestStore_Audit_OutboxReplay(t *testing.T) {
 // happened, each once.
 func TestStore_Audit_LargeMoveKeepsOrder(t *testing.T) {
 	t.Parallel()
+	sqliteOnly(t) // the move from journal and outbox into audit_events
 	s := mustOpen(t)
 	raw := rawDB(t, s)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
@@ -518,5 +520,40 @@ func TestStore_ListAudit_SecretByName(t *testing.T) {
 		if got := count(db.AuditFilter{Secret: q}); len(got) != 0 {
 			t.Errorf("%q: %v, want nothing (exact names only)", q, got)
 		}
+	}
+}
+
+// On PostgreSQL a change's event is inserted into audit_events in the change's transaction, and a
+// read's before its value is returned: while the table refuses inserts, every change and every read
+// is refused, and nothing changes. (SQLite journals reads: TestStore_Audit_FailsClosed.)
+func TestStore_Audit_ChangesFailClosed(t *testing.T) {
+	t.Parallel()
+	if !onPostgres() {
+		t.Skip("PostgreSQL's audit path: tested on the PostgreSQL run")
+	}
+	s := mustOpen(t)
+	raw := rawDB(t, s)
+	ada := mustOrg(t, s, "Acme", "ada@example.com")
+	value := canary("kept")
+	sec := mustSecret(t, s, ada, "API_TOKEN", value)
+	events := rawInt(t, raw, `SELECT COUNT(*) FROM audit_events`)
+	s.BreakAuditJournal()
+	if _, err := s.CreateSecret(ctx, ada, "NEW_SECRET", []byte(canary("rejected-create"))); err == nil {
+		t.Error("CreateSecret succeeded without its audit event")
+	}
+	if _, err := s.UpdateSecret(ctx, ada, sec.ID, []byte(canary("rejected-update")), 0); err == nil {
+		t.Error("UpdateSecret succeeded without its audit event")
+	}
+	_, err := s.RevealSecret(ctx, ada, sec.ID)
+	wantCode(t, err, db.CodeUnavailable)
+	if n := rawInt(t, raw, `SELECT COUNT(*) FROM secrets`); n != 1 {
+		t.Errorf("%d secrets, want the one made before", n)
+	}
+	if n := rawInt(t, raw, `SELECT COUNT(*) FROM audit_events`); n != events {
+		t.Errorf("%d events, were %d", n, events)
+	}
+	rawExec(t, raw, `DROP TRIGGER audit_fail ON audit_events`)
+	if got := mustReveal(t, s, ada, sec.ID); got != value {
+		t.Errorf("after the table accepts again the value is %q", got)
 	}
 }

@@ -186,10 +186,10 @@ func TestStore_TamperedCiphertextFails(t *testing.T) {
 			rawExec(t, raw, `UPDATE secrets SET sealed = ? WHERE id = ?`, b[:len(b)-1], id)
 		}},
 		{"shorter than a nonce", func(id string) {
-			rawExec(t, raw, `UPDATE secrets SET sealed = X'00' WHERE id = ?`, id)
+			rawExec(t, raw, `UPDATE secrets SET sealed = ? WHERE id = ?`, []byte{0}, id)
 		}},
 		{"empty", func(id string) {
-			rawExec(t, raw, `UPDATE secrets SET sealed = X'' WHERE id = ?`, id)
+			rawExec(t, raw, `UPDATE secrets SET sealed = ? WHERE id = ?`, []byte{}, id)
 		}},
 	}
 	for i, tt := range tests {

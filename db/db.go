@@ -26,7 +26,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations/*.sql migrations/postgres/*.sql
 var migrationsFS embed.FS
 
 // FileName is the database file inside the data directory.
@@ -88,10 +88,13 @@ func (o *Options) defaults() {
 type Store struct {
 	w    *sql.DB // the one writer connection, the machine's committer's once Open returns
 	r    *sql.DB // a pool of read-only connections
-	path string
-	log  *slog.Logger
-	now  func() time.Time
-	keys *keyring
+	path string  // the SQLite file; "" on PostgreSQL
+	loc  string  // what Open was given: the file or the PostgreSQL URL
+	// readTx are the options of a read transaction: one snapshot.
+	readTx *sql.TxOptions
+	log    *slog.Logger
+	now    func() time.Time
+	keys   *keyring
 
 	signIn    SignInLimits
 	hashes    *hashLimiter
@@ -172,15 +175,72 @@ func (st statements) close() {
 		st.insertOwner, st.updateValue)
 }
 
-// Open opens (creating if needed) the database at path, applies pending migrations, checks the master
-// key against the database, and starts the machine (the committer, the audit writer, the upkeep).
-// Close releases it.
-func Open(ctx context.Context, path string, opt Options) (*Store, error) {
+// engine is a database keyhold runs on, as Open opens it: its connections, and the few ways the
+// shared code uses them differently. openSQLite (here) and openPostgres (postgres.go) make one each;
+// every rule and every query is the same on both.
+type engine struct {
+	w, r *sql.DB
+	path string // the SQLite file; "" on PostgreSQL
+	// migrations is the glob of the engine's migrations in migrationsFS.
+	migrations string
+	// readTx are the options of a read transaction.
+	readTx *sql.TxOptions
+	// lockMigrations, when set, holds a lock that other processes respect while migrations run, and
+	// returns its release.
+	lockMigrations func(ctx context.Context) (func(), error)
+	// beginGroup, when set, runs first in each transaction of the committer.
+	beginGroup func(ctx context.Context, tx *sql.Tx) error
+	// backend starts the machine's engine half.
+	backend func(m *machine) (backend, error)
+}
+
+func (e *engine) close() error { return errors.Join(e.r.Close(), e.w.Close()) }
+
+// Open opens the database at loc, a SQLite file (created if needed) or a PostgreSQL URL
+// (postgres://…; see IsPostgres), applies pending migrations, checks the master key against the
+// database, and starts the machine (the committer, the audit writer, the upkeep). Close releases it.
+func Open(ctx context.Context, loc string, opt Options) (*Store, error) {
 	opt.defaults()
 	kr, err := newKeyring(opt.MasterKey)
 	if err != nil {
 		return nil, err
 	}
+	var e *engine
+	if IsPostgres(loc) {
+		e, err = openPostgres(ctx, loc, opt)
+	} else {
+		e, err = openSQLite(loc, opt)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{w: e.w, r: e.r, path: e.path, loc: loc, readTx: e.readTx, log: opt.Logger, now: opt.Now, keys: kr,
+		signIn: opt.SignIn, hashes: newHashLimiter(opt.HashSlots, opt.HashQueueWait), inviteTTL: opt.InvitationTTL, resetTTL: opt.ResetTTL}
+	if err := s.migrate(ctx, e); err != nil {
+		e.close()
+		return nil, err
+	}
+	if err := s.checkMasterKey(ctx); err != nil {
+		e.close()
+		return nil, err
+	}
+	if err := s.prepare(ctx); err != nil {
+		s.stmts.close()
+		e.close()
+		return nil, err
+	}
+	// From here on the writer connection is the committer's.
+	if s.m, err = startMachine(e, opt.Logger, opt.Now, opt.Tuning); err != nil {
+		s.stmts.close()
+		e.close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// openSQLite opens (creating if needed) the SQLite database file at path: the one writer connection
+// and the read pool.
+func openSQLite(path string, opt Options) (*engine, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("db: %w", err)
@@ -199,38 +259,15 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxIdleTime(0)
 	w.SetConnMaxLifetime(0)
-	s := &Store{w: w, path: abs, log: opt.Logger, now: opt.Now, keys: kr,
-		signIn: opt.SignIn, hashes: newHashLimiter(opt.HashSlots, opt.HashQueueWait), inviteTTL: opt.InvitationTTL, resetTTL: opt.ResetTTL}
-	if err := s.migrate(ctx); err != nil {
-		w.Close()
-		return nil, err
-	}
-	s.r, err = sql.Open("sqlite", dsn(abs, connReader))
+	r, err := sql.Open("sqlite", dsn(abs, connReader))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("db: open: %w", err)
 	}
-	s.r.SetMaxOpenConns(opt.ReadConns)
-	s.r.SetMaxIdleConns(opt.ReadConns)
-	if err := s.checkMasterKey(ctx); err != nil {
-		s.r.Close()
-		w.Close()
-		return nil, err
-	}
-	if err := s.prepare(ctx); err != nil {
-		s.stmts.close()
-		s.r.Close()
-		w.Close()
-		return nil, err
-	}
-	// From here on the writer connection is the committer's.
-	if s.m, err = startMachine(w, abs, opt.Logger, opt.Now, opt.Tuning); err != nil {
-		s.stmts.close()
-		s.r.Close()
-		w.Close()
-		return nil, err
-	}
-	return s, nil
+	r.SetMaxOpenConns(opt.ReadConns)
+	r.SetMaxIdleConns(opt.ReadConns)
+	return &engine{w: w, r: r, path: abs, migrations: "migrations/*.sql", readTx: &sql.TxOptions{ReadOnly: true},
+		backend: func(m *machine) (backend, error) { return openSQLiteBackend(m) }}, nil
 }
 
 // connMode says what a connection is for.
@@ -292,20 +329,31 @@ func (s *Store) Close() error {
 	return s.closeErr
 }
 
-// Path is the database file.
+// Path is the database file; "" on PostgreSQL.
 func (s *Store) Path() string { return s.path }
+
+// Location is where the database is: what Open was given, a SQLite file or a PostgreSQL URL (which
+// may hold a password: never log it).
+func (s *Store) Location() string { return s.loc }
 
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {
 	return s.r.PingContext(ctx)
 }
 
-func (s *Store) migrate(ctx context.Context) error {
+func (s *Store) migrate(ctx context.Context, e *engine) error {
+	if e.lockMigrations != nil {
+		unlock, err := e.lockMigrations(ctx)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
 	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
 		return fmt.Errorf("db: migrations table: %w", err)
 	}
-	names, err := fs.Glob(migrationsFS, "migrations/*.sql")
+	names, err := fs.Glob(migrationsFS, e.migrations)
 	if err != nil {
 		return fmt.Errorf("db: %w", err)
 	}
@@ -355,7 +403,7 @@ func (s *Store) migrateTx(ctx context.Context, fn func(tx *sql.Tx) error) error 
 // inReadTx runs fn in one read transaction, so that everything it reads is one snapshot.
 func inReadTx[T any](ctx context.Context, s *Store, fn func(tx *sql.Tx) (T, error)) (T, error) {
 	var zero T
-	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := s.r.BeginTx(ctx, s.readTx)
 	if err != nil {
 		return zero, fmt.Errorf("db: begin read: %w", err)
 	}
@@ -375,15 +423,15 @@ type queryer interface {
 // page, not one at a random place per row).
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
 
-// isUniqueViolation reports whether err is a UNIQUE or PRIMARY KEY constraint failure: the one
-// engine-specific error check.
+// isUniqueViolation reports whether err is a UNIQUE or PRIMARY KEY constraint failure, on either
+// engine.
 func isUniqueViolation(err error) bool {
 	var se *sqlite.Error
 	if errors.As(err, &se) {
 		c := se.Code()
 		return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 	}
-	return false
+	return pgCode(err) == "23505" // unique_violation
 }
 
 // isDiskFull reports whether err is a write that failed for want of space: SQLite's SQLITE_FULL (its
@@ -409,8 +457,18 @@ func fromNullMS(v sql.NullInt64) time.Time {
 	return fromMS(v.Int64)
 }
 
-// likePattern turns a search text into a LIKE pattern matching it anywhere, with \ as the escape.
+// likePattern turns a search text into a LIKE pattern matching it anywhere, with \ as the escape. It
+// lower-cases ASCII letters, and queries compare it with lower(column): so matching ignores the case
+// of ASCII letters alike on SQLite (whose LIKE would) and PostgreSQL (whose LIKE would not), and
+// lower() of both leaves other letters as they are (SQLite's does; PostgreSQL's does in the "C"
+// collation keyhold's columns use).
 func likePattern(q string) string {
 	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return "%" + r.Replace(q) + "%"
+	lower := strings.Map(func(c rune) rune {
+		if 'A' <= c && c <= 'Z' {
+			return c + 'a' - 'A'
+		}
+		return c
+	}, q)
+	return "%" + r.Replace(lower) + "%"
 }

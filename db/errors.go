@@ -42,20 +42,31 @@ func Errorf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-// ErrorCode returns the Code of err, or "" when err is nil or not an *Error.
+// ErrorCode returns the Code of err: an *Error's, CodeUnavailable while the database is out of reach
+// (Unreachable), or "" when err is nil or any other error.
 func ErrorCode(err error) Code {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Code
 	}
+	if Unreachable(err) {
+		return CodeUnavailable
+	}
 	return ""
 }
 
-// ErrorMessage returns the message of an *Error, or "Internal error." for any other error.
+// UnreachableMessage is what a request is told while the database is out of reach.
+const UnreachableMessage = "The database cannot be reached: try again shortly."
+
+// ErrorMessage returns the message of an *Error, UnreachableMessage while the database is out of
+// reach, or "Internal error." for any other error.
 func ErrorMessage(err error) string {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Message
+	}
+	if Unreachable(err) {
+		return UnreachableMessage
 	}
 	return "Internal error."
 }

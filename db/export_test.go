@@ -30,9 +30,17 @@ func (s *Store) SyncAudit() error { return s.m.syncAudit(context.Background()) }
 // sqlite is the store's SQLite backend.
 func (s *Store) sqlite() *sqliteBackend { return s.m.back.(*sqliteBackend) }
 
-// BreakAuditJournal closes the journal's file under the writer, so that every append fails as a full
-// or broken disk would.
+// BreakAuditJournal makes every read event fail to record: on SQLite it closes the journal's file
+// under the writer, as a full or broken disk would; on PostgreSQL a trigger refuses every insert
+// into audit_events.
 func (s *Store) BreakAuditJournal() {
+	if _, ok := s.m.back.(*pgBackend); ok {
+		if _, err := s.r.Exec(`CREATE FUNCTION audit_fail() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit down'; END $$;
+			CREATE TRIGGER audit_fail BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION audit_fail()`); err != nil {
+			panic(err)
+		}
+		return
+	}
 	for _, f := range s.sqlite().audit.journal.files {
 		f.Close()
 	}

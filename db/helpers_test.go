@@ -27,16 +27,25 @@ var testMasterKey = func() []byte {
 	return k
 }()
 
-// mustOpen opens a real SQLite file under t.TempDir().
+// TestMain runs the package's tests once per backend of the table (dbtest.RunSuites): SQLite, and
+// PostgreSQL when a server is configured.
+func TestMain(m *testing.M) { os.Exit(dbtest.RunSuites(m)) }
+
+// mustOpen opens a fresh database on the run's backend: a real SQLite file under t.TempDir(), or a
+// new PostgreSQL database.
 func mustOpen(t testing.TB) *db.Store {
 	t.Helper()
-	return mustOpenAt(t, filepath.Join(t.TempDir(), db.FileName), db.Options{})
+	return mustOpenAt(t, location(t), db.Options{})
 }
 
 // mustOpenAt opens (or reopens) the database at path; opt.MasterKey defaults to testMasterKey. The
-// store is closed when the test ends (closing it earlier as well is fine).
+// store is closed when the test ends (closing it earlier as well is fine). A test that opens a SQLite
+// file of its own tests SQLite's engine: on the PostgreSQL run it is skipped, having run on SQLite's.
 func mustOpenAt(t testing.TB, path string, opt db.Options) *db.Store {
 	t.Helper()
+	if onPostgres() && !db.IsPostgres(path) {
+		t.Skip("a SQLite file of its own: tested on the SQLite run")
+	}
 	if opt.MasterKey == nil {
 		opt.MasterKey = testMasterKey
 	}
@@ -52,6 +61,21 @@ func mustOpenAt(t testing.TB, path string, opt db.Options) *db.Store {
 	return s
 }
 
+// location is a fresh database for a test on the run's backend: a file or a PostgreSQL database.
+func location(t testing.TB) string { return dbtest.Location(t) }
+
+// onPostgres reports whether this run of the suite is on PostgreSQL.
+func onPostgres() bool { return dbtest.Current() == dbtest.Postgres }
+
+// sqliteOnly skips, on the PostgreSQL run of the suite, a test of SQLite's own machinery (the audit
+// journal and outbox, the WAL, its pragmas): it ran on the SQLite run.
+func sqliteOnly(t testing.TB) {
+	t.Helper()
+	if onPostgres() {
+		t.Skip("SQLite's own machinery: tested on the SQLite run")
+	}
+}
+
 // plentyAttempts is a throttle no test reaches by accident.
 var plentyAttempts = db.Throttle{MaxFailures: 1 << 20, Window: time.Minute, Lockout: time.Minute}
 
@@ -62,7 +86,7 @@ func newClock() *dbtest.Clock { return dbtest.NewClock(time.Date(2030, 1, 2, 3, 
 func mustOpenClock(t testing.TB) (*db.Store, *dbtest.Clock) {
 	t.Helper()
 	c := newClock()
-	return mustOpenAt(t, filepath.Join(t.TempDir(), db.FileName), db.Options{Now: c.Now}), c
+	return mustOpenAt(t, location(t), db.Options{Now: c.Now}), c
 }
 
 // mustOrg creates an organization whose admin is adminEmail and returns the admin's actor. When
@@ -190,7 +214,11 @@ func wantCode(t testing.TB, err error, want db.Code) {
 // breaking things on purpose.
 func rawDB(t testing.TB, s *db.Store) *sql.DB {
 	t.Helper()
-	r, err := sql.Open("sqlite", "file:"+s.Path()+"?_pragma=busy_timeout(10000)")
+	driver, dsn := "sqlite", "file:"+s.Path()+"?_pragma=busy_timeout(10000)"
+	if loc := s.Location(); db.IsPostgres(loc) {
+		driver, dsn = db.PostgresDriver, loc // raw queries are written with ? as the store's are
+	}
+	r, err := sql.Open(driver, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}

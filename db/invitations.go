@@ -100,12 +100,12 @@ func (s *Store) CreateInvitation(ctx context.Context, a Actor, in NewInvitation)
 	token := newToken("")
 	now := s.now()
 	inv, err := inTx(ctx, s, touchesNothing, func(tx *sql.Tx) (*Invitation, error) {
-		var member int
+		var member bool
 		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
 			WHERE m.org_id = ? AND u.email_key = ?)`, a.OrgID, emailKey).Scan(&member); err != nil {
 			return nil, err
 		}
-		if member == 1 {
+		if member {
 			return nil, Errorf(CodeConflict, "%s is already a member of this organization.", email)
 		}
 		teams, err := orgTeams(ctx, tx, a.OrgID, in.TeamIDs)
@@ -311,7 +311,7 @@ func (s *Store) ListInvitations(ctx context.Context, a Actor, f InvitationFilter
 
 func listInvitationsTx(ctx context.Context, tx *sql.Tx, orgID string, f InvitationFilter) ([]Invitation, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT `+invitationCols+` `+invitationFrom+`
-		WHERE i.org_id = ? AND (? = '' OR i.state = ?) AND (? = '' OR i.email_key = ?) ORDER BY i.created_at DESC, i.id DESC LIMIT 1000`,
+		WHERE i.org_id = ? AND (CAST(? AS TEXT) = '' OR i.state = ?) AND (CAST(? AS TEXT) = '' OR i.email_key = ?) ORDER BY i.created_at DESC, i.id DESC LIMIT 1000`,
 		orgID, string(f.State), string(f.State), f.Email, emailKeyOf(f.Email))
 	if err != nil {
 		return nil, err

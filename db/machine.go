@@ -112,10 +112,12 @@ func (t *Tuning) defaults() {
 // state and the backend, with the invariants above.
 type machine struct {
 	w    *sql.DB // the writer connection: the committer's alone
-	path string
-	log  *slog.Logger
-	now  func() time.Time
-	tune Tuning
+	path string  // the SQLite file; "" on PostgreSQL
+	// beginGroup, when set, runs first in each of the committer's transactions (engine.beginGroup).
+	beginGroup func(ctx context.Context, tx *sql.Tx) error
+	log        *slog.Logger
+	now        func() time.Time
+	tune       Tuning
 
 	commits *committer
 	back    backend
@@ -134,13 +136,13 @@ type machine struct {
 
 // startMachine starts the committer on the writer connection w, then the backend (which may hand it
 // work: replaying the audit journal), then the upkeep and the disk probe.
-func startMachine(w *sql.DB, path string, log *slog.Logger, now func() time.Time, tune Tuning) (*machine, error) {
-	m := &machine{w: w, path: path, log: log, now: now, tune: tune, touched: map[string]time.Time{}}
+func startMachine(e *engine, log *slog.Logger, now func() time.Time, tune Tuning) (*machine, error) {
+	m := &machine{w: e.w, path: e.path, beginGroup: e.beginGroup, log: log, now: now, tune: tune, touched: map[string]time.Time{}}
 	m.stamps.init()
 	m.fetches = newStampCache(m.stamps.fetch, fetchSize, fetchMaxEntries, fetchMaxBytes)
 	m.keys = newStampCache[[32]byte, cachedKey](m.stamps.key, nil, keyCacheMaxEntries, 0)
 	m.commits = newCommitter(m)
-	back, err := openSQLite(m)
+	back, err := e.backend(m)
 	if err != nil {
 		m.commits.close()
 		return nil, err

@@ -201,6 +201,12 @@ func (c *committer) commit(batch []*txOp) {
 		return
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if c.m.beginGroup != nil {
+		if err := c.m.beginGroup(ctx, tx); err != nil {
+			answer(fmt.Errorf("db: begin: %w", err))
+			return
+		}
+	}
 	for i, op := range batch {
 		ran = i + 1
 		if err := op.ctx.Err(); err != nil {

@@ -20,6 +20,7 @@ import (
 // synchronous=FULL, and leaves checkpoints (and their fsyncs) to the upkeep.
 func TestMachine_WriterFlushesEveryCommit(t *testing.T) {
 	t.Parallel()
+	sqliteOnly(t)
 	s := mustOpen(t)
 	for pragma, want := range map[string]int64{"synchronous": 2, "wal_autocheckpoint": 0} {
 		if got, err := s.WriterPragma(pragma); err != nil || got != want {

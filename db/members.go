@@ -113,14 +113,19 @@ func (s *Store) removeMember(ctx context.Context, a Actor, userID string, previe
 		if err != nil {
 			return nil, err
 		}
+		revokeKeys := `UPDATE api_keys SET revoked_at = ?3 WHERE org_id = ?1 AND user_id = ?2 AND revoked_at IS NULL`
 		for _, q := range []string{
 			`DELETE FROM memberships WHERE org_id = ?1 AND user_id = ?2`,
 			`DELETE FROM team_members WHERE user_id = ?2 AND team_id IN (SELECT id FROM teams WHERE org_id = ?1)`,
 			`DELETE FROM grants WHERE principal_kind = 'user' AND principal_id = ?2 AND secret_id IN (SELECT id FROM secrets WHERE org_id = ?1)`,
-			`UPDATE api_keys SET revoked_at = ?3 WHERE org_id = ?1 AND user_id = ?2 AND revoked_at IS NULL`,
+			revokeKeys,
 			`DELETE FROM sessions WHERE org_id = ?1 AND user_id = ?2`,
 		} {
-			if _, err := tx.ExecContext(ctx, q, a.OrgID, userID, ms(now)); err != nil {
+			args := []any{a.OrgID, userID}
+			if q == revokeKeys {
+				args = append(args, ms(now))
+			}
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 				return nil, err
 			}
 		}

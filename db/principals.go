@@ -21,15 +21,16 @@ type Principal struct {
 func (p Principal) Ref() string { return p.Kind + ":" + p.ID }
 
 // principalsSQL lists the members (first, by email) and teams (by name) of organization ?1 in one
-// snapshot whose name (or, for a member, email) matches the LIKE pattern ?2.
+// snapshot whose name (or, for a member, email) matches the LIKE pattern ?2 (likePattern: lower case,
+// as the names are compared).
 const principalsSQL = `SELECT kind, id, first, last, detail FROM (
 	SELECT 'user' AS kind, 0 AS o, u.email_key AS k, u.id, u.first_name AS first, u.last_name AS last, u.email AS detail
 	FROM memberships m JOIN users u ON u.id = m.user_id
-	WHERE m.org_id = ?1 AND (trim(u.first_name || ' ' || u.last_name) LIKE ?2 ESCAPE '\' OR u.email LIKE ?2 ESCAPE '\')
+	WHERE m.org_id = ?1 AND (lower(trim(u.first_name || ' ' || u.last_name)) LIKE ?2 ESCAPE '\' OR lower(u.email) LIKE ?2 ESCAPE '\')
 	UNION ALL
 	SELECT 'team', 1, t.name_key, t.id, t.name, '', t.description
-	FROM teams t WHERE t.org_id = ?1 AND t.name LIKE ?2 ESCAPE '\'
-) ORDER BY o, k`
+	FROM teams t WHERE t.org_id = ?1 AND lower(t.name) LIKE ?2 ESCAPE '\'
+) AS found ORDER BY o, k`
 
 // SearchPrincipals returns, for the Share dialog of secret secretID, the secret (with the actor's
 // access) and at most limit members and teams of the actor's organization whose name, or (for a

@@ -310,15 +310,15 @@ type SecretPage struct {
 }
 
 // listWhere selects the live secrets of organization ?2 that user ?1 can read, whose name contains
-// the LIKE pattern ?3 (when set). Rows are visited in name order through the live-name index and
+// the LIKE pattern ?3 (when set; likePattern: lower case, as the name is compared). Rows are visited in name order through the live-name index and
 // each is checked through the grants' primary key, so a page costs its rows, not the organization.
-var listWhere = `s.org_id = ?2 AND s.deleted_at IS NULL AND (?3 = '' OR s.name LIKE ?3 ESCAPE '\') AND ` + accessExpr + ` IS NOT NULL`
+var listWhere = `s.org_id = ?2 AND s.deleted_at IS NULL AND (?3 = '' OR lower(s.name) LIKE ?3 ESCAPE '\') AND ` + accessExpr + ` IS NOT NULL`
 
 // countSecretsSQL counts what listWhere selects, starting from the grants of user ?1 and its teams
 // (an index range) rather than from every secret of the organization.
 var countSecretsSQL = `SELECT COUNT(DISTINCT s.id) FROM grants g JOIN secrets s ON s.id = g.secret_id
 	WHERE ` + heldBy("?1") + `
-	AND s.org_id = ?2 AND s.deleted_at IS NULL AND (?3 = '' OR s.name LIKE ?3 ESCAPE '\')`
+	AND s.org_id = ?2 AND s.deleted_at IS NULL AND (?3 = '' OR lower(s.name) LIKE ?3 ESCAPE '\')`
 
 // ListSecrets lists the live secrets of the actor's organization that the actor can read, by name,
 // without values. query filters by a part of the name; offset and limit page the list (at most 1,000
@@ -353,6 +353,9 @@ func (s *Store) listSecrets(ctx context.Context, a Actor, query string, offset, 
 		}
 		if page.Total <= offset {
 			return page, nil
+		}
+		if limit < 0 {
+			limit = page.Total // every match, counted in this snapshot: no "LIMIT -1" on every engine
 		}
 		rows, err := tx.StmtContext(ctx, s.stmts.listSecrets).QueryContext(ctx, a.UserID, a.OrgID, pattern, limit, offset)
 		if err != nil {

@@ -130,7 +130,7 @@ func (s *Store) ChangeAccess(ctx context.Context, a Actor, secretID string, chan
 				return struct{}{}, err
 			}
 			if c.Revoke {
-				res, err := tx.ExecContext(ctx, `DELETE FROM grants WHERE secret_id = ? AND principal_kind = ? AND principal_id = ? AND (? = '' OR role = ?)`,
+				res, err := tx.ExecContext(ctx, `DELETE FROM grants WHERE secret_id = ? AND principal_kind = ? AND principal_id = ? AND (CAST(? AS TEXT) = '' OR role = ?)`,
 					secretID, c.Kind, c.ID, string(c.Role), string(c.Role))
 				if err != nil {
 					return struct{}{}, err
@@ -207,7 +207,7 @@ func ownerUserCount(ctx context.Context, q queryer, secretID string) (int, error
 		SELECT g.principal_id AS uid FROM grants g WHERE g.secret_id = ?1 AND g.role = 'owner' AND g.principal_kind = 'user'
 		UNION
 		SELECT tm.user_id FROM grants g JOIN team_members tm ON tm.team_id = g.principal_id
-		WHERE g.secret_id = ?1 AND g.role = 'owner' AND g.principal_kind = 'team')`, secretID).Scan(&n)
+		WHERE g.secret_id = ?1 AND g.role = 'owner' AND g.principal_kind = 'team') AS owners`, secretID).Scan(&n)
 	return n, err
 }
 

@@ -32,8 +32,8 @@ type sqliteBackend struct {
 	beforeRestart atomic.Pointer[func()]
 }
 
-// openSQLite starts the SQLite backend of m, whose committer runs already.
-func openSQLite(m *machine) (*sqliteBackend, error) {
+// openSQLiteBackend starts the SQLite backend of m, whose committer runs already.
+func openSQLiteBackend(m *machine) (*sqliteBackend, error) {
 	b := &sqliteBackend{m: m}
 	var err error
 	if b.audit, err = newAuditWriter(m); err != nil {

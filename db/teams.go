@@ -127,7 +127,7 @@ func teamViewTx(ctx context.Context, q queryer, orgID, id string, nonMembers boo
 }
 
 func listTeamsTx(ctx context.Context, q queryer, orgID, id string) ([]Team, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id, name, description, created_at FROM teams WHERE org_id = ? AND (? = '' OR id = ?) ORDER BY name_key`, orgID, id, id)
+	rows, err := q.QueryContext(ctx, `SELECT id, name, description, created_at FROM teams WHERE org_id = ? AND (CAST(? AS TEXT) = '' OR id = ?) ORDER BY name_key`, orgID, id, id)
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +150,7 @@ func listTeamsTx(ctx context.Context, q queryer, orgID, id string) ([]Team, erro
 	}
 	rows, err = q.QueryContext(ctx, `SELECT tm.team_id, u.id, u.email, u.first_name, u.last_name FROM team_members tm
 		JOIN teams t ON t.id = tm.team_id JOIN users u ON u.id = tm.user_id
-		WHERE t.org_id = ? AND (? = '' OR t.id = ?) ORDER BY u.email_key`, orgID, id, id)
+		WHERE t.org_id = ? AND (CAST(? AS TEXT) = '' OR t.id = ?) ORDER BY u.email_key`, orgID, id, id)
 	if err != nil {
 		return nil, err
 	}

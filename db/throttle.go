@@ -138,7 +138,7 @@ func (s *Store) refundAttempt(ctx context.Context, keys []string) error {
 		for _, k := range keys {
 			var err error
 			if strings.HasPrefix(k, "ip:") {
-				_, err = tx.ExecContext(ctx, `UPDATE login_failures SET failures = max(failures - 1, 0),
+				_, err = tx.ExecContext(ctx, `UPDATE login_failures SET failures = CASE WHEN failures > 1 THEN failures - 1 ELSE 0 END,
 					locked_until = CASE WHEN failures - 1 < ? THEN 0 ELSE locked_until END WHERE key = ?`, s.signIn.Client.MaxFailures, k)
 			} else {
 				_, err = tx.ExecContext(ctx, `DELETE FROM login_failures WHERE key = ?`, k)

@@ -84,9 +84,9 @@ type NewUser struct {
 
 // HasOrgs reports whether any organization exists (first-run setup is offered until one does).
 func (s *Store) HasOrgs(ctx context.Context) (bool, error) {
-	var n int
-	err := s.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM orgs)`).Scan(&n)
-	return n == 1, err
+	var any bool
+	err := s.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM orgs)`).Scan(&any)
+	return any, err
 }
 
 // CreateOrg creates an organization with admin as its first admin. When admin's email belongs to an
@@ -436,7 +436,7 @@ func (s *Store) Roster(ctx context.Context, a Actor) (*Roster, error) {
 func listMembersTx(ctx context.Context, q queryer, orgID, email string) ([]Member, error) {
 	rows, err := q.QueryContext(ctx, `SELECT u.id, u.email, u.first_name, u.last_name, u.created_at, m.role, m.created_at
 		FROM memberships m JOIN users u ON u.id = m.user_id
-		WHERE m.org_id = ? AND (? = '' OR u.email_key = ?) ORDER BY u.email_key`, orgID, email, emailKeyOf(email))
+		WHERE m.org_id = ? AND (CAST(? AS TEXT) = '' OR u.email_key = ?) ORDER BY u.email_key`, orgID, email, emailKeyOf(email))
 	if err != nil {
 		return nil, err
 	}

@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
 # Runs keyhold's whole test suite: what CI runs (.ci/run) and what a developer runs.
-# It installs what the tests need beyond Go modules (Chromium for the browser tests) when missing.
+# It installs what the tests need beyond Go modules (Chromium for the browser tests, PostgreSQL for
+# the database tests) when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/pg-test-server.sh
 
-if ! command -v chromium >/dev/null 2>&1 && [ -z "${KEYHOLD_CHROMIUM:-}" ]; then
-  echo "test.sh: installing Chromium for the browser tests" >&2
+# One apt-get update for all that is missing. env passes DEBIAN_FRONTEND through sudo, which resets
+# the environment.
+packages=()
+if ! command -v chromium >/dev/null 2>&1 && [ -z "${KEYHOLD_CHROMIUM:-}" ]; then packages+=(chromium); fi
+if [ -z "${KEYHOLD_TEST_DATABASE_URL:-}" ] && ! pg_test_bindir >/dev/null; then packages+=(postgresql); fi
+if [ ${#packages[@]} -gt 0 ]; then
+  echo "test.sh: installing ${packages[*]} for the tests" >&2
   if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
 fi
 
 # The generated templ files are committed: fail if generating them changes anything.
@@ -26,6 +33,10 @@ go vet ./...
 if ! go mod tidy -diff >/dev/null; then echo "test.sh: go mod tidy would change go.mod/go.sum: run it and commit" >&2; exit 1; fi
 go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
+# The database tests run against SQLite and against PostgreSQL (db/dbtest): on the server
+# KEYHOLD_TEST_DATABASE_URL names, else on a throwaway one started here and removed on exit. The
+# fuzzing below uses it too.
+if [ -z "${KEYHOLD_TEST_DATABASE_URL:-}" ]; then pg_test_server_start; fi
 go test -count=1 -timeout 20m "$@" ./...
 
 # Every fuzz target in the repo runs briefly beyond its seed corpus: KEYHOLD_FUZZTIME each (default 3s;

@@ -20,6 +20,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/keyhold/keyhold/db"
+	"github.com/keyhold/keyhold/db/dbtest"
 	"github.com/keyhold/keyhold/web/webtest"
 )
 
@@ -34,8 +35,10 @@ const (
 	failuresDir        = "testdata/failures"
 )
 
+// TestMain runs the package's tests once per backend of the table (dbtest.RunSuites): SQLite, and
+// PostgreSQL when a server is configured.
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := dbtest.RunSuites(m)
 	sharedBrowser.stop()
 	os.Exit(code)
 }
@@ -130,6 +133,10 @@ type browserTab struct {
 // unless $CI is set: CI installs Chromium, so there its absence is a failure.
 func newBrowserTab(t *testing.T, ts *webtest.Server) *browserTab {
 	t.Helper()
+	if dbtest.Current() == dbtest.Postgres {
+		// What a browser sees does not depend on the database: the handlers below it run on both.
+		t.Skip("the portal in a browser: tested on the SQLite run")
+	}
 	sharedBrowser.once.Do(sharedBrowser.start)
 	switch {
 	case sharedBrowser.skip != "" && os.Getenv("CI") != "":

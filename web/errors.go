@@ -32,6 +32,11 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			if de.RetryAfterSeconds > 0 {
 				c.Response().Header().Set("Retry-After", strconv.Itoa(de.RetryAfterSeconds))
 			}
+		case db.Unreachable(err):
+			// Nothing in flight was acknowledged; the store reconnects by itself once the database is
+			// back.
+			status, msg = http.StatusServiceUnavailable, db.UnreachableMessage
+			c.Response().Header().Set("Retry-After", "1")
 		case errors.As(err, &he):
 			status = he.Code
 			msg = http.StatusText(status) + "."
@@ -40,7 +45,9 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			}
 		}
 		req := c.Request()
-		if status >= 500 && status != http.StatusInsufficientStorage {
+		// Not logged per request: a full disk (the store logs when it fills and when space is back),
+		// a database out of reach (the store logs when it loses and regains it).
+		if status >= 500 && status != http.StatusInsufficientStorage && !db.Unreachable(err) {
 			log.Error("request failed", "method", req.Method, "path", req.URL.Path, "status", status, "err", err)
 		}
 		var werr error

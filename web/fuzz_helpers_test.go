@@ -22,6 +22,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/keyhold/keyhold/db"
+	"github.com/keyhold/keyhold/db/dbtest"
 	"github.com/keyhold/keyhold/web"
 	"github.com/keyhold/keyhold/web/webtest"
 )
@@ -39,6 +40,11 @@ var noisyColumns = map[string]string{"api_keys": "last_used_at", "sessions": "la
 
 func watchChanges(t testing.TB, path string) *changeCounter {
 	t.Helper()
+	if dbtest.Current() == dbtest.Postgres {
+		// The counter is SQLite triggers on the file; what a refused request changes does not depend
+		// on the engine (the handlers and the store's rules are the same).
+		t.Skip("counts changes with SQLite triggers: fuzzed on the SQLite run")
+	}
 	ctx := context.Background()
 	pool, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?_pragma=busy_timeout(10000)")
 	if err != nil {

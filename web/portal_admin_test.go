@@ -3,7 +3,6 @@ package web_test
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -179,11 +178,7 @@ func TestAPIKeys_CreateShowsKeyOnce(t *testing.T) {
 	mustNotContain(t, portalGet(t, c, "/apikeys", true, http.StatusOK), key)
 
 	// The database holds a hash of the key, never the key.
-	raw, err := sql.Open("sqlite", "file:"+env.store.Path()+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	raw := env.RawDB(t)
 	rows, err := raw.Query(`SELECT * FROM api_keys`)
 	if err != nil {
 		t.Fatal(err)

@@ -1,5 +1,6 @@
-// Package dbtest holds what tests of every package need of db: a clock they control. webtest builds
-// the server harness on it.
+// Package dbtest holds what tests of every package need of db: the table of backends the suites run
+// against (SQLite, and PostgreSQL when KEYHOLD_TEST_DATABASE_URL names a server), a fresh database per
+// test on the current one, and a clock they control. webtest builds the server harness on it.
 package dbtest
 
 import (

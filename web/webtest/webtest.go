@@ -1,5 +1,6 @@
 // Package webtest is keyhold's one test harness for everything above db: the real server (web.New over
-// real HTTP on loopback, on a real SQLite file under t.TempDir(), with a settable clock), a client that
+// real HTTP on loopback, on a fresh database of the run's backend (dbtest.Location: a real SQLite file
+// under t.TempDir(), or a new PostgreSQL database), with a settable clock), a client that
 // keeps cookies and carries the CSRF token its pages hand out, seeding helpers, and parsers for what
 // the portal answers. Tests of web, of the portal and of the main package (against a child server)
 // use it.
@@ -16,7 +17,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -26,14 +26,15 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/keyhold/keyhold/db"
+	"github.com/keyhold/keyhold/db/dbtest"
 	"github.com/keyhold/keyhold/web"
 )
 
 // Password is the password of every user the tests create.
 const Password = "correct horse battery staple"
 
-// Server is the real keyhold handler (web.New) over real HTTP on loopback, with a real SQLite file
-// under t.TempDir().
+// Server is the real keyhold handler (web.New) over real HTTP on loopback, on a fresh database of the
+// run's backend.
 type Server struct {
 	*httptest.Server
 	Store *db.Store
@@ -76,7 +77,7 @@ func NewWith(t testing.TB, cfg web.Config, opt db.Options) *Server {
 	if opt.SignIn.Account.MaxFailures == 0 && opt.SignIn.Client.MaxFailures == 0 {
 		opt.SignIn = db.SignInLimits{Account: PlentyAttempts, Client: PlentyAttempts}
 	}
-	store, err := db.Open(context.Background(), filepath.Join(t.TempDir(), db.FileName), opt)
+	store, err := db.Open(context.Background(), dbtest.Location(t), opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -480,10 +481,15 @@ func InputValue(body, id string) (v string, ok bool) {
 	return html.UnescapeString(m[1]), true
 }
 
-// RawDB opens the server's database file directly, read-only, to look behind the store.
+// RawDB opens the server's database directly, to look behind the store: the SQLite file read-only, or
+// the PostgreSQL database through db.PostgresDriver (queries are written with ? on both).
 func (ts *Server) RawDB(t testing.TB) *sql.DB {
 	t.Helper()
-	raw, err := sql.Open("sqlite", "file:"+(&url.URL{Path: ts.Store.Path()}).EscapedPath()+"?mode=ro&_pragma=busy_timeout(10000)")
+	driver, dsn := "sqlite", "file:"+(&url.URL{Path: ts.Store.Path()}).EscapedPath()+"?mode=ro&_pragma=busy_timeout(10000)"
+	if loc := ts.Store.Location(); db.IsPostgres(loc) {
+		driver, dsn = db.PostgresDriver, loc
+	}
+	raw, err := sql.Open(driver, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
