@@ -3,18 +3,21 @@ package db
 // The machine is the one home of what stands between the domain code and the database: the committer
 // (machine_commit.go), the audit trail's writers, the caches and what makes them stale
 // (machine_cache.go), the disk-health state (health.go), and the engine's own half behind the backend
-// interface (machine_backend.go; SQLite's is sqlite*.go). Domain code runs a change with inTx,
+// interface (machine_backend.go; SQLite's is sqlite*.go, PostgreSQL's postgres.go). Domain code runs a change with inTx,
 // declaring what it touches (machine_change.go); it never makes a cache stale itself, and never uses
 // the writer connection. Its invariants:
 //
 // Durable when
 //   - A change is acknowledged (its method returns nil) only once the transaction holding it has
-//     committed, and a commit returns only once the WAL is flushed (synchronous=FULL): an acknowledged
-//     change survives a crash of the process and a power loss. Its audit event commits with it. A
-//     change not acknowledged is all or nothing; previews are always rolled back.
-//   - A read's value is returned only once its event is durable: appended to the audit journal (one
-//     write, not flushed) or, when another process holds the journal, committed. Journaled events move
-//     into audit_events every JournalApplyInterval, and before any listing of the trail.
+//     committed, and a commit returns only once the WAL is flushed (SQLite: synchronous=FULL;
+//     PostgreSQL: its commit, with synchronous_commit as the server has it, on by default): an
+//     acknowledged change survives a crash of the process and a power loss. Its audit event commits
+//     with it. A change not acknowledged is all or nothing; previews are always rolled back.
+//   - A read's value is returned only once its event is durable: on SQLite appended to the audit
+//     journal (one write, not flushed) or, when another process holds the journal, committed;
+//     journaled events move into audit_events every JournalApplyInterval, and before any listing of
+//     the trail. On PostgreSQL it is committed into audit_events (concurrent reads share one INSERT):
+//     no instance holds the only copy of an event, so an instance that dies loses none.
 //   - So a crash of the process loses nothing acknowledged or handed out. A power loss can also lose
 //     the events of reads journaled since the last move, never a change.
 //
@@ -40,13 +43,23 @@ package db
 //     long as the store is open; nothing makes them stale: an organization gets its one data key when
 //     it is created, and rotating the master key re-wraps a data key without changing it.
 //   - Everything goes stale when a commit fails (what it changed is unknown) and when another process
-//     has committed, which the backend notices within ExternalPollInterval: that bounds how long an
-//     answer can miss another process's change.
+//     has committed, which the backend notices: SQLite within ExternalPollInterval (PRAGMA
+//     data_version); PostgreSQL by a NOTIFY that each change's transaction sends and every other
+//     instance LISTENs for (milliseconds), and while the listening connection is down, caches are made
+//     stale every ExternalPollInterval until it is back. That bounds how long an answer can miss
+//     another process's change.
+//
+// Several processes (PostgreSQL)
+//   - Each commit of the committer first takes one advisory transaction lock, so changes are
+//     serialized across instances as they are in one SQLite file: the rules a change checks (the last
+//     Owner, the last admin) see every change committed before it, whichever instance made it.
 //
 // Tests named after them: TestMachine_WriterFlushesEveryCommit, TestCrash_KillMidLoad (main package),
 // TestStore_Audit_ReadRecordedBeforeReturn, TestStore_Audit_JournalReplay,
 // TestMachine_SessionWritesQueueBehindChanges, TestMachine_NoKeyLookupSucceedsOnceRevoked,
-// TestFetchCache_EveryChangeShowsAtOnce, TestFetchCache_ChangeByAnotherProcess.
+// TestFetchCache_EveryChangeShowsAtOnce, TestFetchCache_ChangeByAnotherProcess,
+// TestPostgres_CachesFollowOtherInstances, TestPostgres_RulesHoldAcrossInstances,
+// TestStore_Audit_ChangesFailClosed.
 
 import (
 	"context"

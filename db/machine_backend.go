@@ -10,13 +10,13 @@ import (
 // that another process committed, and the engine's upkeep. The committer, the caches and their
 // counters, and the disk-health state are the machine's own and work the same over any backend.
 //
-// sqliteBackend (sqlite.go) is the one there is: read events go to a journal file held under a file
-// lock, change events through an outbox, other processes' commits are noticed by polling PRAGMA
-// data_version, and the upkeep is checkpointing and restarting the WAL. A PostgreSQL backend would
-// insert each read's event in a transaction that commits before recordRead returns (a read answered
-// from the fetch cache has no transaction of its own to share), insert change events straight into
-// audit_events, call the machine's changedElsewhere on a LISTEN/NOTIFY of another instance's commit
-// (and NOTIFY in recordChange), and have no upkeep. Nothing in the domain code changes with it.
+// There are two. sqliteBackend (sqlite.go): read events go to a journal file held under a file lock,
+// change events through an outbox, other processes' commits are noticed by polling PRAGMA
+// data_version, and the upkeep is checkpointing and restarting the WAL. pgBackend (postgres.go):
+// read events are inserted in batches that commit before recordRead returns (a read answered from
+// the fetch cache has no transaction of its own to share), change events go straight into
+// audit_events with a NOTIFY, other instances' commits arrive by LISTEN, and there is no upkeep.
+// Nothing in the domain code differs between them.
 type backend interface {
 	// recordChange writes a change's audit event inside the change's transaction.
 	recordChange(ctx context.Context, tx *sql.Tx, r auditRecord) error
