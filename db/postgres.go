@@ -148,6 +148,10 @@ func openPGBackend(m *machine, url string) (*pgBackend, error) {
 	return b, nil
 }
 
+// pgInsertAuditSQL is insertAuditSQL without its ON CONFLICT DO NOTHING, which is for SQLite's
+// journal replay (journal_id): here an event that cannot be inserted must fail, never vanish.
+var pgInsertAuditSQL = strings.TrimSuffix(insertAuditSQL, " ON CONFLICT DO NOTHING")
+
 func auditRow(r auditRecord) []any {
 	a, ev := r.a, r.ev
 	return []any{ms(r.at), a.OrgID, a.UserID, a.Email, a.APIKeyID, a.APIKeyLabel, a.Source, a.ClientIP,
@@ -157,7 +161,7 @@ func auditRow(r auditRecord) []any {
 // recordChange inserts the change's event in its transaction, and a notification that other
 // instances receive once it commits (several in one transaction are delivered as one).
 func (b *pgBackend) recordChange(ctx context.Context, tx *sql.Tx, r auditRecord) error {
-	if _, err := tx.ExecContext(ctx, insertAuditSQL, auditRow(r)...); err != nil {
+	if _, err := tx.ExecContext(ctx, pgInsertAuditSQL, auditRow(r)...); err != nil {
 		return fmt.Errorf("db: audit: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `SELECT pg_notify(?, ?)`, pgNotifyChannel, b.id); err != nil {
@@ -185,9 +189,9 @@ func (b *pgBackend) recordRead(ctx context.Context, r auditRecord) error {
 	}
 }
 
-// insertAuditRows is insertAuditSQL for n rows.
+// insertAuditRows is pgInsertAuditSQL for n rows.
 func insertAuditRows(n int) string {
-	head, tuple, _ := strings.Cut(insertAuditSQL, "VALUES ")
+	head, tuple, _ := strings.Cut(pgInsertAuditSQL, "VALUES ")
 	tuple, tail, _ := strings.Cut(tuple, ")")
 	return head + "VALUES " + strings.TrimSuffix(strings.Repeat(tuple+"), ", n), ", ") + tail
 }

@@ -158,3 +158,21 @@ func pick[T any](first bool, a, b T) T {
 	}
 	return b
 }
+
+// A read event that cannot be inserted (here: its ID is taken, as after a copy that did not move the
+// counter on) withholds the value: it never vanishes while the value is handed out.
+func TestPostgres_ReadEventNeverDropped(t *testing.T) {
+	t.Parallel()
+	pgOnly(t)
+	s := mustOpen(t)
+	raw := rawDB(t, s)
+	ada := mustOrg(t, s, "Acme", "ada@example.com")
+	sec := mustSecret(t, s, ada, "API_TOKEN", canary("withheld"))
+	mustReveal(t, s, ada, sec.ID)
+	rawExec(t, raw, `SELECT setval(pg_get_serial_sequence('audit_events', 'id'), 1)`)
+	got, err := s.RevealSecret(ctx, ada, sec.ID)
+	wantCode(t, err, db.CodeUnavailable)
+	if got != nil {
+		t.Errorf("the value was handed out without its event: %+v", got)
+	}
+}
