@@ -189,6 +189,16 @@ func (b *pgBackend) recordRead(ctx context.Context, r auditRecord) error {
 	}
 }
 
+// auditUnavailable is a read's refusal when its event could not be inserted: 503 with Retry-After.
+// The database being out of reach is logged by the listener when it loses and regains it, not per
+// batch; any other failure is logged.
+func auditUnavailable(err error) *Error {
+	if Unreachable(err) {
+		return &Error{Code: CodeUnavailable, Message: UnreachableMessage, RetryAfterSeconds: 1, cause: err}
+	}
+	return &Error{Code: CodeUnavailable, Message: "The audit trail cannot be written: try again shortly.", RetryAfterSeconds: 1, cause: err}
+}
+
 // insertAuditRows is pgInsertAuditSQL for n rows.
 func insertAuditRows(n int) string {
 	head, tuple, _ := strings.Cut(pgInsertAuditSQL, "VALUES ")
@@ -224,8 +234,10 @@ func (b *pgBackend) writeReads() {
 		_, err := b.db.ExecContext(ctx, insertAuditRows(len(batch)), args...)
 		cancel()
 		if err != nil {
-			b.m.log.Error("audit insert failed; reads refused", "err", err)
-			err = Errorf(CodeUnavailable, "The audit trail cannot be written: try again shortly.")
+			if !Unreachable(err) {
+				b.m.log.Error("audit insert failed; reads refused", "err", err)
+			}
+			err = auditUnavailable(err)
 		}
 		for _, req := range batch {
 			req.done <- err
@@ -303,12 +315,21 @@ func (b *pgBackend) listen(url string) {
 		<-b.quit
 		cancel()
 	}()
+	lost := false
 	for ctx.Err() == nil {
-		err := b.listenOnce(ctx, url)
+		err := b.listenOnce(ctx, url, func() {
+			if lost {
+				b.m.log.Info("the database answers again; change notifications are back")
+				lost = false
+			}
+		})
 		if ctx.Err() != nil {
 			return
 		}
-		b.m.log.Warn("lost the change notifications; caches are bypassed until they are back", "err", err)
+		if !lost {
+			b.m.log.Warn("lost the database connection for change notifications; caches are bypassed until it is back", "err", err)
+			lost = true
+		}
 		blind := time.NewTicker(b.m.tune.ExternalPollInterval)
 		for retry := time.Now().Add(time.Second); time.Now().Before(retry); {
 			b.m.changedElsewhere()
@@ -323,8 +344,8 @@ func (b *pgBackend) listen(url string) {
 	}
 }
 
-// listenOnce listens until its connection fails.
-func (b *pgBackend) listenOnce(ctx context.Context, url string) error {
+// listenOnce listens until its connection fails; listening calls back once it listens.
+func (b *pgBackend) listenOnce(ctx context.Context, url string, listening func()) error {
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
 		return err
@@ -335,6 +356,7 @@ func (b *pgBackend) listenOnce(ctx context.Context, url string) error {
 	}
 	// Whatever committed while nobody listened is unknown.
 	b.m.changedElsewhere()
+	listening()
 	for {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {

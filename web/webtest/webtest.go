@@ -68,6 +68,13 @@ var PlentyAttempts = db.Throttle{MaxFailures: 1 << 20, Window: time.Minute, Lock
 // without SignIn limits, PlentyAttempts).
 func NewWith(t testing.TB, cfg web.Config, opt db.Options) *Server {
 	t.Helper()
+	return NewAt(t, dbtest.Location(t), cfg, opt)
+}
+
+// NewAt is NewWith on the database at loc (a SQLite file or a PostgreSQL URL) rather than a fresh one
+// of the run's backend.
+func NewAt(t testing.TB, loc string, cfg web.Config, opt db.Options) *Server {
+	t.Helper()
 	if cfg.AttemptRate == 0 { // tests sign in many times from one address: the pace test sets its own
 		cfg.AttemptRate, cfg.AttemptBurst = 1e6, 1e6
 	}
@@ -77,7 +84,7 @@ func NewWith(t testing.TB, cfg web.Config, opt db.Options) *Server {
 	if opt.SignIn.Account.MaxFailures == 0 && opt.SignIn.Client.MaxFailures == 0 {
 		opt.SignIn = db.SignInLimits{Account: PlentyAttempts, Client: PlentyAttempts}
 	}
-	store, err := db.Open(context.Background(), dbtest.Location(t), opt)
+	store, err := db.Open(context.Background(), loc, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
