@@ -176,3 +176,68 @@ func TestPostgres_ReadEventNeverDropped(t *testing.T) {
 		t.Errorf("the value was handed out without its event: %+v", got)
 	}
 }
+
+// Instances that start together on an empty database migrate it once: the migrations run under an
+// advisory lock, and each instance finds the work done by the first.
+func TestPostgres_InstancesStartingTogetherMigrateOnce(t *testing.T) {
+	t.Parallel()
+	pgOnly(t)
+	loc := location(t)
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Go(func() {
+			s, err := db.Open(ctx, loc, db.Options{MasterKey: testMasterKey})
+			if err == nil {
+				err = s.Close()
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	s := mustOpenAt(t, loc, db.Options{})
+	raw := rawDB(t, s)
+	if n, versions := rawInt(t, raw, `SELECT COUNT(*) FROM schema_migrations`), rawInt(t, raw, `SELECT COUNT(DISTINCT version) FROM schema_migrations`); n != versions || n < 3 {
+		t.Errorf("schema_migrations holds %d rows for %d versions", n, versions)
+	}
+	mustOrg(t, s, "Acme", "ada@example.com")
+}
+
+// A session made on one instance is valid on the others, and sign-in failures count across instances:
+// an attacker who spreads guesses over them meets one limit.
+func TestPostgres_SessionsAndThrottlesAreShared(t *testing.T) {
+	t.Parallel()
+	pgOnly(t)
+	loc := location(t)
+	limits := db.SignInLimits{
+		Account: db.Throttle{MaxFailures: 4, Window: 15 * time.Minute, Lockout: 10 * time.Minute},
+		Client:  db.Throttle{MaxFailures: 100, Window: 15 * time.Minute, Lockout: 10 * time.Minute},
+	}
+	a, b := mustOpenAt(t, loc, db.Options{SignIn: limits}), mustOpenAt(t, loc, db.Options{SignIn: limits})
+	ada := mustOrg(t, a, "Acme", "ada@example.com")
+	token, err := a.CreateSession(ctx, ada.UserID, ada.OrgID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sess, err := b.SessionByToken(ctx, token, longSession); err != nil || sess.UserID != ada.UserID {
+		t.Fatalf("the other instance reads the session as %+v, %v", sess, err)
+	}
+	if err := b.DeleteSession(ctx, token); err != nil {
+		t.Fatal(err)
+	}
+	_, err = a.SessionByToken(ctx, token, longSession)
+	wantCode(t, err, db.CodeNotFound)
+
+	for i := range 4 {
+		s := pick(i%2 == 0, a, b)
+		_, _, err := s.SignIn(ctx, "ada@example.com", "a wrong guess", "192.0.2.1")
+		wantCode(t, err, db.CodeUnauthorized)
+	}
+	for _, s := range []*db.Store{a, b} {
+		_, _, err := s.SignIn(ctx, "ada@example.com", "correct horse battery", "192.0.2.1")
+		wantCode(t, err, db.CodeRateLimited)
+	}
+}
