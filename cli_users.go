@@ -117,7 +117,7 @@ func userResetPassword(ctx context.Context, args []string, stdout io.Writer, log
 	if base == "" {
 		return badURL
 	}
-	store, err := openStore(ctx, cfg.Data, log)
+	store, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}

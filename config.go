@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/netip"
 	"net/url"
 	"os"
@@ -15,6 +16,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/keyhold/keyhold/db"
 	"github.com/keyhold/keyhold/web"
 )
@@ -22,8 +26,16 @@ import (
 // config is everything keyhold reads from flags and the environment, read once here and passed down.
 // Flags win over environment variables; every secret setting also has a *_FILE variant.
 type config struct {
-	Addr          string
-	Data          string
+	Addr string
+	Data string
+	// Database is the PostgreSQL URL of --database (or KEYHOLD_DATABASE_URL): keyhold keeps its data
+	// there instead of in SQLite in Data. Empty: SQLite.
+	Database string
+	// databaseFrom names the setting Database came from, for its error messages; databaseErr is a
+	// KEYHOLD_DATABASE_URL_FILE that could not be read. checkDatabase reports both.
+	databaseFrom string
+	databaseErr  error
+
 	SecureCookies bool
 	APIRate       float64
 	APIBurst      int
@@ -119,9 +131,162 @@ func envOr(name, def string) string {
 	return def
 }
 
-// dataFlags registers the flags every command shares.
+// dataFlags registers the flags every command shares: where the data is, --data (a directory holding
+// the SQLite database) or --database (a PostgreSQL URL, which wins when set). parseFlags checks
+// --database once the command line is read (checkDatabase).
 func dataFlags(fs *flag.FlagSet, cfg *config) {
 	fs.StringVar(&cfg.Data, "data", envOr("KEYHOLD_DATA", "./keyhold-data"), "data `directory` (env KEYHOLD_DATA)")
+	// An unreadable KEYHOLD_DATABASE_URL_FILE is an error, not SQLite: an instance meant for the
+	// shared database must not start on a data directory of its own.
+	cfg.Database, cfg.databaseErr = env(databaseEnv)
+	cfg.databaseFrom = databaseEnv
+	if _, ok := os.LookupEnv(databaseEnv); !ok {
+		if _, ok := os.LookupEnv(databaseEnv + "_FILE"); ok {
+			cfg.databaseFrom = databaseEnv + "_FILE"
+		}
+	}
+	fs.Var(databaseFlag{cfg}, "database", "PostgreSQL `URL` to keep the data in (postgres://user:password@host:5432/keyhold?sslmode=require) instead of SQLite in --data (env KEYHOLD_DATABASE_URL)")
+}
+
+// databaseEnv is the environment variable of --database (with its _FILE variant).
+const databaseEnv = "KEYHOLD_DATABASE_URL"
+
+// databaseFlag is --database. Set only records the value: the flag package quotes a value its Set
+// refuses in its error, password and all, so the value is checked after parsing (checkDatabase).
+type databaseFlag struct{ cfg *config }
+
+func (f databaseFlag) String() string {
+	if f.cfg == nil || f.cfg.Database == "" {
+		return ""
+	}
+	return redactDatabaseURL(f.cfg.Database)
+}
+
+func (f databaseFlag) Set(v string) error {
+	f.cfg.Database, f.cfg.databaseFrom, f.cfg.databaseErr = v, "--database", nil
+	return nil
+}
+
+// checkDatabase checks --database (or its environment variable) when it is set: a postgres:// or
+// postgresql:// URL that parses. Its errors are usage errors of one line that never hold the URL's
+// password: the URL is quoted with its user info and password parameters redacted, or not at all.
+func (cfg *config) checkDatabase() error {
+	if cfg.databaseErr != nil {
+		return usageError{cfg.databaseErr.Error()}
+	}
+	if cfg.Database == "" {
+		return nil
+	}
+	if err := checkDatabaseURL(cfg.Database); err != nil {
+		return usageError{cfg.databaseFrom + " " + err.Error()}
+	}
+	return nil
+}
+
+// databaseURLExample is the form of --database, for error messages.
+const databaseURLExample = "postgres://USER:PASSWORD@HOST:5432/DATABASE?sslmode=require"
+
+// checkDatabaseURL checks a PostgreSQL URL; its error starts with what is wrong, for the caller to
+// prefix with the setting's name, and holds no password.
+func checkDatabaseURL(v string) error {
+	u, uerr := url.Parse(v)
+	switch {
+	case !db.IsPostgres(v):
+		if uerr == nil && u.Scheme != "" && u.Host != "" {
+			return fmt.Errorf("%q is not a PostgreSQL URL: give one such as %s, or leave it out to keep the data in SQLite in --data", redactURL(u), databaseURLExample)
+		}
+		if !strings.Contains(v, "://") && strings.Contains(v, "=") {
+			return fmt.Errorf("is a key=value connection string: give it as a URL, such as %s", databaseURLExample)
+		}
+		return fmt.Errorf("is not a PostgreSQL URL: give one such as %s, or leave it out to keep the data in SQLite in --data", databaseURLExample)
+	case uerr != nil:
+		// url.Parse's error quotes the URL: say only that it does not parse.
+		return fmt.Errorf("is not a URL that parses: give one such as %s, with the password's special characters percent-encoded", databaseURLExample)
+	}
+	if _, err := pgx.ParseConfig(v); err != nil {
+		return fmt.Errorf("%q: %s", redactURL(u), pgReason(err, u))
+	}
+	return nil
+}
+
+// pgReason is why pgx refused the URL u, without the URL (pgx quotes it, redacting its password as
+// best it can) and, for certain, without its password.
+func pgReason(err error, u *url.URL) string {
+	const fallback = "not a connection URL PostgreSQL accepts"
+	var pe *pgconn.ParseConfigError
+	if !errors.As(err, &pe) {
+		return fallback
+	}
+	msg := pe.Error() // "cannot parse `URL`: reason (cause)"
+	i := strings.LastIndex(msg, "`: ")
+	if i < 0 {
+		return fallback
+	}
+	reason := msg[i+len("`: "):]
+	for _, secret := range secretsOf(u) {
+		if strings.Contains(reason, secret) {
+			return fallback
+		}
+	}
+	return reason
+}
+
+// secretsOf lists the passwords a URL carries: its user info's and its password parameters'.
+func secretsOf(u *url.URL) []string {
+	var s []string
+	if p, ok := u.User.Password(); ok && p != "" {
+		s = append(s, p)
+	}
+	for k, vs := range u.Query() {
+		if strings.Contains(strings.ToLower(k), "password") {
+			for _, v := range vs {
+				if v != "" {
+					s = append(s, v)
+				}
+			}
+		}
+	}
+	return s
+}
+
+// redactURL is u with its password, and the values of parameters naming a password (password,
+// sslpassword), replaced by xxxxx: for messages and logs.
+func redactURL(u *url.URL) string {
+	r := *u
+	if p, ok := r.User.Password(); ok && p != "" {
+		r.User = url.UserPassword(r.User.Username(), "xxxxx")
+	}
+	q := r.Query()
+	redacted := false
+	for k := range q {
+		if strings.Contains(strings.ToLower(k), "password") {
+			q.Set(k, "xxxxx")
+			redacted = true
+		}
+	}
+	if redacted {
+		r.RawQuery = q.Encode()
+	}
+	return r.String()
+}
+
+// redactDatabaseURL is redactURL of a URL that may not parse: then it says only that.
+func redactDatabaseURL(v string) string {
+	u, err := url.Parse(v)
+	if err != nil {
+		return "(a URL that does not parse)"
+	}
+	return redactURL(u)
+}
+
+// postgresTarget names the server and database of a PostgreSQL URL, for the log: host:port and the
+// database name, nothing else of the URL.
+func postgresTarget(v string) (host, name string) {
+	c, err := pgx.ParseConfig(v)
+	if err != nil {
+		return "", ""
+	}
+	return net.JoinHostPort(c.Host, strconv.Itoa(int(c.Port))), c.Database
 }
 
 // serveFlags registers the server's flags.
@@ -189,6 +354,41 @@ func serveFlags(fs *flag.FlagSet, cfg *config) {
 // masterKeyFile is where the generated master key lives when none is configured.
 func masterKeyFile(data string) string { return filepath.Join(data, "master.key") }
 
+// postgresMasterKey is the master key of a deployment on PostgreSQL: KEYHOLD_MASTER_KEY or
+// KEYHOLD_MASTER_KEY_FILE, and nothing else. Its instances share no disk, and each must have the same
+// key, so keyhold never generates one into a data directory for them.
+func postgresMasterKey() ([]byte, error) {
+	v, err := env("KEYHOLD_MASTER_KEY")
+	if err != nil {
+		return nil, err
+	}
+	if v == "" {
+		return nil, usageError{"keyhold on PostgreSQL needs the master key in KEYHOLD_MASTER_KEY or KEYHOLD_MASTER_KEY_FILE, " +
+			"the same on every instance: make one with `head -c 32 /dev/urandom | base64 > master.key` (chmod 600), " +
+			"keep a copy safe (without it no secret can be read), and set KEYHOLD_MASTER_KEY_FILE to it"}
+	}
+	return decodeMasterKey(v, masterKeySource())
+}
+
+// masterKeySource names the environment variable the master key came from.
+func masterKeySource() string {
+	if _, ok := os.LookupEnv("KEYHOLD_MASTER_KEY"); !ok {
+		if _, ok := os.LookupEnv("KEYHOLD_MASTER_KEY_FILE"); ok {
+			return "KEYHOLD_MASTER_KEY_FILE"
+		}
+	}
+	return "KEYHOLD_MASTER_KEY"
+}
+
+// decodeMasterKey decodes a base64 master key; source names where it came from, for the error.
+func decodeMasterKey(v, source string) ([]byte, error) {
+	key, err := base64.StdEncoding.DecodeString(v)
+	if err != nil || len(key) != db.MasterKeySize {
+		return nil, fmt.Errorf("%s must be the base64 encoding of %d random bytes", source, db.MasterKeySize)
+	}
+	return key, nil
+}
+
 // loadMasterKey finds the master key: KEYHOLD_MASTER_KEY, KEYHOLD_MASTER_KEY_FILE, or <data>/master.key.
 // On a fresh data directory with none of them it generates <data>/master.key (mode 0600, flushed to
 // disk) and logs, without the key, that it must be backed up.
@@ -231,11 +431,7 @@ func loadMasterKey(data string, log *slog.Logger) ([]byte, error) {
 			return nil, err
 		}
 	}
-	key, err := base64.StdEncoding.DecodeString(v)
-	if err != nil || len(key) != db.MasterKeySize {
-		return nil, fmt.Errorf("%s must be the base64 encoding of %d random bytes", source, db.MasterKeySize)
-	}
-	return key, nil
+	return decodeMasterKey(v, source)
 }
 
 // cmpErr is err, or, when err is nil (the value parsed, but is out of range), what the value must be.

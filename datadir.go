@@ -29,9 +29,27 @@ func requireData(data string) error {
 	return nil
 }
 
-// createStore is openStore for the commands that may start a deployment: it creates the data
-// directory (0700) and, without a configured key, the master key.
-func createStore(ctx context.Context, data string, log *slog.Logger) (*db.Store, error) {
+// On PostgreSQL (--database) there is no data directory: keyhold creates none, reads no master.key
+// and takes no lock, since several instances on one database is the point. The master key comes from
+// the environment alone (postgresMasterKey); backup and rotate-master-key, which work on the SQLite
+// file, refuse.
+
+// openPostgresStore opens the PostgreSQL database at the URL loc with the configured master key.
+func openPostgresStore(ctx context.Context, loc string, log *slog.Logger) (*db.Store, error) {
+	key, err := postgresMasterKey()
+	if err != nil {
+		return nil, err
+	}
+	return db.Open(ctx, loc, db.Options{MasterKey: key, Logger: log})
+}
+
+// createStore is openStore for the commands that may start a deployment: on SQLite it creates the
+// data directory (0700) and, without a configured key, the master key.
+func createStore(ctx context.Context, cfg config, log *slog.Logger) (*db.Store, error) {
+	if cfg.Database != "" {
+		return openPostgresStore(ctx, cfg.Database, log)
+	}
+	data := cfg.Data
 	if err := os.MkdirAll(data, 0o700); err != nil {
 		return nil, err
 	}
@@ -45,8 +63,18 @@ func createStore(ctx context.Context, data string, log *slog.Logger) (*db.Store,
 // openServeStore opens the data for a server (creating it on first start) under the serve lock,
 // which it holds until close: no master key rotation runs while a server has data keys unwrapped in
 // memory, and no server starts while one runs. It then warns about a data directory other users can
-// read, and removes master.key.old once the database refuses it.
-func openServeStore(ctx context.Context, data string, log *slog.Logger) (*db.Store, func(), error) {
+// read, and removes master.key.old once the database refuses it. On PostgreSQL it opens the database
+// alone (see above).
+func openServeStore(ctx context.Context, cfg config, log *slog.Logger) (*db.Store, func(), error) {
+	if cfg.Database != "" {
+		store, err := openPostgresStore(ctx, cfg.Database, log)
+		if err != nil {
+			return nil, nil, err
+		}
+		warnLeftBehind(ctx, store, cfg.Data, log)
+		return store, func() { store.Close() }, nil
+	}
+	data := cfg.Data
 	if err := os.MkdirAll(data, 0o700); err != nil {
 		return nil, nil, err
 	}
@@ -56,7 +84,7 @@ func openServeStore(ctx context.Context, data string, log *slog.Logger) (*db.Sto
 	} else if err != nil {
 		return nil, nil, err
 	}
-	store, err := createStore(ctx, data, log)
+	store, err := createStore(ctx, cfg, log)
 	if err != nil {
 		lock.Close()
 		return nil, nil, err
@@ -67,6 +95,21 @@ func openServeStore(ctx context.Context, data string, log *slog.Logger) (*db.Sto
 		store.Close()
 		lock.Close()
 	}, nil
+}
+
+// warnLeftBehind logs one warning when a server starts on an empty PostgreSQL database while the
+// data directory holds a SQLite database: its data is not served from there, and keyhold migrate
+// copies it in.
+func warnLeftBehind(ctx context.Context, store *db.Store, data string, log *slog.Logger) {
+	path := filepath.Join(data, db.FileName)
+	if _, err := os.Stat(path); err != nil {
+		return
+	}
+	if has, err := store.HasOrgs(ctx); err != nil || has {
+		return
+	}
+	log.Warn("the PostgreSQL database holds no organization, but there is a SQLite database in the data directory: "+
+		"keyhold serves the PostgreSQL one alone; to move the SQLite data into it, stop keyhold and run keyhold migrate", "sqlite", path)
 }
 
 // warnShared logs one warning when the data directory, the database or the master key file can be

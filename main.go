@@ -1,7 +1,7 @@
 // Command keyhold is a self-hosted secrets portal: a web portal for people, a JSON API for code, and
 // an admin command line.
 //
-//	keyhold [serve] [--addr 127.0.0.1:8080] [--data ./keyhold-data]
+//	keyhold [serve] [--addr 127.0.0.1:8080] [--data ./keyhold-data | --database postgres://…]
 //	keyhold org create --name NAME --admin-email EMAIL          (password on stdin)
 //	keyhold user add --org NAME --email EMAIL [--first F] [--last L] [--admin]
 //	keyhold user invite --org NAME --email EMAIL [--admin] [--team T]...
@@ -10,6 +10,9 @@
 //	keyhold apikey create --org NAME --email EMAIL [--label L] [--expires 30d]
 //	keyhold backup --out FILE
 //	keyhold rotate-master-key [--new-key-file FILE]
+//	keyhold migrate --from-data ./keyhold-data --to postgres://…
+//
+// Every command keeps its data in SQLite in --data, or in the PostgreSQL database of --database.
 package main
 
 import (
@@ -80,6 +83,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = backup(ctx, args, stdout)
 	case "rotate-master-key":
 		err = rotateMasterKey(ctx, args, stdout, log)
+	case "migrate":
+		err = migrateCommand(ctx, args, stdout, log)
 	case "healthcheck":
 		err = healthcheck(ctx, args)
 	case "help", "-h", "--help":
@@ -100,7 +105,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 const usage = `keyhold: a self-hosted secrets portal
 
-  keyhold [serve] [--addr 127.0.0.1:8080] [--data ./keyhold-data] [--secure-cookies]
+  keyhold [serve] [--addr 127.0.0.1:8080] [--data ./keyhold-data | --database URL] [--secure-cookies]
                   [--trusted-proxies CIDR,...] [--public-url URL]
   keyhold org create --name NAME --admin-email EMAIL [--first F] [--last L]   (password on stdin)
   keyhold user add --org NAME --email EMAIL [--first F] [--last L] [--admin]  (password on stdin for a new user)
@@ -108,12 +113,18 @@ const usage = `keyhold: a self-hosted secrets portal
   keyhold user reset-password --email EMAIL [--url URL]   (prints a one-time link; ends sessions, revokes API keys)
   keyhold user remove --org NAME --email EMAIL
   keyhold apikey create --org NAME --email EMAIL [--label L] [--expires 30d]
-  keyhold backup --out FILE
-  keyhold rotate-master-key [--new-key-file FILE]
+  keyhold backup --out FILE   (SQLite only)
+  keyhold rotate-master-key [--new-key-file FILE]   (SQLite only)
+  keyhold migrate --from-data ./keyhold-data --to postgres://…   (copies a SQLite deployment into an empty PostgreSQL database)
 
-Environment: KEYHOLD_ADDR, KEYHOLD_DATA, KEYHOLD_MASTER_KEY or KEYHOLD_MASTER_KEY_FILE,
-KEYHOLD_SECURE_COOKIES, KEYHOLD_API_RATE, KEYHOLD_API_BURST, KEYHOLD_TRUSTED_PROXIES,
-KEYHOLD_PUBLIC_URL. Flags win.
+Every command takes --data DIR (SQLite in DIR, the default) or --database URL: a PostgreSQL
+database, postgres://USER:PASSWORD@HOST:5432/DATABASE?sslmode=require, shared by every instance.
+On PostgreSQL the master key must come from KEYHOLD_MASTER_KEY or KEYHOLD_MASTER_KEY_FILE, the
+same on every instance; backup is pg_dump's job there.
+
+Environment: KEYHOLD_ADDR, KEYHOLD_DATA, KEYHOLD_DATABASE_URL or KEYHOLD_DATABASE_URL_FILE,
+KEYHOLD_MASTER_KEY or KEYHOLD_MASTER_KEY_FILE, KEYHOLD_SECURE_COOKIES, KEYHOLD_API_RATE,
+KEYHOLD_API_BURST, KEYHOLD_TRUSTED_PROXIES, KEYHOLD_PUBLIC_URL. Flags win.
 `
 
 func oneLine(err error) string {
@@ -134,12 +145,24 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
 	}
+	// --database (dataFlags) is checked here, once flags and environment are read: its Set cannot
+	// refuse a value without the flag package quoting it, password and all.
+	if f := fs.Lookup("database"); f != nil {
+		if d, ok := f.Value.(databaseFlag); ok {
+			return d.cfg.checkDatabase()
+		}
+	}
 	return nil
 }
 
-// openStore opens the data directory's database with its master key. The database must exist: only
-// serve and org create start a new one (createStore).
-func openStore(ctx context.Context, data string, log *slog.Logger) (*db.Store, error) {
+// openStore opens the store with its master key: the PostgreSQL database of --database, or the data
+// directory's SQLite database, which must exist (only serve and org create start a new one:
+// createStore).
+func openStore(ctx context.Context, cfg config, log *slog.Logger) (*db.Store, error) {
+	if cfg.Database != "" {
+		return openPostgresStore(ctx, cfg.Database, log)
+	}
+	data := cfg.Data
 	if err := requireData(data); err != nil {
 		return nil, err
 	}
@@ -168,7 +191,7 @@ func serve(ctx context.Context, args []string, log *slog.Logger) error {
 		}
 		defer stop()
 	}
-	store, closeStore, err := openServeStore(ctx, cfg.Data, log)
+	store, closeStore, err := openServeStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -180,7 +203,12 @@ func serve(ctx context.Context, args []string, log *slog.Logger) error {
 		return err
 	}
 	srv := newHTTPServer(e, cfg.ReadHeaderTimeout, log)
-	log.Info("keyhold is serving", "addr", "http://"+ln.Addr().String(), "data", cfg.Data)
+	where := []any{"data", cfg.Data}
+	if cfg.Database != "" { // never the URL: it may hold the password
+		host, name := postgresTarget(cfg.Database)
+		where = []any{"database", "postgres", "host", host, "dbname", name}
+	}
+	log.Info("keyhold is serving", append([]any{"addr", "http://" + ln.Addr().String()}, where...)...)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -309,12 +337,14 @@ func orgCreate(ctx context.Context, args []string, stdin io.Reader, stdout io.Wr
 	if err != nil {
 		return err
 	}
-	if requireData(cfg.Data) != nil { // a new deployment: its admin is new, so check the password before creating it
+	// A new SQLite deployment: its admin is new, so check the password before creating it. (On
+	// PostgreSQL, CreateOrg checks a new admin's password.)
+	if cfg.Database == "" && requireData(cfg.Data) != nil {
 		if err := db.ValidatePassword(pw); err != nil {
 			return err
 		}
 	}
-	store, err := createStore(ctx, cfg.Data, log)
+	store, err := createStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -329,7 +359,7 @@ func orgCreate(ctx context.Context, args []string, stdin io.Reader, stdout io.Wr
 
 // orgActor opens the store and returns the CLI's actor in the named organization.
 func orgActor(ctx context.Context, cfg config, orgName string, log *slog.Logger) (*db.Store, db.Actor, error) {
-	store, err := openStore(ctx, cfg.Data, log)
+	store, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return nil, db.Actor{}, err
 	}
@@ -468,6 +498,9 @@ func backup(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if cfg.Database != "" {
+		return usageError{"backup copies a SQLite database: on PostgreSQL, back up with pg_dump (and keep the master key safe, apart from the dump)"}
+	}
 	if out == "" {
 		return usageError{"backup needs --out FILE"}
 	}
@@ -496,6 +529,9 @@ func rotateMasterKey(ctx context.Context, args []string, stdout io.Writer, log *
 	fs.StringVar(&newFile, "new-key-file", "", "file holding the new master key (base64 of 32 bytes); default: generate <data>/master.key.new")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if cfg.Database != "" {
+		return usageError{"rotate-master-key is not supported on PostgreSQL yet: it re-wraps the data keys of a SQLite database only"}
 	}
 	if err := requireData(cfg.Data); err != nil {
 		return err

@@ -3,21 +3,28 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/keyhold/keyhold/db"
+	"github.com/keyhold/keyhold/db/dbtest"
 )
 
 // cli runs one keyhold command in-process against data and returns its exit code and output.
@@ -303,4 +310,430 @@ func readKey(t *testing.T, data string) string {
 		t.Fatal(err)
 	}
 	return strings.TrimSpace(string(b))
+}
+
+// testDBPassword is the password in the PostgreSQL URLs of the tests below: no message may hold it.
+const testDBPassword = "s3cr3t-Pa55w0rd"
+
+// unreachableDB is a well-formed PostgreSQL URL, with a password, where no server answers.
+const unreachableDB = "postgres://keyhold:" + testDBPassword + "@127.0.0.1:1/keyhold?sslmode=disable"
+
+// storeCommands are the command lines of every command that opens the store, each with what it needs
+// to get that far (org create reads a password from stdin first). OUT is replaced by a file to write.
+var storeCommands = []struct {
+	name  string
+	stdin string
+	args  []string
+}{
+	{"serve", "", []string{"serve", "--addr", "127.0.0.1:0"}},
+	{"org create", "a long enough password\n", []string{"org", "create", "--name", "Acme", "--admin-email", "ada@example.com"}},
+	{"user add", "a long enough password\n", []string{"user", "add", "--org", "Acme", "--email", "bob@example.com"}},
+	{"user remove", "", []string{"user", "remove", "--org", "Acme", "--email", "bob@example.com"}},
+	{"user invite", "", []string{"user", "invite", "--org", "Acme", "--email", "bob@example.com"}},
+	{"user reset-password", "", []string{"user", "reset-password", "--email", "bob@example.com"}},
+	{"apikey create", "", []string{"apikey", "create", "--org", "Acme", "--email", "bob@example.com"}},
+	{"backup", "", []string{"backup", "--out", "OUT"}},
+	{"rotate-master-key", "", []string{"rotate-master-key"}},
+}
+
+// withDatabase runs a command line in-process with the database URL given the way how says: the
+// --database flag, KEYHOLD_DATABASE_URL, or KEYHOLD_DATABASE_URL_FILE. The data directory is data.
+func withDatabase(t *testing.T, how, dbURL, data, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	t.Setenv("KEYHOLD_DATABASE_URL", "")
+	os.Unsetenv("KEYHOLD_DATABASE_URL")
+	t.Setenv("KEYHOLD_DATABASE_URL_FILE", "")
+	os.Unsetenv("KEYHOLD_DATABASE_URL_FILE")
+	args = append([]string(nil), args...)
+	for i, a := range args {
+		if a == "OUT" {
+			args[i] = filepath.Join(t.TempDir(), "backup.db")
+		}
+	}
+	switch how {
+	case "--database":
+		args = append(args, "--database", dbURL)
+	case "KEYHOLD_DATABASE_URL":
+		t.Setenv("KEYHOLD_DATABASE_URL", dbURL)
+	case "KEYHOLD_DATABASE_URL_FILE":
+		file := filepath.Join(t.TempDir(), "database-url")
+		if err := os.WriteFile(file, []byte(dbURL+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		t.Setenv("KEYHOLD_DATABASE_URL_FILE", file)
+	default:
+		t.Fatalf("withDatabase: %q", how)
+	}
+	return cli(t, data, stdin, args...)
+}
+
+var databaseSources = []string{"--database", "KEYHOLD_DATABASE_URL", "KEYHOLD_DATABASE_URL_FILE"}
+
+// TestDatabase_BadURLRefused: a --database (or KEYHOLD_DATABASE_URL, or the file of
+// KEYHOLD_DATABASE_URL_FILE) that is not a PostgreSQL URL that parses stops every command with one
+// line naming the setting, before anything is opened or created, and the line never holds the
+// password.
+func TestDatabase_BadURLRefused(t *testing.T) {
+	pw := testDBPassword
+	bad := []struct{ name, url, msg string }{
+		{"another scheme", "mysql://keyhold:" + pw + "@db.example/keyhold", `"mysql://keyhold:xxxxx@db.example/keyhold" is not a PostgreSQL URL`},
+		{"key=value", "host=db.example user=keyhold password=" + pw + " dbname=keyhold", "is a key=value connection string: give it as a URL"},
+		{"a SQLite file", "./keyhold-data/keyhold.db", "is not a PostgreSQL URL"},
+		{"a bad escape", "postgres://keyhold:" + pw + "%zz@db.example/keyhold", "is not a URL that parses"},
+		{"a space in the password", "postgresql://keyhold:" + pw + " x@db.example/keyhold", "is not a URL that parses"},
+		{"a bad port", "postgres://keyhold:" + pw + "@db.example:99999/keyhold", `"postgres://keyhold:xxxxx@db.example:99999/keyhold": invalid port`},
+		{"a bad sslmode", "postgres://keyhold@db.example/keyhold?password=" + pw + "&sslmode=sometimes", `"postgres://keyhold@db.example/keyhold?password=xxxxx&sslmode=sometimes": failed to configure TLS (sslmode is invalid)`},
+	}
+	cmds := append(storeCommands[:len(storeCommands):len(storeCommands)], struct {
+		name  string
+		stdin string
+		args  []string
+	}{"healthcheck", "", []string{"healthcheck"}})
+	for _, b := range bad {
+		for _, how := range databaseSources {
+			for _, c := range cmds {
+				t.Run(b.name+"/"+how+"/"+c.name, func(t *testing.T) {
+					t.Setenv("KEYHOLD_MASTER_KEY", db.GenerateMasterKey())
+					root := t.TempDir()
+					data := filepath.Join(root, "keyhold-data")
+					code, out, errOut := withDatabase(t, how, b.url, data, c.stdin, c.args...)
+					if code != 1 || out != "" {
+						t.Fatalf("code %d, stdout %q, stderr %q: want 1 and nothing", code, out, errOut)
+					}
+					if want := "keyhold: " + how + " "; !strings.HasPrefix(errOut, want) || !strings.Contains(errOut, b.msg) || strings.Count(errOut, "\n") != 1 {
+						t.Fatalf("stderr %q, want one line starting %q with %q", errOut, want, b.msg)
+					}
+					if strings.Contains(errOut, pw) {
+						t.Fatalf("stderr %q holds the password", errOut)
+					}
+					if got := tree(t, root); len(got) != 1 {
+						t.Fatalf("created %v", got)
+					}
+				})
+			}
+		}
+	}
+	t.Run("an unreadable KEYHOLD_DATABASE_URL_FILE", func(t *testing.T) {
+		t.Setenv("KEYHOLD_DATABASE_URL_FILE", filepath.Join(t.TempDir(), "missing"))
+		root := t.TempDir()
+		code, _, errOut := cli(t, filepath.Join(root, "keyhold-data"), "", "user", "remove", "--org", "Acme", "--email", "bob@example.com")
+		if code != 1 || !strings.HasPrefix(errOut, "keyhold: KEYHOLD_DATABASE_URL_FILE: open ") || strings.Count(errOut, "\n") != 1 {
+			t.Fatalf("code %d, stderr %q: want the file's error, not SQLite in --data", code, errOut)
+		}
+		if got := tree(t, root); len(got) != 1 {
+			t.Fatalf("created %v", got)
+		}
+	})
+}
+
+// TestDatabase_PostgresNeedsNoDataDirectory: with a PostgreSQL URL, every command that opens the store
+// takes the master key from the environment alone (never from, or into, a data directory), refuses
+// with how to make one when there is none, creates no data directory, and tries PostgreSQL; backup
+// and rotate-master-key refuse. The URL names a port where nothing listens.
+func TestDatabase_PostgresNeedsNoDataDirectory(t *testing.T) {
+	// A SQLite deployment, with its generated master.key, that the PostgreSQL runs must leave alone.
+	sqliteData := t.TempDir()
+	if code, _, errOut := cli(t, sqliteData, "correct horse battery\n", "org", "create", "--name", "Acme", "--admin-email", "ada@example.com"); code != 0 {
+		t.Fatal(errOut)
+	}
+	for _, c := range storeCommands {
+		for _, how := range databaseSources {
+			for _, where := range []string{"no data directory", "a SQLite deployment"} {
+				for _, key := range []string{"no master key", "KEYHOLD_MASTER_KEY", "KEYHOLD_MASTER_KEY_FILE"} {
+					t.Run(c.name+"/"+how+"/"+where+"/"+key, func(t *testing.T) {
+						t.Setenv("KEYHOLD_MASTER_KEY", "")
+						os.Unsetenv("KEYHOLD_MASTER_KEY")
+						t.Setenv("KEYHOLD_MASTER_KEY_FILE", "")
+						os.Unsetenv("KEYHOLD_MASTER_KEY_FILE")
+						switch key {
+						case "KEYHOLD_MASTER_KEY":
+							t.Setenv(key, db.GenerateMasterKey())
+						case "KEYHOLD_MASTER_KEY_FILE":
+							file := filepath.Join(t.TempDir(), "master.key")
+							if err := os.WriteFile(file, []byte(db.GenerateMasterKey()+"\n"), 0o600); err != nil {
+								t.Fatal(err)
+							}
+							t.Setenv(key, file)
+						}
+						root := t.TempDir()
+						data := filepath.Join(root, "keyhold-data")
+						if where == "a SQLite deployment" {
+							root, data = sqliteData, sqliteData
+						}
+						before := tree(t, root)
+						code, out, errOut := withDatabase(t, how, unreachableDB, data, c.stdin, c.args...)
+						if code != 1 || out != "" || strings.Count(errOut, "\n") != 1 {
+							t.Fatalf("code %d, stdout %q, stderr %q: want 1 and one line", code, out, errOut)
+						}
+						var want []string
+						switch {
+						case c.name == "backup":
+							want = []string{"on PostgreSQL, back up with pg_dump"}
+						case c.name == "rotate-master-key":
+							want = []string{"rotate-master-key is not supported on PostgreSQL yet"}
+						case key == "no master key":
+							want = []string{"keyhold on PostgreSQL needs the master key in KEYHOLD_MASTER_KEY or KEYHOLD_MASTER_KEY_FILE",
+								"the same on every instance", "head -c 32 /dev/urandom | base64"}
+						default: // it went for PostgreSQL, which does not answer
+							want = []string{"The database cannot be reached"}
+						}
+						for _, w := range want {
+							if !strings.Contains(errOut, w) {
+								t.Fatalf("stderr %q, want %q", errOut, w)
+							}
+						}
+						if strings.Contains(errOut, testDBPassword) {
+							t.Fatalf("stderr %q holds the password", errOut)
+						}
+						if after := tree(t, root); strings.Join(after, " ") != strings.Join(before, " ") {
+							t.Fatalf("created %v (before: %v)", after, before)
+						}
+					})
+				}
+			}
+		}
+	}
+	if got := snapshot(t, sqliteData); got != "Acme ada@example.com admin\n" {
+		t.Fatalf("the SQLite deployment changed: %q", got)
+	}
+}
+
+// TestDatabase_FlagWins: --database wins over KEYHOLD_DATABASE_URL(_FILE), which is then not even
+// read; an empty --database keeps the data in SQLite in --data.
+func TestDatabase_FlagWins(t *testing.T) {
+	t.Setenv("KEYHOLD_MASTER_KEY", "")
+	t.Run("over a bad KEYHOLD_DATABASE_URL", func(t *testing.T) {
+		t.Setenv("KEYHOLD_DATABASE_URL", "mysql://db.example/keyhold")
+		code, _, errOut := cli(t, t.TempDir(), "", "backup", "--out", "x", "--database", unreachableDB)
+		if code != 1 || !strings.Contains(errOut, "pg_dump") {
+			t.Fatalf("code %d, stderr %q: want the PostgreSQL refusal", code, errOut)
+		}
+	})
+	t.Run("over an unreadable KEYHOLD_DATABASE_URL_FILE", func(t *testing.T) {
+		t.Setenv("KEYHOLD_DATABASE_URL_FILE", filepath.Join(t.TempDir(), "missing"))
+		code, _, errOut := cli(t, t.TempDir(), "", "rotate-master-key", "--database", unreachableDB)
+		if code != 1 || !strings.Contains(errOut, "not supported on PostgreSQL") {
+			t.Fatalf("code %d, stderr %q: want the PostgreSQL refusal", code, errOut)
+		}
+	})
+	t.Run("empty: SQLite", func(t *testing.T) {
+		t.Setenv("KEYHOLD_DATABASE_URL", unreachableDB)
+		data := t.TempDir()
+		code, _, errOut := cli(t, data, "correct horse battery\n", "org", "create", "--name", "Acme", "--admin-email", "ada@example.com", "--database", "")
+		if code != 0 {
+			t.Fatalf("code %d, stderr %q", code, errOut)
+		}
+		if got := snapshot(t, data); got != "Acme ada@example.com admin\n" {
+			t.Fatalf("SQLite in --data: %q", got)
+		}
+	})
+}
+
+// postgresDatabase creates a database of the test's own on the PostgreSQL server of
+// KEYHOLD_TEST_DATABASE_URL, dropped when the test ends, and returns its URL. It skips the test when
+// no server is configured. (dbtest.Location gives a PostgreSQL database only under dbtest.RunSuites,
+// which would run this package's every test twice.)
+func postgresDatabase(t *testing.T) string {
+	t.Helper()
+	admin, ok := dbtest.PostgresURL()
+	if !ok {
+		t.Skip("KEYHOLD_TEST_DATABASE_URL is not set: no PostgreSQL server to run keyhold on (scripts/test.sh starts a throwaway one)")
+	}
+	u, err := url.Parse(admin)
+	if err != nil {
+		t.Fatal("KEYHOLD_TEST_DATABASE_URL does not parse")
+	}
+	var random [8]byte
+	rand.Read(random[:])
+	name := "kh_main_" + hex.EncodeToString(random[:])
+	adminExec := func(sql string) error {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, admin)
+		if err != nil {
+			return err
+		}
+		defer conn.Close(context.Background())
+		_, err = conn.Exec(ctx, sql)
+		return err
+	}
+	if err := adminExec("CREATE DATABASE " + name + " TEMPLATE template0"); err != nil {
+		t.Fatalf("creating the test's database: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := adminExec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
+			t.Errorf("dropping the test's database %s: %v", name, err)
+		}
+	})
+	q := u.Query()
+	q.Del("dbname")
+	u.Path, u.RawPath, u.RawQuery = "/"+name, "", q.Encode()
+	return u.String()
+}
+
+// syncBuffer is a bytes.Buffer a server may write its log to while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// TestServe_Postgres runs two servers on one PostgreSQL database (no data directory, no lock between
+// them), creates an organization and an API key with the CLI, and checks that both servers serve
+// them: a secret created through one is read through the other. It needs KEYHOLD_TEST_DATABASE_URL.
+func TestServe_Postgres(t *testing.T) {
+	dbURL := postgresDatabase(t)
+	t.Setenv("KEYHOLD_MASTER_KEY", db.GenerateMasterKey())
+	t.Setenv("KEYHOLD_DATABASE_URL", "")
+	// The servers' --data holds a SQLite database: they serve PostgreSQL, touch nothing there, and
+	// say that it is there while PostgreSQL is empty.
+	leftBehind := t.TempDir()
+	if err := os.WriteFile(filepath.Join(leftBehind, db.FileName), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	type server struct {
+		addr string
+		log  *syncBuffer
+		done chan int
+	}
+	var servers []*server
+	for range 2 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := &server{addr: ln.Addr().String(), log: &syncBuffer{}, done: make(chan int, 1)}
+		ln.Close()
+		go func() {
+			s.done <- run(ctx, []string{"serve", "--addr", s.addr, "--database", dbURL, "--data", leftBehind}, strings.NewReader(""), io.Discard, s.log)
+		}()
+		servers = append(servers, s)
+	}
+	for _, s := range servers {
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			resp, err := http.Get("http://" + s.addr + "/healthz")
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					break
+				}
+			}
+			select {
+			case code := <-s.done:
+				t.Fatalf("the server on %s exited with %d:\n%s", s.addr, code, s.log)
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no /healthz on %s: %v\n%s", s.addr, err, s.log)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	nowhere := filepath.Join(t.TempDir(), "keyhold-data")
+	if code, _, errOut := cli(t, nowhere, "correct horse battery\n", "org", "create", "--name", "Acme", "--admin-email", "ada@example.com", "--database", dbURL); code != 0 {
+		t.Fatalf("org create: %s", errOut)
+	}
+	t.Setenv("KEYHOLD_DATABASE_URL", dbURL) // the environment variable works as the flag does
+	code, out, errOut := cli(t, nowhere, "", "apikey", "create", "--org", "Acme", "--email", "ada@example.com")
+	if code != 0 {
+		t.Fatalf("apikey create: %s", errOut)
+	}
+	key := strings.TrimSpace(out)
+	if _, err := os.Stat(nowhere); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the CLI created a data directory on PostgreSQL: %v", err)
+	}
+
+	call := func(s *server, method, path, body string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, "http://"+s.addr+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+key)
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if status, body := call(servers[0], http.MethodPost, "/v1/secrets", `{"name":"API_TOKEN","value":"from the CLI's org"}`); status != http.StatusOK && status != http.StatusCreated {
+		t.Fatalf("create through the first server: %d %s", status, body)
+	}
+	if status, body := call(servers[1], http.MethodGet, "/v1/secrets?name=API_TOKEN", ""); status != http.StatusOK || !strings.Contains(body, `"value":"from the CLI's org"`) {
+		t.Fatalf("read through the second server: %d %s", status, body)
+	}
+
+	cancel()
+	for _, s := range servers {
+		select {
+		case code := <-s.done:
+			if code != 0 {
+				t.Fatalf("the server on %s exited with %d:\n%s", s.addr, code, s.log)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("the server on %s did not stop", s.addr)
+		}
+		log := s.log.String()
+		host, name := postgresTarget(dbURL)
+		if !strings.Contains(log, "database=postgres host="+host+" dbname="+name) || strings.Contains(log, " data=") {
+			t.Errorf("the serving line does not name the database alone:\n%s", log)
+		}
+		if strings.Contains(log, dbURL) {
+			t.Errorf("the log holds the database URL:\n%s", log)
+		}
+		if u, _ := url.Parse(dbURL); u != nil {
+			if p, ok := u.User.Password(); ok && strings.Contains(log, p) {
+				t.Errorf("the log holds the database password:\n%s", log)
+			}
+		}
+	}
+	// Both servers started on an empty database beside the SQLite file (the org came afterwards):
+	// at least the first to open it said so.
+	warned := 0
+	for _, s := range servers {
+		if strings.Contains(s.log.String(), "there is a SQLite database in the data directory") {
+			warned++
+		}
+	}
+	if warned == 0 {
+		t.Errorf("no server warned of the SQLite database in --data:\n%s\n%s", servers[0].log, servers[1].log)
+	}
+	if got := tree(t, leftBehind); strings.Join(got, " ") != ". "+db.FileName {
+		t.Errorf("the servers wrote into --data: %v", got)
+	}
+}
+
+// TestUsage_DatabaseAndMigrate: keyhold help names --database, its environment variables and
+// migrate, and migrate is a command.
+func TestUsage_DatabaseAndMigrate(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"help"}, strings.NewReader(""), &out, &errOut); code != 0 {
+		t.Fatalf("help: %d %s", code, errOut.String())
+	}
+	for _, want := range []string{"--database URL", "KEYHOLD_DATABASE_URL or KEYHOLD_DATABASE_URL_FILE", "keyhold migrate --from-data"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("usage lacks %q:\n%s", want, out.String())
+		}
+	}
+	out.Reset()
+	errOut.Reset()
+	if code := run(context.Background(), []string{"migrate"}, strings.NewReader(""), &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "migrate needs --from-data") {
+		t.Fatalf("migrate without flags: %d %q, want its usage error", code, errOut.String())
+	}
 }
