@@ -34,20 +34,21 @@ func requireData(data string) error {
 // the environment alone (postgresMasterKey); backup and rotate-master-key, which work on the SQLite
 // file, refuse.
 
-// openPostgresStore opens the PostgreSQL database at the URL loc with the configured master key.
-func openPostgresStore(ctx context.Context, loc string, log *slog.Logger) (*db.Store, error) {
+// openPostgresStore opens the PostgreSQL database at the URL loc with the configured master key. With
+// existing, a database keyhold has not set up is refused rather than set up (db.Options.Existing).
+func openPostgresStore(ctx context.Context, loc string, existing bool, log *slog.Logger) (*db.Store, error) {
 	key, err := postgresMasterKey()
 	if err != nil {
 		return nil, err
 	}
-	return db.Open(ctx, loc, db.Options{MasterKey: key, Logger: log})
+	return db.Open(ctx, loc, db.Options{MasterKey: key, Logger: log, Existing: existing})
 }
 
 // createStore is openStore for the commands that may start a deployment: on SQLite it creates the
 // data directory (0700) and, without a configured key, the master key.
 func createStore(ctx context.Context, cfg config, log *slog.Logger) (*db.Store, error) {
 	if cfg.Database != "" {
-		return openPostgresStore(ctx, cfg.Database, log)
+		return openPostgresStore(ctx, cfg.Database, false, log)
 	}
 	data := cfg.Data
 	if err := os.MkdirAll(data, 0o700); err != nil {
@@ -67,7 +68,7 @@ func createStore(ctx context.Context, cfg config, log *slog.Logger) (*db.Store, 
 // alone (see above).
 func openServeStore(ctx context.Context, cfg config, log *slog.Logger) (*db.Store, func(), error) {
 	if cfg.Database != "" {
-		store, err := openPostgresStore(ctx, cfg.Database, log)
+		store, err := openPostgresStore(ctx, cfg.Database, false, log)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -128,8 +128,14 @@ KEYHOLD_API_BURST, KEYHOLD_TRUSTED_PROXIES, KEYHOLD_PUBLIC_URL. Flags win.
 `
 
 func oneLine(err error) string {
-	if de := db.ErrorMessage(err); db.ErrorCode(err) != "" {
-		return de
+	var de *db.Error
+	if db.Unreachable(err) && !errors.As(err, &de) {
+		// The operator needs the cause: which host, refused or timed out (pgx's messages name the
+		// user, host and database, never the password).
+		return "The database cannot be reached: " + strings.ReplaceAll(err.Error(), "\n", "; ")
+	}
+	if msg := db.ErrorMessage(err); db.ErrorCode(err) != "" {
+		return msg
 	}
 	return strings.ReplaceAll(err.Error(), "\n", "; ")
 }
@@ -160,7 +166,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 // createStore).
 func openStore(ctx context.Context, cfg config, log *slog.Logger) (*db.Store, error) {
 	if cfg.Database != "" {
-		return openPostgresStore(ctx, cfg.Database, log)
+		return openPostgresStore(ctx, cfg.Database, true, log)
 	}
 	data := cfg.Data
 	if err := requireData(data); err != nil {

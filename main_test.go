@@ -604,6 +604,13 @@ func TestServe_Postgres(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	// A command that acts on a deployment refuses a database keyhold has not set up (a mistyped name
+	// must not become a new, empty keyhold), and sets nothing up.
+	var refused syncBuffer
+	if code := run(ctx, []string{"user", "add", "--database", dbURL, "--org", "Acme", "--email", "nia@example.com"}, strings.NewReader("a long enough password\n"), io.Discard, &refused); code == 0 ||
+		!strings.Contains(refused.String(), "This database holds no keyhold data") {
+		t.Fatalf("user add on an empty database: exit %d, %q", code, refused.String())
+	}
 	type server struct {
 		addr string
 		log  *syncBuffer

@@ -56,6 +56,10 @@ type Options struct {
 	// Tuning are the settings of the committer, the audit journal, the caches and the upkeep
 	// (machine.go); zero values are the defaults.
 	Tuning Tuning
+	// Existing refuses a database keyhold has not set up (it has no schema yet) instead of setting it
+	// up: for commands that act on a deployment, so that a mistyped database name does not become a
+	// new, empty keyhold.
+	Existing bool
 }
 
 func (o *Options) defaults() {
@@ -216,6 +220,16 @@ func Open(ctx context.Context, loc string, opt Options) (*Store, error) {
 	}
 	s := &Store{w: e.w, r: e.r, path: e.path, loc: loc, readTx: e.readTx, log: opt.Logger, now: opt.Now, keys: kr,
 		signIn: opt.SignIn, hashes: newHashLimiter(opt.HashSlots, opt.HashQueueWait), inviteTTL: opt.InvitationTTL, resetTTL: opt.ResetTTL}
+	if opt.Existing {
+		var versions int
+		if err := s.w.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations`).Scan(&versions); err != nil || versions == 0 {
+			e.close()
+			if Unreachable(err) {
+				return nil, err
+			}
+			return nil, Errorf(CodeNotFound, "This database holds no keyhold data: start keyhold serve on it first, or check its name.")
+		}
+	}
 	if err := s.migrate(ctx, e); err != nil {
 		e.close()
 		return nil, err

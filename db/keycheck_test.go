@@ -189,3 +189,22 @@ func TestRotateMasterKey_LateDataKeyRewrapped(t *testing.T) {
 		}
 	}
 }
+
+// With Existing, a database keyhold has not set up is refused, and left as it was; one it has set up
+// opens.
+func TestStore_Open_Existing(t *testing.T) {
+	t.Parallel()
+	loc := location(t)
+	_, err := db.Open(ctx, loc, db.Options{MasterKey: testMasterKey, Existing: true})
+	wantCode(t, err, db.CodeNotFound)
+	s := mustOpenAt(t, loc, db.Options{}) // sets it up
+	mustOrg(t, s, "Acme", "ada@example.com")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := db.Open(ctx, loc, db.Options{MasterKey: testMasterKey, Existing: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again.Close()
+}
