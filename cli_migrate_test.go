@@ -3,9 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,8 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/keyhold/keyhold/db"
 	"github.com/keyhold/keyhold/db/dbtest"
 	"github.com/keyhold/keyhold/web/webtest"
@@ -34,44 +30,6 @@ func migrate(t *testing.T, args ...string) (string, string, error) {
 	var out, log bytes.Buffer
 	err := migrateCommand(context.Background(), args, &out, slog.New(slog.NewTextHandler(&log, nil)))
 	return out.String(), log.String(), err
-}
-
-// migratePostgres creates an empty PostgreSQL database on the server KEYHOLD_TEST_DATABASE_URL names,
-// dropped when the test ends, and returns its URL; without that server the test is skipped.
-func migratePostgres(t *testing.T) string {
-	t.Helper()
-	admin, ok := dbtest.PostgresURL()
-	if !ok {
-		t.Skip("KEYHOLD_TEST_DATABASE_URL is not set: migrate needs a PostgreSQL server to copy into (scripts/test.sh starts one)")
-	}
-	u, err := url.Parse(admin)
-	if err != nil {
-		t.Fatal("KEYHOLD_TEST_DATABASE_URL does not parse")
-	}
-	b := make([]byte, 8)
-	rand.Read(b)
-	name := "kh_copy_" + hex.EncodeToString(b)
-	adminExec := func(query string) error {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		c, err := pgx.Connect(ctx, admin)
-		if err != nil {
-			return err
-		}
-		defer c.Close(context.Background())
-		_, err = c.Exec(ctx, query)
-		return err
-	}
-	if err := adminExec("CREATE DATABASE " + name + " TEMPLATE template0"); err != nil {
-		t.Fatalf("create the target database: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := adminExec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
-			t.Errorf("drop the target database %s: %v", name, err)
-		}
-	})
-	u.Path, u.RawPath = "/"+name, ""
-	return u.String()
 }
 
 // pgRows counts the rows of every table of the PostgreSQL database at loc ("" for no table at all).
@@ -291,7 +249,7 @@ func startKeyhold(t *testing.T, args ...string) (base string, stop func()) {
 // request sequences answer the same. A second migrate into the now non-empty database is refused and
 // changes nothing.
 func TestMigrate(t *testing.T) {
-	target := migratePostgres(t)
+	target := dbtest.PostgresDatabase(t)
 	t.Setenv("KEYHOLD_DATABASE_URL", "")
 	for _, name := range []string{"KEYHOLD_MASTER_KEY", "KEYHOLD_MASTER_KEY_FILE"} {
 		t.Setenv(name, "") // restored when the test ends

@@ -3,9 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -20,8 +18,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/keyhold/keyhold/db"
 	"github.com/keyhold/keyhold/db/dbtest"
@@ -529,48 +525,6 @@ func TestDatabase_FlagWins(t *testing.T) {
 	})
 }
 
-// postgresDatabase creates a database of the test's own on the PostgreSQL server of
-// KEYHOLD_TEST_DATABASE_URL, dropped when the test ends, and returns its URL. It skips the test when
-// no server is configured. (dbtest.Location gives a PostgreSQL database only under dbtest.RunSuites,
-// which would run this package's every test twice.)
-func postgresDatabase(t *testing.T) string {
-	t.Helper()
-	admin, ok := dbtest.PostgresURL()
-	if !ok {
-		t.Skip("KEYHOLD_TEST_DATABASE_URL is not set: no PostgreSQL server to run keyhold on (scripts/test.sh starts a throwaway one)")
-	}
-	u, err := url.Parse(admin)
-	if err != nil {
-		t.Fatal("KEYHOLD_TEST_DATABASE_URL does not parse")
-	}
-	var random [8]byte
-	rand.Read(random[:])
-	name := "kh_main_" + hex.EncodeToString(random[:])
-	adminExec := func(sql string) error {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, admin)
-		if err != nil {
-			return err
-		}
-		defer conn.Close(context.Background())
-		_, err = conn.Exec(ctx, sql)
-		return err
-	}
-	if err := adminExec("CREATE DATABASE " + name + " TEMPLATE template0"); err != nil {
-		t.Fatalf("creating the test's database: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := adminExec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
-			t.Errorf("dropping the test's database %s: %v", name, err)
-		}
-	})
-	q := u.Query()
-	q.Del("dbname")
-	u.Path, u.RawPath, u.RawQuery = "/"+name, "", q.Encode()
-	return u.String()
-}
-
 // syncBuffer is a bytes.Buffer a server may write its log to while the test reads it.
 type syncBuffer struct {
 	mu sync.Mutex
@@ -593,7 +547,7 @@ func (b *syncBuffer) String() string {
 // them), creates an organization and an API key with the CLI, and checks that both servers serve
 // them: a secret created through one is read through the other. It needs KEYHOLD_TEST_DATABASE_URL.
 func TestServe_Postgres(t *testing.T) {
-	dbURL := postgresDatabase(t)
+	dbURL := dbtest.PostgresDatabase(t)
 	t.Setenv("KEYHOLD_MASTER_KEY", db.GenerateMasterKey())
 	t.Setenv("KEYHOLD_DATABASE_URL", "")
 	// The servers' --data holds a SQLite database: they serve PostgreSQL, touch nothing there, and

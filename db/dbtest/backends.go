@@ -146,7 +146,22 @@ func Location(t testing.TB) string {
 		// db.FileName, which dbtest cannot import: db's tests import dbtest.
 		return filepath.Join(t.TempDir(), "keyhold.db")
 	}
-	admin, _ := PostgresURL()
+	return PostgresDatabase(t)
+}
+
+// PostgresDatabase is the URL of a new, empty database for this test on the KEYHOLD_TEST_DATABASE_URL
+// server, whatever the current backend (for tests of PostgreSQL alone, in packages whose suites do not
+// run per backend), dropped when the test ends. Without a server the test is skipped, and fails when
+// $CI is set: there the test script always starts one.
+func PostgresDatabase(t testing.TB) string {
+	t.Helper()
+	admin, ok := PostgresURL()
+	if !ok {
+		if msg := missingPostgres(); msg != "" {
+			t.Fatal(msg)
+		}
+		t.Skip(urlEnv + " is not set: no PostgreSQL server (scripts/test.sh starts a throwaway one)")
+	}
 	dbURL, name, err := databaseURL(admin)
 	if err != nil {
 		t.Fatal(err)
