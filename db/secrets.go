@@ -150,31 +150,54 @@ func (s *Store) CreateSecret(ctx context.Context, a Actor, name string, value []
 	}
 	id := newID()
 	now := s.now()
-	size := len(value)
 	// Sealed before the transaction: the writer connection is held for the writes alone.
-	keyID, sealed, err := s.seal(ctx, s.r, a.OrgID, id, value)
+	v, err := s.sealValue(ctx, a.OrgID, id, value)
 	if err != nil {
-		return nil, fmt.Errorf("db: seal secret: %w", err)
+		return nil, err
 	}
 	return inTx(ctx, s, touchesSecret(a.OrgID, name), func(tx *sql.Tx) (*Secret, error) {
-		_, err := tx.StmtContext(ctx, s.stmts.insertSecret).ExecContext(ctx,
-			id, a.OrgID, name, keyID, sealed, size, a.UserID, ms(now), a.UserID, ms(now))
-		if isUniqueViolation(err) {
-			return nil, Errorf(CodeConflict, "A secret named %s already exists in this organization.", name)
-		} else if err != nil {
-			return nil, err
-		}
-		if _, err := tx.StmtContext(ctx, s.stmts.insertOwner).ExecContext(ctx, id, a.UserID, a.UserID, ms(now)); err != nil {
-			return nil, err
-		}
-		if err := s.recordTx(ctx, tx, a, now, Event{Action: ActionSecretCreate, SecretID: id, SecretName: name}); err != nil {
-			return nil, err
-		}
-		by := UserRef{ID: a.UserID, Email: a.Email, Name: a.Name}
-		at := fromMS(ms(now))
-		return &Secret{ID: id, OrgID: a.OrgID, Name: name, Version: 1, Size: size, CreatedBy: by, CreatedAt: at,
-			UpdatedBy: by, UpdatedAt: at, Access: RoleOwner}, nil
+		return s.insertSecretTx(ctx, tx, a, id, name, v, now)
 	})
+}
+
+// sealedValue is a secret's value sealed for its row, before the transaction that stores it.
+type sealedValue struct {
+	keyID  string
+	sealed []byte
+	size   int // the value's length
+}
+
+// sealValue seals value for the secret id of organization orgID (see seal: in place when value has
+// room).
+func (s *Store) sealValue(ctx context.Context, orgID, id string, value []byte) (sealedValue, error) {
+	size := len(value)
+	keyID, sealed, err := s.seal(ctx, s.r, orgID, id, value)
+	if err != nil {
+		return sealedValue{}, fmt.Errorf("db: seal secret: %w", err)
+	}
+	return sealedValue{keyID: keyID, sealed: sealed, size: size}, nil
+}
+
+// insertSecretTx stores a new secret id named name in the actor's organization, with the actor as its
+// only Owner, and records it. It returns CodeConflict when the name is taken.
+func (s *Store) insertSecretTx(ctx context.Context, tx *sql.Tx, a Actor, id, name string, v sealedValue, now time.Time) (*Secret, error) {
+	_, err := tx.StmtContext(ctx, s.stmts.insertSecret).ExecContext(ctx,
+		id, a.OrgID, name, v.keyID, v.sealed, v.size, a.UserID, ms(now), a.UserID, ms(now))
+	if isUniqueViolation(err) {
+		return nil, Errorf(CodeConflict, "A secret named %s already exists in this organization.", name)
+	} else if err != nil {
+		return nil, err
+	}
+	if _, err := tx.StmtContext(ctx, s.stmts.insertOwner).ExecContext(ctx, id, a.UserID, a.UserID, ms(now)); err != nil {
+		return nil, err
+	}
+	if err := s.recordTx(ctx, tx, a, now, Event{Action: ActionSecretCreate, SecretID: id, SecretName: name}); err != nil {
+		return nil, err
+	}
+	by := UserRef{ID: a.UserID, Email: a.Email, Name: a.Name}
+	at := fromMS(ms(now))
+	return &Secret{ID: id, OrgID: a.OrgID, Name: name, Version: 1, Size: v.size, CreatedBy: by, CreatedAt: at,
+		UpdatedBy: by, UpdatedAt: at, Access: RoleOwner}, nil
 }
 
 // UpdateSecret replaces the value of a secret. Owners only. When version is not 0 it must be the
@@ -186,12 +209,11 @@ func (s *Store) UpdateSecret(ctx context.Context, a Actor, id string, value []by
 		return nil, err
 	}
 	now := s.now()
-	size := len(value)
 	// Sealed before the transaction, under the organization's data key: a secret lives in the
 	// actor's organization or is not found.
-	keyID, sealed, err := s.seal(ctx, s.r, a.OrgID, id, value)
+	v, err := s.sealValue(ctx, a.OrgID, id, value)
 	if err != nil {
-		return nil, fmt.Errorf("db: seal secret: %w", err)
+		return nil, err
 	}
 	return inTxTouching(ctx, s, touchedSecret, func(tx *sql.Tx) (*Secret, error) {
 		sec, err := s.secretForActor(ctx, tx, a, id)
@@ -205,17 +227,26 @@ func (s *Store) UpdateSecret(ctx context.Context, a Actor, id string, value []by
 			return nil, Errorf(CodeConflict, "%s was changed by %s at %s — reload to see the latest.",
 				sec.Name, sec.UpdatedBy.Name, sec.UpdatedAt.Format("2006-01-02 15:04:05 UTC"))
 		}
-		if _, err := tx.StmtContext(ctx, s.stmts.updateValue).ExecContext(ctx, keyID, sealed, size, a.UserID, ms(now), id); err != nil {
+		if err := s.updateValueTx(ctx, tx, a, sec, v, now); err != nil {
 			return nil, err
 		}
-		sec.Version++
-		if err := s.recordTx(ctx, tx, a, now, Event{Action: ActionSecretUpdate, SecretID: id, SecretName: sec.Name,
-			Detail: fmt.Sprintf("version %d", sec.Version)}); err != nil {
-			return nil, err
-		}
-		sec.Size, sec.UpdatedBy, sec.UpdatedAt = size, UserRef{ID: a.UserID, Email: a.Email, Name: a.Name}, fromMS(ms(now))
 		return sec, nil
 	})
+}
+
+// updateValueTx stores sec's new value and records it, and brings sec up to date. The caller has
+// checked that the actor is an Owner of sec and that sec is current.
+func (s *Store) updateValueTx(ctx context.Context, tx *sql.Tx, a Actor, sec *Secret, v sealedValue, now time.Time) error {
+	if _, err := tx.StmtContext(ctx, s.stmts.updateValue).ExecContext(ctx, v.keyID, v.sealed, v.size, a.UserID, ms(now), sec.ID); err != nil {
+		return err
+	}
+	sec.Version++
+	if err := s.recordTx(ctx, tx, a, now, Event{Action: ActionSecretUpdate, SecretID: sec.ID, SecretName: sec.Name,
+		Detail: fmt.Sprintf("version %d", sec.Version)}); err != nil {
+		return err
+	}
+	sec.Size, sec.UpdatedBy, sec.UpdatedAt = v.size, UserRef{ID: a.UserID, Email: a.Email, Name: a.Name}, fromMS(ms(now))
+	return nil
 }
 
 // DeleteSecret soft-deletes a secret: hidden everywhere, its name freed. Owners only. It returns

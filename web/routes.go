@@ -111,6 +111,7 @@ func routes(e *echo.Echo, m *middlewares, p *handlers.Pages, api *handlers.API) 
 	v1.GET("/organizations/current", api.OrgCurrent, small)
 	v1.GET("/secrets", api.SecretList, small)
 	v1.POST("/secrets", api.SecretCreate, secretBody...)
+	v1.POST("/secrets/import", api.SecretImport, capBody(apiBodyLimit), m.bodies.reserve(formCost(apiBodyLimit))) // decoded whole: twice its bytes held
 	v1.GET("/secrets/:secretID", api.SecretGet, small)
 	v1.PATCH("/secrets/:secretID", api.SecretUpdate, secretBody...)
 	v1.DELETE("/secrets/:secretID", api.SecretDelete, small)
