@@ -87,6 +87,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = migrateCommand(ctx, args, stdout, log)
 	case "healthcheck":
 		err = healthcheck(ctx, args)
+	case "get":
+		err = clientGet(ctx, args, stdout, stderr)
+	case "ls":
+		err = clientLs(ctx, args, stdout, stderr)
+	case "export":
+		err = clientExport(ctx, args, stdout, stderr)
+	case "import":
+		err = clientImport(ctx, args, stdin, stdout, stderr)
+	case "run":
+		return clientRun(ctx, args, stdin, stdout, stderr) // the command's exit code
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -121,6 +131,17 @@ Every command takes --data DIR (SQLite in DIR, the default) or --database URL: a
 database, postgres://USER:PASSWORD@HOST:5432/DATABASE?sslmode=require, shared by every instance.
 On PostgreSQL the master key must come from KEYHOLD_MASTER_KEY or KEYHOLD_MASTER_KEY_FILE, the
 same on every instance; backup is pg_dump's job there.
+
+A keyhold server's secrets, where code runs (through the API, with an API key):
+
+  keyhold get NAME [--newline] [--json]   (prints the value exactly: no newline unless --newline)
+  keyhold ls [--json]   (the secrets the key can read, with its role on each)
+  keyhold run [--only A,B] [--prefix P_] [--sdk-env] -- CMD ARGS...   (CMD with the secrets in its environment)
+  keyhold export [--format env|json] [--only A,B]
+  keyhold import FILE.env|- [--overwrite] [--dry-run]   (all or nothing)
+
+These take --url URL and --api-key-file FILE, or KEYHOLD_URL and KEYHOLD_API_KEY or
+KEYHOLD_API_KEY_FILE.
 
 Environment: KEYHOLD_ADDR, KEYHOLD_DATA, KEYHOLD_DATABASE_URL or KEYHOLD_DATABASE_URL_FILE,
 KEYHOLD_MASTER_KEY or KEYHOLD_MASTER_KEY_FILE, KEYHOLD_SECURE_COOKIES, KEYHOLD_API_RATE,
