@@ -199,6 +199,45 @@ func TestParseConfig(t *testing.T) {
 	}
 }
 
+func TestParseConfig_Database(t *testing.T) {
+	t.Setenv(benchDatabaseURLEnv, "")
+	cfg, err := parseConfig(nil)
+	if err != nil || cfg.Database != dbSQLite || cfg.DatabaseURL != "" || cfg.Only["fetch-2"] || cfg.Only["propagation"] ||
+		!cfg.Only["coldstart"] || !cfg.Only["login-flood"] {
+		t.Errorf("default: %v, %+v", err, cfg)
+	}
+	cfg, err = parseConfig([]string{"--database", "postgres", "--quick"})
+	if err != nil || cfg.Database != dbPostgres || cfg.DatabaseURL != "" || cfg.PropagationReps != 5 {
+		t.Fatalf("--database postgres --quick: %v, %+v", err, cfg)
+	}
+	for _, p := range phases { // every phase runs on PostgreSQL
+		if !cfg.Only[p] {
+			t.Errorf("--database postgres: phase %s not selected", p)
+		}
+	}
+	const u = "postgres://bench:secret@127.0.0.1:5432/postgres?sslmode=disable"
+	if cfg, err := parseConfig([]string{"--database-url", u}); err != nil || cfg.Database != dbPostgres || cfg.DatabaseURL != u {
+		t.Errorf("--database-url alone: %v, %+v", err, cfg)
+	}
+	if cfg, err := parseConfig([]string{"--database", "postgres", "--only", "rss,propagation", "--propagation-reps", "7"}); err != nil ||
+		!cfg.Only["rss"] || !cfg.Only["propagation"] || cfg.Only["fetch"] || cfg.PropagationReps != 7 {
+		t.Errorf("--only rss,propagation: %v, %+v", err, cfg)
+	}
+	t.Setenv(benchDatabaseURLEnv, u)
+	if cfg, err := parseConfig([]string{"--database", "postgres"}); err != nil || cfg.DatabaseURL != u {
+		t.Errorf("%s: %v, %+v", benchDatabaseURLEnv, err, cfg)
+	}
+	if cfg, err := parseConfig(nil); err != nil || cfg.Database != dbSQLite || cfg.DatabaseURL != "" {
+		t.Errorf("%s without --database postgres: %v, %+v", benchDatabaseURLEnv, err, cfg)
+	}
+	for _, bad := range [][]string{{"--only", "fetch-2"}, {"--only", "propagation"}, {"--database", "postgres", "--only", "nope"},
+		{"--database", "mysql"}, {"--database", "sqlite", "--database-url", u}, {"--database-url", "mysql://h/db"}} {
+		if _, err := parseConfig(bad); err == nil {
+			t.Errorf("parseConfig(%q) accepted", bad)
+		}
+	}
+}
+
 func TestFormField(t *testing.T) {
 	for _, c := range []struct {
 		name, page, want string

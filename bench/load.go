@@ -25,6 +25,14 @@ type loadSpec struct {
 	Duration   time.Duration
 	MaxSamples int // 0: keep every latency
 	ServerPID  int // when set, the server's CPU time over the window is measured
+	// URLs, when set, spread the clients over several servers (instances of keyhold on one database):
+	// client i sends to URLs[i%len(URLs)], and URL is not used.
+	URLs []string
+	// OtherPIDs are more server processes (the other instances) whose CPU time counts with ServerPID's.
+	OtherPIDs []int
+	// DBPID, when set, is a PostgreSQL postmaster: the CPU time of it and its backends over the window
+	// is measured too.
+	DBPID int
 	// Finish times every request that starts in the window, however late it ends (up to the
 	// transport's 30 s response-header timeout), instead of dropping those that straddle its end:
 	// when answers take seconds, a window of a few seconds would otherwise keep only the fast ones.
@@ -37,16 +45,20 @@ type loadResult struct {
 	Requests     int
 	Errors       int // wrong status, short body or transport error, in the window
 	WarmupErrors int
-	RPS          float64
-	P50, P99     time.Duration
-	P999, Max    time.Duration
-	Mean         time.Duration
-	Dials        int64 // connections opened: Clients when keep-alive holds
-	FirstError   string
-	Elapsed      time.Duration
+	// Answered counts every answer as expected, the warm-up's and those straddling the window's end
+	// included: the reads the server made (for the audit check).
+	Answered   int
+	RPS        float64
+	P50, P99   time.Duration
+	P999, Max  time.Duration
+	Mean       time.Duration
+	Dials      int64 // connections opened: Clients when keep-alive holds
+	FirstError string
+	Elapsed    time.Duration
 	// ServerCPU is the CPU time (user+system) the server used during the window, at 10 ms resolution.
 	ServerCPU time.Duration
-	LoadAvg   float64 // the machine's 1-minute load average at the end
+	DBCPU     time.Duration // the same of the PostgreSQL server (DBPID)
+	LoadAvg   float64       // the machine's 1-minute load average at the end
 }
 
 // newLoadTransport is the generator's HTTP/1.1 client side: a pool of exactly clients keep-alive
@@ -98,30 +110,54 @@ func runLoad(ctx context.Context, spec loadSpec) (loadResult, error) {
 	type clientOut struct {
 		lat          []time.Duration
 		errs, wuErrs int
+		answered     int
 		firstErr     string
 	}
 	outs := make([]clientOut, spec.Clients)
 	var wg sync.WaitGroup
-	var cpu0, cpu1 time.Duration
-	var cpuErr error
-	if spec.ServerPID > 0 {
+	var cpu0, cpu1, db0, db1 time.Duration
+	var cpuErr, dbErr error
+	serverCPU := func() (time.Duration, error) {
+		var sum time.Duration
+		for _, pid := range append([]int{spec.ServerPID}, spec.OtherPIDs...) {
+			c, err := readCPU(pid)
+			if err != nil {
+				return 0, err
+			}
+			sum += c
+		}
+		return sum, nil
+	}
+	if spec.ServerPID > 0 || spec.DBPID > 0 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			time.Sleep(time.Until(t0))
-			cpu0, cpuErr = readCPU(spec.ServerPID)
+			if spec.ServerPID > 0 {
+				cpu0, cpuErr = serverCPU()
+			}
+			if spec.DBPID > 0 {
+				db0, dbErr = readTreeCPU(spec.DBPID)
+			}
 			time.Sleep(time.Until(t1))
-			if cpuErr == nil {
-				cpu1, cpuErr = readCPU(spec.ServerPID)
+			if spec.ServerPID > 0 && cpuErr == nil {
+				cpu1, cpuErr = serverCPU()
+			}
+			if spec.DBPID > 0 && dbErr == nil {
+				db1, dbErr = readTreeCPU(spec.DBPID)
 			}
 		}()
 	}
 	for i := range spec.Clients {
+		url := spec.URL
+		if len(spec.URLs) > 0 {
+			url = spec.URLs[i%len(spec.URLs)]
+		}
 		wg.Add(1)
 		go func(o *clientOut) {
 			defer wg.Done()
 			o.lat = make([]time.Duration, 0, 4096)
-			req, err := http.NewRequestWithContext(ctx, http.MethodGet, spec.URL, nil)
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 			if err != nil {
 				o.errs++
 				o.firstErr = err.Error()
@@ -151,6 +187,9 @@ func runLoad(ctx context.Context, spec loadSpec) (loadResult, error) {
 					}
 				}
 				end := time.Now()
+				if problem == "" {
+					o.answered++
+				}
 				if ctx.Err() != nil {
 					return
 				}
@@ -187,6 +226,7 @@ func runLoad(ctx context.Context, spec loadSpec) (loadResult, error) {
 		lat = append(lat, o.lat...)
 		res.Errors += o.errs
 		res.WarmupErrors += o.wuErrs
+		res.Answered += o.answered
 		if res.FirstError == "" {
 			res.FirstError = o.firstErr
 		}
@@ -197,6 +237,9 @@ func runLoad(ctx context.Context, spec loadSpec) (loadResult, error) {
 	res.Dials = dials.Load()
 	if spec.ServerPID > 0 && cpuErr == nil {
 		res.ServerCPU = cpu1 - cpu0
+	}
+	if spec.DBPID > 0 && dbErr == nil {
+		res.DBCPU = db1 - db0
 	}
 	res.LoadAvg = loadAvg()
 	fillLatency(&res, lat)

@@ -3,6 +3,13 @@
 // over loopback only, against a bare echo handler that replays keyhold's own response bytes:
 //
 //	go run ./bench [--rounds 3] [--duration 3s] [--secrets 1000] [--quick] [--only fetch,401,writers,rss,portal,coldstart,login-flood]
+//	go run ./bench --database postgres [--database-url postgres://…] [--quick] [--only fetch,401,fetch-2,writers,propagation,…]
+//
+// With --database postgres, keyhold keeps its data in PostgreSQL: on a fresh database created on the
+// server --database-url (or KEYHOLD_BENCH_DATABASE_URL) names and dropped afterwards, or on a
+// throwaway server the suite starts (pg.go). Every phase runs there, and two more that only run there:
+// fetch-2, the fetch runs against two instances on the one database, and propagation, how soon a
+// change made through one instance is honoured by the other.
 //
 // It prints a table (measure, keyhold, bare, ratio or budget, must, PASS/FAIL) and writes every
 // measurement as JSON lines to --out. Every run bounds itself (--deadline) and kills its children on
@@ -30,7 +37,22 @@ import (
 const childEnv = "KEYHOLD_BENCH_CHILD"
 
 // phases are the parts of the suite --only can select, in the order they run.
-var phases = []string{"fetch", "401", "writers", "rss", "portal", "coldstart", "login-flood"}
+var phases = []string{"fetch", "401", "fetch-2", "writers", "propagation", "rss", "portal", "coldstart", "login-flood"}
+
+// Databases of --database.
+const (
+	dbSQLite   = "sqlite"
+	dbPostgres = "postgres"
+)
+
+// phaseSkips says, for each database, which phases do not run on it and why. A run on that database
+// leaves them out, and --only may not name them. Every phase of the SQLite suite runs on PostgreSQL.
+var phaseSkips = map[string]map[string]string{
+	dbSQLite: {
+		"fetch-2":     "it needs two keyhold instances on one database: PostgreSQL only",
+		"propagation": "it needs two keyhold instances on one database: PostgreSQL only",
+	},
+}
 
 // config is the suite's command line.
 type config struct {
@@ -49,29 +71,37 @@ type config struct {
 	Deadline       time.Duration
 	Out            string
 	Quick          bool
-	KeyholdBin     string // a prebuilt keyhold binary; empty builds one from RepoRoot
-	RepoRoot       string
-	Verbose        bool
-	Keep           bool      // keep the temporary directory (data, logs) for a look afterwards
-	Log            io.Writer // progress lines; nil discards
+	// Database is where keyhold keeps its data: dbSQLite (a data directory) or dbPostgres.
+	Database string
+	// DatabaseURL names the PostgreSQL server to create the run's database on; empty starts a
+	// throwaway server.
+	DatabaseURL     string
+	PropagationReps int    // changes of each kind in the propagation phase
+	KeyholdBin      string // a prebuilt keyhold binary; empty builds one from RepoRoot
+	RepoRoot        string
+	Verbose         bool
+	Keep            bool      // keep the temporary directory (data, logs) for a look afterwards
+	Log             io.Writer // progress lines; nil discards
 }
 
 func defaultConfig() config {
 	return config{
-		Rounds:         3,
-		Duration:       3 * time.Second,
-		Warmup:         500 * time.Millisecond,
-		Concurrency:    []int{1, 16, 64},
-		Concurrency401: 64,
-		Secrets:        1000,
-		PortalSecrets:  10000,
-		PortalRequests: 200,
-		ColdStarts:     5,
-		Writers:        16,
-		WriterDuration: 10 * time.Second,
-		Only:           allPhases(),
-		Deadline:       10 * time.Minute,
-		Out:            "bench-results.jsonl",
+		Rounds:          3,
+		Duration:        3 * time.Second,
+		Warmup:          500 * time.Millisecond,
+		Concurrency:     []int{1, 16, 64},
+		Concurrency401:  64,
+		Secrets:         1000,
+		PortalSecrets:   10000,
+		PortalRequests:  200,
+		ColdStarts:      5,
+		Writers:         16,
+		WriterDuration:  10 * time.Second,
+		Only:            allPhases(),
+		Database:        dbSQLite,
+		PropagationReps: 20,
+		Deadline:        10 * time.Minute,
+		Out:             "bench-results.jsonl",
 	}
 }
 
@@ -94,6 +124,7 @@ func (cfg *config) quick() {
 	cfg.PortalRequests = 50
 	cfg.ColdStarts = 3
 	cfg.WriterDuration = 2 * time.Second
+	cfg.PropagationReps = 5
 }
 
 func main() {
@@ -142,9 +173,9 @@ func parseConfig(args []string) (config, error) {
 	var (
 		quick                                   bool
 		rounds, secrets, portalSecrets, portalN int
-		coldStarts, writers                     int
+		coldStarts, writers, propReps           int
 		dur, warmup, writerDur, deadline        time.Duration
-		conc, only                              string
+		conc, only, database, databaseURL       string
 	)
 	fs.BoolVar(&quick, "quick", false, "smoke mode: 1 round of 1 s, 200 secrets (1,000 for the portal), 2 s writer phase; a minute or two")
 	fs.IntVar(&rounds, "rounds", 0, "interleaved bare/keyhold rounds (default 3)")
@@ -157,7 +188,11 @@ func parseConfig(args []string) (config, error) {
 	fs.IntVar(&coldStarts, "cold-starts", 0, "starts per cold-start measure; the median is reported (default 5)")
 	fs.IntVar(&writers, "writers", 0, "concurrent API writers in the writer phase (default 16)")
 	fs.DurationVar(&writerDur, "writer-duration", 0, "length of the writer phase, and of the solo fetch run it is compared with (default 10s)")
-	fs.StringVar(&only, "only", "", "comma-separated phases to run: "+strings.Join(phases, ","))
+	fs.StringVar(&only, "only", "", "comma-separated phases to run: "+strings.Join(phases, ",")+" (default: those of the database)")
+	fs.StringVar(&database, "database", "", "where keyhold keeps its data: sqlite (a data directory, the default) or postgres")
+	fs.StringVar(&databaseURL, "database-url", "", "with --database postgres, the PostgreSQL server (postgres://USER:PASSWORD@HOST:PORT/DB) to create the run's database on "+
+		"(env "+benchDatabaseURLEnv+"); default: a throwaway server the run starts")
+	fs.IntVar(&propReps, "propagation-reps", 0, "changes of each kind in the propagation phase (default 20, 5 with --quick)")
 	fs.DurationVar(&deadline, "deadline", 0, "global time limit of the run (default 10m)")
 	fs.StringVar(&cfg.Out, "out", cfg.Out, "JSON-lines results `file` (overwritten)")
 	fs.StringVar(&cfg.KeyholdBin, "keyhold-bin", "", "use this keyhold `binary` instead of building one (e.g. an instrumented build)")
@@ -195,6 +230,7 @@ func parseConfig(args []string) (config, error) {
 		setInt(&cfg.Rounds, rounds, "rounds"), setInt(&cfg.Secrets, secrets, "secrets"),
 		setInt(&cfg.PortalSecrets, portalSecrets, "portal-secrets"), setInt(&cfg.PortalRequests, portalN, "portal-requests"),
 		setInt(&cfg.ColdStarts, coldStarts, "cold-starts"), setInt(&cfg.Writers, writers, "writers"),
+		setInt(&cfg.PropagationReps, propReps, "propagation-reps"),
 		setDur(&cfg.Duration, dur, "duration"), setDur(&cfg.Warmup, warmup, "warmup"),
 		setDur(&cfg.WriterDuration, writerDur, "writer-duration"), setDur(&cfg.Deadline, deadline, "deadline"),
 	} {
@@ -212,6 +248,29 @@ func parseConfig(args []string) (config, error) {
 			cfg.Concurrency = append(cfg.Concurrency, n)
 		}
 	}
+	switch database {
+	case "", dbSQLite, "sqlite3":
+		cfg.Database = dbSQLite
+		if database == "" && databaseURL != "" {
+			cfg.Database = dbPostgres // --database-url alone means PostgreSQL
+		}
+	case dbPostgres, "postgresql", "pg":
+		cfg.Database = dbPostgres
+	default:
+		return cfg, fmt.Errorf("--database: %q is neither sqlite nor postgres", database)
+	}
+	if cfg.Database == dbPostgres {
+		cfg.DatabaseURL = databaseURL
+		if cfg.DatabaseURL == "" {
+			cfg.DatabaseURL = os.Getenv(benchDatabaseURLEnv)
+		}
+		if cfg.DatabaseURL != "" && !strings.HasPrefix(cfg.DatabaseURL, "postgres://") && !strings.HasPrefix(cfg.DatabaseURL, "postgresql://") {
+			return cfg, fmt.Errorf("--database-url (or %s) is not a postgres:// URL", benchDatabaseURLEnv)
+		}
+	} else if databaseURL != "" {
+		return cfg, errors.New("--database-url needs --database postgres")
+	}
+	skips := phaseSkips[cfg.Database]
 	if only != "" {
 		cfg.Only = map[string]bool{}
 		for _, p := range strings.Split(only, ",") {
@@ -219,7 +278,14 @@ func parseConfig(args []string) (config, error) {
 			if !slices.Contains(phases, p) {
 				return cfg, fmt.Errorf("--only: unknown phase %q (phases: %s)", p, strings.Join(phases, ","))
 			}
+			if why, skip := skips[p]; skip {
+				return cfg, fmt.Errorf("--only: phase %s does not run with --database %s: %s", p, cfg.Database, why)
+			}
 			cfg.Only[p] = true
+		}
+	} else {
+		for p := range skips {
+			delete(cfg.Only, p)
 		}
 	}
 	if cfg.Secrets < seedShared+1 {

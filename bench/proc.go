@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -83,14 +84,21 @@ func freeAddr() (string, error) {
 // startProc starts name: bin args..., with env added to the suite's environment, output to logFile.
 // It returns at once; waitHealthy waits for it to answer.
 func startProc(kids *children, name, bin string, args, env []string, addr, logFile string) (*proc, error) {
+	return startProcAttr(kids, name, bin, args, append(os.Environ(), env...), addr, logFile, childAttr(), "")
+}
+
+// startProcAttr is startProc with the child's whole environment, its attributes and its working
+// directory ("": the suite's).
+func startProcAttr(kids *children, name, bin string, args, env []string, addr, logFile string, attr *syscall.SysProcAttr, dir string) (*proc, error) {
 	out, err := os.Create(logFile)
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = env
+	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = childAttr()
+	cmd.SysProcAttr = attr
 	started := time.Now()
 	if err := cmd.Start(); err != nil {
 		out.Close()
@@ -315,26 +323,72 @@ const clockTicks = 100
 
 // readCPU returns the user plus system CPU time the process has used.
 func readCPU(pid int) (time.Duration, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	st, err := readStat(pid)
 	if err != nil {
 		return 0, err
+	}
+	return st.utime + st.stime, nil
+}
+
+// procStat is what the suite reads of /proc/<pid>/stat.
+type procStat struct {
+	ppid                         int
+	utime, stime, cutime, cstime time.Duration
+}
+
+func readStat(pid int) (procStat, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return procStat{}, err
 	}
 	// The command name, field 2, is in parentheses and may hold spaces: count fields after it.
 	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	if i < 0 {
-		return 0, fmt.Errorf("/proc/%d/stat: %q", pid, s)
+		return procStat{}, fmt.Errorf("/proc/%d/stat: %q", pid, s)
 	}
 	f := strings.Fields(s[i+1:])
-	if len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: %q", pid, s)
+	if len(f) < 15 {
+		return procStat{}, fmt.Errorf("/proc/%d/stat: %q", pid, s)
 	}
-	utime, err1 := strconv.ParseInt(f[11], 10, 64) // field 14
-	stime, err2 := strconv.ParseInt(f[12], 10, 64) // field 15
-	if err := errors.Join(err1, err2); err != nil {
+	var st procStat
+	var errs []error
+	ticks := func(field int) time.Duration { // field numbers as in proc(5)
+		v, err := strconv.ParseInt(f[field-3], 10, 64)
+		errs = append(errs, err)
+		return time.Duration(v) * time.Second / clockTicks
+	}
+	ppid, err := strconv.Atoi(f[1]) // field 4
+	st.ppid = ppid
+	st.utime, st.stime, st.cutime, st.cstime = ticks(14), ticks(15), ticks(16), ticks(17)
+	if err := errors.Join(append(errs, err)...); err != nil {
+		return procStat{}, err
+	}
+	return st, nil
+}
+
+// readTreeCPU returns the CPU time of a process and its children: PostgreSQL's postmaster and its
+// backends. Children that have exited count through the process's cutime and cstime.
+func readTreeCPU(pid int) (time.Duration, error) {
+	st, err := readStat(pid)
+	if err != nil {
 		return 0, err
 	}
-	return time.Duration(utime+stime) * time.Second / clockTicks, nil
+	sum := st.utime + st.stime + st.cutime + st.cstime
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, err
+	}
+	for _, e := range entries {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil || child == pid {
+			continue
+		}
+		if cs, err := readStat(child); err == nil && cs.ppid == pid {
+			sum += cs.utime + cs.stime
+		}
+	}
+	return sum, nil
 }
 
 // loadAvg is the machine's 1-minute load average, to show how busy it was (0 when unknown).

@@ -21,6 +21,9 @@ import (
 //	writers      the concurrent writer phase (Commits, CommitsPerSec, percentiles of the writes, Errors)
 //	login_flood  one round of failed sign-ins (Concurrency workers, DurationS, Requests answered, Statuses,
 //	             RPS sign-ins/s, Errors, and keyhold's RSS: BaselineRSS, PeakRSS, GrowthBytes)
+//	propagation  one kind of change made through instance A and watched on instance B (PostgreSQL): Requests
+//	             changes, Errors those not honoured, and the percentiles of the time from A's answer to
+//	             B's first answer that honours the change
 //	check        one row of the printed table (Keyhold, Bare, Ratio, Must, Pass; no Pass on an informational row)
 type Record struct {
 	Run         string  `json:"run"`
@@ -43,7 +46,10 @@ type Record struct {
 	Dials       int64   `json:"dials,omitempty"`
 	// ServerCPUus is the server's CPU time (user+system) per successful request, in µs.
 	ServerCPUus float64 `json:"server_cpu_us_per_req,omitempty"`
-	LoadAvg     float64 `json:"loadavg_1m,omitempty"`
+	// DBCPUus is the PostgreSQL server's CPU time (postmaster and backends) per successful request,
+	// in µs, when the run started the server.
+	DBCPUus float64 `json:"db_cpu_us_per_req,omitempty"`
+	LoadAvg float64 `json:"loadavg_1m,omitempty"`
 
 	PayloadBytes int64 `json:"payload_bytes,omitempty"`
 	BaselineRSS  int64 `json:"baseline_rss_bytes,omitempty"`
@@ -97,6 +103,14 @@ type results struct {
 	Loads   []loadRow
 	// Children are the PIDs of the servers the run started (all stopped when it returns).
 	Children []int
+	// Notes are lines printed above the tables: what the run ran on (the PostgreSQL server).
+	Notes []string
+}
+
+func (r *results) note(format string, args ...any) {
+	r.mu.Lock()
+	r.Notes = append(r.Notes, fmt.Sprintf(format, args...))
+	r.mu.Unlock()
 }
 
 // loadRow is one server's medians over the rounds of one load measure.
@@ -110,6 +124,7 @@ type loadRow struct {
 	Errors         int
 	Ratio          *float64 // keyhold/bare req/s, on keyhold's row
 	CPUus          float64  // server CPU µs per request
+	DBCPUus        float64  // PostgreSQL's CPU µs per request (0: not measured)
 	LoadAvg        float64  // the largest 1-minute load average seen
 }
 
@@ -118,7 +133,7 @@ func (r *results) addLoadRow(l loadRow) {
 	r.Loads = append(r.Loads, l)
 	r.mu.Unlock()
 	r.add(Record{Kind: "load_median", Measure: l.Measure, Server: l.Server, Concurrency: l.Clients, Round: l.Rounds, RPS: l.RPS,
-		P50ms: l.P50, P99ms: l.P99, P999ms: l.P999, Errors: l.Errors, Ratio: l.Ratio, ServerCPUus: l.CPUus, LoadAvg: l.LoadAvg})
+		P50ms: l.P50, P99ms: l.P99, P999ms: l.P999, Errors: l.Errors, Ratio: l.Ratio, ServerCPUus: l.CPUus, DBCPUus: l.DBCPUus, LoadAvg: l.LoadAvg})
 }
 
 func newResults(path string) (*results, error) {
@@ -175,17 +190,39 @@ func (r *results) failed() bool {
 
 // printTable prints the checks as the suite's summary table.
 func (r *results) printTable(w io.Writer) {
+	for _, n := range r.Notes {
+		fmt.Fprintln(w, n)
+	}
+	if len(r.Notes) > 0 {
+		fmt.Fprintln(w)
+	}
 	if len(r.Loads) > 0 {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(w, "closed-loop load, medians over rounds (req/s of requests completed in the window; latency client-side):")
-		fmt.Fprintln(tw, "run\tc\tserver\trounds\treq/s\tp50\tp99\tp99.9\terrors\tkeyhold/bare\tserver CPU/req\tloadavg\t")
+		// PostgreSQL's CPU is a column of its own when it was measured (a throwaway server).
+		db := false
+		for _, l := range r.Loads {
+			db = db || l.DBCPUus > 0
+		}
+		dbHead := ""
+		if db {
+			dbHead = "PostgreSQL CPU/req\t"
+		}
+		fmt.Fprintln(tw, "run\tc\tserver\trounds\treq/s\tp50\tp99\tp99.9\terrors\tkeyhold/bare\tserver CPU/req\t"+dbHead+"loadavg\t")
 		for _, l := range r.Loads {
 			ratio := ""
 			if l.Ratio != nil {
 				ratio = pct(*l.Ratio)
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%.0f\t%s\t%s\t%s\t%d\t%s\t%.0f µs\t%.1f\t\n", l.Measure, l.Clients, l.Server, l.Rounds, l.RPS,
-				fmtMS(l.P50), fmtMS(l.P99), fmtMS(l.P999), l.Errors, ratio, l.CPUus, l.LoadAvg)
+			dbCol := ""
+			if db {
+				dbCol = "–\t"
+				if l.DBCPUus > 0 {
+					dbCol = fmt.Sprintf("%.0f µs\t", l.DBCPUus)
+				}
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%.0f\t%s\t%s\t%s\t%d\t%s\t%.0f µs\t%s%.1f\t\n", l.Measure, l.Clients, l.Server, l.Rounds, l.RPS,
+				fmtMS(l.P50), fmtMS(l.P99), fmtMS(l.P999), l.Errors, ratio, l.CPUus, dbCol, l.LoadAvg)
 		}
 		tw.Flush()
 		fmt.Fprintln(w)
@@ -265,7 +302,7 @@ func loadRecord(measure, server string, round int, spec loadSpec, res loadResult
 	return Record{Kind: "load", Measure: measure, Server: server, Round: round, Concurrency: spec.Clients,
 		DurationS: spec.Duration.Seconds(), Requests: res.Requests, Errors: res.Errors + res.WarmupErrors, FirstError: res.FirstError,
 		RPS: res.RPS, P50ms: ms(res.P50), P99ms: ms(res.P99), P999ms: ms(res.P999), MaxMs: ms(res.Max), MeanMs: ms(res.Mean), Dials: res.Dials,
-		ServerCPUus: cpuPerReq(res), LoadAvg: res.LoadAvg}
+		ServerCPUus: cpuPerReq(res), DBCPUus: dbCPUPerReq(res), LoadAvg: res.LoadAvg}
 }
 
 // cpuPerReq is the server's CPU time per successful request in µs (0 when unknown).
@@ -275,6 +312,15 @@ func cpuPerReq(r loadResult) float64 {
 		return 0
 	}
 	return float64(r.ServerCPU.Microseconds()) / float64(n)
+}
+
+// dbCPUPerReq is the PostgreSQL server's CPU time per successful request in µs (0 when unknown).
+func dbCPUPerReq(r loadResult) float64 {
+	n := r.Requests - r.Errors
+	if r.DBCPU <= 0 || n <= 0 {
+		return 0
+	}
+	return float64(r.DBCPU.Microseconds()) / float64(n)
 }
 
 // logf prints a progress line.

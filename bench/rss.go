@@ -165,7 +165,7 @@ func (e *env) rssPhase(ctx context.Context) error {
 // rssMeasure starts a fresh keyhold, warms it up with a few small reads and writes, takes its RSS,
 // sends reqs at once while sampling VmRSS every 5 ms, and returns the peak RSS growth.
 func (e *env) rssMeasure(ctx context.Context, name string, payload int64, reqs []bodyReq) (Record, []int, error) {
-	p, _, err := e.startKeyhold(ctx, e.data)
+	p, _, err := e.startKeyhold(ctx, e.loc)
 	if err != nil {
 		return Record{}, nil, err
 	}

@@ -41,9 +41,12 @@ type env struct {
 	kids   *children
 	tmp    string
 	bin    string // the keyhold binary
-	data   string // the data directory of the seeded keyhold
+	data   string // the data directory of the seeded keyhold (SQLite)
+	loc    string // where the seeded keyhold keeps its data: data, or the PostgreSQL database's URL
+	pg     *pgServer
 	master string // KEYHOLD_MASTER_KEY
 	kh     *proc  // the running seeded keyhold; nil while it is stopped
+	kh2    *proc  // a second instance on the same PostgreSQL database, while a phase needs one
 	starts int
 
 	adaKey, bobKey string
@@ -80,6 +83,11 @@ func runSuite(parent context.Context, cfg config) (*results, error) {
 	e := &env{cfg: cfg, res: res, kids: newChildren(), tmp: tmp, data: filepath.Join(tmp, "data"), teams: map[string]string{},
 		api: &http.Client{Timeout: time.Minute, Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 16, DisableCompression: true}}}
 	defer func() { // runs after killAll, below
+		if cfg.Keep && e.pg != nil {
+			_ = os.WriteFile(filepath.Join(tmp, "master.key"), []byte(e.master+"\n"), 0o600)
+			fmt.Fprintf(os.Stderr, "kept %s (logs, and the master key in master.key: KEYHOLD_MASTER_KEY_FILE) and the database %s\n", tmp, e.pg.dbName)
+			return
+		}
 		if cfg.Keep {
 			// The master key goes where keyhold looks for it, so that "keyhold serve --data DIR" opens the data.
 			_ = os.WriteFile(filepath.Join(e.data, "master.key"), []byte(e.master+"\n"), 0o600)
@@ -90,6 +98,7 @@ func runSuite(parent context.Context, cfg config) (*results, error) {
 	}()
 	defer e.kids.killAll()
 	defer func() { res.Children = e.kids.started() }()
+	e.loc = e.data
 	// A phase stuck past the deadline is unblocked by killing the children it waits on.
 	finished := make(chan struct{})
 	defer close(finished)
@@ -114,6 +123,14 @@ func runSuite(parent context.Context, cfg config) (*results, error) {
 
 	if err := e.build(ctx); err != nil {
 		return res, err
+	}
+	if cfg.Database == dbPostgres {
+		cleanup, err := e.setupPostgres(ctx)
+		defer cleanup() // before killAll: it stops keyhold, then drops the database or stops the server
+		if err != nil {
+			return res, fmt.Errorf("PostgreSQL: %w", err)
+		}
+		e.loc = e.pg.url
 	}
 	e.meta()
 	if err := e.seedOrg(ctx); err != nil {
@@ -149,8 +166,9 @@ func runSuite(parent context.Context, cfg config) (*results, error) {
 		sel  bool
 		fn   func(context.Context) error
 	}{
-		{"fetch", cfg.Only["fetch"] || cfg.Only["401"], e.fetchPhase},
+		{"fetch", cfg.Only["fetch"] || cfg.Only["401"] || cfg.Only["fetch-2"], e.fetchPhase},
 		{"writers", cfg.Only["writers"], e.writersPhase},
+		{"propagation", cfg.Only["propagation"], e.propagationPhase},
 		{"rss", cfg.Only["rss"], e.rssPhase},
 		{"portal", cfg.Only["portal"], e.portalPhase},
 		{"coldstart", cfg.Only["coldstart"], e.coldStartPhase},
@@ -209,6 +227,16 @@ func (e *env) meta() {
 		"secrets":     strconv.Itoa(e.cfg.Secrets),
 		"quick":       strconv.FormatBool(e.cfg.Quick),
 		"binary":      e.bin,
+		"database":    e.cfg.Database,
+	}
+	if e.pg != nil {
+		m["postgres_version"] = e.pg.version
+		m["postgres_settings"] = e.pg.settingsText()
+		m["postgres_server"] = "throwaway, started by the run"
+		if !e.pg.own {
+			m["postgres_server"] = redactPG(e.pg.adminURL)
+		}
+		m["propagation_reps"] = strconv.Itoa(e.cfg.PropagationReps)
 	}
 	if e.cfg.RepoRoot != "" {
 		if out, err := exec.Command("git", "-C", e.cfg.RepoRoot, "describe", "--always", "--dirty").Output(); err == nil {
@@ -218,10 +246,22 @@ func (e *env) meta() {
 	e.res.add(Record{Kind: "meta", Measure: "run", Meta: m})
 }
 
-// cli runs a keyhold admin command against the data directory and returns its stdout.
+// storeArgs are the command-line arguments and environment that point keyhold at loc, a data
+// directory or a PostgreSQL URL. The URL goes in the environment, not on the command line, where
+// other users of the machine could read its password; KEYHOLD_DATABASE_URL is emptied for a data
+// directory, so that one set in the suite's environment does not take its place.
+func storeArgs(loc string) (args, env []string) {
+	if strings.HasPrefix(loc, "postgres://") || strings.HasPrefix(loc, "postgresql://") {
+		return nil, []string{"KEYHOLD_DATABASE_URL=" + loc}
+	}
+	return []string{"--data", loc}, []string{"KEYHOLD_DATABASE_URL="}
+}
+
+// cli runs a keyhold admin command against the seeded store and returns its stdout.
 func (e *env) cli(ctx context.Context, stdin string, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, e.bin, append(args, "--data", e.data)...)
-	cmd.Env = append(os.Environ(), "KEYHOLD_MASTER_KEY="+e.master)
+	sargs, senv := storeArgs(e.loc)
+	cmd := exec.CommandContext(ctx, e.bin, append(args, sargs...)...)
+	cmd.Env = append(os.Environ(), append(senv, "KEYHOLD_MASTER_KEY="+e.master)...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -231,17 +271,19 @@ func (e *env) cli(ctx context.Context, stdin string, args ...string) (string, er
 	return strings.TrimSpace(stdout.String()), nil
 }
 
-// startKeyhold starts keyhold on data with the run's master key and a rate limit no run reaches, and
-// waits for /healthz. It returns the process and the time from exec to the first 200.
-func (e *env) startKeyhold(ctx context.Context, data string) (*proc, time.Duration, error) {
+// startKeyhold starts keyhold on loc (a data directory or a PostgreSQL URL) with the run's master key
+// and a rate limit no run reaches, and waits for /healthz. It returns the process and the time from
+// exec to the first 200.
+func (e *env) startKeyhold(ctx context.Context, loc string) (*proc, time.Duration, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, 0, err
 	}
 	e.starts++
+	sargs, senv := storeArgs(loc)
 	p, err := startProc(e.kids, "keyhold", e.bin,
-		[]string{"serve", "--addr", addr, "--data", data, "--api-rate", "1e9", "--api-burst", "1000000000"},
-		[]string{"KEYHOLD_MASTER_KEY=" + e.master}, addr, filepath.Join(e.tmp, fmt.Sprintf("keyhold-%d.log", e.starts)))
+		append([]string{"serve", "--addr", addr, "--api-rate", "1e9", "--api-burst", "1000000000"}, sargs...),
+		append(senv, "KEYHOLD_MASTER_KEY="+e.master), addr, filepath.Join(e.tmp, fmt.Sprintf("keyhold-%d.log", e.starts)))
 	if err != nil {
 		return nil, 0, err
 	}
@@ -255,12 +297,34 @@ func (e *env) startKeyhold(ctx context.Context, data string) (*proc, time.Durati
 
 func (e *env) restartKeyhold(ctx context.Context) error {
 	e.stopKeyhold()
-	p, _, err := e.startKeyhold(ctx, e.data)
+	p, _, err := e.startKeyhold(ctx, e.loc)
 	if err != nil {
 		return err
 	}
 	e.kh = p
 	return nil
+}
+
+// startSecond starts instance B: a second keyhold on the seeded PostgreSQL database.
+func (e *env) startSecond(ctx context.Context) (*proc, error) {
+	if e.kh2 != nil && !e.kh2.exited() {
+		return e.kh2, nil
+	}
+	p, _, err := e.startKeyhold(ctx, e.loc)
+	if err != nil {
+		return nil, fmt.Errorf("start a second keyhold instance: %w", err)
+	}
+	e.kh2 = p
+	return p, nil
+}
+
+func (e *env) stopSecond() error {
+	if e.kh2 == nil {
+		return nil
+	}
+	err := e.kh2.stop()
+	e.kh2 = nil
+	return err
 }
 
 func (e *env) stopKeyhold() error {
@@ -333,8 +397,10 @@ type grantJSON struct {
 //   - Bob's own secrets up to --secrets readable by Bob, every tenth shared with "platform".
 func (e *env) seedOrg(ctx context.Context) error {
 	start := time.Now()
-	if err := os.MkdirAll(e.data, 0o700); err != nil {
-		return err
+	if e.pg == nil {
+		if err := os.MkdirAll(e.data, 0o700); err != nil {
+			return err
+		}
 	}
 	if _, err := e.cli(ctx, password+"\n", "org", "create", "--name", orgName, "--admin-email", adaEmail, "--first", "Ada", "--last", "Admin"); err != nil {
 		return err

@@ -19,7 +19,7 @@ import (
 func (e *env) writersPhase(ctx context.Context) error {
 	const fetchClients = 16
 	fetch := loadSpec{URL: e.fetchURL(e.kh.base), Header: bearer(e.bobKey), Status: http.StatusOK, BodyLen: -1, Clients: fetchClients,
-		Warmup: e.cfg.Warmup, Duration: e.cfg.WriterDuration, ServerPID: e.kh.pid}
+		Warmup: e.cfg.Warmup, Duration: e.cfg.WriterDuration, ServerPID: e.kh.pid, DBPID: e.dbPID()}
 	var (
 		rates, ratios    []float64
 		lat              []time.Duration
@@ -64,13 +64,24 @@ func (e *env) writersPhase(ctx context.Context) error {
 	var wr loadResult
 	fillLatency(&wr, lat)
 	rate := median(rates)
+	// On PostgreSQL every commit waits for the disk (fsync) and shares it with the readers' audit
+	// inserts: its must is 300 commits/s.
+	mustRate := 500.0
+	if e.pg != nil {
+		mustRate = 300
+	}
 	e.res.addCheck(check{Measure: fmt.Sprintf("%d writers for %s, commits/s (median of %d)", e.cfg.Writers, e.cfg.WriterDuration, len(rates)),
-		Keyhold: fmt.Sprintf("%.0f/s (p99 %s)", rate, fmtMS(ms(wr.P99))), Budget: "budget 500/s", Must: "≥ 500 commits/s", Pass: rate >= 500})
+		Keyhold: fmt.Sprintf("%.0f/s (p99 %s)", rate, fmtMS(ms(wr.P99))), Budget: fmt.Sprintf("budget %.0f/s", mustRate),
+		Must: fmt.Sprintf("≥ %.0f commits/s", mustRate), Pass: rate >= mustRate})
 	e.res.addCheck(check{Measure: "writer phase errors (writes; fetches)", Keyhold: fmt.Sprintf("%d; %d", nerr, fetchErrs),
 		Budget: firstErr, Must: "0", Pass: nerr == 0 && fetchErrs == 0})
 	r := median(ratios)
-	e.res.addCheck(check{Measure: fmt.Sprintf("SDK fetch c=%d while writing vs solo (median of %d)", fetchClients, len(ratios)),
-		Keyhold: fmtRPS(median(busyRPS)), Bare: "solo " + fmtRPS(median(soloRPS)), Ratio: &r, Must: "≥ 70 % of solo", Pass: r >= 0.70})
+	c := check{Measure: fmt.Sprintf("SDK fetch c=%d while writing vs solo (median of %d)", fetchClients, len(ratios)),
+		Keyhold: fmtRPS(median(busyRPS)), Bare: "solo " + fmtRPS(median(soloRPS)), Ratio: &r, Must: "≥ 70 % of solo", Pass: r >= 0.70}
+	if e.pg != nil { // SQLite's must; PostgreSQL's issue sets none: shown
+		c.Must, c.Info = "", true
+	}
+	e.res.addCheck(c)
 	return nil
 }
 
