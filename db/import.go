@@ -24,6 +24,16 @@ type ImportItem struct {
 type ImportOptions struct {
 	Overwrite bool // replace existing secrets the actor owns; without it they are left and reported
 	DryRun    bool // compute the outcome, change nothing (a preview)
+	// Expect, when set, is the outcome a preview showed for each item, in order: the import happens
+	// only if each item's outcome and version are still those, or not at all (CodeConflict). What
+	// was previewed is what is imported.
+	Expect []ImportExpectation
+}
+
+// ImportExpectation is the outcome an item is expected to have: what a preview showed.
+type ImportExpectation struct {
+	Outcome ImportOutcome
+	Version int64 // of the existing secret; 0 for a create
 }
 
 // ImportOutcome is what an import does, or would do, with one item.
@@ -98,6 +108,18 @@ func (s *Store) ImportSecrets(ctx context.Context, a Actor, items []ImportItem, 
 	plan, err := s.planImport(ctx, a, items, opt, res)
 	if err != nil {
 		return nil, err
+	}
+	if opt.Expect != nil {
+		// The change below checks that nothing moved since the plan; here, that the plan is what
+		// was previewed.
+		if len(opt.Expect) != len(res.Items) {
+			return nil, Errorf(CodeConflict, "Nothing was imported: the import is not the one previewed. Preview it again.")
+		}
+		for i, it := range res.Items {
+			if e := opt.Expect[i]; e.Outcome != it.Outcome || e.Version != it.Version {
+				return nil, Errorf(CodeConflict, "Nothing was imported: %s changed since the preview. Check the new preview, then import.", itemLabel(i, it.Name))
+			}
+		}
 	}
 	now := s.now()
 	return change(ctx, s, opt.DryRun, plan.touches(a.OrgID), func(tx *sql.Tx) (*ImportResult, error) {

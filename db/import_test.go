@@ -516,3 +516,51 @@ func TestImport_Thousand(t *testing.T) {
 		t.Fatalf("%d secrets, want %d", page.Total, n)
 	}
 }
+
+// With Expect, an import happens only as previewed: a name taken, or a secret changed, since the
+// preview refuses it all.
+func TestImport_ExpectWhatWasPreviewed(t *testing.T) {
+	t.Parallel()
+	s := mustOpen(t)
+	ada := mustOrg(t, s, "Acme", "ada@example.com")
+	bob := mustMember(t, s, ada, "bob@example.com")
+	mustSecret(t, s, ada, "EXISTING", "old")
+	items := []db.ImportItem{{Name: "NEW_ONE", Value: []byte("a")}, {Name: "EXISTING", Value: []byte("new")}}
+	prev, err := s.ImportSecrets(ctx, ada, items, db.ImportOptions{Overwrite: true, DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect := make([]db.ImportExpectation, len(prev.Items))
+	for i, it := range prev.Items {
+		expect[i] = db.ImportExpectation{Outcome: it.Outcome, Version: it.Version}
+	}
+	// Bob takes the new name meanwhile: nothing of the import happens.
+	mustSecret(t, s, bob, "NEW_ONE", "bob's")
+	_, err = s.ImportSecrets(ctx, ada, items, db.ImportOptions{Overwrite: true, Expect: expect})
+	wantCode(t, err, db.CodeConflict)
+	if got := mustReveal(t, s, ada, mustByName(t, s, ada, "EXISTING")); got != "old" {
+		t.Fatalf("EXISTING holds %q after a refused import", got)
+	}
+	// As previewed: imported.
+	items[0].Name = "OTHER_NEW"
+	prev, err = s.ImportSecrets(ctx, ada, items, db.ImportOptions{Overwrite: true, DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, it := range prev.Items {
+		expect[i] = db.ImportExpectation{Outcome: it.Outcome, Version: it.Version}
+	}
+	res, err := s.ImportSecrets(ctx, ada, items, db.ImportOptions{Overwrite: true, Expect: expect})
+	if err != nil || res.Created != 1 || res.Updated != 1 {
+		t.Fatalf("the import as previewed: %+v, %v", res, err)
+	}
+}
+
+func mustByName(t *testing.T, s *db.Store, a db.Actor, name string) string {
+	t.Helper()
+	sec, err := s.SecretByName(ctx, a, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sec.ID
+}

@@ -61,6 +61,11 @@ func routes(e *echo.Echo, m *middlewares, p *handlers.Pages, api *handlers.API) 
 	e.PUT("/secrets/:id", p.SecretUpdate, value...)
 	portal.GET("/secrets/:id/delete", p.SecretDeleteConfirm)
 	portal.DELETE("/secrets/:id", p.SecretDelete)
+	// Import: a pasted .env file may hold several 5 MB values, so it is capped as the API's import is
+	// (about 30 MiB) and, like a value, read only once the session and the header's token are checked.
+	portal.GET("/secrets/import", p.SecretImportDialog)
+	e.POST("/secrets/import", p.SecretImport, m.loadUser, requireLogin, m.csrf(false),
+		m.bodies.reserve(formCost(apiBodyLimit)), formBody(apiBodyLimit))
 
 	// Sharing: members, invitations, teams, share dialog.
 	portal.GET("/members", p.MembersPage)
