@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -47,6 +48,11 @@ type config struct {
 	TrustedProxies []netip.Prefix
 	// PublicURL is the address people reach keyhold at, for the links it hands out.
 	PublicURL string
+	// MetricsAddr is where the Prometheus metrics are served (/metrics), on a listener of their own;
+	// "" (the default): nowhere. They are never served on Addr.
+	MetricsAddr string
+	// LogFormat is the format of the server's log: logText (the default) or logJSON.
+	LogFormat string
 	// envErrs are environment values that did not parse: serve refuses to start with them.
 	envErrs []error
 }
@@ -343,12 +349,62 @@ func serveFlags(fs *flag.FlagSet, cfg *config) {
 		}
 	}
 	fs.Var(publicURLFlag{&cfg.PublicURL}, "public-url", "the `address` people open keyhold at (https://keyhold.example.com), for the invitation links it shows; default: the address of the request (env KEYHOLD_PUBLIC_URL)")
+	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", envOr("KEYHOLD_METRICS_ADDR", ""), "serve Prometheus metrics at /metrics on this `address` (such as 127.0.0.1:9090), apart from --addr; default: off (env KEYHOLD_METRICS_ADDR)")
+	cfg.LogFormat = logText
+	if v := envOr("KEYHOLD_LOG_FORMAT", ""); v != "" {
+		if err := checkLogFormat(v); err == nil {
+			cfg.LogFormat = v
+		} else {
+			bad("KEYHOLD_LOG_FORMAT", err)
+		}
+	}
+	fs.Var(logFormatFlag{&cfg.LogFormat}, "log-format", "the log's `format`: text or json, a JSON object per line (env KEYHOLD_LOG_FORMAT)")
 	// Not a flag: only tests need another value than 10 s.
 	if d, err := time.ParseDuration(envOr("KEYHOLD_READ_HEADER_TIMEOUT", "10s")); err == nil && d > 0 {
 		cfg.ReadHeaderTimeout = d
 	} else {
 		cfg.ReadHeaderTimeout = 10 * time.Second
 	}
+}
+
+// The formats of --log-format.
+const (
+	logText = "text"
+	logJSON = "json"
+)
+
+func checkLogFormat(v string) error {
+	if v != logText && v != logJSON {
+		return errors.New("must be text or json")
+	}
+	return nil
+}
+
+// logFormatFlag is --log-format.
+type logFormatFlag struct{ s *string }
+
+func (f logFormatFlag) String() string {
+	if f.s == nil {
+		return ""
+	}
+	return *f.s
+}
+
+func (f logFormatFlag) Set(v string) error {
+	if err := checkLogFormat(v); err != nil {
+		return err
+	}
+	*f.s = v
+	return nil
+}
+
+// newLogger is a server's logger, writing to w in format (logText or logJSON).
+func newLogger(w io.Writer, format string) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	if format == logJSON {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 // masterKeyFile is where the generated master key lives when none is configured.

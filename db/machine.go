@@ -140,6 +140,9 @@ type machine struct {
 	health  health
 	// reads counts the read events recorded: the committer paces writes only while reads are served.
 	reads atomic.Int64
+	// auditWritten counts read events written into audit_events, signInFailures failed password
+	// checks: for Stats only.
+	auditWritten, signInFailures atomic.Int64
 
 	mu      sync.Mutex
 	touched map[string]time.Time // API key ID → when its use was last noted

@@ -91,6 +91,8 @@ type stampCache[K comparable, V any] struct {
 	mu    sync.RWMutex
 	m     map[K]stamped[V]
 	bytes int
+
+	hits, misses atomic.Int64 // get's answers found and not: for Stats only
 }
 
 type stamped[V any] struct {
@@ -110,8 +112,10 @@ func (c *stampCache[K, V]) get(k K) (v V, found bool, st stamp) {
 	e, ok := c.m[k]
 	c.mu.RUnlock()
 	if ok && e.st == st {
+		c.hits.Add(1)
 		return e.v, true, st
 	}
+	c.misses.Add(1)
 	return v, false, st
 }
 

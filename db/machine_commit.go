@@ -43,6 +43,8 @@ type committer struct {
 	pending atomic.Int64
 	// commits and paced count transactions, and those that waited for delay, for tests.
 	commits, paced atomic.Int64
+	// changes counts the changes those transactions held: for Stats only.
+	changes atomic.Int64
 }
 
 // txOp is one change waiting for the committer.
@@ -163,6 +165,7 @@ func (c *committer) loop() {
 		}
 		lastStart, lastSize, lastReads = time.Now(), len(batch), reads
 		c.commits.Add(1)
+		c.changes.Add(int64(len(batch)))
 		c.commit(batch)
 		clear(batch)
 	}

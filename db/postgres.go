@@ -233,6 +233,7 @@ func (b *pgBackend) writeReads() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		_, err := b.db.ExecContext(ctx, insertAuditRows(len(batch)), args...)
 		cancel()
+		b.m.auditWritten.Add(unlessErr(err, len(batch)))
 		if err != nil {
 			if !Unreachable(err) {
 				b.m.log.Error("audit insert failed; reads refused", "err", err)

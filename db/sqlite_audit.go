@@ -312,6 +312,7 @@ func (w *auditWriter) apply() error {
 		w.m.log.Error("moving audit events failed; will retry", "err", err, "events", len(batch))
 		return Errorf(CodeUnavailable, "The audit trail cannot record this read right now, so the value is withheld. Try again shortly.")
 	}
+	w.m.auditWritten.Add(readEvents(batch))
 	reserved := w.journal.reserveErr == nil
 	if err := w.journal.done(old); err != nil {
 		w.m.log.Error("audit journal reset failed", "err", err)
@@ -387,6 +388,7 @@ func (w *auditWriter) write(batch []auditReq) error {
 		w.m.log.Error("audit write failed", "err", err, "events", len(batch))
 		return Errorf(CodeUnavailable, "The audit trail cannot record this read right now, so the value is withheld. Try again shortly.")
 	}
+	w.m.auditWritten.Add(readEvents(batch))
 	return nil
 }
 

@@ -174,6 +174,7 @@ func (s *Store) checkAttempt(ctx context.Context, email, clientIP string, check 
 		return check()
 	}()
 	if err != nil || !ok {
+		s.m.signInFailures.Add(countIf(err == nil))
 		return false, err
 	}
 	// A right password must not stay counted as a failure, even if the client has gone meanwhile.

@@ -11,11 +11,15 @@ import (
 
 	"github.com/keyhold/keyhold/db"
 	"github.com/keyhold/keyhold/handlers"
+	"github.com/keyhold/keyhold/web/metrics"
 )
 
 // Config is what the server needs beyond the store. main fills it from flags and the environment.
 type Config struct {
+	// Logger gets the request log (a line per request) and the error handler's lines.
 	Logger *slog.Logger
+	// Metrics, when set, records every request (main serves it on a listener of its own). Nil: none.
+	Metrics *metrics.Metrics
 	// SecureCookies marks cookies Secure, with __Host- names, even when the request did not arrive
 	// over TLS (behind a TLS-terminating proxy).
 	SecureCookies bool
@@ -76,9 +80,18 @@ func New(store *db.Store, cfg Config) *echo.Echo {
 	cfg.defaults()
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	e.HTTPErrorHandler = errorHandler(cfg.Logger)
+	e.HTTPErrorHandler = func(err error, c echo.Context) {
+		// The request log hands an error over, then returns it, and echo hands it over again.
+		if !c.Response().Committed {
+			errorHandler(errorLogger(cfg.Logger, c))(err, c)
+		}
+	}
 	e.JSONSerializer = jsonSerializer{}
 	e.IPExtractor = clientIPExtractor(cfg.TrustedProxies)
+	// Outside every other middleware (routes adds them): the request log sees the status sent, a
+	// recovered panic's too.
+	patterns := routeSet{}
+	e.Use(requestID, requestLog(cfg.Logger, cfg.Metrics, patterns))
 
 	sess := newSessionStore(store, cfg)
 	m := &middlewares{store: store, cfg: cfg, sessions: sess, csrfKey: store.DeriveKey("csrf"), bodies: newBodyBudget(cfg.BodyMemory, cfg.BodyWait),
@@ -86,5 +99,6 @@ func New(store *db.Store, cfg Config) *echo.Echo {
 	pages := &handlers.Pages{Store: store, Sessions: sess, PublicURL: cfg.PublicURL}
 	api := &handlers.API{Store: store}
 	routes(e, m, pages, api)
+	patterns.add(e)
 	return e
 }
