@@ -82,14 +82,18 @@ func TestCLI_NoDataNothingCreated(t *testing.T) {
 				}
 				before := tree(t, root)
 				code, out, errOut := cli(t, data, tc.stdin, args...)
-				if code != 1 {
-					t.Fatalf("code=%d, want 1 (stderr %q)", code, errOut)
-				}
 				msg := tc.msg
 				if msg == noData {
 					msg = noData + data + ": start keyhold (keyhold serve) or create an organization (keyhold org create) first, or pass --data"
 				}
-				if strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, msg) {
+				if badFlag := strings.Contains(msg, "flag provided but not defined"); badFlag {
+					// A flag the command does not take: exit 2, the error, then the command's usage.
+					if code != 2 || !strings.HasPrefix(errOut, "keyhold: "+msg) || !strings.Contains(errOut, "\nUsage: keyhold ") {
+						t.Fatalf("code=%d stderr=%q, want 2 and %q with the usage", code, errOut, msg)
+					}
+				} else if code != 1 {
+					t.Fatalf("code=%d, want 1 (stderr %q)", code, errOut)
+				} else if strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, msg) {
 					t.Fatalf("stderr=%q, want one line containing %q", errOut, msg)
 				}
 				if out != "" {

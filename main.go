@@ -11,8 +11,12 @@
 //	keyhold backup --out FILE
 //	keyhold rotate-master-key [--new-key-file FILE]
 //	keyhold migrate --from-data ./keyhold-data --to postgres://…
+//	keyhold get NAME | ls | run -- CMD | export | import FILE.env   (a server's secrets, through its API)
+//	keyhold healthcheck | version | help [COMMAND] | completion bash|zsh|fish
 //
-// Every command keeps its data in SQLite in --data, or in the PostgreSQL database of --database.
+// Every command on the data keeps it in SQLite in --data, or in the PostgreSQL database of --database.
+// One table (commands) names the commands: run dispatches with it, and keyhold help and the shell
+// completion scripts are made from it and from each command's flag set (cli_help.go).
 package main
 
 import (
@@ -26,11 +30,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -38,6 +44,7 @@ import (
 
 	"github.com/keyhold/keyhold/db"
 	"github.com/keyhold/keyhold/web"
+	"github.com/keyhold/keyhold/web/metrics"
 )
 
 func main() {
@@ -48,105 +55,380 @@ func main() {
 	os.Exit(code)
 }
 
-// usageError is a mistake in the command line: it prints as one line and exits 1 (2 for bad flags).
+// usageError is a mistake in the command line: it prints as one line and exits 1. A flag the command
+// does not take exits 2 with the command's usage (checkFlags).
 type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
 
-// run dispatches a command line and returns the exit code. Every failure is one clear line on stderr.
+// exitCode is a command's exit code when it is not 0 or 1 and the command has said why already:
+// keyhold run passes on the code of the command it ran.
+type exitCode int
+
+func (e exitCode) Error() string { return "exit code " + strconv.Itoa(int(e)) }
+
+// exitWith is nil for 0, else the exitCode.
+func exitWith(code int) error {
+	if code == 0 {
+		return nil
+	}
+	return exitCode(code)
+}
+
+// invocation is what a command runs with besides its arguments.
+type invocation struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	log            *slog.Logger
+}
+
+// command is one of keyhold's commands. run dispatches to it, and help and completion describe it,
+// all from the one table (commands): neither can name a command run does not take, and both list
+// the flags of the flag set the command parses (command.flagSet).
+type command struct {
+	name     string // "serve", or a group and its command: "user add"
+	synopsis string // the usual arguments after the name, for the usage line
+	summary  string // what it does, in one line
+	section  string // the part of keyhold help it is listed in: sectionData, sectionClient or sectionOther
+	run      func(ctx context.Context, args []string, in invocation) error
+	// flags registers the command's flags on fs for help, completion and checkFlags. It is nil for a
+	// command that builds its own flag set and parses it with parseFlags: flagSet takes that one.
+	flags func(fs *flag.FlagSet)
+	// interspersed: flags may also follow the positional arguments (keyhold get NAME --json).
+	interspersed bool
+	// args is what its positional arguments are, for completion.
+	args argKind
+	// env names the environment variables it reads that no flag of its stands for (envNotes).
+	env []string
+}
+
+// The sections of keyhold help.
+const (
+	sectionData   = "data"
+	sectionClient = "client"
+	sectionOther  = "other"
+)
+
+// argKind is what a command's positional arguments are, for completion.
+type argKind int
+
+const (
+	argNone    argKind = iota
+	argFile            // a file (import FILE.env)
+	argCommand         // a command line to run (run -- CMD ARGS...)
+	argName            // a keyhold command (help COMMAND)
+	argShell           // a shell (completion bash)
+	argSecret          // a secret's name, which is not completed (get NAME)
+)
+
+// defaultCommand is the command of a command line that names none (keyhold --addr :8080).
+const defaultCommand = "serve"
+
+// commands is keyhold's command table, in the order keyhold help lists it.
+func commands() []command {
+	// What the commands on the data read besides their flags (envNotes).
+	masterKeyEnv := []string{"KEYHOLD_MASTER_KEY", "KEYHOLD_MASTER_KEY_FILE"}
+	serveEnv := append(slices.Clone(masterKeyEnv), "KEYHOLD_READ_HEADER_TIMEOUT", "KEYHOLD_CPUPROFILE", "GOGC", "GOMEMLIMIT")
+	var cmds []command
+	cmds = []command{
+		{name: "serve", section: sectionData, env: serveEnv,
+			synopsis: "[--addr 127.0.0.1:8080] [--data ./keyhold-data | --database URL] [--secure-cookies] [--trusted-proxies CIDR,...] [--public-url URL]",
+			summary:  "serve the portal and the JSON API (the command when none is given)",
+			run:      func(ctx context.Context, args []string, in invocation) error { return serve(ctx, args, in.stderr) }},
+		{name: "org create", section: sectionData, env: masterKeyEnv,
+			synopsis: "--name NAME --admin-email EMAIL [--first F] [--last L]",
+			summary:  "create an organization and its first admin, whose password is read from stdin (one line)",
+			run: func(ctx context.Context, args []string, in invocation) error {
+				return orgCreate(ctx, args, in.stdin, in.stdout, in.log)
+			}},
+		{name: "user add", section: sectionData, env: masterKeyEnv,
+			synopsis: "--org NAME --email EMAIL [--first F] [--last L] [--admin]",
+			summary:  "add a member; a new user's password is read from stdin (one line)",
+			run: func(ctx context.Context, args []string, in invocation) error {
+				return userAdd(ctx, args, in.stdin, in.stdout, in.log)
+			}},
+		{name: "user invite", section: sectionData, env: masterKeyEnv,
+			synopsis: "--org NAME --email EMAIL [--admin] [--team T]... [--url URL]",
+			summary:  "print a single-use invitation link for someone to join the organization",
+			run: func(ctx context.Context, args []string, in invocation) error {
+				return userInvite(ctx, args, in.stdout, in.log)
+			}},
+		{name: "user reset-password", section: sectionData, env: masterKeyEnv,
+			synopsis: "--email EMAIL [--url URL]",
+			summary:  "print a one-time link to choose a new password; ends the user's sessions and revokes their API keys",
+			run: func(ctx context.Context, args []string, in invocation) error {
+				return userResetPassword(ctx, args, in.stdout, in.log)
+			}},
+		{name: "user remove", section: sectionData, env: masterKeyEnv,
+			synopsis: "--org NAME --email EMAIL",
+			summary:  "remove a member; prints the secrets deleted because the member was their last Owner",
+			run: func(ctx context.Context, args []string, in invocation) error {
+				return userRemove(ctx, args, in.stdout, in.log)
+			}},
+		{name: "apikey create", section: sectionData, env: masterKeyEnv,
+			synopsis: "--org NAME --email EMAIL [--label L] [--expires 30d]",
+			summary:  "create an API key for a member and print it",
+			run: func(ctx context.Context, args []string, in invocation) error {
+				return apikeyCreate(ctx, args, in.stdout, in.log)
+			}},
+		{name: "backup", section: sectionData,
+			synopsis: "--out FILE",
+			summary:  "write a consistent snapshot of the SQLite database, also while the server runs (SQLite only)",
+			run:      func(ctx context.Context, args []string, in invocation) error { return backup(ctx, args, in.stdout) }},
+		{name: "rotate-master-key", section: sectionData, env: masterKeyEnv,
+			synopsis: "[--new-key-file FILE]",
+			summary:  "re-wrap every data key under a new master key, with the server stopped (SQLite only)",
+			run: func(ctx context.Context, args []string, in invocation) error {
+				return rotateMasterKey(ctx, args, in.stdout, in.log)
+			}},
+		{name: "migrate", section: sectionData, env: masterKeyEnv,
+			synopsis: "--from-data ./keyhold-data --to postgres://…",
+			summary:  "copy a SQLite deployment into an empty PostgreSQL database",
+			run: func(ctx context.Context, args []string, in invocation) error {
+				return migrateCommand(ctx, args, in.stdout, in.log)
+			}},
+		{name: "get", section: sectionClient, flags: getFlags, interspersed: true, args: argSecret,
+			synopsis: "NAME [--newline] [--json]",
+			summary:  "print a secret's value exactly as stored: no newline unless --newline",
+			run: func(ctx context.Context, args []string, in invocation) error {
+				return clientGet(ctx, args, in.stdout, in.stderr)
+			}},
+		{name: "ls", section: sectionClient,
+			synopsis: "[--json]",
+			summary:  "list the secrets the key can read, with its role on each",
+			run: func(ctx context.Context, args []string, in invocation) error {
+				return clientLs(ctx, args, in.stdout, in.stderr)
+			}},
+		{name: "run", section: sectionClient, flags: runFlags, args: argCommand,
+			synopsis: "[--only A,B] [--prefix P_] [--sdk-env] -- CMD ARGS...",
+			summary:  "run CMD with the secrets in its environment, and exit with its exit code",
+			run: func(ctx context.Context, args []string, in invocation) error {
+				return exitWith(clientRun(ctx, args, in.stdin, in.stdout, in.stderr))
+			}},
+		{name: "export", section: sectionClient,
+			synopsis: "[--format env|json] [--only A,B]",
+			summary:  "print the secrets the key can read as a .env file or as JSON",
+			run: func(ctx context.Context, args []string, in invocation) error {
+				return clientExport(ctx, args, in.stdout, in.stderr)
+			}},
+		{name: "import", section: sectionClient, flags: importFlags, interspersed: true, args: argFile,
+			synopsis: "FILE.env|- [--overwrite] [--dry-run]",
+			summary:  "create secrets from a .env file (- for stdin), all or nothing",
+			run: func(ctx context.Context, args []string, in invocation) error {
+				return clientImport(ctx, args, in.stdin, in.stdout, in.stderr)
+			}},
+		{name: "healthcheck", section: sectionOther,
+			synopsis: "[--addr 127.0.0.1:8080]",
+			summary:  "exit 0 when the server at --addr (KEYHOLD_ADDR, as for serve) answers /healthz with 200; the image's HEALTHCHECK",
+			run:      func(ctx context.Context, args []string, _ invocation) error { return healthcheck(ctx, args) }},
+		{name: "help", section: sectionOther, flags: noFlags, args: argName,
+			synopsis: "[COMMAND]",
+			summary:  "print this help, or a command's: every flag, with its environment variable",
+			run: func(_ context.Context, args []string, in invocation) error {
+				return helpCommand(cmds, args, in.stdout)
+			}},
+		{name: "version", section: sectionOther, flags: noFlags,
+			summary: "print keyhold's version",
+			run: func(_ context.Context, args []string, in invocation) error {
+				if len(args) > 0 {
+					return usageError{fmt.Sprintf("unexpected argument %q", args[0])}
+				}
+				_, err := fmt.Fprintln(in.stdout, "keyhold "+versionString())
+				return err
+			}},
+		{name: "completion", section: sectionOther, flags: noFlags, args: argShell,
+			synopsis: "bash|zsh|fish",
+			summary:  "print a script that completes keyhold's commands and flags in the shell",
+			run: func(_ context.Context, args []string, in invocation) error {
+				return completionCommand(cmds, args, in.stdout)
+			}},
+	}
+	return cmds
+}
+
+// run dispatches a command line and returns the exit code. Every failure is one clear line on stderr,
+// but a flag the command does not take: that prints the command's usage too, and exits 2.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	cmd := "serve"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		cmd, args = args[0], args[1:]
+	in := invocation{stdin: stdin, stdout: stdout, stderr: stderr, log: log}
+	cmds := commands()
+	name, args := commandLine(cmds, args)
+	c, ok := findCommand(cmds, name)
+	if !ok {
+		if sub := groupCommands(cmds, name); len(sub) > 0 && wantsHelp(args) {
+			writeGroupUsage(stdout, name, sub)
+			return 0
+		}
+		fmt.Fprintln(stderr, "keyhold: "+unknownCommand(cmds, name).Error())
+		return 1
 	}
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") && (cmd == "org" || cmd == "user" || cmd == "apikey") {
-		cmd, args = cmd+" "+args[0], args[1:]
+	if code, done := c.checkFlags(args, in); done {
+		return code
 	}
-	var err error
-	switch cmd {
-	case "serve":
-		err = serve(ctx, args, log)
-	case "org create":
-		err = orgCreate(ctx, args, stdin, stdout, log)
-	case "user add":
-		err = userAdd(ctx, args, stdin, stdout, log)
-	case "user remove":
-		err = userRemove(ctx, args, stdout, log)
-	case "user invite":
-		err = userInvite(ctx, args, stdout, log)
-	case "user reset-password":
-		err = userResetPassword(ctx, args, stdout, log)
-	case "apikey create":
-		err = apikeyCreate(ctx, args, stdout, log)
-	case "backup":
-		err = backup(ctx, args, stdout)
-	case "rotate-master-key":
-		err = rotateMasterKey(ctx, args, stdout, log)
-	case "migrate":
-		err = migrateCommand(ctx, args, stdout, log)
-	case "healthcheck":
-		err = healthcheck(ctx, args)
-	case "get":
-		err = clientGet(ctx, args, stdout, stderr)
-	case "ls":
-		err = clientLs(ctx, args, stdout, stderr)
-	case "export":
-		err = clientExport(ctx, args, stdout, stderr)
-	case "import":
-		err = clientImport(ctx, args, stdin, stdout, stderr)
-	case "run":
-		return clientRun(ctx, args, stdin, stdout, stderr) // the command's exit code
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
+	err := c.run(ctx, args, in)
+	var exit exitCode
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
 		return 0
-	default:
-		err = usageError{fmt.Sprintf("unknown command %q: run 'keyhold help'", cmd)}
-	}
-	if err == nil {
-		return 0
-	}
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
+	case errors.As(err, &exit):
+		return int(exit)
 	}
 	fmt.Fprintln(stderr, "keyhold: "+oneLine(err))
 	return 1
 }
 
-const usage = `keyhold: a self-hosted secrets portal
+// commandLine splits a command line into the command's name and its arguments: the first word, with
+// the second for a group's command (user add), unless they are flags. A line that starts with a flag
+// is serve's, but for -h and --help (help) and --version (version).
+func commandLine(cmds []command, args []string) (string, []string) {
+	if len(args) == 0 {
+		return defaultCommand, nil
+	}
+	switch args[0] {
+	case "-h", "-help", "--help":
+		return "help", args[1:]
+	case "-version", "--version":
+		return "version", args[1:]
+	}
+	if strings.HasPrefix(args[0], "-") {
+		return defaultCommand, args
+	}
+	name, args := args[0], args[1:]
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") && len(groupCommands(cmds, name)) > 0 {
+		name, args = name+" "+args[0], args[1:]
+	}
+	return name, args
+}
 
-  keyhold [serve] [--addr 127.0.0.1:8080] [--data ./keyhold-data | --database URL] [--secure-cookies]
-                  [--trusted-proxies CIDR,...] [--public-url URL]
-  keyhold org create --name NAME --admin-email EMAIL [--first F] [--last L]   (password on stdin)
-  keyhold user add --org NAME --email EMAIL [--first F] [--last L] [--admin]  (password on stdin for a new user)
-  keyhold user invite --org NAME --email EMAIL [--admin] [--team T]... [--url URL]   (prints the invitation link)
-  keyhold user reset-password --email EMAIL [--url URL]   (prints a one-time link; ends sessions, revokes API keys)
-  keyhold user remove --org NAME --email EMAIL
-  keyhold apikey create --org NAME --email EMAIL [--label L] [--expires 30d]
-  keyhold backup --out FILE   (SQLite only)
-  keyhold rotate-master-key [--new-key-file FILE]   (SQLite only)
-  keyhold migrate --from-data ./keyhold-data --to postgres://…   (copies a SQLite deployment into an empty PostgreSQL database)
+// findCommand returns the command called name.
+func findCommand(cmds []command, name string) (command, bool) {
+	for _, c := range cmds {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
+}
 
-Every command takes --data DIR (SQLite in DIR, the default) or --database URL: a PostgreSQL
-database, postgres://USER:PASSWORD@HOST:5432/DATABASE?sslmode=require, shared by every instance.
-On PostgreSQL the master key must come from KEYHOLD_MASTER_KEY or KEYHOLD_MASTER_KEY_FILE, the
-same on every instance; backup is pg_dump's job there.
+// groupCommands returns the commands of the group called name (user: user add, user invite, …).
+func groupCommands(cmds []command, name string) []command {
+	var sub []command
+	for _, c := range cmds {
+		if strings.HasPrefix(c.name, name+" ") {
+			sub = append(sub, c)
+		}
+	}
+	return sub
+}
 
-A keyhold server's secrets, where code runs (through the API, with an API key):
+// unknownCommand is the usage error for a name that is no command: a group without its command
+// lists the group's commands.
+func unknownCommand(cmds []command, name string) error {
+	sub := groupCommands(cmds, name)
+	if len(sub) == 0 {
+		return usageError{fmt.Sprintf("unknown command %q: run 'keyhold help'", name)}
+	}
+	var names []string
+	for _, c := range sub {
+		names = append(names, strings.TrimPrefix(c.name, name+" "))
+	}
+	return usageError{fmt.Sprintf("%s needs a command: %s (run 'keyhold help %s')", name, strings.Join(names, ", "), name)}
+}
 
-  keyhold get NAME [--newline] [--json]   (prints the value exactly: no newline unless --newline)
-  keyhold ls [--json]   (the secrets the key can read, with its role on each)
-  keyhold run [--only A,B] [--prefix P_] [--sdk-env] -- CMD ARGS...   (CMD with the secrets in its environment)
-  keyhold export [--format env|json] [--only A,B]
-  keyhold import FILE.env|- [--overwrite] [--dry-run]   (all or nothing)
+// wantsHelp says whether args ask for help (-h, -help or --help) before any "--".
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help":
+			return true
+		}
+	}
+	return false
+}
 
-These take --url URL and --api-key-file FILE, or KEYHOLD_URL and KEYHOLD_API_KEY or
-KEYHOLD_API_KEY_FILE.
+// flagSet is the command's flag set: the one c.flags builds, or, for a command that builds its own and
+// parses it with parseFlags, that one, taken from its answer to --help (helpRequest). That probe runs
+// the command with a cancelled context and no input or output; it stops at parsing. Its error is what
+// stopped the command before it parsed its flags (migrate with an unreadable
+// KEYHOLD_DATABASE_URL_FILE).
+func (c command) flagSet() (*flag.FlagSet, error) {
+	if c.flags != nil {
+		fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		c.flags(fs)
+		return fs, nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := c.run(ctx, []string{"--help"}, invocation{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard,
+		log: slog.New(slog.DiscardHandler)})
+	var h helpRequest
+	if errors.As(err, &h) {
+		return h.fs, nil
+	}
+	if err == nil {
+		err = fmt.Errorf("%s did not parse --help", c.name)
+	}
+	return nil, err
+}
 
-Environment: KEYHOLD_ADDR, KEYHOLD_DATA, KEYHOLD_DATABASE_URL or KEYHOLD_DATABASE_URL_FILE,
-KEYHOLD_MASTER_KEY or KEYHOLD_MASTER_KEY_FILE, KEYHOLD_SECURE_COOKIES, KEYHOLD_API_RATE,
-KEYHOLD_API_BURST, KEYHOLD_TRUSTED_PROXIES, KEYHOLD_PUBLIC_URL. Flags win.
-`
+// checkFlags parses args with the command's flag set before the command runs. -h or --help prints the
+// command's help (exit 0); a flag the command does not take, or one without its value, prints the
+// error and the command's usage on stderr (exit 2). A value that a flag refuses is left to the
+// command, whose one line names it (exit 1, like its other checks of values).
+func (c command) checkFlags(args []string, in invocation) (code int, done bool) {
+	fs, err := c.flagSet()
+	if err != nil {
+		return 0, false // the command says what stops it
+	}
+	var refused bool
+	check := flag.NewFlagSet(c.name, flag.ContinueOnError)
+	check.SetOutput(io.Discard)
+	fs.VisitAll(func(f *flag.Flag) { check.Var(checkedValue{f.Value, &refused}, f.Name, f.Usage) })
+	if c.interspersed {
+		_, err = parseClientArgs(check, args)
+	} else {
+		err = check.Parse(args)
+	}
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		writeCommandHelp(in.stdout, c)
+		return 0, true
+	case err != nil && !refused:
+		fmt.Fprintf(in.stderr, "keyhold: %s\n\n", oneLine(err))
+		writeCommandHelp(in.stderr, c)
+		return 2, true
+	}
+	return 0, false
+}
+
+// checkedValue is a flag's value in checkFlags: it notes that the value refused what it was given.
+type checkedValue struct {
+	flag.Value
+	refused *bool
+}
+
+func (v checkedValue) Set(s string) error {
+	err := v.Value.Set(s)
+	if err != nil {
+		*v.refused = true
+	}
+	return err
+}
+
+func (v checkedValue) IsBoolFlag() bool {
+	b, ok := v.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
+}
+
+// helpRequest is parseFlags' answer to -h or --help: flag.ErrHelp, with the flag set the command
+// built, for its help (command.flagSet).
+type helpRequest struct{ fs *flag.FlagSet }
+
+func (helpRequest) Error() string { return flag.ErrHelp.Error() }
+func (helpRequest) Unwrap() error { return flag.ErrHelp }
 
 func oneLine(err error) string {
 	var de *db.Error
@@ -165,7 +447,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return err
+			return helpRequest{fs}
 		}
 		return usageError{err.Error()}
 	}
@@ -200,7 +482,8 @@ func openStore(ctx context.Context, cfg config, log *slog.Logger) (*db.Store, er
 	return db.Open(ctx, filepath.Join(data, db.FileName), db.Options{MasterKey: key, Logger: log})
 }
 
-func serve(ctx context.Context, args []string, log *slog.Logger) error {
+// serve runs the server until ctx ends, logging to stderr in --log-format.
+func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	var cfg config
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	serveFlags(fs, &cfg)
@@ -210,6 +493,10 @@ func serve(ctx context.Context, args []string, log *slog.Logger) error {
 	if len(cfg.envErrs) > 0 {
 		return cfg.envErrs[0]
 	}
+	if cfg.MetricsAddr != "" && cfg.MetricsAddr == cfg.Addr {
+		return usageError{"--metrics-addr must differ from --addr: the metrics are never served on the public listener"}
+	}
+	log := newLogger(stderr, cfg.LogFormat)
 	tuneGC()
 	if path := os.Getenv("KEYHOLD_CPUPROFILE"); path != "" {
 		stop, err := startCPUProfile(path)
@@ -223,35 +510,67 @@ func serve(ctx context.Context, args []string, log *slog.Logger) error {
 		return err
 	}
 	defer closeStore()
-	e := web.New(store, web.Config{Logger: log, SecureCookies: cfg.SecureCookies, APIRate: cfg.APIRate, APIBurst: cfg.APIBurst,
+	var mx *metrics.Metrics
+	if cfg.MetricsAddr != "" {
+		mx = metrics.New(store)
+	}
+	e := web.New(store, web.Config{Logger: log, Metrics: mx, SecureCookies: cfg.SecureCookies, APIRate: cfg.APIRate, APIBurst: cfg.APIBurst,
 		SessionIdle: cfg.SessionIdle, SessionAbsolute: cfg.SessionMax, TrustedProxies: cfg.TrustedProxies, PublicURL: cfg.PublicURL})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
 	}
 	srv := newHTTPServer(e, cfg.ReadHeaderTimeout, log)
+	errc := make(chan error, 2)
+	var msrv *http.Server
+	if mx != nil {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("--metrics-addr: %w", err)
+		}
+		msrv = newMetricsServer(mx, cfg.ReadHeaderTimeout, log)
+		log.Info("metrics are served", "addr", "http://"+mln.Addr().String()+"/metrics")
+		go func() { errc <- msrv.Serve(mln) }()
+	}
 	where := []any{"data", cfg.Data}
 	if cfg.Database != "" { // never the URL: it may hold the password
 		host, name := postgresTarget(cfg.Database)
 		where = []any{"database", "postgres", "host", host, "dbname", name}
 	}
 	log.Info("keyhold is serving", append([]any{"addr", "http://" + ln.Addr().String()}, where...)...)
-	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down: finishing in-flight requests")
-	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	log.Info("shutting down: finishing in-flight requests", "grace", shutdownGrace)
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		return err
 	}
+	if msrv != nil {
+		if err := msrv.Shutdown(sctx); err != nil {
+			return err
+		}
+	}
 	log.Info("stopped")
 	return nil
 }
+
+// newMetricsServer serves mx at /metrics, and nothing else, for --metrics-addr.
+func newMetricsServer(mx *metrics.Metrics, readHeaderTimeout time.Duration, log *slog.Logger) *http.Server {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", mx.Handler())
+	return newHTTPServer(mux, readHeaderTimeout, log)
+}
+
+// shutdownGrace is how long serve lets in-flight requests finish once told to stop (SIGTERM, Ctrl-C):
+// within the 10 s that docker stop (and Compose) wait before SIGKILL, so that keyhold closes its
+// database itself. Kubernetes waits 30 s by default.
+const shutdownGrace = 8 * time.Second
 
 // startCPUProfile writes a CPU profile of the server to path until stop (at shutdown): for
 // "go tool pprof" while a benchmark drives the server (KEYHOLD_CPUPROFILE).
@@ -286,7 +605,8 @@ func newHTTPServer(h http.Handler, readHeaderTimeout time.Duration, log *slog.Lo
 }
 
 // healthcheck asks the server at --addr for /healthz; the container's HEALTHCHECK runs it (the image
-// has no shell or curl).
+// has no shell or curl). It reads serve's flags and environment, so KEYHOLD_ADDR (or the --addr given to
+// serve) leads it to the server; a wildcard listen address is asked on loopback.
 func healthcheck(ctx context.Context, args []string) error {
 	var cfg config
 	fs := flag.NewFlagSet("healthcheck", flag.ContinueOnError)
@@ -298,7 +618,7 @@ func healthcheck(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if host == "" || host == "0.0.0.0" || host == "::" {
+	if ip, err := netip.ParseAddr(host); host == "" || err == nil && ip.IsUnspecified() {
 		host = "127.0.0.1"
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
@@ -521,7 +841,7 @@ func backup(ctx context.Context, args []string, stdout io.Writer) error {
 	var out string
 	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
 	dataFlags(fs, &cfg)
-	fs.StringVar(&out, "out", "", "snapshot file to write (must not exist)")
+	fs.StringVar(&out, "out", "", "snapshot `file` to write (must not exist)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -553,7 +873,7 @@ func rotateMasterKey(ctx context.Context, args []string, stdout io.Writer, log *
 	var newFile string
 	fs := flag.NewFlagSet("rotate-master-key", flag.ContinueOnError)
 	dataFlags(fs, &cfg)
-	fs.StringVar(&newFile, "new-key-file", "", "file holding the new master key (base64 of 32 bytes); default: generate <data>/master.key.new")
+	fs.StringVar(&newFile, "new-key-file", "", "`file` holding the new master key (base64 of 32 bytes); default: generate <data>/master.key.new")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
