@@ -546,14 +546,23 @@ func parseClientArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// getOptions are keyhold get's flags; register puts them on the command's flag set and on help's.
+type getOptions struct {
+	cc              clientConfig
+	newline, asJSON bool
+}
+
+func (o *getOptions) register(fs *flag.FlagSet) {
+	clientFlags(fs, &o.cc)
+	fs.BoolVar(&o.newline, "newline", false, "end the value with a newline")
+	fs.BoolVar(&o.asJSON, "json", false, "print the API's object for the secret (with its value)")
+}
+
 // clientGet is keyhold get NAME: the value exactly as stored, without a newline unless --newline.
 func clientGet(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var cc clientConfig
-	var newline, asJSON bool
+	var o getOptions
 	fs := flag.NewFlagSet("get", flag.ContinueOnError)
-	clientFlags(fs, &cc)
-	fs.BoolVar(&newline, "newline", false, "end the value with a newline")
-	fs.BoolVar(&asJSON, "json", false, "print the API's object for the secret (with its value)")
+	o.register(fs)
 	pos, err := parseClientArgs(fs, args)
 	if err != nil {
 		return err
@@ -561,7 +570,7 @@ func clientGet(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if len(pos) != 1 {
 		return usageError{"get needs one secret name: keyhold get NAME"}
 	}
-	c, err := cc.newClient(stderr)
+	c, err := o.cc.newClient(stderr)
 	if err != nil {
 		return err
 	}
@@ -569,11 +578,11 @@ func clientGet(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	if asJSON {
+	if o.asJSON {
 		_, err = stdout.Write(append(raw, '\n'))
 		return err
 	}
-	if newline {
+	if o.newline {
 		value += "\n"
 	}
 	_, err = io.WriteString(stdout, value)
@@ -799,16 +808,26 @@ type (
 	}
 )
 
+// importOptions are keyhold import's flags; register puts them on the command's flag set and on
+// help's.
+type importOptions struct {
+	cc                clientConfig
+	overwrite, dryRun bool
+}
+
+func (o *importOptions) register(fs *flag.FlagSet) {
+	clientFlags(fs, &o.cc)
+	fs.BoolVar(&o.overwrite, "overwrite", false, "replace the values of secrets that exist (default: leave them and report them skipped)")
+	fs.BoolVar(&o.dryRun, "dry-run", false, "show what would change, and change nothing")
+}
+
 // clientImport is keyhold import FILE.env (or - for stdin): every entry of the file in one request,
 // applied all together or not at all. A file with a problem (db.ParseDotenv names the line) is
 // refused before anything is sent.
 func clientImport(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	var cc clientConfig
-	var overwrite, dryRun bool
+	var o importOptions
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
-	clientFlags(fs, &cc)
-	fs.BoolVar(&overwrite, "overwrite", false, "replace the values of secrets that exist (default: leave them and report them skipped)")
-	fs.BoolVar(&dryRun, "dry-run", false, "show what would change, and change nothing")
+	o.register(fs)
 	pos, err := parseClientArgs(fs, args)
 	if err != nil {
 		return err
@@ -817,7 +836,7 @@ func clientImport(ctx context.Context, args []string, stdin io.Reader, stdout, s
 		return usageError{"import needs one file: keyhold import FILE.env (or - for stdin)"}
 	}
 	file := pos[0]
-	c, err := cc.newClient(stderr)
+	c, err := o.cc.newClient(stderr)
 	if err != nil {
 		return err
 	}
@@ -846,7 +865,7 @@ func clientImport(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	if problems > 0 {
 		return clientErrorf("%s: %d %s (above): nothing was imported", file, problems, plural(problems, "problem", "problems"))
 	}
-	req := importRequest{Overwrite: overwrite, DryRun: dryRun}
+	req := importRequest{Overwrite: o.overwrite, DryRun: o.dryRun}
 	var lines []int // the file's line of each item sent
 	for i, e := range entries {
 		if e.Overridden {
@@ -887,10 +906,10 @@ func clientImport(ctx context.Context, args []string, stdin io.Reader, stdout, s
 		return err
 	}
 	summary := fmt.Sprintf("created %d, updated %d, unchanged %d, skipped %d", res.Created, res.Updated, res.Unchanged, res.Skipped)
-	if dryRun {
+	if o.dryRun {
 		summary = fmt.Sprintf("dry run, nothing changed: would create %d, update %d, leave %d unchanged, skip %d", res.Created, res.Updated, res.Unchanged, res.Skipped)
 	}
-	if res.Skipped > 0 && !overwrite {
+	if res.Skipped > 0 && !o.overwrite {
 		summary += " (--overwrite replaces the values of secrets that exist)"
 	}
 	_, err = fmt.Fprintln(stdout, summary)

@@ -61,17 +61,26 @@ var notifyRun = func(c chan<- os.Signal) (stop func()) {
 	return func() { signal.Stop(c) }
 }
 
+// runOptions are keyhold run's flags; register puts them on the command's flag set and on help's.
+type runOptions struct {
+	cc     clientConfig
+	only   []string
+	prefix string
+	sdkEnv bool
+}
+
+func (o *runOptions) register(fs *flag.FlagSet) {
+	clientFlags(fs, &o.cc)
+	fs.Var(onlyFlag{&o.only}, "only", "pass only these secrets: `A,B`")
+	fs.StringVar(&o.prefix, "prefix", "", "put `P_` before each secret's name to make its variable's name")
+	fs.BoolVar(&o.sdkEnv, "sdk-env", false, "also set "+sdkTokenEnv+" and "+sdkBaseURLEnv+", so that the SDK's get_secret('NAME') reads from keyhold")
+}
+
 func runWithSecrets(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
-	var cc clientConfig
-	var only []string
-	var prefix string
-	var sdkEnv bool
+	var o runOptions
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	clientFlags(fs, &cc)
-	fs.Var(onlyFlag{&only}, "only", "pass only these secrets: `A,B`")
-	fs.StringVar(&prefix, "prefix", "", "put `P_` before each secret's name to make its variable's name")
-	fs.BoolVar(&sdkEnv, "sdk-env", false, "also set "+sdkTokenEnv+" and "+sdkBaseURLEnv+", so that the SDK's get_secret('NAME') reads from keyhold")
+	o.register(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0, err
@@ -82,23 +91,23 @@ func runWithSecrets(ctx context.Context, args []string, stdin io.Reader, stdout,
 	if len(argv) == 0 {
 		return 1, usageError{"run needs a command: keyhold run [--only A,B] [--prefix P_] -- CMD ARGS..."}
 	}
-	if prefix != "" && !validEnvName(prefix) {
-		return 1, usageError{fmt.Sprintf("--prefix %q: use letters, digits and _, not starting with a digit", prefix)}
+	if o.prefix != "" && !validEnvName(o.prefix) {
+		return 1, usageError{fmt.Sprintf("--prefix %q: use letters, digits and _, not starting with a digit", o.prefix)}
 	}
-	c, err := cc.newClient(stderr)
+	c, err := o.cc.newClient(stderr)
 	if err != nil {
 		return 1, err
 	}
-	vals, err := c.readableValues(ctx, only)
+	vals, err := c.readableValues(ctx, o.only)
 	if err != nil {
 		return 1, err
 	}
-	vars, err := secretVars(vals, prefix)
+	vars, err := secretVars(vals, o.prefix)
 	if err != nil {
 		return 1, err
 	}
 	var drop []string
-	if sdkEnv {
+	if o.sdkEnv {
 		vars = append(vars, envVar{name: sdkTokenEnv, value: c.key}, envVar{name: sdkBaseURLEnv, value: c.base + "/"})
 		drop = append(drop, sdkOrgEnv)
 	}

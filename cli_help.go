@@ -65,27 +65,11 @@ func buildVersion(bi *debug.BuildInfo) string {
 // these register the same flags, for help, completion and checkFlags.
 // TestHelp_ClientFlagsMatchTheirCommands checks them against those functions' source.
 
-// getFlags registers the flags of keyhold get (clientGet).
-func getFlags(fs *flag.FlagSet) {
-	clientFlags(fs, new(clientConfig))
-	fs.Bool("newline", false, "end the value with a newline")
-	fs.Bool("json", false, "print the API's object for the secret (with its value)")
-}
-
-// importFlags registers the flags of keyhold import (clientImport).
-func importFlags(fs *flag.FlagSet) {
-	clientFlags(fs, new(clientConfig))
-	fs.Bool("overwrite", false, "replace the values of secrets that exist (default: leave them and report them skipped)")
-	fs.Bool("dry-run", false, "show what would change, and change nothing")
-}
-
-// runFlags registers the flags of keyhold run (runWithSecrets).
-func runFlags(fs *flag.FlagSet) {
-	clientFlags(fs, new(clientConfig))
-	fs.Var(onlyFlag{new([]string)}, "only", "pass only these secrets: `A,B`")
-	fs.String("prefix", "", "put `P_` before each secret's name to make its variable's name")
-	fs.Bool("sdk-env", false, "also set "+sdkTokenEnv+" and "+sdkBaseURLEnv+", so that the SDK's get_secret('NAME') reads from keyhold")
-}
+// getFlags, importFlags and runFlags register the flags of keyhold get, import and run for help and
+// completion: the very flags the commands parse (getOptions and the like).
+func getFlags(fs *flag.FlagSet)    { new(getOptions).register(fs) }
+func importFlags(fs *flag.FlagSet) { new(importOptions).register(fs) }
+func runFlags(fs *flag.FlagSet)    { new(runOptions).register(fs) }
 
 // noFlags is the flag set of help, version and completion: none but -h.
 func noFlags(*flag.FlagSet) {}
