@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -13,12 +12,13 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/keyhold/keyhold/db/dbtest"
 )
 
 // The PostgreSQL half of the suite (--database postgres). keyhold's instances share one database on
@@ -199,59 +199,6 @@ func redactPG(v string) string {
 	return u.String()
 }
 
-// pgBinDir finds the directory holding initdb and postgres: that of pg_ctl or initdb on PATH (after
-// symbolic links: Debian links them from /usr/local/bin or /usr/bin), else the highest version under
-// /usr/lib/postgresql.
-func pgBinDir() (string, error) {
-	has := func(dir string) bool {
-		for _, b := range []string{"initdb", "postgres"} {
-			if fi, err := os.Stat(filepath.Join(dir, b)); err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
-				return false
-			}
-		}
-		return true
-	}
-	for _, name := range []string{"pg_ctl", "initdb"} {
-		if p, err := exec.LookPath(name); err == nil {
-			if real, err := filepath.EvalSymlinks(p); err == nil && has(filepath.Dir(real)) {
-				return filepath.Dir(real), nil
-			}
-			if has(filepath.Dir(p)) {
-				return filepath.Dir(p), nil
-			}
-		}
-	}
-	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
-	slices.SortFunc(dirs, func(a, b string) int {
-		return compareVersions(filepath.Base(filepath.Dir(a)), filepath.Base(filepath.Dir(b)))
-	})
-	for i := len(dirs) - 1; i >= 0; i-- {
-		if has(dirs[i]) {
-			return dirs[i], nil
-		}
-	}
-	return "", errors.New("no PostgreSQL server (initdb and postgres) on PATH or in /usr/lib/postgresql/*/bin: " +
-		"install one (Debian: apt-get install postgresql) or name a server with --database-url or " + benchDatabaseURLEnv)
-}
-
-// compareVersions orders "9.6" < "15" < "16.2" by their numeric parts.
-func compareVersions(a, b string) int {
-	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
-	for i := range max(len(pa), len(pb)) {
-		var x, y int
-		if i < len(pa) {
-			x, _ = strconv.Atoi(pa[i])
-		}
-		if i < len(pb) {
-			y, _ = strconv.Atoi(pb[i])
-		}
-		if x != y {
-			return x - y
-		}
-	}
-	return strings.Compare(a, b)
-}
-
 // pgUser is the user the throwaway server runs as: PostgreSQL refuses root, so as root it is the
 // postgres user the Debian package creates, or keyhold-pg (created when missing, as
 // scripts/pg-test-server.sh does); otherwise the suite's own user (nil).
@@ -279,8 +226,8 @@ func pgUser(logf func(string, ...any)) (*user.User, error) {
 // the suite dies.
 func (e *env) startPostgres(ctx context.Context, s *pgServer) (stop func(), err error) {
 	s.own = true
-	if s.bin, err = pgBinDir(); err != nil {
-		return nil, err
+	if s.bin, err = dbtest.BinDir(); err != nil {
+		return nil, fmt.Errorf("%w, or name a server with --database-url or %s", err, benchDatabaseURLEnv)
 	}
 	u, err := pgUser(e.logf)
 	if err != nil {

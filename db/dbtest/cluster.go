@@ -38,7 +38,7 @@ type Cluster struct {
 // user to run them as, the test is skipped, or fails when $CI is set.
 func NewCluster(t testing.TB) *Cluster {
 	t.Helper()
-	bin, err := clusterBinDir()
+	bin, err := BinDir()
 	if err != nil {
 		clusterUnavailable(t, err.Error())
 	}
@@ -180,12 +180,27 @@ func (c *Cluster) run(name string, args ...string) ([]byte, error) {
 	return cmd.CombinedOutput()
 }
 
-// clusterBinDir is the directory holding initdb and pg_ctl: pg_ctl's on PATH, else the highest
-// version under /usr/lib/postgresql (Debian installs them there, off PATH).
-func clusterBinDir() (string, error) {
-	if p, err := exec.LookPath("pg_ctl"); err == nil {
-		if dir := filepath.Dir(p); isExecutable(filepath.Join(dir, "initdb")) {
-			return dir, nil
+// BinDir is the directory of the system's PostgreSQL server programs (initdb, pg_ctl, postgres):
+// that of pg_ctl or initdb on PATH, after symbolic links (Debian links them from /usr/local/bin or
+// /usr/bin), else the highest version under /usr/lib/postgresql (where Debian installs them, off
+// PATH). The tests' clusters and the benchmark suite's server start from it.
+func BinDir() (string, error) {
+	has := func(dir string) bool {
+		for _, b := range []string{"initdb", "pg_ctl", "postgres"} {
+			if !isExecutable(filepath.Join(dir, b)) {
+				return false
+			}
+		}
+		return true
+	}
+	for _, name := range []string{"pg_ctl", "initdb"} {
+		if p, err := exec.LookPath(name); err == nil {
+			if real, err := filepath.EvalSymlinks(p); err == nil && has(filepath.Dir(real)) {
+				return filepath.Dir(real), nil
+			}
+			if has(filepath.Dir(p)) {
+				return filepath.Dir(p), nil
+			}
 		}
 	}
 	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
@@ -195,11 +210,11 @@ func clusterBinDir() (string, error) {
 	}
 	slices.SortFunc(dirs, func(a, b string) int { return version(b) - version(a) })
 	for _, dir := range dirs {
-		if isExecutable(filepath.Join(dir, "initdb")) && isExecutable(filepath.Join(dir, "pg_ctl")) {
+		if has(dir) {
 			return dir, nil
 		}
 	}
-	return "", fmt.Errorf("no PostgreSQL initdb and pg_ctl on PATH or under /usr/lib/postgresql (install the postgresql package)")
+	return "", fmt.Errorf("no PostgreSQL server programs (initdb, pg_ctl, postgres) on PATH or under /usr/lib/postgresql (install the postgresql package)")
 }
 
 func isExecutable(path string) bool {
