@@ -14,6 +14,8 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+
+	"github.com/keyhold/keyhold/db"
 )
 
 // version is keyhold's version, stamped at build time: go build -ldflags "-X main.version=1.4.0" (the
@@ -265,7 +267,7 @@ func flagDefault(f *flag.Flag) string {
 		return ""
 	}
 	if strings.Contains(def, "://") {
-		def = redactDatabaseURL(def)
+		def = db.RedactURL(def)
 	}
 	if g, ok := f.Value.(flag.Getter); ok {
 		if _, ok := g.Get().(string); ok {

@@ -165,7 +165,7 @@ func (f databaseFlag) String() string {
 	if f.cfg == nil || f.cfg.Database == "" {
 		return ""
 	}
-	return redactDatabaseURL(f.cfg.Database)
+	return db.RedactURL(f.cfg.Database)
 }
 
 func (f databaseFlag) Set(v string) error {
@@ -199,7 +199,7 @@ func checkDatabaseURL(v string) error {
 	switch {
 	case !db.IsPostgres(v):
 		if uerr == nil && u.Scheme != "" && u.Host != "" {
-			return fmt.Errorf("%q is not a PostgreSQL URL: give one such as %s, or leave it out to keep the data in SQLite in --data", redactURL(u), databaseURLExample)
+			return fmt.Errorf("%q is not a PostgreSQL URL: give one such as %s, or leave it out to keep the data in SQLite in --data", db.RedactURL(u.String()), databaseURLExample)
 		}
 		if !strings.Contains(v, "://") && strings.Contains(v, "=") {
 			return fmt.Errorf("is a key=value connection string: give it as a URL, such as %s", databaseURLExample)
@@ -210,7 +210,7 @@ func checkDatabaseURL(v string) error {
 		return fmt.Errorf("is not a URL that parses: give one such as %s, with the password's special characters percent-encoded", databaseURLExample)
 	}
 	if _, err := pgx.ParseConfig(v); err != nil {
-		return fmt.Errorf("%q: %s", redactURL(u), pgReason(err, u))
+		return fmt.Errorf("%q: %s", db.RedactURL(u.String()), pgReason(err, u))
 	}
 	return nil
 }
@@ -253,36 +253,6 @@ func secretsOf(u *url.URL) []string {
 		}
 	}
 	return s
-}
-
-// redactURL is u with its password, and the values of parameters naming a password (password,
-// sslpassword), replaced by xxxxx: for messages and logs.
-func redactURL(u *url.URL) string {
-	r := *u
-	if p, ok := r.User.Password(); ok && p != "" {
-		r.User = url.UserPassword(r.User.Username(), "xxxxx")
-	}
-	q := r.Query()
-	redacted := false
-	for k := range q {
-		if strings.Contains(strings.ToLower(k), "password") {
-			q.Set(k, "xxxxx")
-			redacted = true
-		}
-	}
-	if redacted {
-		r.RawQuery = q.Encode()
-	}
-	return r.String()
-}
-
-// redactDatabaseURL is redactURL of a URL that may not parse: then it says only that.
-func redactDatabaseURL(v string) string {
-	u, err := url.Parse(v)
-	if err != nil {
-		return "(a URL that does not parse)"
-	}
-	return redactURL(u)
 }
 
 // postgresTarget names the server and database of a PostgreSQL URL, for the log: host:port and the

@@ -18,6 +18,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/keyhold/keyhold/db"
 	"github.com/keyhold/keyhold/db/dbtest"
 )
 
@@ -105,11 +106,11 @@ func (e *env) setupPostgres(ctx context.Context) (cleanup func(), err error) {
 	defer cancel()
 	conn, err := pgx.Connect(cctx, s.adminURL)
 	if err != nil {
-		return cleanup, fmt.Errorf("connect to PostgreSQL at %s: %w", redactPG(s.adminURL), err)
+		return cleanup, fmt.Errorf("connect to PostgreSQL at %s: %w", db.RedactURL(s.adminURL), err)
 	}
 	defer conn.Close(context.Background())
 	if err := conn.QueryRow(cctx, "SELECT version()").Scan(&s.version); err != nil {
-		return cleanup, fmt.Errorf("PostgreSQL at %s: %w", redactPG(s.adminURL), err)
+		return cleanup, fmt.Errorf("PostgreSQL at %s: %w", db.RedactURL(s.adminURL), err)
 	}
 	for _, name := range pgShownSettings {
 		var v string
@@ -132,7 +133,7 @@ func (e *env) setupPostgres(ctx context.Context) (cleanup func(), err error) {
 	e.logf("PostgreSQL: database %s on %s; settings: %s", name, where, s.settingsText())
 	server := "a throwaway server started by the run"
 	if !s.own {
-		server = redactPG(s.adminURL)
+		server = db.RedactURL(s.adminURL)
 	}
 	e.res.note("PostgreSQL: %s", s.version)
 	e.res.note("  server: %s; database %s", server, name)
@@ -145,11 +146,11 @@ func (e *env) setupPostgres(ctx context.Context) (cleanup func(), err error) {
 func (s *pgServer) createDatabase(ctx context.Context, name string) (string, error) {
 	conn, err := pgx.Connect(ctx, s.adminURL)
 	if err != nil {
-		return "", fmt.Errorf("connect to PostgreSQL at %s: %w", redactPG(s.adminURL), err)
+		return "", fmt.Errorf("connect to PostgreSQL at %s: %w", db.RedactURL(s.adminURL), err)
 	}
 	defer conn.Close(context.Background())
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		return "", fmt.Errorf("create database %s on %s: %w", name, redactPG(s.adminURL), err)
+		return "", fmt.Errorf("create database %s on %s: %w", name, db.RedactURL(s.adminURL), err)
 	}
 	u, err := url.Parse(s.adminURL)
 	if err != nil {
@@ -180,23 +181,6 @@ func dropDatabase(ctx context.Context, adminURL, name string) error {
 	_, _ = conn.Exec(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", name)
 	_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name)
 	return err
-}
-
-// redactPG is a PostgreSQL URL without its password, for messages.
-func redactPG(v string) string {
-	u, err := url.Parse(v)
-	if err != nil {
-		return "(a URL that does not parse)"
-	}
-	if u.User != nil {
-		u.User = url.User(u.User.Username())
-	}
-	q := u.Query()
-	if q.Has("password") {
-		q.Set("password", "xxx")
-		u.RawQuery = q.Encode()
-	}
-	return u.String()
 }
 
 // pgUser is the user the throwaway server runs as: PostgreSQL refuses root, so as root it is the

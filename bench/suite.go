@@ -19,6 +19,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/keyhold/keyhold/db"
 )
 
 // The seeded organization. The names are examples, not people.
@@ -234,7 +236,7 @@ func (e *env) meta() {
 		m["postgres_settings"] = e.pg.settingsText()
 		m["postgres_server"] = "throwaway, started by the run"
 		if !e.pg.own {
-			m["postgres_server"] = redactPG(e.pg.adminURL)
+			m["postgres_server"] = db.RedactURL(e.pg.adminURL)
 		}
 		m["propagation_reps"] = strconv.Itoa(e.cfg.PropagationReps)
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	neturl "net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -469,6 +470,31 @@ func Unreachable(err error) bool {
 		return true
 	}
 	return pgconn.SafeToRetry(err) || strings.Contains(err.Error(), "conn closed")
+}
+
+// RedactURL is a database URL for messages and logs: its password, and the values of parameters
+// naming a password (password, sslpassword), replaced by xxxxx; a URL that does not parse is not
+// repeated at all.
+func RedactURL(v string) string {
+	u, err := neturl.Parse(v)
+	if err != nil {
+		return "(a URL that does not parse)"
+	}
+	if p, ok := u.User.Password(); ok && p != "" {
+		u.User = neturl.UserPassword(u.User.Username(), "xxxxx")
+	}
+	q := u.Query()
+	redacted := false
+	for k := range q {
+		if strings.Contains(strings.ToLower(k), "password") {
+			q.Set(k, "xxxxx")
+			redacted = true
+		}
+	}
+	if redacted {
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
 }
 
 // pgCode is the SQLSTATE of a PostgreSQL error, "" for any other error.
