@@ -469,7 +469,7 @@ func Unreachable(err error) bool {
 	case strings.HasPrefix(code, "08"), code == "57P01", code == "57P02", code == "57P03": // connection exception, shutdown, starting
 		return true
 	}
-	return pgconn.SafeToRetry(err) || strings.Contains(err.Error(), "conn closed")
+	return pgconn.SafeToRetry(err) || errors.Is(err, pgconn.ErrConnClosed)
 }
 
 // RedactURL is a database URL for messages and logs: its password, and the values of parameters
