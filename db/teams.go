@@ -27,6 +27,9 @@ type TeamChange struct {
 	AddEmails     []string
 	RemoveUserIDs []string
 	RemoveEmails  []string
+	// NonMembers asks for the organization's members not in the team in the answer (TeamView), for
+	// a dialog that offers them; without it that list is not read.
+	NonMembers bool
 }
 
 // TeamView is a team as a dialog shows it, read in one transaction: the team with its members, the
@@ -240,7 +243,7 @@ func (s *Store) updateTeam(ctx context.Context, a Actor, id string, ch TeamChang
 				}
 			}
 		}
-		v, err := teamViewTx(ctx, tx, a.OrgID, id, true)
+		v, err := teamViewTx(ctx, tx, a.OrgID, id, ch.NonMembers)
 		if err != nil {
 			return nil, err
 		}

@@ -252,7 +252,7 @@ func TestStore_UpdateTeam_ReturnsTheView(t *testing.T) {
 	ops := mustTeam(t, s, ada, "Ops", bob)
 
 	// Adding (and renaming in the same change): the team as the change left it.
-	v, err := s.UpdateTeam(ctx, ada, ops.ID, db.TeamChange{Name: strptr("Platform"), AddEmails: []string{"CAT@example.com"}})
+	v, err := s.UpdateTeam(ctx, ada, ops.ID, db.TeamChange{Name: strptr("Platform"), AddEmails: []string{"CAT@example.com"}, NonMembers: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,7 +270,7 @@ func TestStore_UpdateTeam_ReturnsTheView(t *testing.T) {
 	}
 
 	// Removing bob and dan, who is not in the team: only bob is reported removed.
-	v, err = s.UpdateTeam(ctx, ada, ops.ID, db.TeamChange{RemoveUserIDs: []string{bob.UserID, dan.UserID}})
+	v, err = s.UpdateTeam(ctx, ada, ops.ID, db.TeamChange{RemoveUserIDs: []string{bob.UserID, dan.UserID}, NonMembers: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,9 +284,13 @@ func TestStore_UpdateTeam_ReturnsTheView(t *testing.T) {
 		t.Errorf("non-members %v, want %v", got, want)
 	}
 
-	// Removing someone who is not in the team removes nobody and records nothing.
+	// Removing someone who is not in the team removes nobody and records nothing. Without
+	// NonMembers the answer does not read the organization's other members.
 	events := auditCount(t, raw)
 	v, err = s.UpdateTeam(ctx, ada, ops.ID, db.TeamChange{RemoveEmails: []string{"bob@example.com"}})
+	if err == nil && v.NonMembers != nil {
+		t.Errorf("non-members %v read without NonMembers", refEmails(v.NonMembers))
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,7 +329,7 @@ func TestStore_PreviewUpdateTeam_ReturnsTheViewAndChangesNothing(t *testing.T) {
 	}
 	events := auditCount(t, raw)
 
-	v, err := s.PreviewUpdateTeam(ctx, ada, ops.ID, db.TeamChange{Name: strptr("Platform"), AddUserIDs: []string{dan.UserID}, RemoveUserIDs: []string{bob.UserID}})
+	v, err := s.PreviewUpdateTeam(ctx, ada, ops.ID, db.TeamChange{Name: strptr("Platform"), AddUserIDs: []string{dan.UserID}, RemoveUserIDs: []string{bob.UserID}, NonMembers: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -90,7 +90,7 @@ func (p *Pages) TeamMemberAdd(c echo.Context) error {
 	if email == "" {
 		return teamAddRefused(c, teamID, email, "Enter the email of the member to add.")
 	}
-	v, err := p.Store.UpdateTeam(c.Request().Context(), actor(c), teamID, db.TeamChange{AddEmails: []string{email}})
+	v, err := p.Store.UpdateTeam(c.Request().Context(), actor(c), teamID, db.TeamChange{AddEmails: []string{email}, NonMembers: true})
 	if db.ErrorCode(err) == db.CodeInvalid {
 		return teamAddRefused(c, teamID, email, db.ErrorMessage(err))
 	} else if err != nil {
@@ -125,7 +125,7 @@ func (p *Pages) TeamMemberRemoveConfirm(c echo.Context) error {
 
 // TeamMemberRemove handles DELETE /teams/:id/members/:user and goes back to the members dialog.
 func (p *Pages) TeamMemberRemove(c echo.Context) error {
-	v, err := p.Store.UpdateTeam(c.Request().Context(), actor(c), c.Param("id"), db.TeamChange{RemoveUserIDs: []string{c.Param("user")}})
+	v, err := p.Store.UpdateTeam(c.Request().Context(), actor(c), c.Param("id"), db.TeamChange{RemoveUserIDs: []string{c.Param("user")}, NonMembers: true})
 	if err != nil {
 		return err
 	}
