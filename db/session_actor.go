@@ -2,7 +2,6 @@ package db
 
 import (
 	"context"
-	"errors"
 )
 
 // OrgChoice is one organization a signed-in user belongs to, as the portal's switcher lists it.
@@ -23,23 +22,12 @@ func (s *Store) SessionActor(ctx context.Context, token string, lim SessionLimit
 		return nil, Actor{}, err
 	}
 	// One query reads the user and all their organizations: the actor is one of those rows.
-	rows, err := s.r.QueryContext(ctx, `SELECT o.id, o.name, m.role, u.email, u.first_name, u.last_name
-		FROM memberships m JOIN orgs o ON o.id = m.org_id JOIN users u ON u.id = m.user_id
-		WHERE m.user_id = ? ORDER BY o.name_key`, sess.UserID)
+	ms, err := membershipsOf(ctx, s.r, sess.UserID)
 	if err != nil {
 		return nil, Actor{}, err
 	}
-	defer rows.Close()
-	var email, first, last string
-	for rows.Next() {
-		var o OrgChoice
-		if err := rows.Scan(&o.ID, &o.Name, &o.Role, &email, &first, &last); err != nil {
-			return nil, Actor{}, err
-		}
-		sess.Orgs = append(sess.Orgs, o)
-	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-		return nil, Actor{}, err
+	for _, m := range ms {
+		sess.Orgs = append(sess.Orgs, OrgChoice{ID: m.OrgID, Name: m.OrgName, Role: m.Role})
 	}
 	if len(sess.Orgs) == 0 {
 		if err := s.DeleteSession(ctx, token); err != nil {
@@ -59,6 +47,7 @@ func (s *Store) SessionActor(ctx context.Context, token string, lim SessionLimit
 		}
 		sess.OrgID = current.ID
 	}
-	a := Actor{UserID: sess.UserID, Email: email, Name: displayName(first, last, email), OrgID: current.ID, Role: current.Role, Source: "portal"}
+	u := ms[0].User
+	a := Actor{UserID: sess.UserID, Email: u.Email, Name: u.Name(), OrgID: current.ID, Role: current.Role, Source: "portal"}
 	return sess, a, nil
 }

@@ -327,7 +327,11 @@ func userWhere(ctx context.Context, q queryer, where string, arg any, missing st
 
 // Memberships lists the organizations userID belongs to, by name.
 func (s *Store) Memberships(ctx context.Context, userID string) ([]Member, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT o.id, o.name, m.role, m.created_at, u.id, u.email, u.first_name, u.last_name, u.created_at
+	return membershipsOf(ctx, s.r, userID)
+}
+
+func membershipsOf(ctx context.Context, q queryer, userID string) ([]Member, error) {
+	rows, err := q.QueryContext(ctx, `SELECT o.id, o.name, m.role, m.created_at, u.id, u.email, u.first_name, u.last_name, u.created_at
 		FROM memberships m JOIN orgs o ON o.id = m.org_id JOIN users u ON u.id = m.user_id
 		WHERE m.user_id = ? ORDER BY o.name_key`, userID)
 	if err != nil {
