@@ -1,8 +1,6 @@
 package db
 
-import (
-	"context"
-)
+import "context"
 
 // OrgChoice is one organization a signed-in user belongs to, as the portal's switcher lists it.
 type OrgChoice struct {
