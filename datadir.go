@@ -9,9 +9,9 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"time"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/keyhold/keyhold/db"
 )
