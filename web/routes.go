@@ -59,6 +59,7 @@ func routes(e *echo.Echo, m *middlewares, p *handlers.Pages, api *handlers.API) 
 	portal.GET("/secrets/:id/edit", p.SecretEdit)
 	portal.POST("/secrets/:id/reveal", p.SecretReveal) // a POST: revealing is recorded in the audit trail
 	e.PUT("/secrets/:id", p.SecretUpdate, value...)
+	e.POST("/secrets/:id/latest", p.SecretLatest, value...) // Load latest carries the typed value
 	portal.GET("/secrets/:id/delete", p.SecretDeleteConfirm)
 	portal.DELETE("/secrets/:id", p.SecretDelete)
 	// Import: a pasted .env file may hold several 5 MB values, so it is capped as the API's import is
@@ -100,6 +101,14 @@ func routes(e *echo.Echo, m *middlewares, p *handlers.Pages, api *handlers.API) 
 	portal.DELETE("/apikeys/:id", p.APIKeyRevoke)
 	portal.GET("/audit", p.AuditPage)
 	portal.GET("/secrets/:id/activity", p.SecretActivityDialog)
+	portal.GET("/secrets/:id/history", p.SecretHistory)
+	portal.POST("/secrets/:id/versions/:n/reveal", p.SecretVersionReveal) // a POST: revealing is recorded
+	portal.GET("/secrets/:id/versions/:n/hidden", p.SecretVersionHidden)
+	portal.POST("/secrets/:id/versions/:n/restore", p.SecretVersionRestore)
+	portal.GET("/secrets/trash", p.TrashPage)
+	portal.POST("/secrets/trash/:id/restore", p.TrashRestore)
+	portal.GET("/secrets/trash/:id/destroy", p.TrashDestroyConfirm)
+	portal.DELETE("/secrets/trash/:id", p.TrashDestroy)
 
 	// Account security.
 	portal.GET("/account", p.AccountPage)
