@@ -35,7 +35,7 @@ type Secret struct {
 	Access Role
 	// Sharing is set by ListSecrets.
 	Sharing Sharing
-	Value  string
+	Value   string
 
 	dataKeyID string
 	sealed    []byte
