@@ -463,9 +463,11 @@ func (s *Store) listSecrets(ctx context.Context, a Actor, query string, ranks [2
 	}
 	return inReadTx(ctx, s, func(tx *sql.Tx) (*SecretPage, error) {
 		page := &SecretPage{}
-		count := tx.StmtContext(ctx, s.stmts.countSecrets).QueryRowContext(ctx, a.UserID, a.OrgID, pattern)
+		var count *sql.Row
 		if ranks[0] == ranks[1] {
 			count = tx.QueryRowContext(ctx, countSecretsRoleSQL, a.UserID, a.OrgID, pattern, ranks[0])
+		} else {
+			count = tx.StmtContext(ctx, s.stmts.countSecrets).QueryRowContext(ctx, a.UserID, a.OrgID, pattern)
 		}
 		if err := count.Scan(&page.Total); err != nil {
 			return nil, err
