@@ -106,7 +106,7 @@ func (p *Pages) SecretReveal(c echo.Context) error {
 	return render(c, http.StatusOK, views.SecretValueField(props))
 }
 
-// SecretValueHidden handles GET /secrets/:id/value, Hide after a reveal: the value field hidden again.
+// SecretValueHidden handles GET /secrets/:id/masked, Hide after a reveal: the value field hidden again.
 func (p *Pages) SecretValueHidden(c echo.Context) error {
 	sec, err := p.Store.SecretByID(c.Request().Context(), actor(c), c.Param("id"))
 	if err != nil {

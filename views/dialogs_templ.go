@@ -564,7 +564,7 @@ func editSecretContent(p SecretEdit) templ.Component {
 // secret-value-field. Until revealed the value shows as dots with its size;
 // Reveal fetches the field from POST /secrets/{id}/reveal (a POST: a reveal is
 // recorded) with p.Revealed set and p.Value holding the value, and swaps it in
-// with outerHTML; it then offers Copy and Hide (GET /secrets/{id}/value, the
+// with outerHTML; it then offers Copy and Hide (GET /secrets/{id}/masked, the
 // field hidden again). A value over previewBytes shows its first part, read
 // only, with Download (POST /secrets/{id}/download) for the whole of it, so
 // that a 5 MiB value does not freeze the dialog. Owners type a new value in
@@ -610,9 +610,9 @@ func SecretValueField(p SecretEdit) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var24 string
-			templ_7745c5c3_Var24, templ_7745c5c3_Err = templruntime.NewAttributeExpression(secretURL(p.ID, "value")).Resolve(ctx)
+			templ_7745c5c3_Var24, templ_7745c5c3_Err = templruntime.NewAttributeExpression(secretURL(p.ID, "masked")).Resolve(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/dialogs.templ`, Line: 190, Col: 39}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/dialogs.templ`, Line: 190, Col: 40}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var24)
 			if templ_7745c5c3_Err != nil {

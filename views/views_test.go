@@ -200,7 +200,7 @@ func TestEditSecretDialog(t *testing.T) {
 	if !readonlyAttr.MatchString(ro) {
 		t.Error("reader's revealed value is not read-only")
 	}
-	mustContain(t, ro, `hx-get="/secrets/s1/value"`, ">Hide</button>", "data-copy-target")
+	mustContain(t, ro, `hx-get="/secrets/s1/masked"`, ">Hide</button>", "data-copy-target")
 	mustNotContain(t, ro, "placeholder", "hidden</span>")
 }
 

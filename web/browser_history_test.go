@@ -185,7 +185,7 @@ func TestBrowser_MaskedValueHideAndLarge(t *testing.T) {
 	if got := b.value("#secret-value"); got != "s3cr3t" {
 		t.Errorf("revealed %q", got)
 	}
-	b.click(`#dialog button[hx-get$="/value"]`)
+	b.click(`#dialog button[hx-get$="/masked"]`)
 	b.waitVisible("#dialog .masked-value")
 	if got := b.value("#secret-value"); got != "" {
 		t.Errorf("after Hide the field holds %q", got)

@@ -198,12 +198,12 @@ func TestPortal_HideAndDownload(t *testing.T) {
 	t.Parallel()
 	f := newSecretsFixture(t)
 	ctx := context.Background()
-	r := f.ritaC.GetHX(f.secretPath + "/value")
+	r := f.ritaC.GetHX(f.secretPath + "/masked")
 	wantStatus(t, "Hide", r, http.StatusOK)
 	if !strings.Contains(r.Body, "2 bytes · hidden") || strings.Contains(r.Body, "v1") || strings.Contains(r.Body, "<textarea") {
 		t.Fatalf("the Reader's hidden field:\n%s", r.Body)
 	}
-	wantStatus(t, "Hide without access", f.noraC.GetHX(f.secretPath+"/value"), http.StatusNotFound)
+	wantStatus(t, "Hide without access", f.noraC.GetHX(f.secretPath+"/masked"), http.StatusNotFound)
 
 	before, err := f.ts.Store.ListAudit(ctx, f.ada, db.AuditFilter{Secret: f.sec.ID, Action: db.ActionSecretRead})
 	if err != nil {
