@@ -58,7 +58,7 @@ func (p *Pages) SecretCreate(c echo.Context) error {
 	form := views.SecretForm{Name: strings.TrimSpace(c.FormValue("name")), Value: c.FormValue("value")}
 	sec, err := p.Store.CreateSecret(c.Request().Context(), actor(c), form.Name, []byte(form.Value))
 	if code := db.ErrorCode(err); code == db.CodeInvalid || code == db.CodeConflict || code == db.CodeTooLarge {
-		form.Err = db.ErrorMessage(err)
+		form.Err, form.ErrField = db.ErrorMessage(err), fieldOf(err, db.FieldName, db.FieldValue)
 		if code == db.CodeTooLarge {
 			form.Value = "" // do not send 5 MB back
 		}
@@ -113,7 +113,7 @@ func (p *Pages) SecretUpdate(c echo.Context) error {
 		}
 		props := editProps(cur)
 		props.Version = version // keep the stale version: the user must reload to see the latest
-		props.Err = db.ErrorMessage(err)
+		props.Err, props.ErrField = db.ErrorMessage(err), fieldOf(err, db.FieldValue)
 		if code != db.CodeTooLarge {
 			props.Value = value
 		}

@@ -161,7 +161,7 @@ func userRow(a db.Actor, role, orig string) string {
 
 var inviteLinkPattern = regexp.MustCompile(`id="invite-link" class="input mono" value="([^"]+)"`)
 
-var errorBoxPattern = regexp.MustCompile(`(?s)class="alert alert-error" role="alert">.*?<span>(.*?)</span>`)
+var errorBoxPattern = regexp.MustCompile(`(?s)class="alert alert-error[^"]*"[^>]*role="alert">.*?<span>(.*?)</span>`)
 
 // dialogError is the message in a dialog's error box, unescaped; "" when there is none.
 func dialogError(body string) string {
