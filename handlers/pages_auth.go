@@ -71,7 +71,8 @@ func (p *Pages) LoginPage(c echo.Context) error {
 	if request.SignedIn(c) {
 		return c.Redirect(http.StatusSeeOther, safeNext(c.QueryParam("next")))
 	}
-	return render(c, http.StatusOK, views.LoginPage(views.LoginProps{Next: safeNext(c.QueryParam("next")), CSRF: request.CSRF(c)}))
+	return render(c, http.StatusOK, views.LoginPage(views.LoginProps{Next: safeNext(c.QueryParam("next")),
+		SignedOut: c.QueryParam("signed_out") != "", CSRF: request.CSRF(c)}))
 }
 
 // Login handles POST /login. Attempts are throttled per account and per client address, and every
@@ -117,8 +118,11 @@ func (p *Pages) Logout(c echo.Context) error {
 	if err := p.Sessions.End(c); err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, "/login")
+	return c.Redirect(http.StatusSeeOther, signedOutURL)
 }
+
+// signedOutURL is the sign-in page saying "You have been signed out.".
+const signedOutURL = "/login?signed_out=1"
 
 // OrgSwitch handles POST /org/switch: the current organization becomes org_id, if the user belongs to it.
 func (p *Pages) OrgSwitch(c echo.Context) error {

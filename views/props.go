@@ -50,6 +50,8 @@ type LoginProps struct {
 	Next string
 	// Err is shown in the error box when not empty.
 	Err string
+	// SignedOut says the visitor has just signed out (GET /login?signed_out=1).
+	SignedOut bool
 	// CSRF is sent as the _csrf field.
 	CSRF string
 }
