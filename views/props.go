@@ -164,6 +164,12 @@ type SecretEdit struct {
 	// edit message; or under the value when ErrField is "value".
 	Err      string
 	ErrField string
+	// Stale says the secret changed since the dialog was opened: the error
+	// box offers Load latest (POST /secrets/{id}/latest), which keeps what
+	// was typed.
+	Stale bool
+	// Notice is shown above the value after Load latest.
+	Notice string
 }
 
 // SecretDelete fills the Delete dialog.
@@ -172,6 +178,8 @@ type SecretDelete struct {
 	ID string
 	// Name is the secret's name.
 	Name string
+	// TrashDays is how many days the deleted secret can be restored.
+	TrashDays int
 	// Err is shown in the dialog's error box when not empty.
 	Err string
 }

@@ -139,7 +139,18 @@ func phoneOrg(t *testing.T, ts *webtest.Server) (admin, member db.Actor, sec *db
 		TeamIDs: []string{team.ID}}); err != nil {
 		t.Fatal(err)
 	}
-	ts.SecretValue(t, admin, sec.ID) // a read in the audit log
+	ts.SecretValue(t, admin, sec.ID)                                                                              // a read in the audit log
+	if sec, err = ts.Store.UpdateSecret(ctx, admin, sec.ID, []byte("sk_live_rotated"), sec.Version); err != nil { // a history
+		t.Fatal(err)
+	}
+	// Recently deleted: one to restore, one whose name was taken since.
+	for _, n := range []string{"DELETED_" + longSecret, "RETAKEN_" + longSecret} {
+		gone := ts.SeedSecret(t, admin, n, "v")
+		if _, err := ts.Store.DeleteSecret(ctx, admin, gone.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ts.SeedSecret(t, admin, "RETAKEN_"+longSecret, "v")
 	return admin, member, sec, team
 }
 
@@ -262,6 +273,24 @@ func TestBrowser_PhoneAdminPages(t *testing.T) {
 	b.wantFits("import-preview")
 	b.closeDialog()
 
+	b.openDialog("/secrets/"+sec.ID+"/history", "secret-history")
+	b.click(`#dialog button[aria-label="Reveal version 1"]`)
+	b.waitVisible("#dialog .history-value:not([hidden]) textarea")
+	b.wantFits("secret-history-revealed")
+	b.click(`#dialog .history-value button[hx-get$="/hidden"]`)
+	b.waitFor("the value hidden again", `!document.querySelector("#dialog .history-value:not([hidden])")`)
+	b.closeDialog()
+
+	// Recently deleted.
+	b.openPage("/secrets/trash", "#trash-table", "trash")
+	b.click(`#trash-table button[aria-label="Restore RETAKEN_` + longSecret + `"]`)
+	b.waitFor("the restore dialog", dialogOpen)
+	b.wantFits("trash-restore")
+	b.closeDialog()
+	destroy := evalJS[string](b, `document.querySelector('#trash-table button[hx-get$="/destroy"]').getAttribute("hx-get")`)
+	b.openDialog(destroy, "trash-destroy")
+	b.closeDialog()
+
 	// Teams.
 	b.openPage("/teams", "#teams-list", "teams")
 	b.openDialog("/teams/new", "team-new")
@@ -362,13 +391,14 @@ func TestBrowser_PhoneMemberPages(t *testing.T) {
 var (
 	phoneRoutes = []string{"/", "/setup", "/login", "/invite/:token", "/reset/:token",
 		"/secrets", "/secrets/new", "/secrets/:id/edit", "/secrets/:id/delete", "/secrets/import",
-		"/secrets/:id/share", "/secrets/:id/activity",
+		"/secrets/:id/share", "/secrets/:id/activity", "/secrets/:id/history", "/secrets/trash", "/secrets/trash/:id/destroy",
 		"/members", "/members/invite", "/invitations/:id/revoke", "/members/:id/remove",
 		"/teams", "/teams/new", "/teams/:id/edit", "/teams/:id/members", "/teams/:id/members/:user/remove", "/teams/:id/delete",
 		"/apikeys", "/apikeys/new", "/apikeys/:id/revoke", "/audit", "/account"}
 	phoneFragments = []string{
-		"/secrets/:id/share/search", // the Share dialog's matches: "share-matches"
-		"/secrets/:id/share/row",    // a staged row of the Share dialog: "share-staged"
+		"/secrets/:id/share/search",       // the Share dialog's matches: "share-matches"
+		"/secrets/:id/share/row",          // a staged row of the Share dialog: "share-staged"
+		"/secrets/:id/versions/:n/hidden", // a version's value hidden again in the History dialog
 	}
 )
 
