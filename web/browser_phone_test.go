@@ -42,6 +42,12 @@ const fitsProblems = `(() => {
 		if (r.left < 0 || r.right > W) out.push("the dialog spans " + Math.round(r.left) + "–" + Math.round(r.right) + " px");
 		if (dlg.scrollWidth > dlg.clientWidth + 1) out.push("the dialog scrolls sideways (" + dlg.scrollWidth + " > " + dlg.clientWidth + ")");
 	}
+	// Past the left edge nothing scrolls, so the page's width misses it: look at menus and popups.
+	for (const el of document.querySelectorAll(".menu, .row-menu-list, .share-results, .toast")) {
+		if (!shown(el)) continue;
+		const r = el.getBoundingClientRect();
+		if (r.left < 0 || r.right > W) out.push(what(el) + " spans " + Math.round(r.left) + "–" + Math.round(r.right) + " px");
+	}
 	for (const el of document.querySelectorAll(".table-card, .table-scroll, .import-table-wrap, .modal-body, .modal-footer, .modal-header, .card")) {
 		if (shown(el) && el.scrollWidth > el.clientWidth + 1) out.push(what(el) + " scrolls sideways (" + el.scrollWidth + " > " + el.clientWidth + ")");
 	}
@@ -233,6 +239,10 @@ func TestBrowser_PhoneAdminPages(t *testing.T) {
 	b.waitVisible(".user-menu .menu")
 	b.wantFits("user-menu")
 	b.click("summary.user-menu-button")
+	b.click(`summary[aria-label="More actions for ` + longSecret + `"]`)
+	b.waitVisible("details.row-menu[open] .row-menu-list")
+	b.wantFits("secret-row-menu")
+	b.click(`summary[aria-label="More actions for ` + longSecret + `"]`)
 
 	// The Secrets tab's dialogs.
 	b.openDialog("/secrets/new", "secret-new")
