@@ -171,6 +171,10 @@ type SecretEdit struct {
 	// edit message; or under the value when ErrField is "value".
 	Err      string
 	ErrField string
+	// Size is the current value's length, shown masked until revealed.
+	Size int
+	// CSRF is the token the Download form sends.
+	CSRF string
 	// Stale says the secret changed since the dialog was opened: the error
 	// box offers Load latest (POST /secrets/{id}/latest), which keeps what
 	// was typed.

@@ -256,6 +256,9 @@ func TestBrowser_PhoneAdminPages(t *testing.T) {
 	b.click(`#dialog button[hx-post$="/reveal"]`)
 	b.waitVisible("#dialog [data-copy-target]")
 	b.wantFits("secret-edit-revealed")
+	b.click(`#dialog button[hx-get$="/value"]`)
+	b.waitVisible("#dialog .masked-value")
+	b.wantFits("secret-edit-hidden")
 	b.closeDialog()
 	shared := mustSecretID(t, ts, admin, "SHARED_WITH_THE_ADMIN_BY_SOMEONE_ELSE_ENTIRELY")
 	b.openDialog("/secrets/"+shared+"/edit", "secret-view")
@@ -409,6 +412,7 @@ var (
 		"/secrets/:id/share/search",       // the Share dialog's matches: "share-matches"
 		"/secrets/:id/share/row",          // a staged row of the Share dialog: "share-staged"
 		"/secrets/:id/versions/:n/hidden", // a version's value hidden again in the History dialog
+		"/secrets/:id/value",              // the Edit dialog's value hidden again: "secret-edit-hidden"
 	}
 )
 
