@@ -117,13 +117,18 @@ func TestSecretsTable_Pager(t *testing.T) {
 		`hx-get="/secrets?page=3&amp;q=a+b"`, // Next
 		`hx-get="/secrets?page=2"`,           // the reload keeps the page; q comes from hx-include
 	)
-	mustNotContain(t, out, "disabled")
+	disabledButton := regexp.MustCompile(`<button[^>]*\sdisabled[\s>]`)
+	if disabledButton.MatchString(out) {
+		t.Error("a pager button is disabled on page 2")
+	}
 
 	first := mustRender(t, SecretsTable(SecretsProps{Rows: rows, Page: 1, PageSize: 50, Total: 10000, Now: testNow}))
 	mustContain(t, first, "Showing 1–50 of 10,000")
-	if n := strings.Count(first, "disabled"); n != 1 {
+	if n := len(disabledButton.FindAllString(first, -1)); n != 1 {
 		t.Errorf("disabled buttons on page 1 = %d, want 1 (Previous)", n)
 	}
+	// No filter: its hidden field is disabled, so that no empty only= is sent.
+	mustContain(t, first, `<input type="hidden" id="secret-only" name="only" value="" disabled>`)
 }
 
 func TestSecretsTable_EmptyStates(t *testing.T) {
