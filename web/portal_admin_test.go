@@ -381,14 +381,48 @@ func TestAudit_Filters(t *testing.T) {
 		}
 	}
 
-	// The secret filter takes an ID or an exact name.
+	// The secret filter takes an ID or a part of a name, in any case.
 	byID := portalGet(t, ada, "/audit?secret="+alpha.ID, true, http.StatusOK)
 	mustContain(t, byID, "ALPHA_TOKEN")
 	mustNotContain(t, byID, "BRAVO_TOKEN", "OLD_TOKEN")
 	byName := portalGet(t, ada, "/audit?secret=OLD_TOKEN", true, http.StatusOK)
 	mustContain(t, byName, "OLD_TOKEN", `/audit?secret=`+old.ID)
 	mustNotContain(t, byName, "ALPHA_TOKEN")
-	mustContain(t, portalGet(t, ada, "/audit?secret=NO_SUCH_TOKEN", true, http.StatusOK), "No event names a secret")
+	byPart := portalGet(t, ada, "/audit?secret="+url.QueryEscape(" ld_tok "), false, http.StatusOK)
+	if n := auditRows(byPart); n != 1 {
+		t.Errorf("secret ld_tok: %d rows, want OLD_TOKEN's 1", n)
+	}
+	mustContain(t, byPart, `value="ld_tok"`) // the search, trimmed, stays in its field
+	if n := auditRows(portalGet(t, ada, "/audit?secret=_token", true, http.StatusOK)); n != 4 {
+		t.Errorf("secret _token: %d rows, want 4 (3 creates, 1 read)", n)
+	}
+	for _, q := range []string{"NO_SUCH_TOKEN", "%", "_%_", `\`, "' OR 1=1 --"} {
+		none := portalGet(t, ada, "/audit?secret="+url.QueryEscape(q), true, http.StatusOK)
+		if n := auditRows(none); n != 0 {
+			t.Errorf("secret %q: %d rows, want none", q, n)
+		}
+		mustContain(t, none, "No event names a secret")
+	}
+	// Another organization's events never show, by its secret's ID or name.
+	globex, zedUser, err := env.store.CreateOrg(ctx, "Globex", db.NewUser{Email: "zed@example.com", FirstName: "Zed", LastName: "Other", Password: webtest.Password}, "cli")
+	if err != nil {
+		t.Fatal(err)
+	}
+	zed, err := env.store.ActorFor(ctx, zedUser.ID, globex.ID, "portal", "192.0.2.99")
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs := env.secret(zed, "GLOBEX_TOKEN", "v")
+	for _, q := range []string{theirs.ID, "GLOBEX", "token"} {
+		mustNotContain(t, portalGet(t, ada, "/audit?secret="+q, true, http.StatusOK), "GLOBEX_TOKEN", "zed@example.com", "192.0.2.99")
+	}
+
+	// Who: the name beside the email; when: the date and time in UTC, how long ago on hover.
+	_, row, _ := strings.Cut(portalGet(t, ada, "/audit?actor="+max.UserID+"&action=secret.read", true, http.StatusOK), "<tbody>")
+	mustContain(t, row, `<span class="audit-actor">Max Member</span>`, `<span class="audit-email">max@example.com</span>`)
+	now := env.clock.Now().UTC()
+	mustContain(t, row, `datetime="`+now.Format(time.RFC3339)+`"`, `title="just now"`,
+		`<span class="audit-date">`+now.Format("2006-01-02")+`</span>`, `<span class="audit-clock">`+now.Format("15:04:05")+` UTC</span>`)
 
 	// Filters combine, and the page reflects them in the form.
 	both := portalGet(t, ada, "/audit?actor="+max.UserID+"&action=secret.create", false, http.StatusOK)
@@ -430,9 +464,19 @@ func TestAudit_Paging(t *testing.T) {
 	if n, want := auditRows(second), len(all)-50; n != want {
 		t.Fatalf("second page: %d rows, want %d", n, want)
 	}
-	mustContain(t, second, "Created organization", "Newest")
-	if regexp.MustCompile(`disabled[^>]*hx-get="/audit"[^>]*>\s*Older`).FindString(second) == "" {
-		t.Error("the last page's Older button is not disabled")
+	mustContain(t, second, "Created organization", `href="/audit"`, "Newest events")
+	mustNotContain(t, second, "Older events")
+	// The Older link is a link (it works without script) as well as an htmx request.
+	mustContain(t, first, `href="`+older[1]+`"`, "Older events")
+	mustNotContain(t, first, "Newest events")
+
+	// Events recorded meanwhile do not move the older page: it starts after the last event shown.
+	for i := range 5 {
+		env.secret(env.admin, fmt.Sprintf("LATER_%d", i), "v")
+	}
+	again := portalGet(t, ada, older[1], true, http.StatusOK)
+	if again != second {
+		t.Error("the older page changed when newer events were recorded")
 	}
 
 	// Paging keeps the filter.
