@@ -190,6 +190,54 @@
     }, COPIED_MS);
   }
 
+  // ---- Tabs --------------------------------------------------------------
+  // [data-tabs] holds [role=tab] buttons and the [role=tabpanel]s they
+  // control. Without script every panel shows; with it, the selected one.
+  // Arrow keys, Home and End move between the tabs.
+
+  function initTabs() {
+    document.querySelectorAll("[data-tabs]:not([data-tabs-ready])").forEach(function (box) {
+      box.setAttribute("data-tabs-ready", "");
+      var selected = box.querySelector('[role=tab][aria-selected="true"]') || box.querySelector("[role=tab]");
+      if (selected) selectTab(selected, false);
+    });
+  }
+
+  function selectTab(tab, focus) {
+    var box = tab.closest("[data-tabs]");
+    if (!box) return;
+    box.querySelectorAll("[role=tab]").forEach(function (t) {
+      var on = t === tab;
+      t.setAttribute("aria-selected", on ? "true" : "false");
+      t.tabIndex = on ? 0 : -1;
+      var panel = document.getElementById(t.getAttribute("aria-controls"));
+      if (panel) panel.hidden = !on;
+    });
+    if (focus) tab.focus();
+  }
+
+  document.addEventListener("click", function (evt) {
+    var tab = evt.target.closest("[data-tabs] [role=tab]");
+    if (tab) selectTab(tab, false);
+  });
+
+  document.addEventListener("keydown", function (evt) {
+    var tab = evt.target.closest && evt.target.closest("[data-tabs] [role=tab]");
+    if (!tab) return;
+    var tabs = Array.prototype.slice.call(tab.closest("[data-tabs]").querySelectorAll("[role=tab]"));
+    var i = tabs.indexOf(tab);
+    var next = null;
+    if (evt.key === "ArrowRight") next = tabs[(i + 1) % tabs.length];
+    else if (evt.key === "ArrowLeft") next = tabs[(i - 1 + tabs.length) % tabs.length];
+    else if (evt.key === "Home") next = tabs[0];
+    else if (evt.key === "End") next = tabs[tabs.length - 1];
+    if (!next) return;
+    evt.preventDefault();
+    selectTab(next, true);
+  });
+
+  document.addEventListener("htmx:load", initTabs);
+
   // ---- Load from file ----------------------------------------------------
 
   document.addEventListener("change", function (evt) {
@@ -368,6 +416,7 @@
 
   // A page rendered with a dialog or a toast already in it.
   function init() {
+    initTabs();
     syncDialog();
     scheduleToasts();
   }

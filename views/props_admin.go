@@ -58,6 +58,9 @@ type APIKeyCreated struct {
 	Key string
 	// ExpiresAt is when the key stops working; zero means never.
 	ExpiresAt time.Time
+	// BaseURL is this server's address for the code snippets, e.g.
+	// "https://keyhold.example.com" (no /v1).
+	BaseURL string
 }
 
 // APIKeyRevoke fills the Revoke confirmation dialog.

@@ -574,3 +574,54 @@ func TestSecretActivity(t *testing.T) {
 	portalGet(t, env.signIn("mia@example.com"), "/secrets/"+sec.ID+"/activity", true, http.StatusNotFound)
 	portalGet(t, ada, "/secrets/00000000-0000-0000-0000-000000000000/activity", true, http.StatusNotFound)
 }
+
+// The dialog that shows a new key once shows code that uses it with this server's address: under the
+// public address when one is configured (whatever Host the request named), else the request's. The
+// curl and environment snippets, run as written, fetch a secret.
+func TestAPIKeys_CreatedSnippets(t *testing.T) {
+	t.Parallel()
+	for _, public := range []string{"", "https://keyhold.example.com"} {
+		ts := webtest.NewConfig(t, web.Config{PublicURL: public})
+		ada := ts.SeedOrg(t, "Acme", "ada@example.com")
+		ts.SeedSecret(t, ada, "DB_PASSWORD", "hunter2-value")
+		c := webtest.SignedInClient(t, ts, "ada@example.com")
+		r := c.Do(http.MethodPost, "/apikeys", url.Values{"label": {"notebook"}},
+			http.Header{"X-CSRF-Token": {c.CSRF()}, "HX-Request": {"true"}, "X-Forwarded-Host": {"evil.example.net"}})
+		wantStatus(t, "POST /apikeys", r, http.StatusOK)
+		key, _ := webtest.InputValue(r.Body, "new-api-key")
+		base := public
+		if base == "" {
+			base = ts.URL
+		}
+		snippets := map[string]string{}
+		for _, id := range []string{"curl", "python", "env"} {
+			v, ok := webtest.TextareaByID(r.Body, "snippet-"+id)
+			if !ok {
+				t.Fatalf("no %s snippet in\n%s", id, r.Body)
+			}
+			snippets[id] = v
+			if !strings.Contains(v, key) || !strings.Contains(v, base) || strings.Contains(v, "evil.example.net") {
+				t.Errorf("public URL %q: the %s snippet is\n%s\nwant key %s and address %s", public, id, v, key, base)
+			}
+		}
+		mustContain(t, snippets["curl"], `-H "Authorization: Bearer `+key+`"`, `"`+base+`/v1/secrets?name=SECRET_NAME"`)
+		mustContain(t, snippets["python"], "import singlestoredb as s2", "s2.manage_workspaces(", `"`+key+`",`, `base_url="`+base+`",`)
+		mustContain(t, snippets["env"], "SINGLESTOREDB_MANAGEMENT_TOKEN="+key+"\n", "SINGLESTOREDB_MANAGEMENT_BASE_URL="+base+"\n",
+			"KEYHOLD_URL="+base+"\n", "KEYHOLD_API_KEY="+key)
+		mustContain(t, r.Body, `href="/v1/openapi.json"`)
+		if public != "" {
+			continue
+		}
+		// The curl snippet's request, with a real name, answers the secret.
+		u := regexp.MustCompile(`"(http[^"]+)"`).FindStringSubmatch(snippets["curl"])
+		auth := regexp.MustCompile(`-H "([^:]+): ([^"]+)"`).FindStringSubmatch(snippets["curl"])
+		if u == nil || auth == nil {
+			t.Fatalf("cannot read the curl snippet:\n%s", snippets["curl"])
+		}
+		api := webtest.NewClient(t, ts.URL)
+		got := api.Do(http.MethodGet, strings.TrimPrefix(strings.Replace(u[1], "SECRET_NAME", "DB_PASSWORD", 1), ts.URL), nil,
+			http.Header{auth[1]: {auth[2]}})
+		wantStatus(t, "the curl snippet's request", got, http.StatusOK)
+		mustContain(t, got.Body, `"hunter2-value"`)
+	}
+}
