@@ -131,9 +131,40 @@
     var closer = evt.target.closest("[data-close-dialog]");
     if (closer) {
       var dlg = closer.closest("dialog");
-      if (dlg) dlg.close();
+      if (dlg && (closer.hasAttribute("data-discard-ok") || !askDiscard(dlg))) dlg.close();
+    }
+    var keep = evt.target.closest("[data-discard-cancel]");
+    if (keep) {
+      var box = keep.closest("[data-discard-confirm]");
+      if (box) box.hidden = true;
+      var back = keep.closest("dialog");
+      var first = back ? initialFocus(back) : null;
+      if (first) first.focus();
     }
   });
+
+  // A dialog with staged changes ([data-pending] inside it) and a
+  // [data-discard-confirm] box asks before it closes (Cancel, ×, Escape):
+  // askDiscard shows the box and reports that the close must wait. Its
+  // "Discard changes" button ([data-discard-ok]) closes for good.
+  function askDiscard(dlg) {
+    var box = dlg.querySelector("[data-discard-confirm]");
+    if (!box || !dlg.querySelector("[data-pending]")) return false;
+    box.hidden = false;
+    var keep = box.querySelector("[data-discard-cancel]");
+    if (keep) keep.focus();
+    return true;
+  }
+
+  // Escape fires cancel before close: hold the close while asking.
+  document.addEventListener(
+    "cancel",
+    function (evt) {
+      var dlg = evt.target;
+      if (dlg instanceof HTMLDialogElement && inDialogRoot(dlg) && askDiscard(dlg)) evt.preventDefault();
+    },
+    true
+  );
 
   // ---- Copy to clipboard -------------------------------------------------
 

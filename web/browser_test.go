@@ -848,7 +848,7 @@ func TestBrowser_Sharing(t *testing.T) {
 	if n := evalJS[int](reader, `document.querySelectorAll('button[aria-label="Edit SHARED_KEY"], button[aria-label="Delete SHARED_KEY"]').length`); n != 0 {
 		t.Errorf("a Reader has %d Edit/Delete buttons", n)
 	}
-	reader.click(`button[aria-label="Share SHARED_KEY"]`)
+	reader.click(`button[aria-label="Access SHARED_KEY"]`)
 	reader.waitFor("the read-only Share dialog", dialogOpen)
 	if n := evalJS[int](reader, `document.querySelectorAll("#dialog #share-q, #dialog #share-form, #dialog select, #dialog button[type=submit], #dialog [aria-label^='Remove']").length`); n != 0 {
 		t.Errorf("the Reader's Share dialog has %d editing controls", n)
