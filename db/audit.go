@@ -80,8 +80,9 @@ type AuditEvent struct {
 type AuditFilter struct {
 	ActorID string
 	// Secret is a secret's ID, or a part of a name in any case (likePattern): then the events whose
-	// secret's name, as the event recorded it, holds it, deleted secrets included. No name holds an
-	// ID (IDs have a "-", names never do), so an ID matches its secret's events alone.
+	// secret's name holds it, as the event recorded it or as the secret is named now (one restored
+	// under a new name), deleted secrets included. No name holds an ID (IDs have a "-", names never
+	// do), so an ID matches its secret's events alone.
 	Secret   string
 	Action   string
 	From, To time.Time
@@ -155,7 +156,8 @@ func (s *Store) listAudit(ctx context.Context, orgID string, f AuditFilter) ([]A
 		COALESCE(u.first_name, ''), COALESCE(u.last_name, '')
 		FROM audit_events e LEFT JOIN users u ON u.id = e.actor_id
 		WHERE e.org_id = ?1 AND (?2 = '' OR e.actor_id = ?2) AND (?3 = '' OR e.action = ?3)
-		AND (?4 = '' OR e.secret_id = ?4 OR lower(e.secret_name) LIKE ?9 ESCAPE '\')
+		AND (?4 = '' OR e.secret_id = ?4 OR lower(e.secret_name) LIKE ?9 ESCAPE '\'
+			OR e.secret_id IN (SELECT id FROM secrets WHERE org_id = ?1 AND lower(name) LIKE ?9 ESCAPE '\'))
 		AND (CAST(?5 AS BIGINT) = 0 OR e.at >= ?5) AND (CAST(?6 AS BIGINT) = 0 OR e.at < ?6) AND (CAST(?7 AS BIGINT) = 0 OR e.id < ?7)
 		ORDER BY e.id DESC LIMIT ?8`,
 		orgID, f.ActorID, f.Action, f.Secret, from, to, f.Before, f.Limit, likePattern(f.Secret))

@@ -549,6 +549,19 @@ func TestStore_ListAudit_SecretSearch(t *testing.T) {
 	if got := count(db.AuditFilter{Secret: "password", Action: db.ActionSecretDelete}); !maps.Equal(got, map[string]int{old.ID: 1}) {
 		t.Errorf("deletions of *password*: %v", got)
 	}
+	// A secret restored under a new name: its earlier events are found by the new name too.
+	if _, err := s.DeleteSecret(ctx, ada, other.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RestoreSecret(ctx, ada, other.ID, "RENAMED_KEY"); err != nil {
+		t.Fatal(err)
+	}
+	if got := count(db.AuditFilter{Secret: "renamed"}); got[other.ID] != 3 || len(got) != 1 {
+		t.Errorf("renamed: %v, want OTHER's create and delete and the restore", got)
+	}
+	if got := count(db.AuditFilter{Secret: "other"}); got[other.ID] < 2 || len(got) != 1 {
+		t.Errorf("other: %v, want the events recorded under that name", got)
+	}
 }
 
 // Events carry their actor's name as it is now, beside the email they recorded; the command line's
