@@ -980,15 +980,6 @@ func principalAvatar(kind, name string) templ.Component {
 	})
 }
 
-// shareAction names the action that opens the Share dialog: "Share" for an
-// Owner, "Access" for a Reader, who sees the list without changing it.
-func shareAction(owner bool) string {
-	if owner {
-		return "Share"
-	}
-	return "Access"
-}
-
 // shareRowURL builds GET /secrets/{id}/share/row for one principal. An
 // empty role leaves it to the request: the row's own select, or the new-row
 // role with pick.

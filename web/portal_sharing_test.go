@@ -697,7 +697,7 @@ func TestShare_ReaderSeesWhoHasAccessReadOnly(t *testing.T) {
 	carol := w.signIn("carol@example.com")
 	// The Secrets list's action reads "Access" for a Reader, "Share" for an Owner.
 	list := portalGet(t, carol, "/secrets", false, http.StatusOK)
-	mustContain(t, list, `aria-label="Access DEPLOY_TOKEN">Access</button>`)
+	mustContain(t, list, `aria-label="Access to DEPLOY_TOKEN">Access (view only)</button>`)
 	mustNotContain(t, list, `aria-label="Share DEPLOY_TOKEN"`, ">Share</button>")
 	mustContain(t, portalGet(t, w.signIn("bob@example.com"), "/secrets", false, http.StatusOK), `aria-label="Share DEPLOY_TOKEN">Share</button>`)
 	body := portalGet(t, carol, "/secrets/"+w.sec.ID+"/share", true, http.StatusOK)
