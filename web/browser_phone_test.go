@@ -278,7 +278,12 @@ func TestBrowser_PhoneAdminPages(t *testing.T) {
 	b.click(`#share-rows [aria-label^="Remove access of ` + longFirst + `"]`)
 	b.waitVisible("#share-rows .share-row.is-removed")
 	b.wantFits("share-staged")
-	b.closeDialog()
+	// Closing with staged changes asks first: that question must fit too.
+	b.click(`#dialog .modal-header [data-close-dialog]`)
+	b.waitVisible("#share-discard")
+	b.wantFits("share-discard")
+	b.click("#share-discard [data-discard-ok]")
+	b.waitFor("the dialog closed", dialogClosed)
 	b.openDialog("/secrets/import", "import")
 	b.fill("#import-text", "API_TOKEN=v2\n"+longSecret+"_NEW=x\nbad name=y\n")
 	b.click(`#dialog .import-preview-button`)

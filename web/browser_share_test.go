@@ -69,7 +69,7 @@ func TestBrowser_ShareDialogStaysAnchored(t *testing.T) {
 		return evalJS[float64](b, `document.querySelector("#dialog dialog").getBoundingClientRect().top`)
 	}
 	height := func() float64 {
-		return evalJS[float64](b, `document.querySelector("#dialog dialog").getBoundingClientRect().height`)
+		return evalJS[float64](b, `document.querySelector("#share-rows").getBoundingClientRect().height`)
 	}
 	b.waitFor("the list", matchNames+`.length === 3`)
 	b.waitFor("the opening animation done", `document.getAnimations().length === 0`)
@@ -87,7 +87,7 @@ func TestBrowser_ShareDialogStaysAnchored(t *testing.T) {
 		}
 	}
 	if h := height(); h <= h0 {
-		t.Errorf("the dialog is %.0f px tall with three more rows, %.0f px before: the test added nothing", h, h0)
+		t.Errorf("the access list is %.0f px tall with three more rows, %.0f px before: the test added nothing", h, h0)
 	}
 	b.shot("share-anchored")
 }
