@@ -74,7 +74,7 @@ var dotenvCases = []struct {
 	{"value not UTF-8", "K=\xff\xfe\n", []ent{{1, "K", "\xff\xfe", "Value must be UTF-8 text.", false}}},
 	{"value of 5 MiB", "K=" + strings.Repeat("a", db.MaxValueBytes) + "\n", []ent{{1, "K", strings.Repeat("a", db.MaxValueBytes), "", false}}},
 	{"value of 5 MiB + 1", "K=\"" + strings.Repeat("a", db.MaxValueBytes+1) + "\"\n",
-		[]ent{{1, "K", strings.Repeat("a", db.MaxValueBytes+1), "Value is 5,242,881 bytes; the limit is 5 MB (5,242,880 bytes).", false}}},
+		[]ent{{1, "K", strings.Repeat("a", db.MaxValueBytes+1), "Value is 5,242,881 bytes; the limit is 5 MiB (5,242,880 bytes).", false}}},
 	{"empty file", "", nil},
 	{"only a BOM", "\xef\xbb\xbf", nil},
 }

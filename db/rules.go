@@ -157,11 +157,11 @@ func BodyOverLimit(limit int64) error {
 	return Errorf(CodeTooLarge, "The request body is too large: this request takes at most %d bytes.", limit)
 }
 
-// sizeLimit spells a size limit: "5 MB (5,242,880 bytes)", "64 bytes", "1 byte".
+// sizeLimit spells a size limit: "5 MiB (5,242,880 bytes)", "64 bytes", "1 byte".
 func sizeLimit(n int) string {
 	switch {
 	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MB (%s bytes)", n>>20, commas(n))
+		return fmt.Sprintf("%d MiB (%s bytes)", n>>20, commas(n))
 	case n == 1:
 		return "1 byte"
 	}

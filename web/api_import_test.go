@@ -149,7 +149,7 @@ func TestAPI_Import_AllOrNothing(t *testing.T) {
 		{"bad name", importBody(true, false, "GOOD", canary, "BAD-NAME", canary), `Item 2 ("BAD-NAME"): Name may contain only letters, digits and _`},
 		{"a name twice", importBody(true, false, "GOOD", canary, "EXISTING", canary, "GOOD", canary), `Item 3 ("GOOD"): the name is also item 1's`},
 		{"empty value", importBody(true, false, "GOOD", canary, "EMPTY", ""), `Item 2 ("EMPTY"): Value is required.`},
-		{"value over 5 MiB", importBody(true, false, "GOOD", canary, "BIG", big), `Item 2 of "secrets": Value is larger than the limit of 5 MB`},
+		{"value over 5 MiB", importBody(true, false, "GOOD", canary, "BIG", big), `Item 2 of "secrets": Value is larger than the limit of 5 MiB`},
 		{"value not UTF-8", `{"secrets": [` + ok + `, {"name": "BIN", "value": "` + canary + "\xff" + `"}]}`,
 			`Item 2 of "secrets": The value is not valid UTF-8 text (invalid UTF-8 at byte 70 of the item)`},
 		{"lone surrogate", `{"secrets": [` + ok + `, {"name": "BIN", "value": "` + canary + `\ud800"}]}`, `a lone surrogate \ud800`},

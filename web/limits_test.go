@@ -148,7 +148,7 @@ func TestLimits_APIBody(t *testing.T) {
 			t.Errorf("%s %s: status %d, body %v (%v); want 413 and {code, message}", method, path, res.StatusCode, e, err)
 		}
 		// A route that carries a value names the value limit; the others, their own.
-		want := "The request body is too large: a value may be at most 5 MB (5,242,880 bytes)."
+		want := "The request body is too large: a value may be at most 5 MiB (5,242,880 bytes)."
 		if strings.HasSuffix(path, "/accessControls") || path == "/v1/teams" {
 			want = "The request body is too large: this request takes at most 262144 bytes."
 		}

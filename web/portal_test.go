@@ -568,7 +568,7 @@ func TestPortal_SecretCreate(t *testing.T) {
 		{strings.Repeat("N", 257), "v", "Name is 257 characters long; the limit is 256."},
 		{"EXISTING", "v", "A secret named EXISTING already exists in this organization."},
 		{"EMPTY_VALUE", "", "Value is required."},
-		{"TOO_BIG", strings.Repeat("x", db.MaxValueBytes+1), "5 MB"},
+		{"TOO_BIG", strings.Repeat("x", db.MaxValueBytes+1), "5 MiB"},
 		{"NOT_UTF8", "ok\xff\xfe", "Value must be UTF-8 text."},
 		{"ENCODED_SURROGATE", "ok\xed\xa0\x80", "Value must be UTF-8 text."}, // value=ok%ED%A0%80
 	}

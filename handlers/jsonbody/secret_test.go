@@ -603,7 +603,7 @@ func TestSecretBody_StopsAtLimit(t *testing.T) {
 			t.Errorf("max %d: read %d bytes, want at most %d", c.maxValue, r.n, limit)
 		}
 	}
-	if got, want := limitMessage(db.MaxValueBytes), "Value is larger than the limit of 5 MB (5,242,880 bytes)."; got != want {
+	if got, want := limitMessage(db.MaxValueBytes), "Value is larger than the limit of 5 MiB (5,242,880 bytes)."; got != want {
 		t.Errorf("message %q, want %q", got, want)
 	}
 }
