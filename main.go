@@ -715,7 +715,7 @@ func healthcheck(ctx context.Context, args []string) error {
 
 // tuneGC sets the garbage collector for a server whose live heap is small (a few MB) and whose hot
 // path allocates per request: collecting at 5× the live heap instead of 2× cuts the GC's share of
-// the SDK fetch's CPU (see the README's Performance section), and a 160 MiB soft memory limit
+// the SDK fetch's CPU (see docs/performance.md), and a 160 MiB soft memory limit
 // makes it collect early again when large bodies arrive (eight 5 MB uploads at once stay within 4×
 // their size). GOGC and GOMEMLIMIT, when set, win.
 func tuneGC() {

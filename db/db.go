@@ -331,7 +331,7 @@ func dsn(path string, mode connMode) string {
 	// Map the file into memory: a read after another connection's commit re-reads changed pages from
 	// the page cache of the kernel without a system call per page. Up to SQLite's largest window
 	// (2 GiB): the audit trail grows the file, and pages past a smaller window would each be read
-	// with a system call (the README's Performance section has the numbers). Mapped pages are the
+	// with a system call (docs/performance.md has the numbers). Mapped pages are the
 	// kernel's page cache, shared and reclaimable, not the process's heap.
 	q.Add("_pragma", "mmap_size(2147418112)")
 	switch mode {
