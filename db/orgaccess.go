@@ -198,7 +198,14 @@ func (s *Store) ChangeOrgAccess(ctx context.Context, a Actor, orgID string, gran
 				}
 			}
 		}
-		return struct{}{}, keepAnAdmin(ctx, tx, a.OrgID, "An organization must keep at least one Owner: this change would leave it with none.")
+		var owners int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM memberships WHERE org_id = ? AND role = 'admin'`, a.OrgID).Scan(&owners); err != nil {
+			return struct{}{}, err
+		}
+		if owners == 0 {
+			return struct{}{}, Errorf(CodeConflict, "An organization must keep at least one Owner: this change would leave it with none.")
+		}
+		return struct{}{}, nil
 	})
 	return err
 }

@@ -125,6 +125,14 @@ func (env *apiEnv) team(admin principal, name string, members ...principal) *db.
 	return team
 }
 
+// nest puts team inner in team outer.
+func (env *apiEnv) nest(admin principal, outer, inner *db.Team) {
+	env.t.Helper()
+	if _, err := env.store.UpdateTeam(bg, admin.Actor, outer.ID, db.TeamChange{AddTeamIDs: []string{inner.ID}}); err != nil {
+		env.t.Fatal(err)
+	}
+}
+
 func (env *apiEnv) secret(owner principal, name, value string) *db.Secret {
 	env.t.Helper()
 	sec, err := env.store.CreateSecret(bg, owner.Actor, name, []byte(value))
@@ -1443,8 +1451,11 @@ func TestAPI_AuthorizationMatrix(t *testing.T) {
 		pOtherOrg:   env.org("Globex", "grace@example.com"),
 		pAnonymous:  {},
 	}
+	ps[pNestedOwner], ps[pNestedReader] = env.member(admin, "nell@example.com"), env.member(admin, "nick@example.com")
 	owners := env.team(admin, "owners", ps[pTeamOwner])
 	readers := env.team(admin, "readers", ps[pTeamReader])
+	env.nest(admin, owners, env.team(admin, "owners-inner", ps[pNestedOwner]))
+	env.nest(admin, readers, env.team(admin, "readers-inner", ps[pNestedReader]))
 	owner := ps[pOwner]
 	env.secret(ps[pOtherOrg], "OTHER_ORG_SECRET", "theirs")
 

@@ -21,6 +21,9 @@ const (
 	pTeamOwner  = "Owner through a team"
 	pReader     = "Reader directly"
 	pTeamReader = "Reader through a team"
+	// The nested principals are members of a team inside the granted team (Owners › Platform).
+	pNestedOwner  = "Owner through a nested team"
+	pNestedReader = "Reader through a nested team"
 	pMember     = "member without a grant"
 	pAdmin      = "admin without a grant"
 	pOtherOrg   = "user of another organization"
@@ -28,7 +31,7 @@ const (
 )
 
 // matrixPrincipals lists the principals in the order the tests run them.
-var matrixPrincipals = []string{pOwner, pTeamOwner, pReader, pTeamReader, pMember, pAdmin, pOtherOrg, pAnonymous}
+var matrixPrincipals = []string{pOwner, pTeamOwner, pNestedOwner, pReader, pTeamReader, pNestedReader, pMember, pAdmin, pOtherOrg, pAnonymous}
 
 // The actions of the matrix; each surface maps its requests onto them.
 const (
@@ -43,9 +46,9 @@ const (
 // matrixWant is the contract: what principal gets for action.
 func matrixWant(principal, action string) authOutcome {
 	switch principal {
-	case pOwner, pTeamOwner:
+	case pOwner, pTeamOwner, pNestedOwner:
 		return allowed
-	case pReader, pTeamReader:
+	case pReader, pTeamReader, pNestedReader:
 		if action == actEdit || action == actDelete || action == actChangeAccess {
 			return forbidden
 		}
