@@ -255,17 +255,19 @@ func nestedGrantsTx(ctx context.Context, q queryer, orgID string, grants []Grant
 	return out, nil
 }
 
-// SecretNestedAccess returns the teams that reach a secret through a team granted on it (a team
-// inside a granted team, at any depth), with the path: what the accessControls answer shows as
-// inherited and the Share dialog as "via Platform › Databases". Owners and Readers may read it. It
-// returns CodeNotFound.
-func (s *Store) SecretNestedAccess(ctx context.Context, a Actor, secretID string) ([]Grant, []NestedGrant, error) {
+// SecretNestedAccess is SecretAccess with the teams that reach the secret through a team granted on
+// it (a team inside a granted team, at any depth), with the path: what the accessControls answer
+// shows as inherited and the Share dialog as "via Platform › Databases". Owners and Readers may read
+// it. It returns CodeNotFound.
+func (s *Store) SecretNestedAccess(ctx context.Context, a Actor, secretID string) (*Secret, []Grant, []NestedGrant, error) {
 	type result struct {
+		sec    *Secret
 		grants []Grant
 		nested []NestedGrant
 	}
 	res, err := inReadTx(ctx, s, func(tx *sql.Tx) (result, error) {
-		if _, err := scanLookup(tx.StmtContext(ctx, s.stmts.secretByID).QueryRowContext(ctx, a.UserID, secretID, a.OrgID)); err != nil {
+		sec, err := scanLookup(tx.StmtContext(ctx, s.stmts.secretByID).QueryRowContext(ctx, a.UserID, secretID, a.OrgID))
+		if err != nil {
 			return result{}, err
 		}
 		grants, err := accessListTx(ctx, tx, secretID)
@@ -273,13 +275,13 @@ func (s *Store) SecretNestedAccess(ctx context.Context, a Actor, secretID string
 			return result{}, err
 		}
 		nested, err := nestedGrantsTx(ctx, tx, a.OrgID, grants)
-		return result{grants, nested}, err
+		return result{sec, grants, nested}, err
 	})
-	return res.grants, res.nested, err
+	return res.sec, res.grants, res.nested, err
 }
 
-// TeamPaths returns, for every team of the actor's organization, the teams it sits in at any depth,
-// each as the path of names from the outermost granted team inwards to it ("Platform", "Databases"):
+// TeamPaths returns, for every team of the actor's organization that sits in another, the paths of
+// names from each outermost team inwards to it, the team last ("Platform", "Databases", "Postgres"):
 // what the Teams page shows. Every member may read it.
 func (s *Store) TeamPaths(ctx context.Context, a Actor) (map[string][][]string, error) {
 	n, err := readNesting(ctx, s.r, a.OrgID)
@@ -288,6 +290,9 @@ func (s *Store) TeamPaths(ctx context.Context, a Actor) (map[string][][]string, 
 	}
 	out := map[string][][]string{}
 	for outer := range n.inner {
+		if len(n.outers[outer]) > 0 {
+			continue // only the paths from an outermost team: "Platform › Databases", not also "Databases"
+		}
 		for _, p := range n.descendants(outer) {
 			inner := p[len(p)-1]
 			out[inner] = append(out[inner], n.pathNames(p))

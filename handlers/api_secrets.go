@@ -101,7 +101,7 @@ func (a *API) SecretDelete(c echo.Context) error {
 // SecretAccessList handles GET /v1/secrets/{secretID}/accessControls: one entry per role that has
 // grants, for Owners and Readers; teams inside a granted team are listed with inheritedFrom.
 func (a *API) SecretAccessList(c echo.Context) error {
-	grants, nested, err := a.Store.SecretNestedAccess(c.Request().Context(), actor(c), pathID(c, "secretID"))
+	_, grants, nested, err := a.Store.SecretNestedAccess(c.Request().Context(), actor(c), pathID(c, "secretID"))
 	if err != nil {
 		return err
 	}

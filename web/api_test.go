@@ -1455,6 +1455,10 @@ func TestAPI_AuthorizationMatrix(t *testing.T) {
 	owners := env.team(admin, "owners", ps[pTeamOwner])
 	readers := env.team(admin, "readers", ps[pTeamReader])
 	env.nest(admin, owners, env.team(admin, "owners-inner", ps[pNestedOwner]))
+	ps[pTeamManager] = env.member(admin, "mona@example.com")
+	if _, err := env.store.ChangeTeamAccess(bg, admin.Actor, owners.ID, []db.RoleGrant{{Role: db.RoleNameOwner, UserIDs: []string{ps[pTeamManager].UserID}}}, nil); err != nil {
+		t.Fatal(err)
+	}
 	env.nest(admin, readers, env.team(admin, "readers-inner", ps[pNestedReader]))
 	owner := ps[pOwner]
 	env.secret(ps[pOtherOrg], "OTHER_ORG_SECRET", "theirs")

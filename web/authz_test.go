@@ -24,6 +24,9 @@ const (
 	// The nested principals are members of a team inside the granted team (Owners › Platform).
 	pNestedOwner  = "Owner through a nested team"
 	pNestedReader = "Reader through a nested team"
+	// pTeamManager is an Owner of the team of Owners (one who manages it) without being in it: managing
+	// a team gives no access to what the team holds.
+	pTeamManager = "Owner of the Owners team, not in it"
 	pMember     = "member without a grant"
 	pAdmin      = "admin without a grant"
 	pOtherOrg   = "user of another organization"
@@ -31,7 +34,7 @@ const (
 )
 
 // matrixPrincipals lists the principals in the order the tests run them.
-var matrixPrincipals = []string{pOwner, pTeamOwner, pNestedOwner, pReader, pTeamReader, pNestedReader, pMember, pAdmin, pOtherOrg, pAnonymous}
+var matrixPrincipals = []string{pOwner, pTeamOwner, pNestedOwner, pReader, pTeamReader, pNestedReader, pTeamManager, pMember, pAdmin, pOtherOrg, pAnonymous}
 
 // The actions of the matrix; each surface maps its requests onto them.
 const (
