@@ -34,7 +34,7 @@ type identityRoleWire struct {
 type resourceRoleWire struct {
 	Role   string `json:"role"`
 	Grants []struct {
-		Identity      map[string]string  `json:"identity"`
+		Identity      map[string]string `json:"identity"`
 		InheritedFrom *identityRoleWire `json:"inheritedFrom"`
 	} `json:"grants"`
 }

@@ -27,10 +27,10 @@ const (
 	// pTeamManager is an Owner of the team of Owners (one who manages it) without being in it: managing
 	// a team gives no access to what the team holds.
 	pTeamManager = "Owner of the Owners team, not in it"
-	pMember     = "member without a grant"
-	pAdmin      = "admin without a grant"
-	pOtherOrg   = "user of another organization"
-	pAnonymous  = "anonymous"
+	pMember      = "member without a grant"
+	pAdmin       = "admin without a grant"
+	pOtherOrg    = "user of another organization"
+	pAnonymous   = "anonymous"
 )
 
 // matrixPrincipals lists the principals in the order the tests run them.
