@@ -53,7 +53,7 @@ func newIdentityRolesJSON(roles []db.IdentityRole) []identityRoleJSON {
 // OrgAccessList handles GET /v1/organizations/{organizationID}/accessControls: Owner (the admins) and
 // Member.
 func (a *API) OrgAccessList(c echo.Context) error {
-	entries, err := a.Store.OrgAccess(c.Request().Context(), actor(c), pathID(c, "organizationID"))
+	entries, err := a.Store.OrgAccess(c.Request().Context(), actor(c), orgPathID(c))
 	if err != nil {
 		return err
 	}
@@ -67,7 +67,7 @@ func (a *API) OrgAccessChange(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := a.Store.ChangeOrgAccess(c.Request().Context(), actor(c), pathID(c, "organizationID"), grants, revokes); err != nil {
+	if err := a.Store.ChangeOrgAccess(c.Request().Context(), actor(c), orgPathID(c), grants, revokes); err != nil {
 		return err
 	}
 	return sendJSON(c, struct{}{})
@@ -93,6 +93,15 @@ func (a *API) TeamAccessChange(c echo.Context) error {
 		return err
 	}
 	return sendJSON(c, struct{}{})
+}
+
+// orgPathID is the path's organizationID; "current" names the key's organization, as in
+// /v1/organizations/current.
+func orgPathID(c echo.Context) string {
+	if id := pathID(c, "organizationID"); id != "current" {
+		return id
+	}
+	return actor(c).OrgID
 }
 
 func decodeRoleGrants(c echo.Context) (grants, revokes []db.RoleGrant, err error) {

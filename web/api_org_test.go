@@ -299,6 +299,11 @@ func TestAPI_AccessControlsAndIdentityRoles(t *testing.T) {
 	var roles []resourceRoleWire
 	orgPath := "/v1/organizations/" + admin.OrgID + "/accessControls"
 	env.Do(nina.Key, "GET", orgPath, nil).want(t, 200, &roles)
+	var current []resourceRoleWire
+	env.Do(nina.Key, "GET", "/v1/organizations/current/accessControls", nil).want(t, 200, &current)
+	if !slices.Equal(identities(current), identities(roles)) {
+		t.Fatalf("current = %q", identities(current))
+	}
 	if got := identities(roles); !slices.Equal(got, []string{"Owner ada@example.com", "Member dina@example.com", "Member nina@example.com", "Member tom@example.com"}) {
 		t.Fatalf("org access = %q", got)
 	}
