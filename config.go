@@ -53,6 +53,10 @@ type config struct {
 	MetricsAddr string
 	// LogFormat is the format of the server's log: logText (the default) or logJSON.
 	LogFormat string
+	// MaxVersions is how many versions of each secret are kept (--max-versions); TrashDays how many
+	// days a deleted secret stays restorable (--trash-days). Zero: db's defaults.
+	MaxVersions int
+	TrashDays   int
 	// envErrs are environment values that did not parse: serve refuses to start with them.
 	envErrs []error
 }
@@ -303,6 +307,16 @@ func serveFlags(fs *flag.FlagSet, cfg *config) {
 		bad("KEYHOLD_SESSION_MAX", cmpErr(err, "must be a positive duration such as 12h"))
 	}
 	fs.DurationVar(&cfg.SessionMax, "session-max", max, "sign out this long after sign-in (env KEYHOLD_SESSION_MAX)")
+	versions, err := strconv.Atoi(envOr("KEYHOLD_MAX_VERSIONS", strconv.Itoa(db.DefaultMaxVersions)))
+	if err != nil || versions <= 0 {
+		bad("KEYHOLD_MAX_VERSIONS", cmpErr(err, "must be a positive whole number"))
+	}
+	fs.IntVar(&cfg.MaxVersions, "max-versions", versions, "versions of each secret to keep, the current one included; older ones are destroyed (env KEYHOLD_MAX_VERSIONS)")
+	trashDays, err := strconv.Atoi(envOr("KEYHOLD_TRASH_DAYS", strconv.Itoa(int(db.DefaultTrashWindow/(24*time.Hour)))))
+	if err != nil || trashDays <= 0 {
+		bad("KEYHOLD_TRASH_DAYS", cmpErr(err, "must be a positive whole number of days"))
+	}
+	fs.IntVar(&cfg.TrashDays, "trash-days", trashDays, "`days` a deleted secret stays restorable under Recently deleted; then it is destroyed (env KEYHOLD_TRASH_DAYS)")
 	if v := envOr("KEYHOLD_TRUSTED_PROXIES", ""); v != "" {
 		if p, err := web.ParseTrustedProxies(v); err == nil {
 			cfg.TrustedProxies = p

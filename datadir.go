@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/keyhold/keyhold/db"
 )
@@ -36,19 +37,27 @@ func requireData(data string) error {
 
 // openPostgresStore opens the PostgreSQL database at the URL loc with the configured master key. With
 // existing, a database keyhold has not set up is refused rather than set up (db.Options.Existing).
-func openPostgresStore(ctx context.Context, loc string, existing bool, log *slog.Logger) (*db.Store, error) {
+func openPostgresStore(ctx context.Context, cfg config, existing bool, log *slog.Logger) (*db.Store, error) {
 	key, err := postgresMasterKey()
 	if err != nil {
 		return nil, err
 	}
-	return db.Open(ctx, loc, db.Options{MasterKey: key, Logger: log, Existing: existing})
+	opt := storeOptions(cfg, key, log)
+	opt.Existing = existing
+	return db.Open(ctx, cfg.Database, opt)
+}
+
+// storeOptions are the db.Options of cfg: the master key, the log, and serve's --max-versions and
+// --trash-days (zero, the defaults, for the other commands).
+func storeOptions(cfg config, key []byte, log *slog.Logger) db.Options {
+	return db.Options{MasterKey: key, Logger: log, MaxVersions: cfg.MaxVersions, TrashWindow: time.Duration(cfg.TrashDays) * 24 * time.Hour}
 }
 
 // createStore is openStore for the commands that may start a deployment: on SQLite it creates the
 // data directory (0700) and, without a configured key, the master key.
 func createStore(ctx context.Context, cfg config, log *slog.Logger) (*db.Store, error) {
 	if cfg.Database != "" {
-		return openPostgresStore(ctx, cfg.Database, false, log)
+		return openPostgresStore(ctx, cfg, false, log)
 	}
 	data := cfg.Data
 	if err := os.MkdirAll(data, 0o700); err != nil {
@@ -58,7 +67,7 @@ func createStore(ctx context.Context, cfg config, log *slog.Logger) (*db.Store, 
 	if err != nil {
 		return nil, err
 	}
-	return db.Open(ctx, filepath.Join(data, db.FileName), db.Options{MasterKey: key, Logger: log})
+	return db.Open(ctx, filepath.Join(data, db.FileName), storeOptions(cfg, key, log))
 }
 
 // openServeStore opens the data for a server (creating it on first start) under the serve lock,
@@ -68,7 +77,7 @@ func createStore(ctx context.Context, cfg config, log *slog.Logger) (*db.Store, 
 // alone (see above).
 func openServeStore(ctx context.Context, cfg config, log *slog.Logger) (*db.Store, func(), error) {
 	if cfg.Database != "" {
-		store, err := openPostgresStore(ctx, cfg.Database, false, log)
+		store, err := openPostgresStore(ctx, cfg, false, log)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -469,7 +469,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 // createStore).
 func openStore(ctx context.Context, cfg config, log *slog.Logger) (*db.Store, error) {
 	if cfg.Database != "" {
-		return openPostgresStore(ctx, cfg.Database, true, log)
+		return openPostgresStore(ctx, cfg, true, log)
 	}
 	data := cfg.Data
 	if err := requireData(data); err != nil {
@@ -479,7 +479,7 @@ func openStore(ctx context.Context, cfg config, log *slog.Logger) (*db.Store, er
 	if err != nil {
 		return nil, err
 	}
-	return db.Open(ctx, filepath.Join(data, db.FileName), db.Options{MasterKey: key, Logger: log})
+	return db.Open(ctx, filepath.Join(data, db.FileName), storeOptions(cfg, key, log))
 }
 
 // serve runs the server until ctx ends, logging to stderr in --log-format.
@@ -492,6 +492,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	if len(cfg.envErrs) > 0 {
 		return cfg.envErrs[0]
+	}
+	if cfg.MaxVersions <= 0 || cfg.TrashDays <= 0 {
+		return usageError{"--max-versions and --trash-days take a positive whole number"}
 	}
 	if cfg.MetricsAddr != "" && cfg.MetricsAddr == cfg.Addr {
 		return usageError{"--metrics-addr must differ from --addr: the metrics are never served on the public listener"}
@@ -510,6 +513,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer closeStore()
+	purgeCtx, stopPurge := context.WithCancel(ctx)
+	purged := make(chan struct{})
+	go func() {
+		defer close(purged)
+		purgeTrash(purgeCtx, store, log)
+	}()
+	defer func() { stopPurge(); <-purged }() // before the store closes
 	var mx *metrics.Metrics
 	if cfg.MetricsAddr != "" {
 		mx = metrics.New(store)
@@ -558,6 +568,30 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// purgeInterval is how often serve destroys the deleted secrets whose trash window has passed.
+const purgeInterval = time.Hour
+
+// purgeTrash runs db.PurgeTrash when serve starts and every purgeInterval until ctx is done. With
+// several instances each does; a secret is destroyed once.
+func purgeTrash(ctx context.Context, store *db.Store, log *slog.Logger) {
+	t := time.NewTicker(purgeInterval)
+	defer t.Stop()
+	for {
+		n, err := store.PurgeTrash(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Warn("purging the trash failed; trying again later", "err", err)
+		case n > 0:
+			log.Info("destroyed deleted secrets whose trash window passed", "secrets", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // newMetricsServer serves mx at /metrics, and nothing else, for --metrics-addr.

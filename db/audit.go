@@ -15,6 +15,8 @@ const (
 	ActionSecretUpdate   = "secret.update"
 	ActionSecretDelete   = "secret.delete"
 	ActionSecretRead     = "secret.read"
+	ActionSecretRestore  = "secret.restore" // out of the trash
+	ActionSecretPurge    = "secret.purge"   // destroyed: from the trash, or when its window passed
 	ActionAccessGrant    = "access.grant"
 	ActionAccessRevoke   = "access.revoke"
 	ActionTeamCreate     = "team.create"

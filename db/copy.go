@@ -171,6 +171,7 @@ var copyOrder = []string{
 	"team_members",
 	"data_keys",
 	"secrets",
+	"secret_versions",
 	"grants",
 	"api_keys",
 	"sessions",
@@ -278,7 +279,7 @@ func pgTables(ctx context.Context, q queryer) (map[string]bool, error) {
 
 // targetEmpty returns CodeConflict, naming the first table in copyOrder that has rows, unless every
 // table keyhold keeps data in is empty or absent (a database never opened by keyhold). meta may hold
-// the master key's check value, which opening the target writes.
+// the master key's check value and the sealing mark (valueADMeta), which opening the target writes.
 func targetEmpty(ctx context.Context, q queryer) error {
 	have, err := pgTables(ctx, q)
 	if err != nil {
@@ -290,7 +291,7 @@ func targetEmpty(ctx context.Context, q queryer) error {
 		}
 		query := `SELECT EXISTS (SELECT 1 FROM ` + t + `)`
 		if t == "meta" {
-			query = `SELECT EXISTS (SELECT 1 FROM meta WHERE key <> 'master_check')`
+			query = `SELECT EXISTS (SELECT 1 FROM meta WHERE key NOT IN ('master_check', '` + valueADMeta + `'))`
 		}
 		var rows bool
 		if err := q.QueryRowContext(ctx, query).Scan(&rows); err != nil {

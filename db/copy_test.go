@@ -372,7 +372,7 @@ func pgTableCount(t testing.TB, loc string) int {
 	return n
 }
 
-var copiedTables = []string{"meta", "orgs", "users", "memberships", "teams", "team_members", "data_keys", "secrets", "grants",
+var copiedTables = []string{"meta", "orgs", "users", "memberships", "teams", "team_members", "data_keys", "secrets", "secret_versions", "grants",
 	"api_keys", "sessions", "login_failures", "invitations", "invitation_teams", "password_resets", "audit_events"}
 
 func copyOptions() db.Options { return db.Options{MasterKey: testMasterKey} }

@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 )
 
@@ -111,7 +112,16 @@ func openWith(aead cipher.AEAD, sealed, ad []byte) ([]byte, error) {
 	return aead.Open(nil, sealed[:n], sealed[n:], ad)
 }
 
-func valueAD(orgID, secretID string) []byte {
+// valueAD is the associated data of a sealed value: it binds the value to its organization, its
+// secret and its version, so a ciphertext moved to another secret, or to another version of its own
+// secret (an old value put back as the current one), does not open.
+func valueAD(orgID, secretID string, version int64) []byte {
+	return []byte("keyhold/v2/secret\x00" + orgID + "\x00" + secretID + "\x00" + strconv.FormatInt(version, 10))
+}
+
+// legacyValueAD is what values sealed before version history bound: organization and secret alone.
+// Opening a database re-seals those values once (resealLegacyValues); nothing opens with it after.
+func legacyValueAD(orgID, secretID string) []byte {
 	return []byte("keyhold/v1/secret\x00" + orgID + "\x00" + secretID)
 }
 
@@ -207,25 +217,89 @@ func (s *Store) dataKey(ctx context.Context, q queryer, id string) (cipher.AEAD,
 	return aead, nil
 }
 
-// seal encrypts a secret's value with its organization's data key, binding org and secret ID. It
-// seals in place when value has room (see sealInPlace): the caller must not use value afterwards.
-func (s *Store) seal(ctx context.Context, q queryer, orgID, secretID string, value []byte) (string, []byte, error) {
+// seal encrypts version version of a secret's value with its organization's data key, binding org,
+// secret ID and version (valueAD). It seals in place when value has room (see sealInPlace): the
+// caller must not use value afterwards.
+func (s *Store) seal(ctx context.Context, q queryer, orgID, secretID string, version int64, value []byte) (string, []byte, error) {
 	keyID, aead, err := s.orgDataKey(ctx, q, orgID)
 	if err != nil {
 		return "", nil, err
 	}
-	return keyID, sealInPlace(aead, value, valueAD(orgID, secretID)), nil
+	return keyID, sealInPlace(aead, value, valueAD(orgID, secretID, version)), nil
 }
 
-// open decrypts a sealed value. A ciphertext moved to another row or altered fails here.
-func (s *Store) open(ctx context.Context, q queryer, orgID, secretID, keyID string, sealed []byte) (string, error) {
-	aead, err := s.dataKey(ctx, q, keyID)
+// open decrypts version version of a sealed value. A ciphertext moved to another row or version, or
+// altered, fails here.
+func (s *Store) open(ctx context.Context, q queryer, orgID, secretID string, version int64, keyID string, sealed []byte) (string, error) {
+	plain, err := s.openBytes(ctx, q, valueAD(orgID, secretID, version), keyID, sealed)
 	if err != nil {
-		return "", err
-	}
-	plain, err := openWith(aead, sealed, valueAD(orgID, secretID))
-	if err != nil {
-		return "", fmt.Errorf("db: secret %s does not decrypt (moved or tampered ciphertext): %w", secretID, err)
+		return "", fmt.Errorf("db: secret %s version %d does not decrypt (moved or tampered ciphertext): %w", secretID, version, err)
 	}
 	return string(plain), nil
+}
+
+// openBytes decrypts sealed with the data key keyID and associated data ad.
+func (s *Store) openBytes(ctx context.Context, q queryer, ad []byte, keyID string, sealed []byte) ([]byte, error) {
+	aead, err := s.dataKey(ctx, q, keyID)
+	if err != nil {
+		return nil, err
+	}
+	return openWith(aead, sealed, ad)
+}
+
+// valueADMeta is the meta key that says every value is sealed with valueAD (version bound).
+const valueADMeta = "value_ad"
+
+// resealLegacyValues seals again, once, the values sealed before version history with legacyValueAD,
+// under the same data key and with valueAD, in one transaction: afterwards every value is bound to its
+// version. It runs when the database is opened, after the migrations and the master key check, and
+// under the migrations' lock; a database that has done it says so in meta.
+func (s *Store) resealLegacyValues(ctx context.Context) error {
+	return s.migrateTx(ctx, func(tx *sql.Tx) error {
+		var done int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM meta WHERE key = ?`, valueADMeta).Scan(&done); err != nil || done > 0 {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT id FROM secrets`)
+		if err != nil {
+			return err
+		}
+		var ids []string
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			var (
+				orgID, keyID string
+				version      int64
+				sealed       []byte
+			)
+			if err := tx.QueryRowContext(ctx, `SELECT org_id, version, data_key_id, sealed FROM secrets WHERE id = ?`, id).
+				Scan(&orgID, &version, &keyID, &sealed); err != nil {
+				return err
+			}
+			plain, err := s.openBytes(ctx, tx, legacyValueAD(orgID, id), keyID, sealed)
+			if err != nil {
+				return fmt.Errorf("db: re-seal secret %s: %w", id, err)
+			}
+			aead, err := s.dataKey(ctx, tx, keyID)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE secrets SET sealed = ? WHERE id = ?`,
+				sealInPlace(aead, plain, valueAD(orgID, id, version)), id); err != nil {
+				return err
+			}
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES (?, '2')`, valueADMeta)
+		return err
+	})
 }

@@ -53,6 +53,12 @@ type Options struct {
 	// password-reset link works (default 24 hours).
 	InvitationTTL time.Duration
 	ResetTTL      time.Duration
+	// MaxVersions is how many versions of a secret are kept, the current one included (default
+	// DefaultMaxVersions); older ones are destroyed when a new one is written.
+	MaxVersions int
+	// TrashWindow is how long a deleted secret can be restored (default DefaultTrashWindow); then
+	// PurgeTrash destroys it.
+	TrashWindow time.Duration
 	// Tuning are the settings of the committer, the audit journal, the caches and the upkeep
 	// (machine.go); zero values are the defaults.
 	Tuning Tuning
@@ -85,6 +91,12 @@ func (o *Options) defaults() {
 	if o.ResetTTL <= 0 {
 		o.ResetTTL = 24 * time.Hour
 	}
+	if o.MaxVersions <= 0 {
+		o.MaxVersions = DefaultMaxVersions
+	}
+	if o.TrashWindow <= 0 {
+		o.TrashWindow = DefaultTrashWindow
+	}
 	o.Tuning.defaults()
 }
 
@@ -104,6 +116,9 @@ type Store struct {
 	hashes    *hashLimiter
 	inviteTTL time.Duration
 	resetTTL  time.Duration
+	// maxVersions and trashWindow are Options.MaxVersions and Options.TrashWindow.
+	maxVersions int64
+	trashWindow time.Duration
 
 	stmts statements
 	// m is the committer, the audit trail's writers, the caches, the disk-health state and the
@@ -127,6 +142,8 @@ type statements struct {
 	insertSecret *sql.Stmt // writer: a new secret
 	insertOwner  *sql.Stmt // writer: its creator's Owner grant
 	updateValue  *sql.Stmt // writer: a secret's new value
+	keepVersion  *sql.Stmt // writer: the value it replaces, into the history
+	trimVersions *sql.Stmt // writer: the versions past the cap
 }
 
 // preparer prepares statements until one fails, and keeps that failure.
@@ -167,6 +184,8 @@ func (s *Store) prepare(ctx context.Context) error {
 		insertSecret: p.prep(s.w, insertSecretSQL),
 		insertOwner:  p.prep(s.w, insertOwnerSQL),
 		updateValue:  p.prep(s.w, updateValueSQL),
+		keepVersion:  p.prep(s.w, keepVersionSQL),
+		trimVersions: p.prep(s.w, trimVersionsSQL),
 	}
 	if p.err != nil {
 		return fmt.Errorf("db: prepare: %w", p.err)
@@ -176,7 +195,7 @@ func (s *Store) prepare(ctx context.Context) error {
 
 func (st statements) close() {
 	closeStmts(st.secretByID, st.revealByID, st.revealByName, st.listSecrets, st.countSecrets, st.apiKey, st.secretByIDW, st.insertSecret,
-		st.insertOwner, st.updateValue)
+		st.insertOwner, st.updateValue, st.keepVersion, st.trimVersions)
 }
 
 // engine is a database keyhold runs on, as Open opens it: its connections, and the few ways the
@@ -219,7 +238,8 @@ func Open(ctx context.Context, loc string, opt Options) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{w: e.w, r: e.r, path: e.path, loc: loc, readTx: e.readTx, log: opt.Logger, now: opt.Now, keys: kr,
-		signIn: opt.SignIn, hashes: newHashLimiter(opt.HashSlots, opt.HashQueueWait), inviteTTL: opt.InvitationTTL, resetTTL: opt.ResetTTL}
+		signIn: opt.SignIn, hashes: newHashLimiter(opt.HashSlots, opt.HashQueueWait), inviteTTL: opt.InvitationTTL, resetTTL: opt.ResetTTL,
+		maxVersions: int64(opt.MaxVersions), trashWindow: opt.TrashWindow}
 	if opt.Existing {
 		var versions int
 		if err := s.w.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations`).Scan(&versions); err != nil || versions == 0 {
@@ -231,10 +251,6 @@ func Open(ctx context.Context, loc string, opt Options) (*Store, error) {
 		}
 	}
 	if err := s.migrate(ctx, e); err != nil {
-		e.close()
-		return nil, err
-	}
-	if err := s.checkMasterKey(ctx); err != nil {
 		e.close()
 		return nil, err
 	}
@@ -325,6 +341,9 @@ func dsn(path string, mode connMode) string {
 		q.Add("_txlock", "immediate")
 		q.Add("_pragma", "wal_autocheckpoint(0)")
 		q.Add("_pragma", "journal_size_limit(67108864)") // a restarted WAL is trimmed to 64 MiB
+		// Zero what a delete frees: a destroyed version's or purged secret's ciphertext leaves the
+		// file (once the WAL is checkpointed), instead of lingering in free pages.
+		q.Add("_pragma", "secure_delete(1)")
 	case connReader:
 		q.Add("_pragma", "query_only(1)")
 	}
@@ -355,6 +374,9 @@ func (s *Store) Ping(ctx context.Context) error {
 	return s.r.PingContext(ctx)
 }
 
+// migrate applies the pending migrations, checks the master key against the database and re-seals
+// values sealed before version history, under the engine's migration lock (PostgreSQL: one instance
+// at a time).
 func (s *Store) migrate(ctx context.Context, e *engine) error {
 	if e.lockMigrations != nil {
 		unlock, err := e.lockMigrations(ctx)
@@ -398,7 +420,12 @@ func (s *Store) migrate(ctx context.Context, e *engine) error {
 			return fmt.Errorf("db: migrate: %w", err)
 		}
 	}
-	return nil
+	// Still under the lock: the master key is checked, then the values sealed before version
+	// history are sealed again, once, by one instance.
+	if err := s.checkMasterKey(ctx); err != nil {
+		return err
+	}
+	return s.resealLegacyValues(ctx)
 }
 
 // migrateTx runs fn in a transaction of its own on the writer connection, before the machine starts.

@@ -16,12 +16,12 @@ func RotateMasterKeyWithHooks(ctx context.Context, dbPath string, oldKey, newKey
 // SealValue seals value as CreateSecret does (the organization's data key, org and secret bound in),
 // for the benchmarks.
 func (s *Store) SealValue(ctx context.Context, orgID, secretID string, value []byte) (keyID string, sealed []byte, err error) {
-	return s.seal(ctx, s.r, orgID, secretID, value)
+	return s.seal(ctx, s.r, orgID, secretID, 1, value)
 }
 
 // OpenValue opens what SealValue sealed, as RevealSecret does, for the benchmarks.
 func (s *Store) OpenValue(ctx context.Context, orgID, secretID, keyID string, sealed []byte) (string, error) {
-	return s.open(ctx, s.r, orgID, secretID, keyID, sealed)
+	return s.open(ctx, s.r, orgID, secretID, 1, keyID, sealed)
 }
 
 // SyncAudit moves journaled read events into the database, as a listing does.
@@ -102,3 +102,13 @@ func (s *Store) LimitPages(extra int) error {
 
 // ProbeDisk runs the probe that looks for space again while the disk is full, once.
 func (s *Store) ProbeDisk() { s.m.probeDisk() }
+
+// SealLegacy seals value as keyhold did before version history (legacyValueAD), under the
+// organization's data key: what resealLegacyValues finds in an older database.
+func (s *Store) SealLegacy(ctx context.Context, orgID, secretID string, value []byte) (keyID string, sealed []byte, err error) {
+	keyID, aead, err := s.orgDataKey(ctx, s.r, orgID)
+	if err != nil {
+		return "", nil, err
+	}
+	return keyID, sealWith(aead, value, legacyValueAD(orgID, secretID)), nil
+}

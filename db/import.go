@@ -135,7 +135,7 @@ func (s *Store) ImportSecrets(ctx context.Context, a Actor, items []ImportItem, 
 				}
 			case ImportUpdate:
 				sec := *st.cur
-				if err := s.updateValueTx(ctx, tx, a, &sec, st.value, now); err != nil {
+				if err := s.updateValueTx(ctx, tx, a, &sec, st.value, now, "imported"); err != nil {
 					return nil, err
 				}
 			}
@@ -239,8 +239,11 @@ func (s *Store) planImport(ctx context.Context, a Actor, items []ImportItem, opt
 		st := &plan[i]
 		if st.outcome == ImportCreate || st.outcome == ImportUpdate {
 			// A copy, sealed in place: the caller's value is left as it was.
-			v := items[i].Value
-			if st.value, err = s.sealValue(ctx, a.OrgID, st.id, append(make([]byte, 0, len(v)+SealOverhead), v...)); err != nil {
+			v, version := items[i].Value, int64(1)
+			if st.cur != nil {
+				version = st.cur.Version + 1 // the plan is checked to hold in the change
+			}
+			if st.value, err = s.sealValue(ctx, a.OrgID, st.id, version, append(make([]byte, 0, len(v)+SealOverhead), v...)); err != nil {
 				return nil, err
 			}
 		}
@@ -398,6 +401,7 @@ func (s *Store) sameValues(ctx context.Context, tx *sql.Tx, orgID string, secs [
 		}
 		type row struct {
 			id, keyID string
+			version   int64
 			sealed    []byte
 		}
 		// Read first, then open: a connection runs one query at a time, and opening may read a data key.
@@ -408,7 +412,7 @@ func (s *Store) sameValues(ctx context.Context, tx *sql.Tx, orgID string, secs [
 		}
 		for rows.Next() {
 			var r row
-			if err := rows.Scan(&r.id, &r.keyID, &r.sealed); err != nil {
+			if err := rows.Scan(&r.id, &r.keyID, &r.version, &r.sealed); err != nil {
 				rows.Close()
 				return nil, err
 			}
@@ -421,7 +425,7 @@ func (s *Store) sameValues(ctx context.Context, tx *sql.Tx, orgID string, secs [
 			return nil, err
 		}
 		for _, r := range got {
-			plain, err := s.open(ctx, tx, orgID, r.id, r.keyID, r.sealed)
+			plain, err := s.open(ctx, tx, orgID, r.id, r.version, r.keyID, r.sealed)
 			if err != nil {
 				return nil, err
 			}
@@ -432,5 +436,5 @@ func (s *Store) sameValues(ctx context.Context, tx *sql.Tx, orgID string, secs [
 }
 
 // sealedByIDSQL selects the sealed values of the secrets of organization ?1 with IDs ?2 … ?(importChunk+1).
-var sealedByIDSQL = `SELECT s.id, s.data_key_id, s.sealed FROM secrets s
+var sealedByIDSQL = `SELECT s.id, s.data_key_id, s.version, s.sealed FROM secrets s
 	WHERE s.org_id = ?1 AND s.id IN (` + placeholders(2, importChunk) + `)`

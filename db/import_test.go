@@ -127,7 +127,7 @@ func TestImport_CreatesAndUpdates(t *testing.T) {
 	}
 	// One event per created or updated item, as CreateSecret and UpdateSecret record them.
 	got := changeEvents(t, raw, admin.OrgID)[len(before):]
-	if want := []string{"secret.create API_TOKEN", "secret.update DB_PASSWORD version 2"}; strings.Join(got, "|") != strings.Join(want, "|") {
+	if want := []string{"secret.create API_TOKEN", "secret.update DB_PASSWORD version 2, imported"}; strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("events %q, want %q", got, want)
 	}
 }

@@ -136,6 +136,12 @@ const (
 		VALUES (?, 'user', ?, 'owner', ?, ?)`
 	updateValueSQL = `UPDATE secrets SET data_key_id = ?, sealed = ?, value_size = ?, version = version + 1,
 		updated_by = ?, updated_at = ? WHERE id = ?`
+	// keepVersionSQL copies a secret's current value, sealed as it is, into its history, before a new
+	// value replaces it.
+	keepVersionSQL = `INSERT INTO secret_versions (secret_id, version, data_key_id, value_size, set_by, set_at, sealed)
+		SELECT id, version, data_key_id, value_size, updated_by, updated_at, sealed FROM secrets WHERE id = ?`
+	// trimVersionsSQL destroys the versions of secret ?1 up to ?2: those past the cap.
+	trimVersionsSQL = `DELETE FROM secret_versions WHERE secret_id = ?1 AND version <= ?2`
 )
 
 // CreateSecret seals value and stores it under name in the actor's organization, with the actor as
@@ -152,7 +158,7 @@ func (s *Store) CreateSecret(ctx context.Context, a Actor, name string, value []
 	id := newID()
 	now := s.now()
 	// Sealed before the transaction: the writer connection is held for the writes alone.
-	v, err := s.sealValue(ctx, a.OrgID, id, value)
+	v, err := s.sealValue(ctx, a.OrgID, id, 1, value)
 	if err != nil {
 		return nil, err
 	}
@@ -163,20 +169,49 @@ func (s *Store) CreateSecret(ctx context.Context, a Actor, name string, value []
 
 // sealedValue is a secret's value sealed for its row, before the transaction that stores it.
 type sealedValue struct {
-	keyID  string
-	sealed []byte
-	size   int // the value's length
+	keyID   string
+	sealed  []byte
+	size    int   // the value's length
+	version int64 // the version it is sealed as
 }
 
-// sealValue seals value for the secret id of organization orgID (see seal: in place when value has
-// room).
-func (s *Store) sealValue(ctx context.Context, orgID, id string, value []byte) (sealedValue, error) {
+// sealValue seals value as version version of the secret id of organization orgID (see seal: in
+// place when value has room).
+func (s *Store) sealValue(ctx context.Context, orgID, id string, version int64, value []byte) (sealedValue, error) {
 	size := len(value)
-	keyID, sealed, err := s.seal(ctx, s.r, orgID, id, value)
+	keyID, sealed, err := s.seal(ctx, s.r, orgID, id, version, value)
 	if err != nil {
 		return sealedValue{}, fmt.Errorf("db: seal secret: %w", err)
 	}
-	return sealedValue{keyID: keyID, sealed: sealed, size: size}, nil
+	return sealedValue{keyID: keyID, sealed: sealed, size: size, version: version}, nil
+}
+
+// sealedAs returns v sealed as version version of secret id: v itself, or, when the secret moved on
+// between sealing and the change (an update that named no version), v opened and sealed again.
+func (s *Store) sealedAs(ctx context.Context, q queryer, orgID, id string, v sealedValue, version int64) (sealedValue, error) {
+	if v.version == version {
+		return v, nil
+	}
+	plain, err := s.openBytes(ctx, q, valueAD(orgID, id, v.version), v.keyID, v.sealed)
+	if err != nil {
+		return sealedValue{}, fmt.Errorf("db: re-seal secret %s: %w", id, err)
+	}
+	keyID, sealed, err := s.seal(ctx, q, orgID, id, version, plain)
+	if err != nil {
+		return sealedValue{}, err
+	}
+	return sealedValue{keyID: keyID, sealed: sealed, size: v.size, version: version}, nil
+}
+
+// nextVersion is the version the next value of secret id of organization orgID will have, as far as
+// the read pool knows (1 for a secret it cannot find: the change will refuse it anyway).
+func (s *Store) nextVersion(ctx context.Context, orgID, id string) (int64, error) {
+	var v int64
+	err := s.r.QueryRowContext(ctx, `SELECT version FROM secrets WHERE id = ? AND org_id = ?`, id, orgID).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 1, nil
+	}
+	return v + 1, err
 }
 
 // insertSecretTx stores a new secret id named name in the actor's organization, with the actor as its
@@ -210,9 +245,16 @@ func (s *Store) UpdateSecret(ctx context.Context, a Actor, id string, value []by
 		return nil, err
 	}
 	now := s.now()
-	// Sealed before the transaction, under the organization's data key: a secret lives in the
-	// actor's organization or is not found.
-	v, err := s.sealValue(ctx, a.OrgID, id, value)
+	// Sealed before the transaction, under the organization's data key (a secret lives in the
+	// actor's organization or is not found), as the version it will be.
+	next := version + 1
+	if version == 0 {
+		var err error
+		if next, err = s.nextVersion(ctx, a.OrgID, id); err != nil {
+			return nil, err
+		}
+	}
+	v, err := s.sealValue(ctx, a.OrgID, id, next, value)
 	if err != nil {
 		return nil, err
 	}
@@ -225,25 +267,45 @@ func (s *Store) UpdateSecret(ctx context.Context, a Actor, id string, value []by
 			return nil, Errorf(CodeForbidden, "Only Owners can change %s.", sec.Name)
 		}
 		if version != 0 && version != sec.Version {
-			return nil, Errorf(CodeConflict, "%s was changed by %s at %s — reload to see the latest.",
-				sec.Name, sec.UpdatedBy.Name, sec.UpdatedAt.Format("2006-01-02 15:04:05 UTC"))
+			return nil, staleVersion(sec)
 		}
-		if err := s.updateValueTx(ctx, tx, a, sec, v, now); err != nil {
+		if err := s.updateValueTx(ctx, tx, a, sec, v, now, ""); err != nil {
 			return nil, err
 		}
 		return sec, nil
 	})
 }
 
-// updateValueTx stores sec's new value and records it, and brings sec up to date. The caller has
-// checked that the actor is an Owner of sec and that sec is current.
-func (s *Store) updateValueTx(ctx context.Context, tx *sql.Tx, a Actor, sec *Secret, v sealedValue, now time.Time) error {
+// staleVersion is the refusal of a change made from a copy of sec older than its current version.
+func staleVersion(sec *Secret) error {
+	return Errorf(CodeConflict, "%s was changed by %s at %s — reload to see the latest.",
+		sec.Name, sec.UpdatedBy.Name, sec.UpdatedAt.Format("2006-01-02 15:04:05 UTC"))
+}
+
+// updateValueTx stores sec's new value as its next version, keeping the value it replaces in the
+// history and destroying the versions past the cap, records it, and brings sec up to date. The caller
+// has checked that the actor is an Owner of sec and that sec is current. detail, when set, is the
+// event's detail after the version ("restored from version 3").
+func (s *Store) updateValueTx(ctx context.Context, tx *sql.Tx, a Actor, sec *Secret, v sealedValue, now time.Time, detail string) error {
+	v, err := s.sealedAs(ctx, tx, sec.OrgID, sec.ID, v, sec.Version+1)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.StmtContext(ctx, s.stmts.keepVersion).ExecContext(ctx, sec.ID); err != nil {
+		return err
+	}
 	if _, err := tx.StmtContext(ctx, s.stmts.updateValue).ExecContext(ctx, v.keyID, v.sealed, v.size, a.UserID, ms(now), sec.ID); err != nil {
 		return err
 	}
 	sec.Version++
-	if err := s.recordTx(ctx, tx, a, now, Event{Action: ActionSecretUpdate, SecretID: sec.ID, SecretName: sec.Name,
-		Detail: fmt.Sprintf("version %d", sec.Version)}); err != nil {
+	if _, err := tx.StmtContext(ctx, s.stmts.trimVersions).ExecContext(ctx, sec.ID, sec.Version-s.maxVersions); err != nil {
+		return err
+	}
+	ev := Event{Action: ActionSecretUpdate, SecretID: sec.ID, SecretName: sec.Name, Detail: fmt.Sprintf("version %d", sec.Version)}
+	if detail != "" {
+		ev.Detail += ", " + detail
+	}
+	if err := s.recordTx(ctx, tx, a, now, ev); err != nil {
 		return err
 	}
 	sec.Size, sec.UpdatedBy, sec.UpdatedAt = v.size, UserRef{ID: a.UserID, Email: a.Email, Name: a.Name}, fromMS(ms(now))
@@ -324,7 +386,7 @@ func (s *Store) SecretByName(ctx context.Context, a Actor, name string) (*Secret
 }
 
 func (s *Store) reveal(ctx context.Context, a Actor, sec *Secret) (*Secret, error) {
-	value, err := s.open(ctx, s.r, sec.OrgID, sec.ID, sec.dataKeyID, sec.sealed)
+	value, err := s.open(ctx, s.r, sec.OrgID, sec.ID, sec.Version, sec.dataKeyID, sec.sealed)
 	if err != nil {
 		return nil, err
 	}

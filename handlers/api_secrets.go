@@ -53,8 +53,12 @@ func (a *API) SecretCreate(c echo.Context) error {
 	return sendJSON(c, newSecretJSON(sec, false)) // 200, not 201: compatible clients decode 200 only
 }
 
-// SecretGet handles GET /v1/secrets/{secretID}: the secret with its value, once the read is audited.
+// SecretGet handles GET /v1/secrets/{secretID}: the secret with its value, once the read is audited;
+// with ?version=N, that version of it (secretVersionGet).
 func (a *API) SecretGet(c echo.Context) error {
+	if c.QueryParams().Has("version") {
+		return a.secretVersionGet(c)
+	}
 	sec, err := a.Store.RevealSecret(c.Request().Context(), actor(c), pathID(c, "secretID"))
 	if err != nil {
 		return err

@@ -27,6 +27,8 @@ var auditActions = []views.Option{
 	{Value: db.ActionSecretUpdate, Label: "Changed value"},
 	{Value: db.ActionSecretDelete, Label: "Deleted secret"},
 	{Value: db.ActionSecretRead, Label: "Read value"},
+	{Value: db.ActionSecretRestore, Label: "Restored secret"},
+	{Value: db.ActionSecretPurge, Label: "Destroyed secret"},
 	{Value: db.ActionAccessGrant, Label: "Granted access"},
 	{Value: db.ActionAccessRevoke, Label: "Revoked access"},
 	{Value: db.ActionMemberAdd, Label: "Member added"},

@@ -163,11 +163,11 @@ func (p *Pages) MemberRemoveConfirm(c echo.Context) error {
 	a := actor(c)
 	r, err := p.Store.PreviewRemoveMember(c.Request().Context(), a, c.Param("id"))
 	if db.ErrorCode(err) == db.CodeConflict {
-		return render(c, http.StatusConflict, views.RemoveMemberDialog(memberRemoveProps(a, r, err)))
+		return render(c, http.StatusConflict, views.RemoveMemberDialog(memberRemoveProps(a, r, err, p.trashDays())))
 	} else if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.RemoveMemberDialog(memberRemoveProps(a, r, nil)))
+	return render(c, http.StatusOK, views.RemoveMemberDialog(memberRemoveProps(a, r, nil, p.trashDays())))
 }
 
 // MemberRemove handles DELETE /members/:id: the member leaves the organization, and secrets left
@@ -176,7 +176,7 @@ func (p *Pages) MemberRemove(c echo.Context) error {
 	a := actor(c)
 	r, err := p.Store.RemoveMember(c.Request().Context(), a, c.Param("id"))
 	if db.ErrorCode(err) == db.CodeConflict {
-		return render(c, http.StatusConflict, views.RemoveMemberDialog(memberRemoveProps(a, r, err)))
+		return render(c, http.StatusConflict, views.RemoveMemberDialog(memberRemoveProps(a, r, err, p.trashDays())))
 	} else if err != nil {
 		return err
 	}
@@ -188,8 +188,8 @@ func (p *Pages) MemberRemove(c echo.Context) error {
 
 // memberRemoveProps fills the Remove dialog from what the removal did or would do, with the refusal
 // refused when there is one.
-func memberRemoveProps(a db.Actor, r *db.MemberRemoval, refused error) views.MemberRemove {
-	props := views.MemberRemove{Person: person(r.Member.User), You: r.Member.ID == a.UserID, Secrets: secretNames(r.Deleted)}
+func memberRemoveProps(a db.Actor, r *db.MemberRemoval, refused error, trashDays int) views.MemberRemove {
+	props := views.MemberRemove{Person: person(r.Member.User), You: r.Member.ID == a.UserID, Secrets: secretNames(r.Deleted), TrashDays: trashDays}
 	if refused != nil {
 		props.Err = db.ErrorMessage(refused)
 	}

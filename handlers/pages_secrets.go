@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -112,8 +113,8 @@ func (p *Pages) SecretUpdate(c echo.Context) error {
 			return gerr
 		}
 		props := editProps(cur)
-		props.Version = version // keep the stale version: the user must reload to see the latest
-		props.Err = db.ErrorMessage(err)
+		props.Version = version // keep the stale version: Load latest moves to the current one
+		props.Err, props.Stale = db.ErrorMessage(err), code == db.CodeConflict
 		if code != db.CodeTooLarge {
 			props.Value = value
 		}
@@ -122,6 +123,21 @@ func (p *Pages) SecretUpdate(c echo.Context) error {
 		return err
 	}
 	return notify(c, "secrets-changed", "Updated "+sec.Name+".")
+}
+
+// SecretLatest handles POST /secrets/:id/latest, Load latest in an Edit dialog refused as stale: the
+// dialog at the secret's current version, saying who set it and when, with the value the user typed
+// kept, so that Update now saves it over that version deliberately.
+func (p *Pages) SecretLatest(c echo.Context) error {
+	sec, err := p.Store.SecretByID(c.Request().Context(), actor(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	props := editProps(sec)
+	props.Value = c.FormValue("value")
+	props.Notice = fmt.Sprintf("Loaded version %d, set by %s %s. Your text is kept: Update saves it as version %d.",
+		sec.Version, sec.UpdatedBy.Name, sec.UpdatedAt.UTC().Format("on 2006-01-02 at 15:04 UTC"), sec.Version+1)
+	return render(c, http.StatusOK, views.EditSecretDialog(props))
 }
 
 // SecretDeleteConfirm handles GET /secrets/:id/delete: the confirmation dialog (Owners only).
@@ -133,7 +149,7 @@ func (p *Pages) SecretDeleteConfirm(c echo.Context) error {
 	if !sec.Access.CanEdit() {
 		return db.Errorf(db.CodeForbidden, "Only Owners can delete %s.", sec.Name)
 	}
-	return render(c, http.StatusOK, views.DeleteSecretDialog(views.SecretDelete{ID: sec.ID, Name: sec.Name}))
+	return render(c, http.StatusOK, views.DeleteSecretDialog(views.SecretDelete{ID: sec.ID, Name: sec.Name, TrashDays: p.trashDays()}))
 }
 
 // SecretDelete handles DELETE /secrets/:id.

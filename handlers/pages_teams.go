@@ -134,7 +134,7 @@ func (p *Pages) TeamMemberRemoveConfirm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	props, err := teamRemoveProps(v)
+	props, err := teamRemoveProps(v, p.trashDays())
 	if err != nil {
 		return err
 	}
@@ -147,7 +147,7 @@ func (p *Pages) TeamMemberRemove(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	confirm, err := teamRemoveProps(v) // not in the team: the change removed nobody, so changed nothing
+	confirm, err := teamRemoveProps(v, p.trashDays()) // not in the team: the change removed nobody, so changed nothing
 	if err != nil {
 		return err
 	}
@@ -163,7 +163,7 @@ func (p *Pages) TeamDeleteConfirm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.TeamConfirmDialog(views.TeamConfirm{TeamID: v.Team.ID, TeamName: v.Team.Name, Secrets: secretNames(v.Deleted)}))
+	return render(c, http.StatusOK, views.TeamConfirmDialog(views.TeamConfirm{TeamID: v.Team.ID, TeamName: v.Team.Name, Secrets: secretNames(v.Deleted), TrashDays: p.trashDays()}))
 }
 
 // TeamDelete handles DELETE /teams/:id: the team, its grants and the secrets left with no Owner go in
@@ -185,12 +185,12 @@ func teamMembersProps(v *db.TeamView) views.TeamMembersProps {
 // teamRemoveProps fills the confirmation of taking a member out of a team from the change's view (or
 // its preview's): the member it removed and the secrets it deleted. A change that removed nobody
 // named someone not in the team: CodeNotFound.
-func teamRemoveProps(v *db.TeamView) (views.TeamConfirm, error) {
+func teamRemoveProps(v *db.TeamView, trashDays int) (views.TeamConfirm, error) {
 	if len(v.Removed) == 0 {
 		return views.TeamConfirm{}, db.Errorf(db.CodeNotFound, "%s has no such member.", v.Team.Name)
 	}
 	m := v.Removed[0]
-	return views.TeamConfirm{TeamID: v.Team.ID, TeamName: v.Team.Name, Member: views.Person{ID: m.ID, Name: m.Name, Email: m.Email}, Secrets: secretNames(v.Deleted)}, nil
+	return views.TeamConfirm{TeamID: v.Team.ID, TeamName: v.Team.Name, Member: views.Person{ID: m.ID, Name: m.Name, Email: m.Email}, Secrets: secretNames(v.Deleted), TrashDays: trashDays}, nil
 }
 
 func people(us []db.UserRef) []views.Person {

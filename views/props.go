@@ -154,6 +154,12 @@ type SecretEdit struct {
 	// Err is shown in the dialog's error box when not empty, e.g. a stale
 	// edit message.
 	Err string
+	// Stale says the secret changed since the dialog was opened: the error
+	// box offers Load latest (POST /secrets/{id}/latest), which keeps what
+	// was typed.
+	Stale bool
+	// Notice is shown above the value after Load latest.
+	Notice string
 }
 
 // SecretDelete fills the Delete dialog.
@@ -162,6 +168,8 @@ type SecretDelete struct {
 	ID string
 	// Name is the secret's name.
 	Name string
+	// TrashDays is how many days the deleted secret can be restored.
+	TrashDays int
 	// Err is shown in the dialog's error box when not empty.
 	Err string
 }

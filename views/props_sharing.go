@@ -96,6 +96,8 @@ type MemberRemove struct {
 	// Secrets names the secrets that will be deleted because the member is
 	// their last Owner.
 	Secrets []string
+	// TrashDays is how many days the deleted secrets can be restored.
+	TrashDays int
 	// You is true when admins remove themselves.
 	You bool
 	// Err is shown instead of the Remove button when the removal is refused
@@ -172,6 +174,8 @@ type TeamConfirm struct {
 	// Secrets names the secrets the change will delete because no Owner
 	// user would be left.
 	Secrets []string
+	// TrashDays is how many days the deleted secrets can be restored.
+	TrashDays int
 	// Err is shown in the dialog's error box when not empty.
 	Err string
 }

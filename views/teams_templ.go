@@ -1083,12 +1083,12 @@ func TeamConfirmDialog(p TeamConfirm) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		if p.Member.ID != "" {
-			templ_7745c5c3_Err = doomedSecrets(p.Secrets, "because no Owner would be left").Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = doomedSecrets(p.Secrets, "because no Owner would be left", p.TrashDays).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 		} else {
-			templ_7745c5c3_Err = doomedSecrets(p.Secrets, "because the team is their only Owner").Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = doomedSecrets(p.Secrets, "because the team is their only Owner", p.TrashDays).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

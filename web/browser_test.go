@@ -756,6 +756,23 @@ func TestBrowser_StaleEditRefused(t *testing.T) {
 	if v := ts.SecretValue(t, ada, sec.ID); v != "bob's value" {
 		t.Errorf("stored value %q after a second Update, want Bob's value", v)
 	}
+
+	// Load latest: who changed it, Ada's text kept; Update then saves it over Bob's version.
+	b.click(`#dialog .stale-actions button`)
+	b.waitVisible("#dialog .notice")
+	if got := b.text("#dialog .notice"); !strings.Contains(got, "Loaded version 2, set by Bob Example") {
+		t.Errorf("notice %q", got)
+	}
+	if got := b.value("#secret-value"); got != "ada's value" {
+		t.Errorf("Load latest lost what Ada typed: %q", got)
+	}
+	b.shot("edit-load-latest")
+	b.click(`#dialog button[type="submit"]`)
+	b.waitFor("the dialog closed", dialogClosed)
+	b.waitToast("Updated API_TOKEN.")
+	if v := ts.SecretValue(t, ada, sec.ID); v != "ada's value" {
+		t.Errorf("stored value %q after Load latest and Update, want Ada's", v)
+	}
 }
 
 func TestBrowser_Delete(t *testing.T) {

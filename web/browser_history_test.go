@@ -1,0 +1,113 @@
+package web_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/keyhold/keyhold/web/webtest"
+)
+
+// TestBrowser_HistoryRestore: two versions; reveal and hide the first; restore it; the history then
+// shows three, the newest holding the first value.
+func TestBrowser_HistoryRestore(t *testing.T) {
+	ts := webtest.New(t)
+	ada := ts.SeedOrg(t, "Acme", "ada@example.com")
+	sec := ts.SeedSecret(t, ada, "API_TOKEN", "first-value")
+	if _, err := ts.Store.UpdateSecret(context.Background(), ada, sec.ID, []byte("second-value"), 1); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowserTab(t, ts)
+	b.openAs("ada@example.com")
+
+	b.click(`button[aria-label="History of API_TOKEN"]`)
+	b.waitFor("the History dialog", dialogOpen)
+	if got := b.text("#dialog-title"); got != "History of API_TOKEN" {
+		t.Errorf("dialog title %q", got)
+	}
+	if n := evalJS[int](b, `document.querySelectorAll("#dialog tbody.history-version").length`); n != 2 {
+		t.Fatalf("%d versions listed, want 2", n)
+	}
+	if got := evalJS[string](b, `document.querySelector("#dialog").textContent`); containsAny(got, "first-value", "second-value") {
+		t.Fatal("the History dialog shows a value before Reveal")
+	}
+	b.click(`#dialog button[aria-label="Reveal version 1"]`)
+	b.waitVisible("#version-1-value textarea")
+	if got := b.value("#version-1-value textarea"); got != "first-value" {
+		t.Errorf("version 1 reads %q", got)
+	}
+	b.shot("history-revealed")
+	b.click(`#version-1-value button[hx-get$="/hidden"]`)
+	b.waitFor("version 1 hidden again", `!document.querySelector("#version-1-value textarea")`)
+
+	b.click(`#dialog button[aria-label="Restore version 1"]`)
+	b.waitFor("the dialog closed", dialogClosed)
+	b.waitToast("Restored version 1 of API_TOKEN as version 3.")
+	if v := ts.SecretValue(t, ada, sec.ID); v != "first-value" {
+		t.Errorf("current value %q after restoring version 1", v)
+	}
+	b.click(`button[aria-label="History of API_TOKEN"]`)
+	b.waitFor("the History dialog", dialogOpen)
+	b.waitFor("three versions", `document.querySelectorAll("#dialog tbody.history-version").length === 3`)
+	b.shot("history")
+}
+
+// TestBrowser_TrashRestoreUnderNewName: a deleted secret whose name was taken since is restored under
+// a new name from Recently deleted; another is deleted for good with Delete now.
+func TestBrowser_TrashRestoreUnderNewName(t *testing.T) {
+	ts := webtest.New(t)
+	ada := ts.SeedOrg(t, "Acme", "ada@example.com")
+	old := ts.SeedSecret(t, ada, "API_TOKEN", "old-value")
+	gone := ts.SeedSecret(t, ada, "SCRATCH", "scratch")
+	b := newBrowserTab(t, ts)
+	b.openAs("ada@example.com")
+
+	b.click(`button[aria-label="Delete API_TOKEN"]`)
+	b.waitFor("the confirmation", dialogOpen)
+	if got := b.text("#dialog-desc"); !containsAny(got, "restore it from Recently deleted for 30 days") {
+		t.Errorf("the confirmation says %q", got)
+	}
+	b.click(`#dialog .btn-danger`)
+	b.waitToast("Deleted API_TOKEN.")
+	if _, err := ts.Store.DeleteSecret(context.Background(), ada, gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	ts.SeedSecret(t, ada, "API_TOKEN", "the new one")
+
+	if got := b.text(`a[href="/secrets/trash"]`); got != "Recently deleted" {
+		t.Errorf("the Secrets page links to the trash as %q", got)
+	}
+	b.navigate("/secrets/trash")
+	b.waitFor("Recently deleted", `!!document.querySelector("#trash-table table")`)
+	b.shot("trash")
+	b.click(`button[aria-label="Restore API_TOKEN"]`)
+	b.waitFor("the rename dialog", dialogOpen)
+	b.wantFocus("restore-name", "the name field")
+	b.typeInto("#restore-name", "OLD_API_TOKEN")
+	b.click(`#dialog button[type="submit"]`)
+	b.waitToast("Restored OLD_API_TOKEN.")
+	b.waitFor("the row gone", `!Array.from(document.querySelectorAll("#trash-table .secret-name"), e => e.textContent).includes("API_TOKEN")`)
+	if got := ts.SecretValue(t, ada, old.ID); got != "old-value" {
+		t.Errorf("restored value %q", got)
+	}
+
+	b.click(`button[aria-label="Delete SCRATCH now"]`)
+	b.waitFor("the confirmation", dialogOpen)
+	b.waitFor("the focus on Cancel", `document.activeElement && document.activeElement.textContent.trim() === "Cancel"`)
+	b.click(`#dialog .btn-danger`)
+	b.waitToast("Destroyed SCRATCH for good.")
+	b.waitFor("the empty trash", `!!document.querySelector("#trash-table .empty-state")`)
+	if _, err := ts.Store.RestoreSecret(context.Background(), ada, gone.ID, ""); err == nil {
+		t.Error("a destroyed secret was restored")
+	}
+}
+
+// containsAny reports whether s contains any of subs.
+func containsAny(s string, subs ...string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}
