@@ -194,6 +194,17 @@ func (e *apiError) Error() string { return e.message }
 // retries as apiClient says. Its errors are clientErrors, or *apiError for a refusal, for the caller
 // to word (explain).
 func (c *apiClient) call(ctx context.Context, method, path string, body, out any) error {
+	return c.callWith(ctx, method, path, callOptions{}, body, out)
+}
+
+// callOptions are what a few calls need besides a body: the ETag of the 200 answer (the version a
+// change made).
+type callOptions struct {
+	etag *string
+}
+
+// callWith is call with options.
+func (c *apiClient) callWith(ctx context.Context, method, path string, opts callOptions, body, out any) error {
 	var payload []byte
 	if body != nil {
 		var err error
@@ -204,7 +215,7 @@ func (c *apiClient) call(ctx context.Context, method, path string, body, out any
 	}
 	read := method == http.MethodGet
 	for attempt := 1; ; attempt++ {
-		raw, err := c.once(ctx, method, path, payload)
+		raw, err := c.once(ctx, method, path, payload, opts)
 		last := attempt == clientAttempts
 		var wait time.Duration
 		var ae *apiError
@@ -276,7 +287,7 @@ func (c *apiClient) call(ctx context.Context, method, path string, body, out any
 
 // once sends one request and returns the body of a 200 answer, an *apiError for any other answer, or
 // the transport's error.
-func (c *apiClient) once(ctx context.Context, method, path string, payload []byte) ([]byte, error) {
+func (c *apiClient) once(ctx context.Context, method, path string, payload []byte, opts callOptions) ([]byte, error) {
 	var body io.Reader
 	if payload != nil {
 		body = bytes.NewReader(payload)
@@ -308,6 +319,9 @@ func (c *apiClient) once(ctx context.Context, method, path string, payload []byt
 	if resp.StatusCode == http.StatusOK {
 		if !isJSON {
 			return nil, clientErrorf("%s answered %s %s with %q, not JSON: is it keyhold's address?", c.base, method, pathOnly(path), mt)
+		}
+		if opts.etag != nil {
+			*opts.etag = resp.Header.Get("ETag")
 		}
 		return raw, nil
 	}
@@ -550,15 +564,22 @@ func parseClientArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 type getOptions struct {
 	cc              clientConfig
 	newline, asJSON bool
+	version         int64 // 0: the current value
 }
 
 func (o *getOptions) register(fs *flag.FlagSet) {
 	clientFlags(fs, &o.cc)
 	fs.BoolVar(&o.newline, "newline", false, "end the value with a newline")
 	fs.BoolVar(&o.asJSON, "json", false, "print the API's object for the secret (with its value)")
+	fs.Func("version", "print version `N` of the value instead of the current one (keyhold history NAME lists them; earlier versions are for Owners)", func(s string) error {
+		n, err := parseVersion(s)
+		o.version = n
+		return err
+	})
 }
 
-// clientGet is keyhold get NAME: the value exactly as stored, without a newline unless --newline.
+// clientGet is keyhold get NAME [--version N]: the value exactly as stored, without a newline unless
+// --newline.
 func clientGet(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var o getOptions
 	fs := flag.NewFlagSet("get", flag.ContinueOnError)
@@ -574,10 +595,17 @@ func clientGet(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	raw, value, err := c.fetchSecret(ctx, pos[0])
+	var raw json.RawMessage
+	var value string
+	if o.version > 0 {
+		raw, value, err = c.fetchVersion(ctx, pos[0], o.version)
+	} else {
+		raw, value, err = c.fetchSecret(ctx, pos[0])
+	}
 	if err != nil {
 		return err
 	}
+	defer clear(raw)
 	if o.asJSON {
 		_, err = stdout.Write(append(raw, '\n'))
 		return err

@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -25,6 +26,7 @@ import (
 	"time"
 
 	"github.com/keyhold/keyhold/db"
+	"github.com/keyhold/keyhold/db/dbtest"
 	"github.com/keyhold/keyhold/web"
 	"github.com/keyhold/keyhold/web/webtest"
 )
@@ -39,7 +41,26 @@ type clientFixture struct {
 
 func newClientFixture(t *testing.T, cfg web.Config) *clientFixture {
 	t.Helper()
-	ts := webtest.NewConfig(t, cfg)
+	return newClientFixtureOn(t, webtest.NewConfig(t, cfg))
+}
+
+// eachBackend runs body as a subtest against a fixture on each database backend: SQLite, and
+// PostgreSQL when KEYHOLD_TEST_DATABASE_URL names a server (scripts/pg-test-server.sh). The root
+// package's tests run once, on SQLite, otherwise.
+func eachBackend(t *testing.T, body func(t *testing.T, f *clientFixture)) {
+	for _, b := range dbtest.Backends() {
+		t.Run(string(b), func(t *testing.T) {
+			loc := filepath.Join(t.TempDir(), db.FileName)
+			if b == dbtest.Postgres {
+				loc = dbtest.PostgresDatabase(t)
+			}
+			body(t, newClientFixtureOn(t, webtest.NewAt(t, loc, web.Config{}, db.Options{})))
+		})
+	}
+}
+
+func newClientFixtureOn(t *testing.T, ts *webtest.Server) *clientFixture {
+	t.Helper()
 	f := &clientFixture{ts: ts, ada: ts.SeedOrg(t, "Acme", "ada@example.com")}
 	f.key = f.apiKey(t, f.ada)
 	f.use(t, ts.URL, f.key)
@@ -760,4 +781,270 @@ func TestRun_ChildEnv(t *testing.T) {
 			t.Errorf("validEnvName(%q) = %v", name, !ok)
 		}
 	}
+}
+
+// TestClient_History: get --version N, history and history restore against a real server: an
+// Owner reads and restores earlier versions, a Reader sees the list and the current value only,
+// another organization's key sees nothing; every refusal is one line without a value, exit 1.
+func TestClient_History(t *testing.T) {
+	eachBackend(t, func(t *testing.T, f *clientFixture) {
+		ctx := context.Background()
+		sec := f.ts.SeedSecret(t, f.ada, "API_TOKEN", "first-value")
+		for _, v := range []string{"second-value", multiLine} {
+			if _, err := f.ts.Store.UpdateSecret(ctx, f.ada, sec.ID, []byte(v), 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		values := []string{"first-value", "second-value", multiLine}
+
+		for n, want := range values {
+			if code, out, errOut := kh(t, "", "get", "API_TOKEN", "--version", strconv.Itoa(n+1)); code != 0 || out != want || errOut != "" {
+				t.Fatalf("get --version %d: %d %q %q", n+1, code, out, errOut)
+			}
+		}
+		if code, out, _ := kh(t, "", "get", "--version", "2", "API_TOKEN", "--newline"); code != 0 || out != "second-value\n" {
+			t.Fatalf("get --version 2 --newline: %d %q", code, out)
+		}
+		code, out, _ := kh(t, "", "get", "API_TOKEN", "--version", "1", "--json")
+		var obj map[string]any
+		if err := json.Unmarshal([]byte(out), &obj); code != 0 || err != nil || obj["value"] != "first-value" || obj["secretID"] != sec.ID || obj["lastUpdatedBy"] != f.ada.UserID {
+			t.Fatalf("get --version 1 --json: %d %q (%v)", code, out, err)
+		}
+
+		// The table: newest first, the current one marked, who by email, when, the size; no value.
+		code, out, errOut := kh(t, "", "history", "API_TOKEN")
+		lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+		row := func(version string, size int) *regexp.Regexp {
+			return regexp.MustCompile(`^` + regexp.QuoteMeta(version) + ` +ada@example\.com +\d{4}-\d\d-\d\d \d\d:\d\d UTC +` + strconv.Itoa(size) + ` B$`)
+		}
+		if code != 0 || errOut != "" || len(lines) != 4 || !regexp.MustCompile(`^VERSION +SET BY +SET AT +SIZE$`).MatchString(lines[0]) ||
+			!row("3 (current)", len(multiLine)).MatchString(lines[1]) || !row("2", len("second-value")).MatchString(lines[2]) || !row("1", len("first-value")).MatchString(lines[3]) {
+			t.Fatalf("history: %d %q %q", code, out, errOut)
+		}
+		for _, v := range values {
+			if strings.Contains(out, v) {
+				t.Fatalf("history shows a value: %q", out)
+			}
+		}
+		code, out, _ = kh(t, "", "history", "--json", "API_TOKEN")
+		var h apiVersions
+		if err := json.Unmarshal([]byte(out), &h); code != 0 || err != nil || h.SecretID != sec.ID || len(h.Versions) != 3 || !h.Versions[0].Current || h.Versions[2].Version != 1 || h.Versions[2].CreatedBy != f.ada.UserID {
+			t.Fatalf("history --json: %d %q (%v)", code, out, err)
+		}
+
+		// Restore: version 1's value becomes version 4.
+		if code, out, errOut := kh(t, "", "history", "restore", "API_TOKEN", "1"); code != 0 || out != "API_TOKEN: version 1 restored as version 4\n" || errOut != "" {
+			t.Fatalf("history restore: %d %q %q", code, out, errOut)
+		}
+		if code, out, _ := kh(t, "", "get", "API_TOKEN"); code != 0 || out != "first-value" {
+			t.Fatalf("after the restore get reads %d %q", code, out)
+		}
+		if _, out, _ := kh(t, "", "history", "API_TOKEN"); !strings.Contains(out, "\n4 (current) ") || strings.Count(out, "\n") != 5 {
+			t.Fatalf("history after the restore: %q", out)
+		}
+
+		// Bad input: one line naming the problem, exit 1, no value.
+		for _, tc := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"get", "API_TOKEN", "--version", "0"}, `"0" is not a version number`},
+			{[]string{"get", "API_TOKEN", "--version", "x"}, `"x" is not a version number`},
+			{[]string{"get", "API_TOKEN", "--version", "9"}, "secret API_TOKEN: API_TOKEN has no version 9: its history holds versions 1 to 4"},
+			{[]string{"get", "NOPE", "--version", "1"}, "secret NOPE: no such secret, or it is not shared with this key's user"},
+			{[]string{"history", "NOPE"}, "secret NOPE: no such secret, or it is not shared with this key's user"},
+			{[]string{"history", "restore", "API_TOKEN", "zero"}, `"zero" is not a version number`},
+			{[]string{"history", "restore", "API_TOKEN", "1.5"}, `"1.5" is not a version number`},
+			{[]string{"history", "restore", "API_TOKEN"}, "history restore needs a secret name and a version"},
+			{[]string{"history", "restore", "API_TOKEN", "4"}, "secret API_TOKEN: Version 4 is the current value of API_TOKEN already."},
+			{[]string{"history", "restore", "API_TOKEN", "9"}, "API_TOKEN has no version 9"},
+			{[]string{"history", "restore", "NOPE", "1"}, "secret NOPE: no such secret"},
+		} {
+			code, out, errOut := kh(t, "", tc.args...)
+			if code != 1 || out != "" {
+				t.Fatalf("%q: code=%d out=%q err=%q", tc.args, code, out, errOut)
+			}
+			wantOneLine(t, errOut, tc.want, values...)
+		}
+		if _, out, _ := kh(t, "", "get", "API_TOKEN", "--version", "4"); out != "first-value" {
+			t.Fatalf("a refused restore changed the value: %q", out)
+		}
+
+		// A Reader: the list and the current version, not the earlier ones, and no restore.
+		bob := f.ts.SeedMember(t, f.ada, "bob@example.com", "Bob", "Builder")
+		f.ts.SeedShare(t, f.ada, sec, bob, db.RoleReader)
+		f.use(t, f.ts.URL, f.apiKey(t, bob))
+		if code, out, _ := kh(t, "", "get", "API_TOKEN", "--version", "4"); code != 0 || out != "first-value" {
+			t.Fatalf("the Reader's current version: %d %q", code, out)
+		}
+		if code, out, _ := kh(t, "", "history", "API_TOKEN"); code != 0 || strings.Count(out, "\n") != 5 {
+			t.Fatalf("the Reader's history: %d %q", code, out)
+		}
+		code, out, errOut = kh(t, "", "get", "API_TOKEN", "--version", "2")
+		if code != 1 || out != "" {
+			t.Fatalf("the Reader's version 2: %d %q", code, out)
+		}
+		wantOneLine(t, errOut, "secret API_TOKEN: not allowed: Only Owners of API_TOKEN can see its earlier versions.", values...)
+		code, _, errOut = kh(t, "", "history", "restore", "API_TOKEN", "2")
+		if code != 1 {
+			t.Fatalf("the Reader's restore: %d", code)
+		}
+		wantOneLine(t, errOut, "secret API_TOKEN: not allowed: Only Owners", values...)
+
+		// Another organization's key finds nothing.
+		carl := f.ts.SeedOrg(t, "Globex", "carl@example.com")
+		f.use(t, f.ts.URL, f.apiKey(t, carl))
+		for _, args := range [][]string{{"get", "API_TOKEN", "--version", "1"}, {"history", "API_TOKEN"}, {"history", "restore", "API_TOKEN", "1"}} {
+			code, out, errOut := kh(t, "", args...)
+			if code != 1 || out != "" {
+				t.Fatalf("%q as another organization: %d %q", args, code, out)
+			}
+			wantOneLine(t, errOut, "secret API_TOKEN: no such secret, or it is not shared with this key's user", values...)
+		}
+		if v := f.ts.SecretValue(t, f.ada, sec.ID); v != "first-value" {
+			t.Fatalf("the value is %q after the refused restores", v)
+		}
+	})
+}
+
+// TestClient_Trash: trash lists the deleted secrets with who deleted them, when, and when they are
+// destroyed; trash restore brings one back by name or ID, under another name with --as when its own is
+// taken (the API's 409 shown), and asks for the ID when a name is ambiguous; trash rm destroys with
+// --yes only. Others' keys see and touch nothing.
+func TestClient_Trash(t *testing.T) {
+	eachBackend(t, func(t *testing.T, f *clientFixture) {
+		ctx := context.Background()
+		del := func(name, value string) *db.Secret {
+			t.Helper()
+			s := f.ts.SeedSecret(t, f.ada, name, value)
+			if _, err := f.ts.Store.DeleteSecret(ctx, f.ada, s.ID); err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+		old := del("OLD_KEY", "old-value")
+		dup1 := del("DUP", "dup-one")
+		dup2 := del("DUP", "dup-two")
+		keep := del("KEEP", "kept-value")
+		f.ts.SeedSecret(t, f.ada, "KEEP", "the-new-keep")
+		values := []string{"old-value", "dup-one", "dup-two", "kept-value", "the-new-keep"}
+		if code, out, errOut := kh(t, "", "get", "OLD_KEY"); code != 1 || out != "" || !strings.Contains(errOut, "no such secret") {
+			t.Fatalf("a deleted secret is fetched: %d %q %q", code, out, errOut)
+		}
+
+		code, out, errOut := kh(t, "", "trash")
+		lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+		if code != 0 || errOut != "" || len(lines) != 5 || !regexp.MustCompile(`^NAME +DELETED BY +DELETED AT +DESTROYED ON +ID$`).MatchString(lines[0]) {
+			t.Fatalf("trash: %d %q %q", code, out, errOut)
+		}
+		var trash apiTrash
+		if code, out, _ := kh(t, "", "trash", "--json"); code != 0 || json.Unmarshal([]byte(out), &trash) != nil || len(trash.Secrets) != 4 {
+			t.Fatalf("trash --json: %d %q", code, out)
+		}
+		for _, s := range []*db.Secret{old, dup1, dup2, keep} {
+			i := slices.IndexFunc(trash.Secrets, func(d apiDeleted) bool { return d.SecretID == s.ID })
+			if i < 0 {
+				t.Fatalf("trash --json lacks %s: %q", s.Name, out)
+			}
+			deletedAt, err1 := time.Parse(time.RFC3339, trash.Secrets[i].DeletedAt)
+			purgeAt, err2 := time.Parse(time.RFC3339, trash.Secrets[i].PurgeAt)
+			if err1 != nil || err2 != nil || purgeAt.Sub(deletedAt) != db.DefaultTrashWindow || trash.Secrets[i].DeletedBy != f.ada.UserID {
+				t.Fatalf("%s in the trash: %+v", s.Name, trash.Secrets[i])
+			}
+			want := regexp.MustCompile(`^` + s.Name + ` +ada@example\.com +` + regexp.QuoteMeta(deletedAt.UTC().Format("2006-01-02 15:04")) + ` UTC +` +
+				purgeAt.UTC().Format("2006-01-02") + ` +` + s.ID + `$`)
+			if !want.MatchString(lines[1+i]) {
+				t.Fatalf("trash line %d %q, want %s", 1+i, lines[1+i], want)
+			}
+		}
+		for _, v := range values {
+			if strings.Contains(out, v) {
+				t.Fatalf("trash shows a value: %q", out)
+			}
+		}
+
+		// Restore by name.
+		if code, out, errOut := kh(t, "", "trash", "restore", "OLD_KEY"); code != 0 || out != "OLD_KEY restored\n" || errOut != "" {
+			t.Fatalf("trash restore OLD_KEY: %d %q %q", code, out, errOut)
+		}
+		if code, out, _ := kh(t, "", "get", "OLD_KEY"); code != 0 || out != "old-value" {
+			t.Fatalf("the restored OLD_KEY: %d %q", code, out)
+		}
+
+		// Refusals: one line, exit 1, no value; nothing changes.
+		for _, tc := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"trash", "restore", "DUP"}, "DUP: 2 deleted secrets have this name: give the ID of one of them: "},
+			{[]string{"trash", "restore", "KEEP"}, "KEEP: A secret named KEEP exists now: restore this one under another name. (--as NEW_NAME restores it under another name)"},
+			{[]string{"trash", "restore", "KEEP", "--as", "not a name"}, "KEEP: Name may contain only letters, digits and _"},
+			{[]string{"trash", "restore", "KEEP", "--as", ""}, "--as needs a name"},
+			{[]string{"trash", "restore", "OLD_KEY"}, "OLD_KEY: no such deleted secret"},
+			{[]string{"trash", "restore", "NOPE"}, "NOPE: no such deleted secret"},
+			{[]string{"trash", "restore"}, "trash restore needs one deleted secret"},
+			{[]string{"trash", "rm", dup1.ID}, "trash rm destroys " + dup1.ID + " for good: it cannot be restored after. Add --yes to destroy it"},
+			{[]string{"trash", "rm", "DUP", "--yes"}, "DUP: 2 deleted secrets have this name"},
+			{[]string{"trash", "rm", "NOPE", "--yes"}, "NOPE: no such deleted secret"},
+		} {
+			code, out, errOut := kh(t, "", tc.args...)
+			if code != 1 || out != "" {
+				t.Fatalf("%q: code=%d out=%q err=%q", tc.args, code, out, errOut)
+			}
+			wantOneLine(t, errOut, tc.want, values...)
+			if len(tc.args) > 2 && tc.args[2] == "DUP" && (!strings.Contains(errOut, dup1.ID+" (deleted ") || !strings.Contains(errOut, dup2.ID+" (deleted ") || !strings.Contains(errOut, " by ada@example.com")) {
+				t.Fatalf("the ambiguous name does not list the candidates: %q", errOut)
+			}
+		}
+		if _, out, _ := kh(t, "", "trash", "--json"); strings.Count(out, `"secretID"`) != 3 {
+			t.Fatalf("a refusal changed the trash: %q", out)
+		}
+
+		// Restore by ID, and under a new name.
+		if code, out, errOut := kh(t, "", "trash", "restore", dup1.ID); code != 0 || out != "DUP restored\n" {
+			t.Fatalf("trash restore ID: %d %q %q", code, out, errOut)
+		}
+		if _, out, _ := kh(t, "", "get", "DUP"); out != "dup-one" {
+			t.Fatalf("the restored DUP reads %q", out)
+		}
+		if code, out, errOut := kh(t, "", "trash", "restore", "KEEP", "--as", "KEEP_OLD"); code != 0 || out != "KEEP restored as KEEP_OLD\n" {
+			t.Fatalf("trash restore --as: %d %q %q", code, out, errOut)
+		}
+		if _, out, _ := kh(t, "", "get", "KEEP_OLD"); out != "kept-value" {
+			t.Fatalf("KEEP_OLD reads %q", out)
+		}
+		if _, out, _ := kh(t, "", "get", "KEEP"); out != "the-new-keep" {
+			t.Fatalf("KEEP reads %q", out)
+		}
+
+		// Another organization's key, and a member who owned none of them: an empty trash, and no
+		// restore or destroy of Ada's.
+		carl := f.ts.SeedOrg(t, "Globex", "carl@example.com")
+		bob := f.ts.SeedMember(t, f.ada, "bob@example.com", "Bob", "Builder")
+		for _, a := range []db.Actor{carl, bob} {
+			f.use(t, f.ts.URL, f.apiKey(t, a))
+			if code, out, errOut := kh(t, "", "trash"); code != 0 || out != "" || errOut != "" {
+				t.Fatalf("%s's trash: %d %q %q", a.Email, code, out, errOut)
+			}
+			for _, args := range [][]string{{"trash", "restore", dup2.ID}, {"trash", "rm", dup2.ID, "--yes"}} {
+				code, out, errOut := kh(t, "", args...)
+				if code != 1 || out != "" {
+					t.Fatalf("%q as %s: %d %q", args, a.Email, code, out)
+				}
+				wantOneLine(t, errOut, dup2.ID+": no such deleted secret", values...)
+			}
+		}
+		f.use(t, f.ts.URL, f.key)
+
+		// Destroyed with --yes: gone from the trash for good.
+		if code, out, errOut := kh(t, "", "trash", "rm", "DUP", "--yes"); code != 0 || out != "DUP ("+dup2.ID+") destroyed\n" || errOut != "" {
+			t.Fatalf("trash rm --yes: %d %q %q", code, out, errOut)
+		}
+		if code, out, _ := kh(t, "", "trash"); code != 0 || out != "" {
+			t.Fatalf("the trash after the last one went: %d %q", code, out)
+		}
+		if code, _, errOut := kh(t, "", "trash", "restore", dup2.ID); code != 1 || !strings.Contains(errOut, "no such deleted secret") {
+			t.Fatalf("a destroyed secret restored: %d %q", code, errOut)
+		}
+	})
 }

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/keyhold/keyhold/db"
@@ -73,6 +74,14 @@ func getFlags(fs *flag.FlagSet)    { new(getOptions).register(fs) }
 func importFlags(fs *flag.FlagSet) { new(importOptions).register(fs) }
 func runFlags(fs *flag.FlagSet)    { new(runOptions).register(fs) }
 
+// historyFlags and the like register the flags of keyhold history, history restore, trash, trash
+// restore and trash rm, which take flags after their arguments too.
+func historyFlags(fs *flag.FlagSet)        { new(historyOptions).register(fs) }
+func historyRestoreFlags(fs *flag.FlagSet) { new(historyRestoreOptions).register(fs) }
+func trashFlags(fs *flag.FlagSet)          { new(trashOptions).register(fs) }
+func trashRestoreFlags(fs *flag.FlagSet)   { new(trashRestoreOptions).register(fs) }
+func trashRmFlags(fs *flag.FlagSet)        { new(trashRmOptions).register(fs) }
+
 // noFlags is the flag set of help, version and completion: none but -h.
 func noFlags(*flag.FlagSet) {}
 
@@ -85,8 +94,8 @@ func envNotes() []envNote {
 	return []envNote{
 		{"KEYHOLD_MASTER_KEY", "the master key: base64 of 32 random bytes (openssl rand -base64 32). On SQLite the default is <data>/master.key, generated on the first start; on PostgreSQL it is required, the same on every instance"},
 		{"KEYHOLD_MASTER_KEY_FILE", "a file holding the master key"},
-		{"KEYHOLD_API_KEY", "the API key itself, for get, ls, run, export and import (or KEYHOLD_API_KEY_FILE, or --api-key-file)"},
-		{"KEYHOLD_API_KEY_FILE", "a file holding the API key, for get, ls, run, export and import (--api-key-file)"},
+		{"KEYHOLD_API_KEY", "the API key itself, for get, ls, history, trash, run, export and import (or KEYHOLD_API_KEY_FILE, or --api-key-file)"},
+		{"KEYHOLD_API_KEY_FILE", "a file holding the API key, for get, ls, history, trash, run, export and import (--api-key-file)"},
 		{"KEYHOLD_READ_HEADER_TIMEOUT", "how long serve lets a client take to send its request headers (default 10s)"},
 		{"KEYHOLD_CPUPROFILE", "a file serve writes a CPU profile to until it stops, for go tool pprof"},
 		{"GOGC", "the Go garbage collector's target percentage (serve's default: 400)"},
@@ -254,6 +263,14 @@ func writeCommandHelp(w io.Writer, c command) {
 	if len(env) > 0 || strings.Contains(b.String(), "(env KEYHOLD_") {
 		b.WriteString("\n" + envFileNote)
 	}
+	if sub := groupCommands(commands(), c.name); len(sub) > 0 {
+		// A command that is a group too (keyhold trash, keyhold trash restore).
+		b.WriteString("\nCommands:\n")
+		for _, s := range sub {
+			wrap(&b, "  ", "          ", usageLine(s))
+			wrap(&b, "      ", "      ", s.summary)
+		}
+	}
 	io.WriteString(w, b.String())
 }
 
@@ -417,7 +434,7 @@ func completionSpec(cmds []command) compSpec {
 			spec.top = append(spec.top, compWord{c.name, c.summary})
 			continue
 		}
-		if _, seen := spec.groups[group]; !seen {
+		if _, seen := spec.groups[group]; !seen && !slices.ContainsFunc(spec.top, func(t compWord) bool { return t.word == group }) {
 			spec.top = append(spec.top, compWord{group, ""})
 		}
 		spec.groups[group] = append(spec.groups[group], compWord{sub, c.summary})
@@ -428,7 +445,11 @@ func completionSpec(cmds []command) compSpec {
 			for _, s := range sub {
 				words = append(words, s.word)
 			}
-			spec.top[i].about = t.word + " commands: " + strings.Join(words, ", ")
+			if t.about == "" {
+				spec.top[i].about = t.word + " commands: " + strings.Join(words, ", ")
+			} else { // a command that is a group too (trash, and trash restore)
+				spec.top[i].about = t.about + "; also " + t.word + " " + strings.Join(words, ", ")
+			}
 		}
 	}
 	return spec
@@ -440,6 +461,18 @@ func (s compSpec) groupNames() []string {
 	for _, t := range s.top {
 		if _, ok := s.groups[t.word]; ok {
 			names = append(names, t.word)
+		}
+	}
+	return names
+}
+
+// groupCommandNames are the full names of the groups' commands (user add, trash rm), in the order
+// of the command table: the scripts take the second word as the command's only for these.
+func (s compSpec) groupCommandNames() []string {
+	var names []string
+	for _, c := range s.commands {
+		if strings.Contains(c.name, " ") {
+			names = append(names, c.name)
 		}
 	}
 	return names
@@ -479,14 +512,16 @@ _keyhold() {
     local cmd="" first=1 i
     if ((COMP_CWORD > 1)) && [[ ${COMP_WORDS[1]} != -* ]]; then
         cmd=${COMP_WORDS[1]} first=2
-        case $cmd in
+        if ((COMP_CWORD > 2)); then
+            case "$cmd ${COMP_WORDS[2]}" in
 `)
-	fmt.Fprintf(&b, "        %s)\n", strings.Join(spec.groupNames(), "|"))
-	b.WriteString(`            if ((COMP_CWORD > 2)) && [[ ${COMP_WORDS[2]} != -* ]]; then
-                cmd="$cmd ${COMP_WORDS[2]}" first=3
-            fi
-            ;;
-        esac
+	var quoted []string
+	for _, n := range spec.groupCommandNames() {
+		quoted = append(quoted, strconv.Quote(n))
+	}
+	fmt.Fprintf(&b, "            %s) cmd=\"$cmd ${COMP_WORDS[2]}\" first=3 ;;\n", strings.Join(quoted, "|"))
+	b.WriteString(`            esac
+        fi
     fi
     if ((COMP_CWORD == 1)) && [[ $cur != -* ]]; then
 `)
@@ -593,7 +628,11 @@ _keyhold() {
   if (( CURRENT > 2 )) && [[ $words[2] != -* ]]; then
     cmd=$words[2] n=2
 `)
-	fmt.Fprintf(&b, "    if [[ $cmd == (%s) ]] && (( CURRENT > 3 )) && [[ $words[3] != -* ]]; then\n", strings.Join(spec.groupNames(), "|"))
+	var escaped []string
+	for _, n := range spec.groupCommandNames() {
+		escaped = append(escaped, strings.ReplaceAll(n, " ", `\ `))
+	}
+	fmt.Fprintf(&b, "    if (( CURRENT > 3 )) && [[ \"$cmd $words[3]\" == (%s) ]]; then\n", strings.Join(escaped, "|"))
 	b.WriteString(`      cmd="$cmd $words[3]" n=3
     fi
   fi
@@ -698,7 +737,11 @@ function __keyhold_command
     set -e words[1]
     if set -q words[1]; and not string match -q -- '-*' $words[1]
 `)
-	fmt.Fprintf(&b, "        if contains -- $words[1] %s; and set -q words[2]; and not string match -q -- '-*' $words[2]\n", strings.Join(spec.groupNames(), " "))
+	var names []string
+	for _, n := range spec.groupCommandNames() {
+		names = append(names, fishQuote(n))
+	}
+	fmt.Fprintf(&b, "        if set -q words[2]; and contains -- \"$words[1] $words[2]\" %s\n", strings.Join(names, " "))
 	b.WriteString(`            echo "$words[1] $words[2]"
         else
             echo $words[1]

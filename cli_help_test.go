@@ -179,6 +179,48 @@ func TestHelp_GroupHelp(t *testing.T) {
 	}
 }
 
+// TestHelp_CommandThatIsAGroup: history and trash are commands and groups: their help lists their
+// group's commands; the word after them is one of those, or the command's own argument.
+func TestHelp_CommandThatIsAGroup(t *testing.T) {
+	for group, subs := range map[string][]string{"history": {"history restore NAME N"}, "trash": {"trash restore NAME|ID", "trash rm NAME|ID --yes"}} {
+		code, help, errOut := runLine(t, group, "--help")
+		if code != 0 || errOut != "" || !strings.HasPrefix(help, "Usage: keyhold "+group+" ") {
+			t.Fatalf("%s --help: code %d, stderr %q:\n%s", group, code, errOut, help)
+		}
+		_, commands, _ := strings.Cut(help, "\nCommands:\n")
+		for _, sub := range subs {
+			if !strings.Contains(commands, "\n  keyhold "+sub) && !strings.HasPrefix(commands, "  keyhold "+sub) {
+				t.Errorf("%s --help does not list %s under Commands:\n%s", group, sub, help)
+			}
+		}
+	}
+	cmds := commands()
+	for _, tc := range []struct {
+		line []string
+		name string
+		args []string
+	}{
+		{[]string{"history", "API_TOKEN"}, "history", []string{"API_TOKEN"}},
+		{[]string{"history", "restore", "API_TOKEN", "1"}, "history restore", []string{"API_TOKEN", "1"}},
+		{[]string{"history", "--", "restore"}, "history", []string{"--", "restore"}},
+		{[]string{"trash"}, "trash", []string{}},
+		{[]string{"trash", "rm", "OLD", "--yes"}, "trash rm", []string{"OLD", "--yes"}},
+		{[]string{"trash", "frob"}, "trash", []string{"frob"}},
+		{[]string{"user", "frob"}, "user frob", []string{}},
+	} {
+		name, args := commandLine(cmds, tc.line)
+		if name != tc.name || !slices.Equal(args, tc.args) {
+			t.Errorf("%q: %q %q, want %q %q", tc.line, name, args, tc.name, tc.args)
+		}
+	}
+	if code, out, errOut := runLine(t, "trash", "frob"); code != 1 || out != "" || !strings.Contains(errOut, `trash has no command "frob"`) {
+		t.Errorf("trash frob: code %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if code, _, errOut := runLine(t, "history"); code != 1 || !strings.Contains(errOut, "history needs one secret name") {
+		t.Errorf("history: code %d, stderr %q", code, errOut)
+	}
+}
+
 // TestUsage_SynopsisNamesOnlyFlagsTheCommandTakes: the usage line of a command shows none but its
 // own flags, and every command says what it does.
 func TestUsage_SynopsisNamesOnlyFlagsTheCommandTakes(t *testing.T) {
@@ -305,9 +347,20 @@ func TestHelp_NamesEveryEnvironmentVariable(t *testing.T) {
 // them.
 func TestHelp_ClientFlagsMatchTheirCommands(t *testing.T) {
 	want := map[string][]string{
-		"get":    {"api-key", "api-key-file", "json", "newline", "url"},
-		"import": {"api-key", "api-key-file", "dry-run", "overwrite", "url"},
-		"run":    {"api-key", "api-key-file", "only", "prefix", "sdk-env", "url"},
+		"get":             {"api-key", "api-key-file", "json", "newline", "url", "version"},
+		"import":          {"api-key", "api-key-file", "dry-run", "overwrite", "url"},
+		"run":             {"api-key", "api-key-file", "only", "prefix", "sdk-env", "url"},
+		"history":         {"api-key", "api-key-file", "json", "url"},
+		"history restore": {"api-key", "api-key-file", "url"},
+		"trash":           {"api-key", "api-key-file", "json", "url"},
+		"trash restore":   {"api-key", "api-key-file", "as", "url"},
+		"trash rm":        {"api-key", "api-key-file", "url", "yes"},
+	}
+	// The client commands that parse their own arguments, without a server to go to.
+	unsetenv(t, "KEYHOLD_URL", "KEYHOLD_URL_FILE")
+	clients := map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) error{
+		"get": clientGet, "history": clientHistory, "history restore": clientHistoryRestore,
+		"trash": clientTrash, "trash restore": clientTrashRestore, "trash rm": clientTrashRm,
 	}
 	for _, c := range commands() {
 		if c.flags == nil {
@@ -328,8 +381,8 @@ func TestHelp_ClientFlagsMatchTheirCommands(t *testing.T) {
 			var err error
 			args := []string{"--" + name}
 			switch c.name {
-			case "get":
-				err = clientGet(context.Background(), args, io.Discard, io.Discard)
+			case "get", "history", "history restore", "trash", "trash restore", "trash rm":
+				err = clients[c.name](context.Background(), args, io.Discard, io.Discard)
 			case "import":
 				err = clientImport(context.Background(), args, strings.NewReader(""), io.Discard, io.Discard)
 			case "run":
@@ -468,12 +521,19 @@ func TestCompletion_BashCompletes(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct{ line, want string }{
-		{"keyhold ", "serve org user apikey backup rotate-master-key migrate get ls run export import healthcheck help version completion"},
+		{"keyhold ", "serve org user apikey backup rotate-master-key migrate get history ls run export import trash healthcheck help version completion"},
 		{"keyhold us", "user"},
 		{"keyhold user ", "add invite reset-password remove"},
 		{"keyhold user add --org Acme --e", "--email"},
 		{"keyhold --add", "--addr"},
 		{"keyhold get NAME --n", "--newline"},
+		{"keyhold get NAME --v", "--version"},
+		{"keyhold trash ", "restore rm"},
+		{"keyhold trash --j", "--json"},
+		{"keyhold trash restore OLD --as", "--as"},
+		{"keyhold trash rm OLD --y", "--yes"},
+		{"keyhold history API_TOKEN --j", "--json"},
+		{"keyhold history restore API_TOKEN 1 --", "--api-key --api-key-file --url"},
 		{"keyhold completion ", "bash zsh fish"},
 		{"keyhold help apik", "apikey"},
 		{"keyhold serve --addr ", ""},

@@ -12,6 +12,7 @@
 //	keyhold rotate-master-key [--new-key-file FILE]
 //	keyhold migrate --from-data ./keyhold-data --to postgres://…
 //	keyhold get NAME | ls | run -- CMD | export | import FILE.env   (a server's secrets, through its API)
+//	keyhold history NAME | history restore NAME N | trash | trash restore NAME | trash rm NAME --yes
 //	keyhold healthcheck | version | help [COMMAND] | completion bash|zsh|fish
 //
 // Every command on the data keeps it in SQLite in --data, or in the PostgreSQL database of --database.
@@ -188,10 +189,22 @@ func commands() []command {
 				return migrateCommand(ctx, args, in.stdout, in.log)
 			}},
 		{name: "get", section: sectionClient, flags: getFlags, interspersed: true, args: argSecret,
-			synopsis: "NAME [--newline] [--json]",
-			summary:  "print a secret's value exactly as stored: no newline unless --newline",
+			synopsis: "NAME [--version N] [--newline] [--json]",
+			summary:  "print a secret's value exactly as stored: no newline unless --newline; --version N: an earlier one",
 			run: func(ctx context.Context, args []string, in invocation) error {
 				return clientGet(ctx, args, in.stdout, in.stderr)
+			}},
+		{name: "history", section: sectionClient, flags: historyFlags, interspersed: true, args: argSecret,
+			synopsis: "NAME [--json]",
+			summary:  "list a secret's versions, newest first: who set each, when, and its size (keyhold get NAME --version N prints one)",
+			run: func(ctx context.Context, args []string, in invocation) error {
+				return clientHistory(ctx, args, in.stdout, in.stderr)
+			}},
+		{name: "history restore", section: sectionClient, flags: historyRestoreFlags, interspersed: true, args: argSecret,
+			synopsis: "NAME N",
+			summary:  "make version N's value the secret's new version (the history is kept); Owners only",
+			run: func(ctx context.Context, args []string, in invocation) error {
+				return clientHistoryRestore(ctx, args, in.stdout, in.stderr)
 			}},
 		{name: "ls", section: sectionClient,
 			synopsis: "[--json]",
@@ -216,6 +229,24 @@ func commands() []command {
 			summary:  "create secrets from a .env file (- for stdin), all or nothing",
 			run: func(ctx context.Context, args []string, in invocation) error {
 				return clientImport(ctx, args, in.stdin, in.stdout, in.stderr)
+			}},
+		{name: "trash", section: sectionClient, flags: trashFlags, interspersed: true,
+			synopsis: "[--json]",
+			summary:  "list the deleted secrets the key's user may restore: who deleted each, when, and when it is destroyed for good",
+			run: func(ctx context.Context, args []string, in invocation) error {
+				return clientTrash(ctx, args, in.stdout, in.stderr)
+			}},
+		{name: "trash restore", section: sectionClient, flags: trashRestoreFlags, interspersed: true, args: argSecret,
+			synopsis: "NAME|ID [--as NEW_NAME]",
+			summary:  "bring a deleted secret back with its value, versions and grants (--as: under another name)",
+			run: func(ctx context.Context, args []string, in invocation) error {
+				return clientTrashRestore(ctx, args, in.stdout, in.stderr)
+			}},
+		{name: "trash rm", section: sectionClient, flags: trashRmFlags, interspersed: true, args: argSecret,
+			synopsis: "NAME|ID --yes",
+			summary:  "destroy a deleted secret now, with its versions: it cannot be restored after",
+			run: func(ctx context.Context, args []string, in invocation) error {
+				return clientTrashRm(ctx, args, in.stdout, in.stderr)
 			}},
 		{name: "healthcheck", section: sectionOther,
 			synopsis: "[--addr 127.0.0.1:8080]",
@@ -295,9 +326,19 @@ func commandLine(cmds []command, args []string) (string, []string) {
 	}
 	name, args := args[0], args[1:]
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") && len(groupCommands(cmds, name)) > 0 {
-		name, args = name+" "+args[0], args[1:]
+		// A group that is a command too (history NAME, history restore NAME N) is its command
+		// unless the next word names one of the group's.
+		if !isCommandName(cmds, name) || isCommandName(cmds, name+" "+args[0]) {
+			name, args = name+" "+args[0], args[1:]
+		}
 	}
 	return name, args
+}
+
+// isCommandName says whether name is a command of the table.
+func isCommandName(cmds []command, name string) bool {
+	_, ok := findCommand(cmds, name)
+	return ok
 }
 
 // findCommand returns the command called name.

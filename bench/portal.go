@@ -60,6 +60,9 @@ func (e *env) portalPhase(ctx context.Context) error {
 	if err := e.ensureVisible(ctx, e.cfg.PortalSecrets); err != nil {
 		return err
 	}
+	if err := e.ensureHistory(ctx); err != nil {
+		return err
+	}
 	client, err := signIn(ctx, e.kh.base, bobEmail, password)
 	if err != nil {
 		return err
@@ -126,10 +129,12 @@ func (e *env) portalPhase(ctx context.Context) error {
 		fillLatency(&r, lat)
 		e.res.add(Record{Kind: "latency", Measure: m.name, Server: "keyhold", Concurrency: 1, Requests: sent, Errors: errs,
 			FirstError: first, P50ms: ms(r.P50), P99ms: ms(r.P99), P999ms: ms(r.P999), MaxMs: ms(r.Max), MeanMs: ms(r.Mean),
-			Meta: map[string]string{"visible_secrets": fmt.Sprint(e.cfg.PortalSecrets), "max_body_bytes": fmt.Sprint(size)}})
+			Meta: map[string]string{"visible_secrets": fmt.Sprint(e.cfg.PortalSecrets), "max_body_bytes": fmt.Sprint(size),
+				"versions_each": fmt.Sprint(portalVersions), "trashed": fmt.Sprint(portalTrashed)}})
 		e.logf("%s (%d visible): p50 %s, p99 %s, max %s over %d requests, %d errors, bodies up to %d bytes", m.name, e.cfg.PortalSecrets,
 			fmtMS(ms(r.P50)), fmtMS(ms(r.P99)), fmtMS(ms(r.Max)), sent, errs, size)
-		e.res.addCheck(check{Measure: fmt.Sprintf("%s, %s secrets, p99", m.name, thousands(e.cfg.PortalSecrets)),
+		e.res.addCheck(check{Measure: fmt.Sprintf("%s, %s secrets of %d versions, %s in the trash, p99", m.name, thousands(e.cfg.PortalSecrets),
+			portalVersions, thousands(portalTrashed)),
 			Keyhold: fmt.Sprintf("%s (p50 %s, n=%d)", fmtMS(ms(r.P99)), fmtMS(ms(r.P50)), len(lat)), Budget: "budget 300 ms",
 			Must: "p99 ≤ 300 ms, 0 errors", Pass: errs == 0 && len(lat) > 0 && r.P99 <= 300*time.Millisecond})
 	}

@@ -56,6 +56,7 @@ type env struct {
 	target         string            // value of targetName
 	visible        int               // live secrets Bob can read
 	nextBulk       int               // index of the next bulk secret
+	historySeeded  bool              // ensureHistory has run
 	seed           uint64
 	api            *http.Client
 }
@@ -479,45 +480,20 @@ func (e *env) ensureVisible(ctx context.Context, n int) error {
 	}
 	need := n - e.visible
 	start := time.Now()
-	var (
-		next   atomic.Int64
-		wg     sync.WaitGroup
-		mu     sync.Mutex
-		first  error
-		failed atomic.Bool
-	)
 	base, first0 := e.kh.base, e.nextBulk
-	for range seedWorkers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for !failed.Load() {
-				i := int(next.Add(1)) - 1
-				if i >= need {
-					return
-				}
-				idx := first0 + i
-				name, value := seedValue(e.seed, idx)
-				var sec apiSecret
-				_, err := e.apiCall(ctx, base, http.MethodPost, "/v1/secrets", e.bobKey, map[string]string{"name": name, "value": value}, &sec)
-				if err == nil && idx%10 == 0 {
-					_, err = e.apiCall(ctx, base, http.MethodPatch, "/v1/secrets/"+sec.SecretID+"/accessControls", e.bobKey,
-						map[string]any{"grants": []grantJSON{{Role: "Reader", Teams: []string{e.teams["platform"]}, Users: []string{}}}}, nil)
-				}
-				if err != nil {
-					mu.Lock()
-					if first == nil {
-						first = err
-					}
-					mu.Unlock()
-					failed.Store(true)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if first != nil {
-		return first
+	err := inParallel(need, func(i int) error {
+		idx := first0 + i
+		name, value := seedValue(e.seed, idx)
+		var sec apiSecret
+		_, err := e.apiCall(ctx, base, http.MethodPost, "/v1/secrets", e.bobKey, map[string]string{"name": name, "value": value}, &sec)
+		if err == nil && idx%10 == 0 {
+			_, err = e.apiCall(ctx, base, http.MethodPatch, "/v1/secrets/"+sec.SecretID+"/accessControls", e.bobKey,
+				map[string]any{"grants": []grantJSON{{Role: "Reader", Teams: []string{e.teams["platform"]}, Users: []string{}}}}, nil)
+		}
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	e.nextBulk += need
 	e.visible = n
@@ -530,6 +506,104 @@ func (e *env) ensureVisible(ctx context.Context, n int) error {
 	if len(list.Secrets) != n {
 		return fmt.Errorf("GET /v1/secrets lists %d secrets for %s, want %d", len(list.Secrets), bobEmail, n)
 	}
+	return nil
+}
+
+// inParallel runs do(0) … do(n-1) on seedWorkers goroutines, and stops at the first error, which it
+// returns.
+func inParallel(n int, do func(i int) error) error {
+	var (
+		next   atomic.Int64
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		first  error
+		failed atomic.Bool
+	)
+	for range seedWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !failed.Load() {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				if err := do(i); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+					failed.Store(true)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return first
+}
+
+// The history and the trash the Secrets tab is measured with: each bulk secret Bob sees has
+// portalVersions versions, and portalTrashed more of his are deleted (in the trash).
+const (
+	portalVersions = 5
+	portalTrashed  = 1000
+)
+
+// ensureHistory gives the bulk secrets Bob sees portalVersions versions each and puts portalTrashed
+// deleted secrets in the trash, once: the Secrets tab must meet its budget with both.
+func (e *env) ensureHistory(ctx context.Context) error {
+	if e.historySeeded {
+		return nil
+	}
+	start := time.Now()
+	base := e.kh.base
+	var list apiSecrets
+	if _, err := e.apiCall(ctx, base, http.MethodGet, "/v1/secrets", e.bobKey, nil, &list); err != nil {
+		return err
+	}
+	ids := make(map[string]string, len(list.Secrets))
+	for _, s := range list.Secrets {
+		ids[s.Name] = s.SecretID
+	}
+	bulk := make([]string, 0, e.nextBulk)
+	for idx := range e.nextBulk {
+		name, _ := seedValue(e.seed, idx)
+		if id, ok := ids[name]; ok {
+			bulk = append(bulk, id)
+		}
+	}
+	err := inParallel(len(bulk)*(portalVersions-1), func(i int) error {
+		id, v := bulk[i/(portalVersions-1)], i%(portalVersions-1)+2
+		_, value := seedValue(e.seed^uint64(v), i)
+		_, err := e.apiCall(ctx, base, http.MethodPatch, "/v1/secrets/"+id, e.bobKey, map[string]string{"value": value}, nil)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("add versions: %w", err)
+	}
+	err = inParallel(portalTrashed, func(i int) error {
+		var sec apiSecret
+		_, value := seedValue(e.seed, i)
+		if _, err := e.apiCall(ctx, base, http.MethodPost, "/v1/secrets", e.bobKey,
+			map[string]string{"name": fmt.Sprintf("DELETED_%05d", i), "value": value}, &sec); err != nil {
+			return err
+		}
+		_, err := e.apiCall(ctx, base, http.MethodDelete, "/v1/secrets/"+sec.SecretID, e.bobKey, nil, nil)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("fill the trash: %w", err)
+	}
+	var trash apiSecrets
+	if _, err := e.apiCall(ctx, base, http.MethodGet, "/v1/trash", e.bobKey, nil, &trash); err != nil {
+		return err
+	}
+	if len(trash.Secrets) < portalTrashed {
+		return fmt.Errorf("GET /v1/trash lists %d secrets for %s, want at least %d", len(trash.Secrets), bobEmail, portalTrashed)
+	}
+	e.historySeeded = true
+	e.logf("gave %d secrets %d versions each and deleted %d more, in %s", len(bulk), portalVersions, portalTrashed, time.Since(start).Round(100*time.Millisecond))
 	return nil
 }
 

@@ -33,7 +33,9 @@ type Secret struct {
 	DeletedAt time.Time
 	// Access is the actor's effective role: the strongest of its direct grant and its teams' grants.
 	Access Role
-	Value  string
+	// Sharing is set by ListSecrets.
+	Sharing Sharing
+	Value   string
 
 	dataKeyID string
 	sealed    []byte
@@ -403,31 +405,45 @@ type SecretPage struct {
 	Total   int
 }
 
-// listWhere selects the live secrets of organization ?2 that user ?1 can read, whose name contains
+// listWhere selects the live secrets of organization ?2 that user ?1 holds one of the role ranks ?6
+// and ?7 on (2 Owner, 1 Reader: both for every secret the user can read), whose name contains
 // the LIKE pattern ?3 (when set; likePattern: lower case, as the name is compared). Rows are visited in name order through the live-name index and
 // each is checked through the grants' primary key, so a page costs its rows, not the organization.
-var listWhere = `s.org_id = ?2 AND s.deleted_at IS NULL AND (?3 = '' OR lower(s.name) LIKE ?3 ESCAPE '\') AND ` + accessExpr + ` IS NOT NULL`
+var listWhere = `s.org_id = ?2 AND s.deleted_at IS NULL AND (?3 = '' OR lower(s.name) LIKE ?3 ESCAPE '\') AND ` + accessExpr + ` IN (?6, ?7)`
 
-// countSecretsSQL counts what listWhere selects, starting from the grants of user ?1 and its teams
-// (an index range) rather than from every secret of the organization.
-var countSecretsSQL = `SELECT COUNT(DISTINCT s.id) FROM grants g JOIN secrets s ON s.id = g.secret_id
+// countSecretsSQL counts what listWhere selects (the ranks are ?4 and ?5 here), starting from the
+// grants of user ?1 and its teams (an index range) rather than from every secret of the organization.
+var countSecretsSQL = `SELECT COUNT(*) FROM (SELECT MAX(CASE g.role WHEN 'owner' THEN 2 ELSE 1 END) AS r
+	FROM grants g JOIN secrets s ON s.id = g.secret_id
 	WHERE ` + heldBy("?1") + `
-	AND s.org_id = ?2 AND s.deleted_at IS NULL AND (?3 = '' OR lower(s.name) LIKE ?3 ESCAPE '\')`
+	AND s.org_id = ?2 AND s.deleted_at IS NULL AND (?3 = '' OR lower(s.name) LIKE ?3 ESCAPE '\')
+	GROUP BY s.id) AS held WHERE held.r IN (?4, ?5)`
 
 // ListSecrets lists the live secrets of the actor's organization that the actor can read, by name,
-// without values. query filters by a part of the name; offset and limit page the list (at most 1,000
-// a page); Total counts every match.
-func (s *Store) ListSecrets(ctx context.Context, a Actor, query string, offset, limit int) (*SecretPage, error) {
+// without values, each with who it is shared with (Sharing). query filters by a part of the name;
+// offset and limit page the list (at most 1,000 a page); Total counts every match. With only set,
+// the list holds the secrets the actor holds that role on: RoleOwner ("owned by me") or RoleReader
+// ("shared with me" to read).
+func (s *Store) ListSecrets(ctx context.Context, a Actor, query string, offset, limit int, only ...Role) (*SecretPage, error) {
 	if limit <= 0 {
 		limit = 50
 	}
-	return s.listSecrets(ctx, a, query, max(offset, 0), min(limit, 1000))
+	ranks := [2]int{1, 2}
+	if len(only) > 0 {
+		switch only[0] {
+		case RoleOwner:
+			ranks = [2]int{2, 2}
+		case RoleReader:
+			ranks = [2]int{1, 1}
+		}
+	}
+	return s.listSecrets(ctx, a, query, ranks, max(offset, 0), min(limit, 1000))
 }
 
 // AllSecrets lists every live secret of the actor's organization that the actor can read, by name,
 // without values, in one snapshot (the API's list, which has no paging).
 func (s *Store) AllSecrets(ctx context.Context, a Actor) ([]Secret, error) {
-	page, err := s.listSecrets(ctx, a, "", 0, -1)
+	page, err := s.listSecrets(ctx, a, "", [2]int{1, 2}, 0, -1)
 	if err != nil {
 		return nil, err
 	}
@@ -435,36 +451,82 @@ func (s *Store) AllSecrets(ctx context.Context, a Actor) ([]Secret, error) {
 }
 
 // listSecrets is ListSecrets in one read transaction; a negative limit lists every match.
-func (s *Store) listSecrets(ctx context.Context, a Actor, query string, offset, limit int) (*SecretPage, error) {
+func (s *Store) listSecrets(ctx context.Context, a Actor, query string, ranks [2]int, offset, limit int) (*SecretPage, error) {
 	pattern := ""
 	if query != "" {
 		pattern = likePattern(query)
 	}
 	return inReadTx(ctx, s, func(tx *sql.Tx) (*SecretPage, error) {
 		page := &SecretPage{}
-		if err := tx.StmtContext(ctx, s.stmts.countSecrets).QueryRowContext(ctx, a.UserID, a.OrgID, pattern).Scan(&page.Total); err != nil {
+		if err := tx.StmtContext(ctx, s.stmts.countSecrets).QueryRowContext(ctx, a.UserID, a.OrgID, pattern, ranks[0], ranks[1]).Scan(&page.Total); err != nil {
 			return nil, err
 		}
 		if page.Total <= offset {
 			return page, nil
 		}
-		if limit < 0 {
+		paged := limit >= 0
+		if !paged {
 			limit = page.Total // every match, counted in this snapshot: no "LIMIT -1" on every engine
 		}
-		rows, err := tx.StmtContext(ctx, s.stmts.listSecrets).QueryContext(ctx, a.UserID, a.OrgID, pattern, limit, offset)
+		rows, err := tx.StmtContext(ctx, s.stmts.listSecrets).QueryContext(ctx, a.UserID, a.OrgID, pattern, limit, offset, ranks[0], ranks[1])
 		if err != nil {
 			return nil, err
 		}
-		defer rows.Close()
 		for rows.Next() {
 			var rank int
 			sec, err := scanSecret(rows, &rank)
 			if err != nil {
+				rows.Close()
 				return nil, err
 			}
 			sec.Access = roleFromRank(rank)
 			page.Secrets = append(page.Secrets, *sec)
 		}
-		return page, rows.Err()
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return nil, err
+		}
+		if paged && len(page.Secrets) > 0 {
+			return page, s.sharingOf(ctx, tx, a, page.Secrets)
+		}
+		return page, nil
 	})
+}
+
+// Sharing says at a glance who can read a secret: whether the viewer holds a grant of their own, and
+// how many other users and how many teams hold one.
+type Sharing struct {
+	You    bool
+	People int // users other than the viewer
+	Teams  int
+}
+
+// sharingOf fills in the Sharing of a page of secrets, in one query over their grants.
+func (s *Store) sharingOf(ctx context.Context, tx *sql.Tx, a Actor, secs []Secret) error {
+	args := make([]any, 0, len(secs))
+	at := make(map[string]int, len(secs))
+	for i := range secs {
+		args = append(args, secs[i].ID)
+		at[secs[i].ID] = i
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT secret_id, principal_kind, principal_id FROM grants WHERE secret_id IN (`+placeholders(1, len(secs))+`)`, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, kind, who string
+		if err := rows.Scan(&id, &kind, &who); err != nil {
+			return err
+		}
+		sh := &secs[at[id]].Sharing
+		switch {
+		case kind == PrincipalTeam:
+			sh.Teams++
+		case who == a.UserID:
+			sh.You = true
+		default:
+			sh.People++
+		}
+	}
+	return rows.Err()
 }

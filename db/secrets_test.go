@@ -532,3 +532,58 @@ func TestStore_SecretValue_SealedInPlace(t *testing.T) {
 		}
 	}
 }
+
+// TestStore_ListSecrets_OnlyAndSharing: the list filtered to the secrets the actor owns or only reads,
+// with counts that match, and each row saying who it is shared with.
+func TestStore_ListSecrets_OnlyAndSharing(t *testing.T) {
+	t.Parallel()
+	s := mustOpen(t)
+	ada := mustOrg(t, s, "Acme", "ada@example.com")
+	bob := mustMember(t, s, ada, "bob@example.com")
+	carol := mustMember(t, s, ada, "carol@example.com")
+	team := mustTeam(t, s, ada, "Platform", bob)
+	mine := mustSecret(t, s, bob, "BOB_OWN", "1")
+	mustShare(t, s, bob, mine, db.PrincipalUser, carol.UserID, db.RoleReader)
+	mustShare(t, s, bob, mine, db.PrincipalTeam, team.ID, db.RoleReader)
+	read := mustSecret(t, s, ada, "ADA_SHARED", "2")
+	mustShare(t, s, ada, read, db.PrincipalTeam, team.ID, db.RoleReader)
+	owned := mustSecret(t, s, ada, "ADA_OWNED_BY_BOB", "3")
+	mustShare(t, s, ada, owned, db.PrincipalUser, bob.UserID, db.RoleOwner)
+	mustSecret(t, s, ada, "ADA_ALONE", "4")
+
+	for _, tc := range []struct {
+		only []db.Role
+		want []string
+	}{
+		{nil, []string{"ADA_OWNED_BY_BOB", "ADA_SHARED", "BOB_OWN"}},
+		{[]db.Role{db.RoleOwner}, []string{"ADA_OWNED_BY_BOB", "BOB_OWN"}},
+		{[]db.Role{db.RoleReader}, []string{"ADA_SHARED"}},
+	} {
+		page, err := s.ListSecrets(ctx, bob, "", 0, 50, tc.only...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := secretNames(page.Secrets); !slices.Equal(got, tc.want) || page.Total != len(tc.want) {
+			t.Fatalf("only %v: %v (total %d), want %v", tc.only, got, page.Total, tc.want)
+		}
+	}
+	page, err := s.ListSecrets(ctx, bob, "", 0, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]db.Sharing{
+		"ADA_OWNED_BY_BOB": {You: true, People: 1},            // Bob, Ada
+		"ADA_SHARED":       {You: false, People: 1, Teams: 1}, // Ada, Platform
+		"BOB_OWN":          {You: true, People: 1, Teams: 1},  // Bob, Carol, Platform
+	}
+	for _, sec := range page.Secrets {
+		if sec.Sharing != want[sec.Name] {
+			t.Errorf("%s shared %+v, want %+v", sec.Name, sec.Sharing, want[sec.Name])
+		}
+	}
+	// A search and a filter together.
+	page, err = s.ListSecrets(ctx, bob, "ada", 0, 50, db.RoleOwner)
+	if err != nil || !slices.Equal(secretNames(page.Secrets), []string{"ADA_OWNED_BY_BOB"}) || page.Total != 1 {
+		t.Fatalf("search and filter: %+v %v", page, err)
+	}
+}

@@ -27,21 +27,31 @@ func (p *Pages) page(c echo.Context, title, active string, body templ.Component)
 }
 
 // SecretsPage handles GET /secrets: the Secrets tab, or with HX-Request its table fragment (search,
-// paging, refresh after a change).
+// the owned/shared filter, paging, refresh after a change).
 func (p *Pages) SecretsPage(c echo.Context) error {
 	q := strings.TrimSpace(c.QueryParam("q"))
 	pageNo, _ := strconv.Atoi(c.QueryParam("page"))
 	if pageNo < 1 {
 		pageNo = 1
 	}
-	list, err := p.Store.ListSecrets(c.Request().Context(), actor(c), q, (pageNo-1)*secretsPageSize, secretsPageSize)
+	only, roles := c.QueryParam("only"), []db.Role(nil)
+	switch only {
+	case "owned":
+		roles = []db.Role{db.RoleOwner}
+	case "shared":
+		roles = []db.Role{db.RoleReader}
+	default:
+		only = "" // anything else is every secret
+	}
+	list, err := p.Store.ListSecrets(c.Request().Context(), actor(c), q, (pageNo-1)*secretsPageSize, secretsPageSize, roles...)
 	if err != nil {
 		return err
 	}
-	props := views.SecretsProps{Query: q, Page: pageNo, PageSize: secretsPageSize, Total: list.Total, Now: time.Now()}
+	props := views.SecretsProps{Query: q, Only: only, Page: pageNo, PageSize: secretsPageSize, Total: list.Total, Now: time.Now()}
 	for _, s := range list.Secrets {
 		props.Rows = append(props.Rows, views.SecretItem{ID: s.ID, Name: s.Name, CreatedBy: s.CreatedBy.Name,
-			UpdatedBy: s.UpdatedBy.Name, UpdatedAt: s.UpdatedAt, Owner: s.Access.CanEdit()})
+			UpdatedBy: s.UpdatedBy.Name, UpdatedAt: s.UpdatedAt, Owner: s.Access.CanEdit(),
+			SharedYou: s.Sharing.You, SharedPeople: s.Sharing.People, SharedTeams: s.Sharing.Teams})
 	}
 	if request.IsFragment(c) {
 		return render(c, http.StatusOK, views.SecretsTable(props))

@@ -350,10 +350,11 @@
     }
   });
 
-  // <details data-menu> closes on a click outside it or on Escape.
+  // <details data-menu> closes on a click outside it, on a choice in it ([data-menu-item]), or on
+  // Escape. One is open at a time.
   document.addEventListener("click", function (evt) {
     document.querySelectorAll("details[data-menu][open]").forEach(function (menu) {
-      if (!menu.contains(evt.target)) menu.open = false;
+      if (!menu.contains(evt.target) || evt.target.closest("[data-menu-item]")) menu.open = false;
     });
   });
 
@@ -365,6 +366,38 @@
       if (summary) summary.focus();
     });
   });
+
+  // A row's "⋯" menu is placed over the page (position: fixed), so that the
+  // table's scrolling card does not clip it: under its button, or above it
+  // near the bottom of the window; again as the page scrolls.
+  function placeRowMenu(menu) {
+    var list = menu.querySelector(".row-menu-list");
+    var r = menu.querySelector("summary").getBoundingClientRect();
+    list.style.right = Math.max(8, document.documentElement.clientWidth - r.right) + "px";
+    var top = r.bottom + 4;
+    if (top + list.offsetHeight > window.innerHeight - 8) top = Math.max(8, r.top - list.offsetHeight - 4);
+    list.style.top = top + "px";
+  }
+
+  document.addEventListener(
+    "toggle",
+    function (evt) {
+      var menu = evt.target;
+      if (!(menu instanceof HTMLDetailsElement) || !menu.classList.contains("row-menu") || !menu.open) return;
+      document.querySelectorAll("details[data-menu][open]").forEach(function (other) {
+        if (other !== menu) other.open = false;
+      });
+      placeRowMenu(menu);
+    },
+    true
+  );
+  window.addEventListener(
+    "scroll",
+    function () {
+      document.querySelectorAll("details.row-menu[open]").forEach(placeRowMenu);
+    },
+    true
+  );
 
   // A page rendered with a dialog or a toast already in it.
   function init() {

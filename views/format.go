@@ -87,11 +87,14 @@ func secretURL(id, action string) string {
 	return u
 }
 
-// secretsPageURL is the list URL for a search and page.
-func secretsPageURL(q string, page int) string {
+// secretsPageURL is the list URL for a search, a filter (only: "", "owned" or "shared") and a page.
+func secretsPageURL(q, only string, page int) string {
 	v := url.Values{}
 	if q != "" {
 		v.Set("q", q)
+	}
+	if only != "" {
+		v.Set("only", only)
 	}
 	if page > 1 {
 		v.Set("page", strconv.Itoa(page))

@@ -95,6 +95,11 @@ type SecretItem struct {
 	// Owner is true when the viewer holds the Owner role on the secret and
 	// false when they are a Reader.
 	Owner bool
+	// SharedYou says the viewer holds a grant of their own; SharedPeople and
+	// SharedTeams count the other users and the teams that hold one.
+	SharedYou    bool
+	SharedPeople int
+	SharedTeams  int
 }
 
 // SecretsProps fills the secrets page and its table fragment.
@@ -103,6 +108,8 @@ type SecretsProps struct {
 	Rows []SecretItem
 	// Query is the search text, echoed in the search box and the pager links.
 	Query string
+	// Only is the filter: "" (every secret), "owned" (Owner) or "shared" (Reader).
+	Only string
 	// Page is the 1-based page number.
 	Page int
 	// PageSize is the number of rows per page (50).

@@ -204,10 +204,10 @@ func TestSecretValueField_Revealed(t *testing.T) {
 }
 
 func TestDeleteSecretDialog(t *testing.T) {
-	out := mustRender(t, DeleteSecretDialog(SecretDelete{ID: "s1", Name: "STRIPE_API_KEY", Err: "Forbidden."}))
+	out := mustRender(t, DeleteSecretDialog(SecretDelete{ID: "s1", Name: "STRIPE_API_KEY", Err: "Forbidden.", TrashDays: 30}))
 	mustContain(t, out,
 		"Delete <span class=\"mono\">STRIPE_API_KEY</span>?",
-		"will fail. This cannot be undone from the portal.",
+		"will fail. Its Owners can restore it from Recently deleted for 30 days; then it is destroyed.",
 		`hx-delete="/secrets/s1"`, `hx-target="#dialog"`, `class="btn btn-danger"`,
 		`role="alert"`, "Forbidden.",
 	)

@@ -125,7 +125,7 @@ func TestAPI_Import_Contract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(events) != 1 || events[0].APIKeyID != olive.KeyID || events[0].Detail != "version 2" {
+	if len(events) != 1 || events[0].APIKeyID != olive.KeyID || events[0].Detail != "version 2, imported" {
 		t.Fatalf("update events %+v", events)
 	}
 }

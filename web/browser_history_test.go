@@ -2,9 +2,14 @@ package web_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/keyhold/keyhold/db"
 	"github.com/keyhold/keyhold/web/webtest"
 )
 
@@ -110,4 +115,51 @@ func containsAny(s string, subs ...string) bool {
 		}
 	}
 	return false
+}
+
+// TestBrowser_SecretsListMenuAndFilter: each row has one primary action and a "⋯" menu with the rest,
+// says who it is shared with, and the list filters to what Bob owns or only reads, keeping a search.
+func TestBrowser_SecretsListMenuAndFilter(t *testing.T) {
+	ts := webtest.New(t)
+	ada := ts.SeedOrg(t, "Acme", "ada@example.com")
+	bob := ts.SeedMember(t, ada, "bob@example.com", "Bob", "Example")
+	mine := ts.SeedSecret(t, bob, "BOB_TOKEN", "1")
+	ts.SeedShare(t, bob, mine, ada, db.RoleReader)
+	shared := ts.SeedSecret(t, ada, "ADA_TOKEN", "2")
+	ts.SeedShare(t, ada, shared, bob, db.RoleReader)
+	b := newBrowserTab(t, ts)
+	b.openAs("bob@example.com")
+	b.waitRows("ADA_TOKEN", "BOB_TOKEN")
+
+	if got := b.text("#secrets-table thead th.col-actions"); got != "Actions" {
+		t.Errorf("the actions column is headed %q", got)
+	}
+	sharing := evalJS[[]string](b, `Array.from(document.querySelectorAll("#secrets-table .sharing"), e => e.textContent)`)
+	if !slices.Equal(sharing, []string{"You + 1 person", "You + 1 person"}) {
+		t.Errorf("shared with: %q", sharing)
+	}
+	// The menu: closed until asked; Escape closes it.
+	if evalJS[bool](b, `!!document.querySelector("details.row-menu[open]")`) {
+		t.Fatal("a row menu is open before any click")
+	}
+	b.click(`summary[aria-label="More actions for BOB_TOKEN"]`)
+	b.waitFor("the menu open", `!!document.querySelector("details.row-menu[open] button[aria-label='Delete BOB_TOKEN']")`)
+	b.shot("secrets-menu")
+	b.run("press Esc", chromedp.KeyEvent(kb.Escape))
+	b.waitFor("the menu closed", `!document.querySelector("details.row-menu[open]")`)
+	if evalJS[int](b, `document.querySelectorAll('button[aria-label="Delete ADA_TOKEN"], button[aria-label="Share ADA_TOKEN"]').length`) != 0 {
+		t.Error("a Reader's menu offers Delete or Share")
+	}
+
+	b.click(`#secrets-table .filter-button[hx-get="/secrets?only=owned"]`)
+	b.waitRows("BOB_TOKEN")
+	b.click(`#secrets-table .filter-button[hx-get="/secrets?only=shared"]`)
+	b.waitRows("ADA_TOKEN")
+	if got := b.path(); !strings.HasPrefix(got, "/secrets?only=shared") {
+		t.Errorf("the URL after the filter: %s", got)
+	}
+	b.typeInto("#secret-search", "BOB")
+	b.waitFor("no match", `!!document.querySelector("#secrets-table .empty-state")`)
+	b.click(`#secrets-table .filter-button[hx-get="/secrets"]`)
+	b.waitRows("BOB_TOKEN")
 }

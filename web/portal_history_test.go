@@ -162,3 +162,31 @@ func TestPortal_Trash(t *testing.T) {
 	wantStatus(t, "destroy again", f.adaC.HX(http.MethodDelete, trashPath, nil), http.StatusNotFound)
 	wantStatus(t, "restore after destroy", f.adaC.HX(http.MethodPost, trashPath+"/restore", nil), http.StatusNotFound)
 }
+
+// TestPortal_SecretsFilter: ?only=owned and ?only=shared filter the table (and its count); anything
+// else is every secret; each row says who it is shared with.
+func TestPortal_SecretsFilter(t *testing.T) {
+	t.Parallel()
+	f := newSecretsFixture(t) // API_TOKEN: Ada owns it, Bob co-owns it, Rita reads it
+	f.ts.SeedSecret(t, f.rita, "RITA_OWN", "r")
+	for _, tc := range []struct {
+		query string
+		want  []string
+	}{
+		{"", []string{"API_TOKEN", "RITA_OWN"}},
+		{"?only=owned", []string{"RITA_OWN"}},
+		{"?only=shared", []string{"API_TOKEN"}},
+		{"?only=everything", []string{"API_TOKEN", "RITA_OWN"}},
+		{"?only=shared&q=RITA", nil},
+	} {
+		r := f.ritaC.GetHX("/secrets" + tc.query)
+		wantStatus(t, "GET /secrets"+tc.query, r, http.StatusOK)
+		if got := webtest.RowNames(r.Body); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: rows %v, want %v", tc.query, got, tc.want)
+		}
+	}
+	r := f.adaC.Get("/secrets")
+	if !strings.Contains(r.Body, "You + 2 people") || !strings.Contains(r.Body, `aria-pressed="true"`) {
+		t.Errorf("the Secrets tab does not say who API_TOKEN is shared with, or which filter is on")
+	}
+}
