@@ -280,26 +280,47 @@ func (s *Store) SecretNestedAccess(ctx context.Context, a Actor, secretID string
 	return res.sec, res.grants, res.nested, err
 }
 
-// TeamPaths returns, for every team of the actor's organization that sits in another, the paths of
-// names from each outermost team inwards to it, the team last ("Platform", "Databases", "Postgres"):
-// what the Teams page shows. Every member may read it.
-func (s *Store) TeamPaths(ctx context.Context, a Actor) (map[string][][]string, error) {
-	n, err := readNesting(ctx, s.r, a.OrgID)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string][][]string{}
-	for outer := range n.inner {
-		if len(n.outers[outer]) > 0 {
-			continue // only the paths from an outermost team: "Platform › Databases", not also "Databases"
+// TeamsOverview is the Teams page's read, from one snapshot: the organization's teams with their
+// members and member teams; for each team that sits in another, the paths of names from each
+// outermost team inwards to it, the team last ("Platform", "Databases", "Postgres"); and the teams the
+// actor manages (every team for an admin, else those it is an Owner of: CanManageTeam).
+type TeamsOverview struct {
+	Teams   []Team
+	Paths   map[string][][]string
+	Managed map[string]bool
+}
+
+// TeamsOverview reads the Teams page. Every member may read it.
+func (s *Store) TeamsOverview(ctx context.Context, a Actor) (*TeamsOverview, error) {
+	return inReadTx(ctx, s, func(tx *sql.Tx) (*TeamsOverview, error) {
+		ts, err := listTeamsTx(ctx, tx, a.OrgID, "")
+		if err != nil {
+			return nil, err
 		}
-		for _, p := range n.descendants(outer) {
-			inner := p[len(p)-1]
-			out[inner] = append(out[inner], n.pathNames(p))
+		n, err := readNesting(ctx, tx, a.OrgID)
+		if err != nil {
+			return nil, err
 		}
-	}
-	for _, ps := range out {
-		slices.SortFunc(ps, func(x, y []string) int { return strings.Compare(strings.Join(x, "\x00"), strings.Join(y, "\x00")) })
-	}
-	return out, nil
+		o := &TeamsOverview{Teams: ts, Paths: map[string][][]string{}, Managed: map[string]bool{}}
+		for outer := range n.inner {
+			if len(n.outers[outer]) > 0 {
+				continue // only the paths from an outermost team: "Platform › Databases", not also "Databases"
+			}
+			for _, p := range n.descendants(outer) {
+				inner := p[len(p)-1]
+				o.Paths[inner] = append(o.Paths[inner], n.pathNames(p))
+			}
+		}
+		for _, ps := range o.Paths {
+			slices.SortFunc(ps, func(x, y []string) int { return strings.Compare(strings.Join(x, "\x00"), strings.Join(y, "\x00")) })
+		}
+		for _, t := range ts {
+			if ok, err := canManageTeamTx(ctx, tx, a, t.ID); err != nil {
+				return nil, err
+			} else if ok {
+				o.Managed[t.ID] = true
+			}
+		}
+		return o, nil
+	})
 }

@@ -46,21 +46,6 @@ func (s *Store) CanManageTeam(ctx context.Context, a Actor, id string) (bool, er
 	return canManageTeamTx(ctx, s.r, a, id)
 }
 
-// ManagedTeams returns the IDs of the teams of the actor's organization the actor is an Owner of (an
-// admin manages every team: see CanManageTeam).
-func (s *Store) ManagedTeams(ctx context.Context, a Actor) (map[string]bool, error) {
-	ids, err := idList(ctx, s.r, `SELECT o.team_id FROM team_owners o JOIN teams t ON t.id = o.team_id
-		JOIN memberships m ON m.org_id = t.org_id AND m.user_id = o.user_id WHERE o.user_id = ? AND t.org_id = ?`, a.UserID, a.OrgID)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]bool, len(ids))
-	for _, id := range ids {
-		out[id] = true
-	}
-	return out, nil
-}
-
 // teamOwnersTx makes the members add Owners of team t and takes remove's ownership away. Each must
 // be a member of the organization (CodeInvalid).
 func (s *Store) teamOwnersTx(ctx context.Context, tx *sql.Tx, a Actor, now time.Time, t TeamRef, add, remove []string) error {

@@ -17,26 +17,17 @@ import (
 // from anyone else.
 func (p *Pages) TeamsPage(c echo.Context) error {
 	a := actor(c)
-	ctx := c.Request().Context()
-	ts, err := p.Store.ListTeams(ctx, a)
-	if err != nil {
-		return err
-	}
-	paths, err := p.Store.TeamPaths(ctx, a)
-	if err != nil {
-		return err
-	}
-	managed, err := p.Store.ManagedTeams(ctx, a)
+	o, err := p.Store.TeamsOverview(c.Request().Context(), a)
 	if err != nil {
 		return err
 	}
 	props := views.TeamsProps{CanManage: a.IsAdmin(), Actions: a.IsAdmin()}
-	for _, t := range ts {
-		row := views.TeamItem{ID: t.ID, Name: t.Name, Description: t.Description, Members: people(t.Members), Manage: a.IsAdmin() || managed[t.ID]}
+	for _, t := range o.Teams {
+		row := views.TeamItem{ID: t.ID, Name: t.Name, Description: t.Description, Members: people(t.Members), Manage: o.Managed[t.ID]}
 		for _, mt := range t.MemberTeams {
 			row.MemberTeams = append(row.MemberTeams, mt.Name)
 		}
-		for _, path := range paths[t.ID] {
+		for _, path := range o.Paths[t.ID] {
 			row.Inside = append(row.Inside, path[:len(path)-1])
 		}
 		props.Actions = props.Actions || row.Manage
