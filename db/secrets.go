@@ -411,13 +411,19 @@ type SecretPage struct {
 // each is checked through the grants' primary key, so a page costs its rows, not the organization.
 var listWhere = `s.org_id = ?2 AND s.deleted_at IS NULL AND (?3 = '' OR lower(s.name) LIKE ?3 ESCAPE '\') AND ` + accessExpr + ` IN (?6, ?7)`
 
-// countSecretsSQL counts what listWhere selects (the ranks are ?4 and ?5 here), starting from the
-// grants of user ?1 and its teams (an index range) rather than from every secret of the organization.
-var countSecretsSQL = `SELECT COUNT(*) FROM (SELECT MAX(CASE g.role WHEN 'owner' THEN 2 ELSE 1 END) AS r
+// countSecretsSQL counts what listWhere selects for every role, starting from the grants of user ?1 and
+// its teams (an index range) rather than from every secret of the organization.
+var countSecretsSQL = `SELECT COUNT(DISTINCT s.id) FROM grants g JOIN secrets s ON s.id = g.secret_id
+	WHERE ` + heldBy("?1") + `
+	AND s.org_id = ?2 AND s.deleted_at IS NULL AND (?3 = '' OR lower(s.name) LIKE ?3 ESCAPE '\')`
+
+// countSecretsRoleSQL is countSecretsSQL for one role: the secrets whose strongest grant reaching user
+// ?1 has the rank ?4.
+var countSecretsRoleSQL = `SELECT COUNT(*) FROM (SELECT MAX(CASE g.role WHEN 'owner' THEN 2 ELSE 1 END) AS r
 	FROM grants g JOIN secrets s ON s.id = g.secret_id
 	WHERE ` + heldBy("?1") + `
 	AND s.org_id = ?2 AND s.deleted_at IS NULL AND (?3 = '' OR lower(s.name) LIKE ?3 ESCAPE '\')
-	GROUP BY s.id) AS held WHERE held.r IN (?4, ?5)`
+	GROUP BY s.id) AS held WHERE held.r = ?4`
 
 // ListSecrets lists the live secrets of the actor's organization that the actor can read, by name,
 // without values, each with who it is shared with (Sharing). query filters by a part of the name;
@@ -458,7 +464,13 @@ func (s *Store) listSecrets(ctx context.Context, a Actor, query string, ranks [2
 	}
 	return inReadTx(ctx, s, func(tx *sql.Tx) (*SecretPage, error) {
 		page := &SecretPage{}
-		if err := tx.StmtContext(ctx, s.stmts.countSecrets).QueryRowContext(ctx, a.UserID, a.OrgID, pattern, ranks[0], ranks[1]).Scan(&page.Total); err != nil {
+		var count *sql.Row
+		if ranks[0] == ranks[1] {
+			count = tx.QueryRowContext(ctx, countSecretsRoleSQL, a.UserID, a.OrgID, pattern, ranks[0])
+		} else {
+			count = tx.StmtContext(ctx, s.stmts.countSecrets).QueryRowContext(ctx, a.UserID, a.OrgID, pattern)
+		}
+		if err := count.Scan(&page.Total); err != nil {
 			return nil, err
 		}
 		if page.Total <= offset {

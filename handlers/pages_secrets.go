@@ -86,12 +86,12 @@ func (p *Pages) SecretEdit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.EditSecretDialog(editProps(sec)))
+	return render(c, http.StatusOK, views.EditSecretDialog(editProps(c, sec)))
 }
 
-func editProps(sec *db.Secret) views.SecretEdit {
-	return views.SecretEdit{ID: sec.ID, Name: sec.Name, Version: sec.Version, Owner: sec.Access.CanEdit(),
-		UpdatedBy: sec.UpdatedBy.Name, UpdatedAt: sec.UpdatedAt, Now: time.Now()}
+func editProps(c echo.Context, sec *db.Secret) views.SecretEdit {
+	return views.SecretEdit{ID: sec.ID, Name: sec.Name, Version: sec.Version, Owner: sec.Access.CanEdit(), Size: sec.Size,
+		UpdatedBy: sec.UpdatedBy.Name, UpdatedAt: sec.UpdatedAt, Now: time.Now(), CSRF: request.CSRF(c)}
 }
 
 // SecretReveal handles GET /secrets/:id/value: the value field filled with the value. The read is
@@ -101,9 +101,30 @@ func (p *Pages) SecretReveal(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	props := editProps(sec)
+	props := editProps(c, sec)
 	props.Value, props.Revealed = sec.Value, true
 	return render(c, http.StatusOK, views.SecretValueField(props))
+}
+
+// SecretValueHidden handles GET /secrets/:id/masked, Hide after a reveal: the value field hidden again.
+func (p *Pages) SecretValueHidden(c echo.Context) error {
+	sec, err := p.Store.SecretByID(c.Request().Context(), actor(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.SecretValueField(editProps(c, sec)))
+}
+
+// SecretDownload handles POST /secrets/:id/download: the whole value as a file, for values too large to
+// show; the read is audited first, as a reveal is.
+func (p *Pages) SecretDownload(c echo.Context) error {
+	sec, err := p.Store.RevealSecret(c.Request().Context(), actor(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	h := c.Response().Header()
+	h.Set(echo.HeaderContentDisposition, `attachment; filename="`+sec.Name+`.txt"`) // names are [A-Za-z0-9_]
+	return c.Blob(http.StatusOK, "application/octet-stream", []byte(sec.Value))
 }
 
 // SecretUpdate handles PUT /secrets/:id from the Edit dialog. The version the dialog was opened at
@@ -122,7 +143,7 @@ func (p *Pages) SecretUpdate(c echo.Context) error {
 		if gerr != nil {
 			return gerr
 		}
-		props := editProps(cur)
+		props := editProps(c, cur)
 		props.Version = version // keep the stale version: Load latest moves to the current one
 		props.Err, props.Stale = db.ErrorMessage(err), code == db.CodeConflict
 		if code != db.CodeTooLarge {
@@ -143,7 +164,7 @@ func (p *Pages) SecretLatest(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	props := editProps(sec)
+	props := editProps(c, sec)
 	props.Value = c.FormValue("value")
 	props.Notice = fmt.Sprintf("Loaded version %d, set by %s %s. Your text is kept: Update saves it as version %d.",
 		sec.Version, sec.UpdatedBy.Name, sec.UpdatedAt.UTC().Format("on 2006-01-02 at 15:04 UTC"), sec.Version+1)

@@ -161,6 +161,10 @@ type SecretEdit struct {
 	// Err is shown in the dialog's error box when not empty, e.g. a stale
 	// edit message.
 	Err string
+	// Size is the current value's length, shown masked until revealed.
+	Size int
+	// CSRF is the token the Download form sends.
+	CSRF string
 	// Stale says the secret changed since the dialog was opened: the error
 	// box offers Load latest (POST /secrets/{id}/latest), which keeps what
 	// was typed.

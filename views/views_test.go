@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/a-h/templ"
 )
@@ -170,14 +171,14 @@ func TestTextareaKeepsLeadingNewline(t *testing.T) {
 }
 
 func TestEditSecretDialog(t *testing.T) {
-	owner := SecretEdit{ID: "s1", Name: "STRIPE_API_KEY", Version: 7, Owner: true, Now: testNow, UpdatedAt: testNow.Add(-time.Hour), UpdatedBy: "Bob Builder",
+	owner := SecretEdit{ID: "s1", Name: "STRIPE_API_KEY", Version: 7, Owner: true, Size: 42, Now: testNow, UpdatedAt: testNow.Add(-time.Hour), UpdatedBy: "Bob Builder",
 		Err: "STRIPE_API_KEY was changed by Bob Builder at 2026-11-25 10:00 UTC — reload to see the latest"}
 	out := mustRender(t, EditSecretDialog(owner))
 	mustContain(t, out,
 		"Edit <span class=\"mono\">STRIPE_API_KEY</span>",
 		`hx-put="/secrets/s1"`, `name="version" value="7"`,
 		`id="secret-value-field"`, `hx-post="/secrets/s1/reveal"`, `hx-target="#secret-value-field"`,
-		"Hidden. Reveal it to see the current value, or type a new one.",
+		"Type or load a new value to replace it.", "42 bytes · hidden", "••••",
 		`data-load-into="#secret-value"`, ">Update</button>", `role="alert"`,
 		"was changed by Bob Builder", "1 hour ago",
 	)
@@ -190,11 +191,35 @@ func TestEditSecretDialog(t *testing.T) {
 	reader := owner
 	reader.Owner, reader.Err = false, ""
 	ro := mustRender(t, EditSecretDialog(reader))
-	mustContain(t, ro, "View <span class=\"mono\">STRIPE_API_KEY</span>", "Reveal")
+	mustContain(t, ro, "View <span class=\"mono\">STRIPE_API_KEY</span>", "Reveal", "42 bytes · hidden")
+	// A Reader has nothing to type into: no text box until the value is revealed, and no invitation
+	// to type a new one.
+	mustNotContain(t, ro, "hx-put", ">Update</button>", "data-load-into", "<textarea", "placeholder")
+	reader.Revealed, reader.Value = true, "the value"
+	ro = mustRender(t, SecretValueField(reader))
 	if !readonlyAttr.MatchString(ro) {
-		t.Error("reader's value field is not read-only")
+		t.Error("reader's revealed value is not read-only")
 	}
-	mustNotContain(t, ro, "hx-put", ">Update</button>", "data-load-into")
+	mustContain(t, ro, `hx-get="/secrets/s1/masked"`, ">Hide</button>", "data-copy-target")
+	mustNotContain(t, ro, "placeholder", "hidden</span>")
+}
+
+// TestSecretValueField_Large: a revealed value over 256 KiB shows its first 64 KiB, cut at a character
+// boundary, with Download, and never the rest; the Owner's text box stays empty for a new value.
+func TestSecretValueField_Large(t *testing.T) {
+	value := strings.Repeat("é", 200<<10) + "THE-TAIL" // 400 KiB of two-byte characters
+	out := mustRender(t, SecretValueField(SecretEdit{ID: "s1", Name: "K", Owner: true, Revealed: true, Value: value, Size: len(value)}))
+	mustContain(t, out, "Showing the first 64.0 KiB of 400.0 KiB.", `form="secret-download"`, "Download the whole value",
+		`placeholder="Type or load a new value to replace it."`)
+	mustNotContain(t, out, "THE-TAIL", "data-copy-target")
+	if len(out) > 80<<10 {
+		t.Errorf("the field is %d bytes: the whole value was sent", len(out))
+	}
+	if !utf8.ValidString(out) {
+		t.Error("the preview cuts a character in two")
+	}
+	dlg := mustRender(t, EditSecretDialog(SecretEdit{ID: "s1", Name: "K", Owner: true, CSRF: "tok"}))
+	mustContain(t, dlg, `<form id="secret-download" method="post" action="/secrets/s1/download" hidden>`, `name="_csrf" value="tok"`)
 }
 
 func TestSecretValueField_Revealed(t *testing.T) {

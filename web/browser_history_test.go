@@ -163,3 +163,48 @@ func TestBrowser_SecretsListMenuAndFilter(t *testing.T) {
 	b.click(`#secrets-table .filter-button[hx-get="/secrets"]`)
 	b.waitRows("BOB_TOKEN")
 }
+
+// TestBrowser_MaskedValueHideAndLarge: an unrevealed value shows as dots with its size; Reveal then
+// Hide puts them back; a 1 MiB value reveals as a preview with Download, not as a megabyte of text.
+func TestBrowser_MaskedValueHideAndLarge(t *testing.T) {
+	ts := webtest.New(t)
+	ada := ts.SeedOrg(t, "Acme", "ada@example.com")
+	ts.SeedSecret(t, ada, "API_TOKEN", "s3cr3t")
+	ts.SeedSecret(t, ada, "BIG_BLOB", strings.Repeat("0123456789abcdef", 1<<16)+"END-OF-BLOB")
+	b := newBrowserTab(t, ts)
+	b.openAs("ada@example.com")
+
+	b.click(`button[aria-label="Edit API_TOKEN"]`)
+	b.waitFor("the Edit dialog", dialogOpen)
+	if got := b.text("#dialog .masked-size"); got != "6 bytes · hidden" {
+		t.Errorf("masked value says %q", got)
+	}
+	b.shot("edit-masked")
+	b.click(`#dialog button[hx-post$="/reveal"]`)
+	b.waitVisible("#dialog [data-copy-target]")
+	if got := b.value("#secret-value"); got != "s3cr3t" {
+		t.Errorf("revealed %q", got)
+	}
+	b.click(`#dialog button[hx-get$="/masked"]`)
+	b.waitVisible("#dialog .masked-value")
+	if got := b.value("#secret-value"); got != "" {
+		t.Errorf("after Hide the field holds %q", got)
+	}
+	b.run("press Esc", chromedp.KeyEvent(kb.Escape))
+	b.waitFor("the dialog closed", dialogClosed)
+
+	b.click(`button[aria-label="Edit BIG_BLOB"]`)
+	b.waitFor("the Edit dialog", dialogOpen)
+	b.click(`#dialog button[hx-post$="/reveal"]`)
+	b.waitVisible("#secret-value-preview")
+	if got := b.text("#dialog .value-preview .meta"); !strings.Contains(got, "Showing the first 64.0 KiB of 1.0 MiB") {
+		t.Errorf("preview note %q", got)
+	}
+	if evalJS[bool](b, `document.querySelector("#dialog").textContent.includes("END-OF-BLOB")`) {
+		t.Error("the whole large value was put in the page")
+	}
+	if got := b.value("#secret-value"); got != "" {
+		t.Errorf("the Owner's text box holds %d bytes of the large value", len(got))
+	}
+	b.shot("edit-large")
+}

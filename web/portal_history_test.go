@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/keyhold/keyhold/db"
 	"github.com/keyhold/keyhold/web/webtest"
 )
 
@@ -188,5 +189,41 @@ func TestPortal_SecretsFilter(t *testing.T) {
 	r := f.adaC.Get("/secrets")
 	if !strings.Contains(r.Body, "You + 2 people") || !strings.Contains(r.Body, `aria-pressed="true"`) {
 		t.Errorf("the Secrets tab does not say who API_TOKEN is shared with, or which filter is on")
+	}
+}
+
+// TestPortal_HideAndDownload: Hide draws the field hidden again (dots and size, no value); Download
+// sends the whole value as a file to those who can read it, audited, and needs the CSRF token.
+func TestPortal_HideAndDownload(t *testing.T) {
+	t.Parallel()
+	f := newSecretsFixture(t)
+	ctx := context.Background()
+	r := f.ritaC.GetHX(f.secretPath + "/masked")
+	wantStatus(t, "Hide", r, http.StatusOK)
+	if !strings.Contains(r.Body, "2 bytes · hidden") || strings.Contains(r.Body, "v1") || strings.Contains(r.Body, "<textarea") {
+		t.Fatalf("the Reader's hidden field:\n%s", r.Body)
+	}
+	wantStatus(t, "Hide without access", f.noraC.GetHX(f.secretPath+"/masked"), http.StatusNotFound)
+
+	before, err := f.ts.Store.ListAudit(ctx, f.ada, db.AuditFilter{Secret: f.sec.ID, Action: db.ActionSecretRead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = f.ritaC.PostForm(f.secretPath+"/download", url.Values{"_csrf": {f.ritaC.CSRF()}})
+	wantStatus(t, "Download", r, http.StatusOK)
+	if r.Body != "v1" || r.Header.Get("Content-Disposition") != `attachment; filename="API_TOKEN.txt"` || r.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("Download: %q %v", r.Body, r.Header)
+	}
+	after, err := f.ts.Store.ListAudit(ctx, f.ada, db.AuditFilter{Secret: f.sec.ID, Action: db.ActionSecretRead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != len(before)+1 || after[0].ActorEmail != "rita@example.com" {
+		t.Fatalf("the download was not audited: %d → %d reads", len(before), len(after))
+	}
+	wantStatus(t, "Download without the CSRF token", f.ritaC.Do(http.MethodPost, f.secretPath+"/download", url.Values{}, nil), http.StatusForbidden)
+	r = f.noraC.PostForm(f.secretPath+"/download", url.Values{"_csrf": {f.noraC.CSRF()}})
+	if r.Status != http.StatusNotFound || strings.Contains(r.Body, "v1") {
+		t.Fatalf("Download without access: %d %q", r.Status, r.Body)
 	}
 }

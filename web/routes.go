@@ -60,6 +60,8 @@ func routes(e *echo.Echo, m *middlewares, p *handlers.Pages, api *handlers.API) 
 	e.POST("/secrets", p.SecretCreate, value...)
 	portal.GET("/secrets/:id/edit", p.SecretEdit)
 	portal.POST("/secrets/:id/reveal", p.SecretReveal) // a POST: revealing is recorded in the audit trail
+	portal.GET("/secrets/:id/masked", p.SecretValueHidden)
+	portal.POST("/secrets/:id/download", p.SecretDownload)
 	e.PUT("/secrets/:id", p.SecretUpdate, value...)
 	e.POST("/secrets/:id/latest", p.SecretLatest, value...) // Load latest carries the typed value
 	portal.GET("/secrets/:id/delete", p.SecretDeleteConfirm)
