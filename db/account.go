@@ -57,7 +57,7 @@ func (s *Store) ChangePassword(ctx context.Context, a Actor, ch PasswordChange) 
 		return done, Errorf(CodeUnauthorized, "Your current password is incorrect.")
 	}
 	if ch.New == ch.Current {
-		return done, Errorf(CodeInvalid, "The new password must differ from your current one.")
+		return done, fieldErrorf(FieldPassword, CodeInvalid, "The new password must differ from your current one.")
 	}
 	newHash, err := s.hashPassword(ctx, ch.New)
 	if err != nil {

@@ -28,7 +28,7 @@ type APIKey struct {
 // CreateAPIKey makes a key for the actor in its organization. It returns the key (shown once) and
 // its record. expires may be zero (never). It returns CodeInvalid.
 func (s *Store) CreateAPIKey(ctx context.Context, a Actor, label string, expires time.Time) (string, *APIKey, error) {
-	label, err := cleanText("Label", label, true, maxTextLen)
+	label, err := cleanText(FieldLabel, "Label", label, true, maxTextLen)
 	if err != nil {
 		return "", nil, err
 	}
@@ -37,7 +37,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, a Actor, label string, expires
 	}
 	now := s.now()
 	if !expires.IsZero() && !expires.After(now) {
-		return "", nil, Errorf(CodeInvalid, "The expiry must be in the future.")
+		return "", nil, fieldErrorf(FieldExpires, CodeInvalid, "The expiry must be in the future.")
 	}
 	token := newToken(APIKeyPrefix)
 	k := &APIKey{ID: newID(), OrgID: a.OrgID, User: UserRef{ID: a.UserID, Email: a.Email, Name: a.Name}, Label: label,

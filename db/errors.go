@@ -26,6 +26,9 @@ const (
 type Error struct {
 	Code    Code
 	Message string
+	// Field names the input a refusal is about (one of the Field… constants), so that a form can show
+	// Message under it; "" when it is about no one input.
+	Field string
 	// RetryAfterSeconds is set with CodeRateLimited.
 	RetryAfterSeconds int
 	// cause is the failure behind the message, when there is one (a CodeStorageFull's SQLite error).
@@ -40,6 +43,38 @@ func (e *Error) Unwrap() error { return e.cause }
 // Errorf returns an *Error with a formatted message.
 func Errorf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// The inputs a refusal can be about (Error.Field). They are the names the portal's forms and the
+// API's bodies give them.
+const (
+	FieldName      = "name" // a secret's or a team's
+	FieldValue     = "value"
+	FieldEmail     = "email"
+	FieldPassword  = "password"
+	FieldOrgName   = "org_name"
+	FieldFirstName = "first_name"
+	FieldLastName  = "last_name"
+	FieldLabel     = "label"
+	FieldExpires   = "expires"
+	FieldDesc      = "description"
+	FieldMessage   = "message"
+)
+
+// fieldErrorf is Errorf about one input.
+func fieldErrorf(field string, code Code, format string, args ...any) *Error {
+	e := Errorf(code, format, args...)
+	e.Field = field
+	return e
+}
+
+// ErrorField returns the Field of an *Error: the input the refusal is about, or "".
+func ErrorField(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Field
+	}
+	return ""
 }
 
 // ErrorCode returns the Code of err: an *Error's, CodeUnavailable while the database is out of reach

@@ -96,7 +96,7 @@ func (s *Store) CreateInvitation(ctx context.Context, a Actor, in NewInvitation)
 	if in.Role != OrgAdmin && in.Role != OrgMember {
 		return "", nil, Errorf(CodeInvalid, "Unknown organization role %q: use admin or member.", in.Role)
 	}
-	msg, err := cleanText("Message", in.Message, false, maxDescLen)
+	msg, err := cleanText(FieldMessage, "Message", in.Message, false, maxDescLen)
 	if err != nil {
 		return "", nil, err
 	}
@@ -109,7 +109,7 @@ func (s *Store) CreateInvitation(ctx context.Context, a Actor, in NewInvitation)
 			return nil, err
 		}
 		if member {
-			return nil, Errorf(CodeConflict, "%s is already a member of this organization.", email)
+			return nil, fieldErrorf(FieldEmail, CodeConflict, "%s is already a member of this organization.", email)
 		}
 		teams, err := orgTeams(ctx, tx, a.OrgID, in.TeamIDs)
 		if err != nil {

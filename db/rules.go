@@ -76,7 +76,7 @@ const (
 // ValidateSecretName checks the name rule: 1–256 characters of A–Z, a–z, 0–9 and _.
 func ValidateSecretName(name string) error {
 	if name == "" {
-		return Errorf(CodeInvalid, "Name is required.")
+		return fieldErrorf(FieldName, CodeInvalid, "Name is required.")
 	}
 	var bad []string
 	seen := map[rune]bool{}
@@ -92,10 +92,10 @@ func ValidateSecretName(name string) error {
 		}
 	}
 	if len(bad) > 0 {
-		return Errorf(CodeInvalid, "Name may contain only letters, digits and _ (not %s).", strings.Join(bad, ", "))
+		return fieldErrorf(FieldName, CodeInvalid, "Name may contain only letters, digits and _ (not %s).", strings.Join(bad, ", "))
 	}
 	if n > MaxNameLen {
-		return Errorf(CodeInvalid, "Name is %d characters long; the limit is %d.", n, MaxNameLen)
+		return fieldErrorf(FieldName, CodeInvalid, "Name is %d characters long; the limit is %d.", n, MaxNameLen)
 	}
 	return nil
 }
@@ -115,10 +115,10 @@ func describeRune(r rune) string {
 // ValidateSecretValue checks the value rule: non-empty UTF-8 text of at most 5 MiB.
 func ValidateSecretValue[V string | []byte](value V) error {
 	if len(value) > MaxValueBytes {
-		return Errorf(CodeTooLarge, "Value is %s bytes; the limit is %s.", commas(len(value)), sizeLimit(MaxValueBytes))
+		return fieldErrorf(FieldValue, CodeTooLarge, "Value is %s bytes; the limit is %s.", commas(len(value)), sizeLimit(MaxValueBytes))
 	}
 	if len(value) == 0 {
-		return Errorf(CodeInvalid, "Value is required.")
+		return fieldErrorf(FieldValue, CodeInvalid, "Value is required.")
 	}
 	var valid bool
 	switch v := any(value).(type) {
@@ -128,7 +128,7 @@ func ValidateSecretValue[V string | []byte](value V) error {
 		valid = utf8.Valid(v)
 	}
 	if !valid {
-		return Errorf(CodeInvalid, "Value must be UTF-8 text.")
+		return fieldErrorf(FieldValue, CodeInvalid, "Value must be UTF-8 text.")
 	}
 	return nil
 }
@@ -181,11 +181,11 @@ func commas(n int) string {
 func normalizeEmail(email string) (string, string, error) {
 	email = strings.TrimSpace(email)
 	if email == "" {
-		return "", "", Errorf(CodeInvalid, "Email is required.")
+		return "", "", fieldErrorf(FieldEmail, CodeInvalid, "Email is required.")
 	}
 	addr, err := mail.ParseAddress(email)
 	if err != nil || addr.Address != email || len(email) > 254 {
-		return "", "", Errorf(CodeInvalid, "%q is not a valid email address.", email)
+		return "", "", fieldErrorf(FieldEmail, CodeInvalid, "%q is not a valid email address.", email)
 	}
 	return email, emailKeyOf(email), nil
 }
@@ -196,21 +196,22 @@ func emailKeyOf(email string) string {
 	return strings.ToLower(strings.TrimSpace(email))
 }
 
-// cleanText trims s and checks it is valid, printable and not too long; what names the field.
-func cleanText(what, s string, required bool, limit int) (string, error) {
+// cleanText trims s and checks it is valid, printable and not too long; what names the input field
+// (a Field… constant) to people.
+func cleanText(field, what, s string, required bool, limit int) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" && required {
-		return "", Errorf(CodeInvalid, "%s is required.", what)
+		return "", fieldErrorf(field, CodeInvalid, "%s is required.", what)
 	}
 	if !utf8.ValidString(s) {
-		return "", Errorf(CodeInvalid, "%s must be UTF-8 text.", what)
+		return "", fieldErrorf(field, CodeInvalid, "%s must be UTF-8 text.", what)
 	}
 	if n := utf8.RuneCountInString(s); n > limit {
-		return "", Errorf(CodeInvalid, "%s is %d characters long; the limit is %d.", what, n, limit)
+		return "", fieldErrorf(field, CodeInvalid, "%s is %d characters long; the limit is %d.", what, n, limit)
 	}
 	for _, r := range s {
 		if r < 0x20 && r != '\t' || r == 0x7f {
-			return "", Errorf(CodeInvalid, "%s must not contain control characters.", what)
+			return "", fieldErrorf(field, CodeInvalid, "%s must not contain control characters.", what)
 		}
 	}
 	return s, nil
@@ -219,10 +220,10 @@ func cleanText(what, s string, required bool, limit int) (string, error) {
 // ValidatePassword checks the password policy.
 func ValidatePassword(pw string) error {
 	if utf8.RuneCountInString(pw) < MinPasswordLen {
-		return Errorf(CodeInvalid, "Password must be at least %d characters long.", MinPasswordLen)
+		return fieldErrorf(FieldPassword, CodeInvalid, "Password must be at least %d characters long.", MinPasswordLen)
 	}
 	if len(pw) > 1024 {
-		return Errorf(CodeInvalid, "Password is too long (at most 1024 bytes).")
+		return fieldErrorf(FieldPassword, CodeInvalid, "Password is too long (at most 1024 bytes).")
 	}
 	return nil
 }

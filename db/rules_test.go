@@ -1,6 +1,7 @@
 package db_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -203,5 +204,29 @@ func TestValidatePassword(t *testing.T) {
 			}
 			wantCode(t, err, db.CodeInvalid)
 		})
+	}
+}
+
+// TestRules_ErrorField: each rule's refusal names the input it is about, for the form to show it
+// there.
+func TestRules_ErrorField(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"empty name", db.ValidateSecretName(""), db.FieldName},
+		{"bad name", db.ValidateSecretName("a-b"), db.FieldName},
+		{"long name", db.ValidateSecretName(strings.Repeat("A", db.MaxNameLen+1)), db.FieldName},
+		{"empty value", db.ValidateSecretValue(""), db.FieldValue},
+		{"value not UTF-8", db.ValidateSecretValue("\xff"), db.FieldValue},
+		{"value too large", db.ValidateSecretValue(make([]byte, db.MaxValueBytes+1)), db.FieldValue},
+		{"bad name before an empty value", db.ValidateSecret("a b", ""), db.FieldName},
+		{"short password", db.ValidatePassword("short"), db.FieldPassword},
+		{"another error", errors.New("disk on fire"), ""},
+	} {
+		if got := db.ErrorField(tc.err); got != tc.want {
+			t.Errorf("%s: field %q, want %q", tc.name, got, tc.want)
+		}
 	}
 }

@@ -222,7 +222,7 @@ func (s *Store) insertSecretTx(ctx context.Context, tx *sql.Tx, a Actor, id, nam
 	_, err := tx.StmtContext(ctx, s.stmts.insertSecret).ExecContext(ctx,
 		id, a.OrgID, name, v.keyID, v.sealed, v.size, a.UserID, ms(now), a.UserID, ms(now))
 	if isUniqueViolation(err) {
-		return nil, Errorf(CodeConflict, "A secret named %s already exists in this organization.", name)
+		return nil, fieldErrorf(FieldName, CodeConflict, "A secret named %s already exists in this organization.", name)
 	} else if err != nil {
 		return nil, err
 	}

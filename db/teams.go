@@ -59,11 +59,11 @@ func (s *Store) CreateTeam(ctx context.Context, a Actor, name, description strin
 	if a.UserID == "" {
 		return nil, Errorf(CodeForbidden, "Teams are created by users.") // teams.created_by names a user
 	}
-	name, err := cleanText("Team name", name, true, maxTextLen)
+	name, err := cleanText(FieldName, "Team name", name, true, maxTextLen)
 	if err != nil {
 		return nil, err
 	}
-	description, err = cleanText("Description", description, false, maxDescLen)
+	description, err = cleanText(FieldDesc, "Description", description, false, maxDescLen)
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +73,7 @@ func (s *Store) CreateTeam(ctx context.Context, a Actor, name, description strin
 		_, err := tx.ExecContext(ctx, `INSERT INTO teams (id, org_id, name, name_key, description, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			t.ID, a.OrgID, name, strings.ToLower(name), description, a.UserID, ms(now))
 		if isUniqueViolation(err) {
-			return nil, Errorf(CodeConflict, "A team named %q already exists in this organization.", name)
+			return nil, fieldErrorf(FieldName, CodeConflict, "A team named %q already exists in this organization.", name)
 		} else if err != nil {
 			return nil, err
 		}
@@ -335,13 +335,13 @@ func (s *Store) addTeamMemberTx(ctx context.Context, tx *sql.Tx, a Actor, now ti
 func (s *Store) renameTeamTx(ctx context.Context, tx *sql.Tx, a Actor, id string, name *string, ch TeamChange, now time.Time) error {
 	var detail []string
 	if ch.Name != nil {
-		n, err := cleanText("Team name", *ch.Name, true, maxTextLen)
+		n, err := cleanText(FieldName, "Team name", *ch.Name, true, maxTextLen)
 		if err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE teams SET name = ?, name_key = ? WHERE id = ?`, n, strings.ToLower(n), id)
 		if isUniqueViolation(err) {
-			return Errorf(CodeConflict, "A team named %q already exists in this organization.", n)
+			return fieldErrorf(FieldName, CodeConflict, "A team named %q already exists in this organization.", n)
 		} else if err != nil {
 			return err
 		}
@@ -351,7 +351,7 @@ func (s *Store) renameTeamTx(ctx context.Context, tx *sql.Tx, a Actor, id string
 		*name = n
 	}
 	if ch.Description != nil {
-		d, err := cleanText("Description", *ch.Description, false, maxDescLen)
+		d, err := cleanText(FieldDesc, "Description", *ch.Description, false, maxDescLen)
 		if err != nil {
 			return err
 		}
@@ -380,7 +380,7 @@ func resolveMembers(ctx context.Context, q queryer, orgID string, ids, emails []
 		err := q.QueryRowContext(ctx, `SELECT u.id FROM users u JOIN memberships m ON m.user_id = u.id WHERE m.org_id = ? AND u.email_key = ?`,
 			orgID, strings.ToLower(strings.TrimSpace(e))).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
-			return nil, Errorf(CodeInvalid, "%s is not a member of this organization.", strings.TrimSpace(e))
+			return nil, fieldErrorf(FieldEmail, CodeInvalid, "%s is not a member of this organization.", strings.TrimSpace(e))
 		} else if err != nil {
 			return nil, err
 		}

@@ -103,7 +103,7 @@ func (s *Store) SetupFirstOrg(ctx context.Context, name string, admin NewUser) (
 }
 
 func (s *Store) createOrg(ctx context.Context, name string, admin NewUser, source string, first bool) (*Org, *User, error) {
-	name, err := cleanText("Organization name", name, true, maxTextLen)
+	name, err := cleanText(FieldOrgName, "Organization name", name, true, maxTextLen)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -131,7 +131,7 @@ func (s *Store) createOrg(ctx context.Context, name string, admin NewUser, sourc
 		_, err := tx.ExecContext(ctx, `INSERT INTO orgs (id, name, name_key, created_at) VALUES (?, ?, ?, ?)`,
 			org.ID, org.Name, strings.ToLower(name), ms(now))
 		if isUniqueViolation(err) {
-			return result{}, Errorf(CodeConflict, "An organization named %q already exists.", name)
+			return result{}, fieldErrorf(FieldOrgName, CodeConflict, "An organization named %q already exists.", name)
 		} else if err != nil {
 			return result{}, err
 		}
@@ -190,11 +190,11 @@ func (s *Store) findOrCreateUser(ctx context.Context, tx *sql.Tx, email, emailKe
 
 // insertUser creates an account. It returns CodeInvalid (names) or CodeConflict (the email has one).
 func (s *Store) insertUser(ctx context.Context, tx *sql.Tx, email, emailKey, first, last, hash string) (*User, error) {
-	first, err := cleanText("First name", first, false, maxTextLen)
+	first, err := cleanText(FieldFirstName, "First name", first, false, maxTextLen)
 	if err != nil {
 		return nil, err
 	}
-	last, err = cleanText("Last name", last, false, maxTextLen)
+	last, err = cleanText(FieldLastName, "Last name", last, false, maxTextLen)
 	if err != nil {
 		return nil, err
 	}
@@ -203,7 +203,7 @@ func (s *Store) insertUser(ctx context.Context, tx *sql.Tx, email, emailKey, fir
 	_, err = tx.ExecContext(ctx, `INSERT INTO users (id, email, email_key, first_name, last_name, password_hash, created_at, password_changed_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, u.ID, u.Email, emailKey, u.FirstName, u.LastName, hash, ms(now), ms(now))
 	if isUniqueViolation(err) {
-		return nil, Errorf(CodeConflict, "A user with email %s already exists.", email)
+		return nil, fieldErrorf(FieldEmail, CodeConflict, "A user with email %s already exists.", email)
 	}
 	return u, err
 }
@@ -391,7 +391,7 @@ func (s *Store) AddMember(ctx context.Context, a Actor, nu NewUser, role OrgRole
 		return nil, err
 	} else if hash == "" {
 		if _, err := s.MemberByEmail(ctx, a, email); err == nil {
-			return nil, Errorf(CodeConflict, "%s is already a member of this organization.", email)
+			return nil, fieldErrorf(FieldEmail, CodeConflict, "%s is already a member of this organization.", email)
 		}
 		return nil, hasAccount
 	}

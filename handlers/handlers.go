@@ -6,6 +6,8 @@
 package handlers
 
 import (
+	"slices"
+
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
@@ -16,6 +18,15 @@ import (
 // actor is the request's actor. The login and API-key middleware guarantee one on every route that
 // needs it.
 func actor(c echo.Context) db.Actor { return request.Actor(c) }
+
+// fieldOf is the input err is about (db.ErrorField), when it is one of the form's fields; else "",
+// and the form shows err over itself.
+func fieldOf(err error, fields ...string) string {
+	if f := db.ErrorField(err); f != "" && slices.Contains(fields, f) {
+		return f
+	}
+	return ""
+}
 
 // render writes comp with status (see request.Render).
 func render(c echo.Context, status int, comp templ.Component) error {

@@ -87,5 +87,5 @@ func (p *Pages) SignOutEverywhere(c echo.Context) error {
 	if err := p.Sessions.End(c); err != nil {
 		return err
 	}
-	return redirect(c, "/login")
+	return redirect(c, signedOutURL)
 }

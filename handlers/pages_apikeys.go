@@ -54,7 +54,7 @@ func (p *Pages) APIKeyCreate(c echo.Context) error {
 		key, rec, err = p.Store.CreateAPIKey(c.Request().Context(), actor(c), form.Label, expires)
 	}
 	if db.ErrorCode(err) == db.CodeInvalid {
-		form.Err = db.ErrorMessage(err)
+		form.Err, form.ErrField = db.ErrorMessage(err), fieldOf(err, db.FieldLabel, db.FieldExpires)
 		return render(c, http.StatusUnprocessableEntity, views.NewAPIKeyDialog(form))
 	} else if err != nil {
 		return err
@@ -71,7 +71,7 @@ func endOfDay(date string) (time.Time, error) {
 	}
 	d, err := time.Parse(dateLayout, date)
 	if err != nil {
-		return time.Time{}, db.Errorf(db.CodeInvalid, "Enter the expiry as a date, e.g. 2030-12-31, or leave it empty.")
+		return time.Time{}, &db.Error{Code: db.CodeInvalid, Field: db.FieldExpires, Message: "Enter the expiry as a date, e.g. 2030-12-31, or leave it empty."}
 	}
 	return d.Add(24*time.Hour - time.Millisecond), nil
 }

@@ -37,27 +37,28 @@ func (p *Pages) SetupPage(c echo.Context) error {
 	if has {
 		return c.Redirect(http.StatusSeeOther, "/")
 	}
-	return render(c, http.StatusOK, views.SetupPage(views.SetupProps{CSRF: request.CSRF(c)}))
+	return render(c, http.StatusOK, views.SetupPage(views.SetupProps{MinPassword: db.MinPasswordLen, CSRF: request.CSRF(c)}))
 }
 
 // Setup handles POST /setup: creates the first organization and its admin, and signs the admin in.
 func (p *Pages) Setup(c echo.Context) error {
 	form := views.SetupProps{
-		OrgName:   strings.TrimSpace(c.FormValue("org_name")),
-		FirstName: strings.TrimSpace(c.FormValue("first_name")),
-		LastName:  strings.TrimSpace(c.FormValue("last_name")),
-		Email:     strings.TrimSpace(c.FormValue("email")),
-		CSRF:      request.CSRF(c),
+		OrgName:     strings.TrimSpace(c.FormValue("org_name")),
+		FirstName:   strings.TrimSpace(c.FormValue("first_name")),
+		LastName:    strings.TrimSpace(c.FormValue("last_name")),
+		Email:       strings.TrimSpace(c.FormValue("email")),
+		MinPassword: db.MinPasswordLen,
+		CSRF:        request.CSRF(c),
 	}
 	pw := c.FormValue("password")
 	if pw != c.FormValue("password_confirm") {
-		form.Err = "The two passwords do not match."
+		form.Err, form.ErrField = passwordsDiffer.Message, passwordConfirm
 		return render(c, http.StatusUnprocessableEntity, views.SetupPage(form))
 	}
 	org, u, err := p.Store.SetupFirstOrg(c.Request().Context(), form.OrgName,
 		db.NewUser{Email: form.Email, FirstName: form.FirstName, LastName: form.LastName, Password: pw})
 	if code := db.ErrorCode(err); code == db.CodeInvalid || code == db.CodeConflict {
-		form.Err = db.ErrorMessage(err)
+		form.Err, form.ErrField = db.ErrorMessage(err), fieldOf(err, db.FieldOrgName, db.FieldFirstName, db.FieldLastName, db.FieldEmail, db.FieldPassword)
 		return render(c, http.StatusUnprocessableEntity, views.SetupPage(form))
 	} else if err != nil {
 		return err
@@ -70,7 +71,8 @@ func (p *Pages) LoginPage(c echo.Context) error {
 	if request.SignedIn(c) {
 		return c.Redirect(http.StatusSeeOther, safeNext(c.QueryParam("next")))
 	}
-	return render(c, http.StatusOK, views.LoginPage(views.LoginProps{Next: safeNext(c.QueryParam("next")), CSRF: request.CSRF(c)}))
+	return render(c, http.StatusOK, views.LoginPage(views.LoginProps{Next: safeNext(c.QueryParam("next")),
+		SignedOut: c.QueryParam("signed_out") != "", CSRF: request.CSRF(c)}))
 }
 
 // Login handles POST /login. Attempts are throttled per account and per client address, and every
@@ -116,8 +118,11 @@ func (p *Pages) Logout(c echo.Context) error {
 	if err := p.Sessions.End(c); err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, "/login")
+	return c.Redirect(http.StatusSeeOther, signedOutURL)
 }
+
+// signedOutURL is the sign-in page saying "You have been signed out.".
+const signedOutURL = "/login?signed_out=1"
 
 // OrgSwitch handles POST /org/switch: the current organization becomes org_id, if the user belongs to it.
 func (p *Pages) OrgSwitch(c echo.Context) error {

@@ -55,15 +55,23 @@ func (p *Pages) inviteProps(c echo.Context) (views.InviteProps, error) {
 func (p *Pages) InviteSignUp(c echo.Context) error {
 	first, last := strings.TrimSpace(c.FormValue("first_name")), strings.TrimSpace(c.FormValue("last_name"))
 	pw := c.FormValue("password")
-	var err error = db.Errorf(db.CodeInvalid, "The two passwords do not match.")
+	var err error = passwordsDiffer
 	var u *db.User
 	var orgID string
 	if pw == c.FormValue("password_confirm") {
 		u, orgID, err = p.Store.AcceptInvitationNewAccount(c.Request().Context(), c.Param("token"),
 			db.NewAccount{FirstName: first, LastName: last, Password: pw, ClientIP: request.ClientIP(c)})
 	}
-	return p.joined(c, false, u, orgID, err, func(props *views.InviteProps) { props.FirstName, props.LastName = first, last })
+	return p.joined(c, false, u, orgID, err, func(props *views.InviteProps) {
+		props.FirstName, props.LastName = first, last
+		props.ErrField = fieldOf(err, db.FieldFirstName, db.FieldLastName, db.FieldPassword, passwordConfirm)
+	})
 }
+
+// passwordConfirm is the field that repeats a new password; passwordsDiffer the refusal about it.
+const passwordConfirm = "password_confirm"
+
+var passwordsDiffer = &db.Error{Code: db.CodeInvalid, Message: "The two passwords do not match.", Field: passwordConfirm}
 
 // InviteAccept handles POST /invite/:token/accept: a signed-in user whose email is the invitation's
 // joins at once; a visitor proves the account is theirs with its password (throttled like a sign-in).
@@ -174,7 +182,7 @@ func (p *Pages) resetProps(c echo.Context) (views.ResetProps, error) {
 // read afresh.
 func (p *Pages) Reset(c echo.Context) error {
 	pw := c.FormValue("password")
-	var err error = db.Errorf(db.CodeInvalid, "The two passwords do not match.")
+	var err error = passwordsDiffer
 	var u *db.User
 	var orgID string
 	if pw == c.FormValue("password_confirm") {
@@ -197,6 +205,6 @@ func (p *Pages) Reset(c echo.Context) error {
 		return render(c, http.StatusNotFound, views.ResetPage(props))
 	}
 	retryAfter(c, err)
-	props.Err = db.ErrorMessage(err)
+	props.Err, props.ErrField = db.ErrorMessage(err), fieldOf(err, db.FieldPassword, passwordConfirm)
 	return render(c, formStatus(err), views.ResetPage(props))
 }

@@ -99,7 +99,7 @@ func (p *Pages) InviteCreate(c echo.Context) error {
 		if ferr != nil {
 			return ferr
 		}
-		form.Email, form.Admin, form.Err = email, role == db.OrgAdmin, db.ErrorMessage(err)
+		form.Email, form.Admin, form.Err, form.ErrField = email, role == db.OrgAdmin, db.ErrorMessage(err), fieldOf(err, db.FieldEmail)
 		for _, id := range params["team"] {
 			form.Chosen[id] = true
 		}

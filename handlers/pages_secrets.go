@@ -69,7 +69,7 @@ func (p *Pages) SecretCreate(c echo.Context) error {
 	form := views.SecretForm{Name: strings.TrimSpace(c.FormValue("name")), Value: c.FormValue("value")}
 	sec, err := p.Store.CreateSecret(c.Request().Context(), actor(c), form.Name, []byte(form.Value))
 	if code := db.ErrorCode(err); code == db.CodeInvalid || code == db.CodeConflict || code == db.CodeTooLarge {
-		form.Err = db.ErrorMessage(err)
+		form.Err, form.ErrField = db.ErrorMessage(err), fieldOf(err, db.FieldName, db.FieldValue)
 		if code == db.CodeTooLarge {
 			form.Value = "" // do not send 5 MB back
 		}
@@ -145,7 +145,7 @@ func (p *Pages) SecretUpdate(c echo.Context) error {
 		}
 		props := editProps(c, cur)
 		props.Version = version // keep the stale version: Load latest moves to the current one
-		props.Err, props.Stale = db.ErrorMessage(err), code == db.CodeConflict
+		props.Err, props.ErrField, props.Stale = db.ErrorMessage(err), fieldOf(err, db.FieldValue), code == db.CodeConflict
 		if code != db.CodeTooLarge {
 			props.Value = value
 		}

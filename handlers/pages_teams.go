@@ -49,7 +49,7 @@ func (p *Pages) TeamCreate(c echo.Context) error {
 	form := views.TeamForm{Name: strings.TrimSpace(c.FormValue("name")), Description: strings.TrimSpace(c.FormValue("description"))}
 	t, err := p.Store.CreateTeam(c.Request().Context(), actor(c), form.Name, form.Description)
 	if code := db.ErrorCode(err); code == db.CodeInvalid || code == db.CodeConflict {
-		form.Err = db.ErrorMessage(err)
+		form.Err, form.ErrField = db.ErrorMessage(err), fieldOf(err, db.FieldName, db.FieldDesc)
 		return render(c, http.StatusUnprocessableEntity, views.TeamDialog(form))
 	} else if err != nil {
 		return err
@@ -72,7 +72,7 @@ func (p *Pages) TeamUpdate(c echo.Context) error {
 	form := views.TeamForm{ID: c.Param("id"), Name: strings.TrimSpace(c.FormValue("name")), Description: strings.TrimSpace(c.FormValue("description"))}
 	_, err := p.Store.UpdateTeam(c.Request().Context(), actor(c), form.ID, db.TeamChange{Name: &form.Name, Description: &form.Description})
 	if code := db.ErrorCode(err); code == db.CodeInvalid || code == db.CodeConflict {
-		form.Err = db.ErrorMessage(err)
+		form.Err, form.ErrField = db.ErrorMessage(err), fieldOf(err, db.FieldName, db.FieldDesc)
 		return render(c, http.StatusUnprocessableEntity, views.TeamDialog(form))
 	} else if err != nil {
 		return err
@@ -97,11 +97,11 @@ func (p *Pages) TeamMemberAdd(c echo.Context) error {
 	teamID := c.Param("id")
 	email := strings.TrimSpace(c.FormValue("email"))
 	if email == "" {
-		return teamAddRefused(c, teamID, email, "Enter the email of the member to add.")
+		return teamAddRefused(c, teamID, email, db.FieldEmail, "Enter the email of the member to add.")
 	}
 	v, err := p.Store.UpdateTeam(c.Request().Context(), actor(c), teamID, db.TeamChange{AddEmails: []string{email}, NonMembers: true})
 	if db.ErrorCode(err) == db.CodeInvalid {
-		return teamAddRefused(c, teamID, email, db.ErrorMessage(err))
+		return teamAddRefused(c, teamID, email, fieldOf(err, db.FieldEmail), db.ErrorMessage(err))
 	} else if err != nil {
 		return err
 	}
@@ -110,12 +110,13 @@ func (p *Pages) TeamMemberAdd(c echo.Context) error {
 	return render(c, http.StatusOK, templ.Join(views.TeamMembersPanel(props), views.Toast("Added "+email+" to "+props.TeamName+".")))
 }
 
-// teamAddRefused answers 422 with the members dialog's add form alone, holding email and msg,
-// swapped in place of the form on the page (HX-Retarget) instead of the whole panel.
-func teamAddRefused(c echo.Context, teamID, email, msg string) error {
+// teamAddRefused answers 422 with the members dialog's add form alone, holding email and msg (under
+// the field when field is db.FieldEmail), swapped in place of the form on the page (HX-Retarget)
+// instead of the whole panel.
+func teamAddRefused(c echo.Context, teamID, email, field, msg string) error {
 	c.Response().Header().Set("HX-Retarget", "#team-add-form")
 	c.Response().Header().Set("HX-Reswap", "outerHTML")
-	return render(c, http.StatusUnprocessableEntity, views.TeamAddForm(views.TeamMembersProps{TeamID: teamID, Email: email, Err: msg}))
+	return render(c, http.StatusUnprocessableEntity, views.TeamAddForm(views.TeamMembersProps{TeamID: teamID, Email: email, Err: msg, ErrField: field}))
 }
 
 // TeamMemberRemoveConfirm handles GET /teams/:id/members/:user/remove: the confirmation, listing the

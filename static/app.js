@@ -32,10 +32,11 @@
     return root ? root.querySelector("dialog[open]") : null;
   }
 
-  // The element to focus in a freshly shown dialog: [autofocus] first, then
-  // the first text field, then the first button.
+  // The element to focus in a freshly shown dialog: the field a refusal is
+  // about, then [autofocus], then the first text field, then the first button.
   function initialFocus(dlg) {
     return (
+      dlg.querySelector('[aria-invalid="true"]') ||
       dlg.querySelector("[autofocus]") ||
       dlg.querySelector(
         "input:not([type=hidden]):not([type=file]):not([disabled]), textarea:not([disabled]), select:not([disabled])"
@@ -341,6 +342,110 @@
     scheduleToasts();
   }
 
+  // ---- Errors at the field -----------------------------------------------
+  // A refusal shows under the field it is about, which is marked invalid and
+  // focused: the server draws its own that way (views/fields.go), and the
+  // browser's checks (required, pattern, minlength, an email's form, a
+  // confirmation that differs: data-match) get the same treatment here, with
+  // our words from data-msg-* instead of the browser's bubble. Typing in the
+  // field clears its error.
+
+  function labelText(el) {
+    var label = el.id ? document.querySelector('label[for="' + el.id + '"]') : null;
+    return label ? label.textContent.replace(/\s+/g, " ").replace(/ optional$/, "").trim() : "This field";
+  }
+
+  function fieldMessage(el) {
+    var v = el.validity;
+    var msg = function (kind, fallback) {
+      return el.getAttribute("data-msg-" + kind) || fallback;
+    };
+    if (v.valueMissing) return msg("required", labelText(el) + " is required.");
+    if (v.customError) return el.validationMessage;
+    if (v.patternMismatch) return msg("pattern", labelText(el) + " is not in the expected form.");
+    if (v.tooShort) return msg("minlength", labelText(el) + " must be at least " + el.minLength + " characters long.");
+    if (v.typeMismatch && el.type === "email") return msg("type", "Enter an email address, such as name@example.com.");
+    return el.validationMessage;
+  }
+
+  // fieldErrorAnchor is what the message goes after: the field, or the row
+  // or search box it sits in.
+  function fieldErrorAnchor(el) {
+    return el.closest(".inline-form, .search") || el;
+  }
+
+  function showFieldError(el, msg) {
+    var id = (el.id || el.name) + "-error";
+    var box = document.getElementById(id);
+    if (!box) {
+      box = document.createElement("div");
+      box.id = id;
+      box.className = "alert alert-error alert-field";
+      box.setAttribute("role", "alert");
+      fieldErrorAnchor(el).insertAdjacentElement("afterend", box);
+    }
+    var span = document.createElement("span");
+    span.textContent = msg;
+    box.replaceChildren(alertIcon(), span);
+    el.setAttribute("aria-invalid", "true");
+    el.setAttribute("aria-errormessage", id);
+  }
+
+  function clearFieldError(el) {
+    if (el.getAttribute("aria-invalid") !== "true") return;
+    el.removeAttribute("aria-invalid");
+    var id = el.getAttribute("aria-errormessage");
+    el.removeAttribute("aria-errormessage");
+    var box = id ? document.getElementById(id) : null;
+    if (box) box.remove();
+  }
+
+  // A confirmation (data-match="#other") is invalid while it differs.
+  function checkMatches(form) {
+    if (!form) return;
+    form.querySelectorAll("[data-match]").forEach(function (el) {
+      var other = document.querySelector(el.getAttribute("data-match"));
+      var differs = other && el.value !== "" && el.value !== other.value;
+      el.setCustomValidity(differs ? el.getAttribute("data-msg-match") || "The two values do not match." : "");
+    });
+  }
+
+  document.addEventListener("input", function (evt) {
+    var el = evt.target;
+    if (!(el instanceof HTMLInputElement || el instanceof HTMLTextAreaElement)) return;
+    clearFieldError(el);
+    if (el.form) {
+      checkMatches(el.form);
+      // Correcting a password also settles the confirmation's complaint.
+      el.form.querySelectorAll('[data-match="#' + el.id + '"]').forEach(clearFieldError);
+    }
+  });
+
+  // A submit checks the confirmations before the browser validates.
+  document.addEventListener(
+    "click",
+    function (evt) {
+      var btn = evt.target.closest("button[type=submit], input[type=submit]");
+      if (btn && btn.form) checkMatches(btn.form);
+    },
+    true
+  );
+
+  // invalid does not bubble: listen in the capture phase. Cancelling it
+  // keeps the browser's bubble away.
+  document.addEventListener(
+    "invalid",
+    function (evt) {
+      var el = evt.target;
+      evt.preventDefault();
+      showFieldError(el, fieldMessage(el));
+      var form = el.form;
+      var first = form ? form.querySelector("input:invalid, textarea:invalid, select:invalid") : el;
+      if (first === el) el.focus();
+    },
+    true
+  );
+
   // ---- Menus and the organization switcher -------------------------------
 
   document.addEventListener("change", function (evt) {
@@ -373,7 +478,17 @@
   function placeRowMenu(menu) {
     var list = menu.querySelector(".row-menu-list");
     var r = menu.querySelector("summary").getBoundingClientRect();
-    list.style.right = Math.max(8, document.documentElement.clientWidth - r.right) + "px";
+    var width = document.documentElement.clientWidth;
+    // Its right edge under the button's; on a phone, where the button sits at
+    // the left of a stacked row, its left edge instead, so that it stays on
+    // the screen.
+    if (r.right - list.offsetWidth < 8) {
+      list.style.right = "auto";
+      list.style.left = Math.max(8, Math.min(r.left, width - list.offsetWidth - 8)) + "px";
+    } else {
+      list.style.left = "auto";
+      list.style.right = Math.max(8, width - r.right) + "px";
+    }
     var top = r.bottom + 4;
     if (top + list.offsetHeight > window.innerHeight - 8) top = Math.max(8, r.top - list.offsetHeight - 4);
     list.style.top = top + "px";
@@ -401,6 +516,8 @@
 
   // A page rendered with a dialog or a toast already in it.
   function init() {
+    var bad = document.querySelector('main [aria-invalid="true"]');
+    if (bad) bad.focus();
     syncDialog();
     scheduleToasts();
   }

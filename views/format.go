@@ -3,6 +3,7 @@ package views
 import (
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"net/url"
 	"strconv"
 	"strings"
@@ -181,4 +182,15 @@ func pageTitle(title string) string {
 // would lose it.
 func textareaText(v string) string {
 	return "\n" + v
+}
+
+// avatarTones is how many avatar colours there are (.avatar-tone-0 … in app.css).
+const avatarTones = 8
+
+// avatarTone is the colour class of a person's avatar: the same for one email wherever it shows, and
+// most likely different for two people.
+func avatarTone(email string) string {
+	h := fnv.New32a()
+	h.Write([]byte(strings.ToLower(strings.TrimSpace(email))))
+	return "avatar-tone-" + strconv.Itoa(int(h.Sum32()%avatarTones))
 }

@@ -50,6 +50,8 @@ type LoginProps struct {
 	Next string
 	// Err is shown in the error box when not empty.
 	Err string
+	// SignedOut says the visitor has just signed out (GET /login?signed_out=1).
+	SignedOut bool
 	// CSRF is sent as the _csrf field.
 	CSRF string
 }
@@ -65,8 +67,13 @@ type SetupProps struct {
 	LastName string
 	// Email is the admin's email address as typed.
 	Email string
-	// Err is shown in the error box when not empty.
-	Err string
+	// MinPassword is the shortest password db accepts, for the hint.
+	MinPassword int
+	// Err is shown in the error box when not empty, or under the input
+	// ErrField names (org_name, first_name, last_name, email, password or
+	// password_confirm).
+	Err      string
+	ErrField string
 	// CSRF is sent as the _csrf field.
 	CSRF string
 }
@@ -127,8 +134,10 @@ type SecretForm struct {
 	Name string
 	// Value is the typed value.
 	Value string
-	// Err is shown in the dialog's error box when not empty.
-	Err string
+	// Err is shown in the dialog's error box when not empty, or under the
+	// input ErrField names ("name" or "value").
+	Err      string
+	ErrField string
 }
 
 // SecretEdit fills the Edit (Owner) or View (Reader) dialog and the value
@@ -159,8 +168,9 @@ type SecretEdit struct {
 	// Now is the time that relative times are measured from.
 	Now time.Time
 	// Err is shown in the dialog's error box when not empty, e.g. a stale
-	// edit message.
-	Err string
+	// edit message; or under the value when ErrField is "value".
+	Err      string
+	ErrField string
 	// Size is the current value's length, shown masked until revealed.
 	Size int
 	// CSRF is the token the Download form sends.
@@ -208,8 +218,11 @@ type InviteProps struct {
 	LastName  string
 	// MinPassword is the shortest password db accepts, for the hint.
 	MinPassword int
-	// Err is shown over the form that failed: ErrSignIn over "I have an account", Err elsewhere.
+	// Err is shown over the form that failed: ErrSignIn over "I have an account", Err elsewhere; or
+	// under the input of "Create your account" that ErrField names (first_name, last_name, password or
+	// password_confirm).
 	Err       string
+	ErrField  string
 	ErrSignIn string
 	// Invalid means the link does not work: only Err is shown.
 	Invalid bool
@@ -223,7 +236,9 @@ type ResetProps struct {
 	Email       string
 	ExpiresAt   time.Time
 	MinPassword int
-	Err         string
+	// Err is shown over the form, or under the input ErrField names (password or password_confirm).
+	Err      string
+	ErrField string
 	// Invalid means the link does not work: only Err is shown.
 	Invalid bool
 	// Done says the password is set but the account belongs to no organization yet.

@@ -45,8 +45,10 @@ type APIKeyForm struct {
 	Expires string
 	// MinDate is the earliest date the date picker offers: today, UTC.
 	MinDate string
-	// Err is shown in the dialog's error box when not empty.
-	Err string
+	// Err is shown in the dialog's error box when not empty, or under the input ErrField
+	// names.
+	Err      string
+	ErrField string
 }
 
 // APIKeyCreated fills the dialog that shows a new key, the one time it is

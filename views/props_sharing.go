@@ -69,8 +69,10 @@ type InviteForm struct {
 	// Teams are the organization's teams to choose from; Chosen the IDs chosen.
 	Teams  []Option
 	Chosen map[string]bool
-	// Err is shown in the dialog's error box when not empty.
-	Err string
+	// Err is shown in the dialog's error box when not empty, or under the input ErrField
+	// names.
+	Err      string
+	ErrField string
 }
 
 // InviteCreated fills the dialog that shows a new invitation's link, the one time it is ever shown.
@@ -142,8 +144,10 @@ type TeamForm struct {
 	// Name and Description are what was typed (or stored).
 	Name        string
 	Description string
-	// Err is shown in the dialog's error box when not empty.
-	Err string
+	// Err is shown in the dialog's error box when not empty, or under the input ErrField
+	// names.
+	Err      string
+	ErrField string
 }
 
 // TeamMembersProps fills the team Members dialog.
@@ -158,8 +162,10 @@ type TeamMembersProps struct {
 	Candidates []Person
 	// Email is what was typed in the add field, kept after an error.
 	Email string
-	// Err is shown in the dialog's error box when not empty.
-	Err string
+	// Err is shown in the dialog's error box when not empty, or under the input ErrField
+	// names.
+	Err      string
+	ErrField string
 }
 
 // TeamConfirm fills the confirmation of a team change that may delete

@@ -259,7 +259,7 @@ func TestAccount_SignOutEverywhere(t *testing.T) {
 	bob := webtest.SignedInClient(t, ts, "bob@example.com")
 
 	r := c.PostForm("/account/sign-out-everywhere", nil)
-	wantRedirect(t, "POST /account/sign-out-everywhere", r, "/login")
+	wantRedirect(t, "POST /account/sign-out-everywhere", r, "/login?signed_out=1")
 	if k := r.Cookie("kh_session"); k == nil || k.Value != "" || k.MaxAge >= 0 {
 		t.Errorf("cookie %v, want kh_session cleared", k)
 	}

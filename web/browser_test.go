@@ -575,8 +575,11 @@ func TestBrowser_SignOutAndIn(t *testing.T) {
 	b.waitVisible("#secret-search")
 
 	b.signOut()
-	if got := b.path(); got != "/login" {
-		t.Errorf("sign-out lands on %s, want /login", got)
+	if got := b.path(); got != "/login?signed_out=1" {
+		t.Errorf("sign-out lands on %s, want /login?signed_out=1", got)
+	}
+	if got := b.text(".auth-card .alert-success"); got != "You have been signed out." {
+		t.Errorf("the sign-in page after sign-out says %q, want You have been signed out.", got)
 	}
 	if got := evalJS[bool](b, `fetch("/secrets", {redirect: "manual"}).then(r => r.type === "opaqueredirect")`); !got {
 		t.Error("after sign-out /secrets does not redirect to sign-in")

@@ -161,7 +161,7 @@ func userRow(a db.Actor, role, orig string) string {
 
 var inviteLinkPattern = regexp.MustCompile(`id="invite-link" class="input mono" value="([^"]+)"`)
 
-var errorBoxPattern = regexp.MustCompile(`(?s)class="alert alert-error" role="alert">.*?<span>(.*?)</span>`)
+var errorBoxPattern = regexp.MustCompile(`(?s)class="alert alert-error[^"]*"[^>]*role="alert">.*?<span>(.*?)</span>`)
 
 // dialogError is the message in a dialog's error box, unescaped; "" when there is none.
 func dialogError(body string) string {
@@ -202,44 +202,45 @@ func TestSharing_RefusalsShowInTheDialogAndChangeNothing(t *testing.T) {
 		form       url.Values
 		wantStatus int
 		wantErr    string
+		wantField  string // the input the message is under; "" for the box over the form
 	}{
 		{"empty team name", admin, http.MethodPost, "/teams", url.Values{"name": {"   "}, "description": {"x"}},
-			422, "Team name is required."},
+			422, "Team name is required.", "team-name"},
 		{"duplicate team name", admin, http.MethodPost, "/teams", url.Values{"name": {"platform"}},
-			422, `A team named "platform" already exists in this organization.`},
+			422, `A team named "platform" already exists in this organization.`, "team-name"},
 		{"rename to empty", admin, http.MethodPut, "/teams/" + w.team.ID, url.Values{"name": {""}, "description": {""}},
-			422, "Team name is required."},
+			422, "Team name is required.", "team-name"},
 		{"rename to a taken name", admin, http.MethodPut, "/teams/" + payments.ID, url.Values{"name": {"Platform"}, "description": {""}},
-			422, `A team named "Platform" already exists in this organization.`},
+			422, `A team named "Platform" already exists in this organization.`, "team-name"},
 		{"add a user of another org to a team", admin, http.MethodPost, "/teams/" + w.team.ID + "/members", url.Values{"email": {"olga@example.com"}},
-			422, "olga@example.com is not a member of this organization."},
+			422, "olga@example.com is not a member of this organization.", "team-add-email"},
 		{"add an unknown email to a team", admin, http.MethodPost, "/teams/" + w.team.ID + "/members", url.Values{"email": {"nobody@example.com"}},
-			422, "nobody@example.com is not a member of this organization."},
+			422, "nobody@example.com is not a member of this organization.", "team-add-email"},
 		{"add a team member with no email", admin, http.MethodPost, "/teams/" + w.team.ID + "/members", url.Values{"email": {" "}},
-			422, "Enter the email of the member to add."},
+			422, "Enter the email of the member to add.", "team-add-email"},
 		{"invite with a bad email", admin, http.MethodPost, "/invitations",
 			url.Values{"email": {"nia.example.com"}, "role": {"member"}},
-			422, `"nia.example.com" is not a valid email address.`},
+			422, `"nia.example.com" is not a valid email address.`, "invite-email"},
 		{"invite someone who is already a member", admin, http.MethodPost, "/invitations",
 			url.Values{"email": {"BOB@example.com"}, "role": {"member"}},
-			422, "BOB@example.com is already a member of this organization."},
+			422, "BOB@example.com is already a member of this organization.", "invite-email"},
 		{"invite with an unknown role", admin, http.MethodPost, "/invitations",
 			url.Values{"email": {"olga@example.com"}, "role": {"owner"}},
-			422, `Unknown organization role "owner": use admin or member.`},
+			422, `Unknown organization role "owner": use admin or member.`, ""},
 		{"invite into another organization's team", admin, http.MethodPost, "/invitations",
 			url.Values{"email": {"nia@example.com"}, "role": {"member"}, "team": {w.otherTeam.ID}},
-			422, "Team " + w.otherTeam.ID + " is not a team of this organization."},
+			422, "Team " + w.otherTeam.ID + " is not a team of this organization.", ""},
 		{"share with a user of another org", bob, http.MethodPost, share, shareForm(userRow(w.olga, "reader", "")),
-			422, "The user " + w.olga.UserID + " is not part of this organization."},
+			422, "The user " + w.olga.UserID + " is not part of this organization.", ""},
 		{"share with an outsider together with a valid change", bob, http.MethodPost, share,
 			shareForm(userRow(w.carol, "owner", "reader"), userRow(w.olga, "reader", "")),
-			422, "The user " + w.olga.UserID + " is not part of this organization."},
+			422, "The user " + w.olga.UserID + " is not part of this organization.", ""},
 		{"share with an unknown role", bob, http.MethodPost, share, shareForm(userRow(w.carol, "admin", "reader")),
-			422, `Unknown role "admin": use Owner or Reader.`},
+			422, `Unknown role "admin": use Owner or Reader.`, ""},
 		{"remove the last Owner", bob, http.MethodPost, share, shareForm(userRow(w.bob, "remove", "owner"), userRow(w.carol, "reader", "reader")),
-			409, "A secret must keep at least one Owner: this change would leave DEPLOY_TOKEN with none."},
+			409, "A secret must keep at least one Owner: this change would leave DEPLOY_TOKEN with none.", ""},
 		{"downgrade the last Owner", bob, http.MethodPost, share, shareForm(userRow(w.bob, "reader", "owner")),
-			409, "A secret must keep at least one Owner: this change would leave DEPLOY_TOKEN with none."},
+			409, "A secret must keep at least one Owner: this change would leave DEPLOY_TOKEN with none.", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -253,6 +254,13 @@ func TestSharing_RefusalsShowInTheDialogAndChangeNothing(t *testing.T) {
 			}
 			if got := dialogError(body); got != tc.wantErr {
 				t.Errorf("error %q, want %q", got, tc.wantErr)
+			}
+			if tc.wantField != "" {
+				if got, marked := webtest.FieldError(body, tc.wantField); got != tc.wantErr || !marked {
+					t.Errorf("under #%s: %q (marked invalid: %v), want %q", tc.wantField, got, marked, tc.wantErr)
+				}
+			} else if strings.Contains(body, "alert-field") || strings.Contains(body, `aria-invalid="true"`) {
+				t.Errorf("an error about no one field is shown at a field:\n%s", body)
 			}
 			if after := w.shSnapshot(w.bob); after != before {
 				t.Errorf("stored data changed:\nbefore:\n%s\nafter:\n%s", before, after)

@@ -236,7 +236,7 @@ func TestPortal_CSRF(t *testing.T) {
 	// And with the right token the same requests go through.
 	r := c.HX(http.MethodPost, "/secrets", url.Values{"name": {"NEW_ONE"}, "value": {"v"}})
 	wantStatus(t, "POST /secrets with the token", r, http.StatusOK)
-	wantRedirect(t, "POST /logout with the token", c.PostForm("/logout", nil), "/login")
+	wantRedirect(t, "POST /logout with the token", c.PostForm("/logout", nil), "/login?signed_out=1")
 }
 
 func TestPortal_SignIn(t *testing.T) {
@@ -361,7 +361,7 @@ func TestPortal_SignOutEndsTheSession(t *testing.T) {
 	old := c.Cookie("kh_session")
 
 	r := c.PostForm("/logout", nil)
-	wantRedirect(t, "POST /logout", r, "/login")
+	wantRedirect(t, "POST /logout", r, "/login?signed_out=1")
 	if k := r.Cookie("kh_session"); k == nil || k.Value != "" || k.MaxAge >= 0 {
 		t.Errorf("sign-out cookie %v, want kh_session cleared", k)
 	}

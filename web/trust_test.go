@@ -173,7 +173,7 @@ func TestCSRF_BoundToTheSession(t *testing.T) {
 	wantSignedIn(t, "the victim", victim)
 	// A token outlives nothing: after signing out and in again, the old one is refused.
 	old := victim.CSRF()
-	wantRedirect(t, "sign out", victim.PostForm("/logout", nil), "/login")
+	wantRedirect(t, "sign out", victim.PostForm("/logout", nil), "/login?signed_out=1")
 	webtest.SignIn(t, victim, "ada@example.com", webtest.Password)
 	if tok := victim.CSRF(); tok == old {
 		t.Fatal("the new session has the old session's token")

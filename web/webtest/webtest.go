@@ -430,14 +430,27 @@ func SignedInClient(t testing.TB, ts *Server, email string) *Client {
 }
 
 var (
-	alertRE      = regexp.MustCompile(`(?s)<div class="alert alert-error" role="alert">.*?<span>(.*?)</span>`)
+	alertRE      = regexp.MustCompile(`(?s)<div class="alert alert-error[^"]*"[^>]*role="alert">.*?<span>(.*?)</span>`)
 	toastRE      = regexp.MustCompile(`(?s)<div class="toast[^"]*" role="(?:status|alert)">.*?<span>(.*?)</span>`)
 	secretNameRE = regexp.MustCompile(`<span class="secret-name">([^<]*)</span>`)
 	textareaRE   = regexp.MustCompile(`(?s)<textarea[^>]*\bid="secret-value"[^>]*>(.*?)</textarea>`)
 	tagRE        = regexp.MustCompile(`<[^>]+>`)
 )
 
-// PageError is the text of the page's or dialog's red error box, unescaped, or "".
+// FieldError is the error shown under the input with the given id (unescaped, "" for none), and
+// whether that input is marked invalid and points at it (aria-invalid, aria-errormessage).
+func FieldError(body, id string) (msg string, marked bool) {
+	box := regexp.MustCompile(`(?s)<div class="alert alert-error alert-field" id="` + regexp.QuoteMeta(id) + `-error" role="alert">.*?<span>(.*?)</span>`).FindStringSubmatch(body)
+	if box != nil {
+		msg = html.UnescapeString(tagRE.ReplaceAllString(box[1], ""))
+	}
+	tag := regexp.MustCompile(`<(?:input|textarea)[^>]*\bid="` + regexp.QuoteMeta(id) + `"[^>]*>`).FindString(body)
+	marked = strings.Contains(tag, `aria-invalid="true"`) && strings.Contains(tag, `aria-errormessage="`+id+`-error"`)
+	return msg, marked
+}
+
+// PageError is the text of the page's or dialog's red error box, or of the error under one of its
+// fields, unescaped, or "".
 func PageError(body string) string {
 	m := alertRE.FindStringSubmatch(body)
 	if m == nil {
