@@ -62,11 +62,14 @@ type Event struct {
 // AuditEvent is a recorded Event with who, where and when.
 type AuditEvent struct {
 	Event
-	ID          int64
-	At          time.Time
-	OrgID       string
-	ActorID     string
-	ActorEmail  string
+	ID         int64
+	At         time.Time
+	OrgID      string
+	ActorID    string
+	ActorEmail string
+	// ActorName is the actor's name as it is now (events record the email, not the name): "" when
+	// they gave none, and for the command line and the system.
+	ActorName   string
 	APIKeyID    string
 	APIKeyLabel string
 	Source      string
@@ -76,8 +79,10 @@ type AuditEvent struct {
 // AuditFilter selects audit events. Zero fields match everything.
 type AuditFilter struct {
 	ActorID string
-	// Secret is a secret's ID, or its exact name: then the events of every secret of the
-	// organization that has or had that name, deleted ones included.
+	// Secret is a secret's ID, or a part of a name in any case (likePattern): then the events whose
+	// secret's name holds it, as the event recorded it or as the secret is named now (one restored
+	// under a new name), deleted secrets included. No name holds an ID (IDs have a "-", names never
+	// do), so an ID matches its secret's events alone.
 	Secret   string
 	Action   string
 	From, To time.Time
@@ -144,14 +149,18 @@ func (s *Store) listAudit(ctx context.Context, orgID string, f AuditFilter) ([]A
 	if !f.To.IsZero() {
 		to = ms(f.To)
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT id, at, org_id, actor_id, actor_email, api_key_id, api_key_label, source, client_ip,
-		action, secret_id, secret_name, target_kind, target_id, target_name, role, detail
-		FROM audit_events
-		WHERE org_id = ?1 AND (?2 = '' OR actor_id = ?2) AND (?3 = '' OR action = ?3)
-		AND (?4 = '' OR secret_id = ?4 OR secret_id IN (SELECT id FROM secrets WHERE org_id = ?1 AND name = ?4))
-		AND (CAST(?5 AS BIGINT) = 0 OR at >= ?5) AND (CAST(?6 AS BIGINT) = 0 OR at < ?6) AND (CAST(?7 AS BIGINT) = 0 OR id < ?7)
-		ORDER BY id DESC LIMIT ?8`,
-		orgID, f.ActorID, f.Action, f.Secret, from, to, f.Before, f.Limit)
+	// Pages are keyed by event ID (Before), not by offset: events written while someone pages
+	// (they get higher IDs) neither shift nor repeat the older pages.
+	rows, err := s.r.QueryContext(ctx, `SELECT e.id, e.at, e.org_id, e.actor_id, e.actor_email, e.api_key_id, e.api_key_label, e.source, e.client_ip,
+		e.action, e.secret_id, e.secret_name, e.target_kind, e.target_id, e.target_name, e.role, e.detail,
+		COALESCE(u.first_name, ''), COALESCE(u.last_name, '')
+		FROM audit_events e LEFT JOIN users u ON u.id = e.actor_id
+		WHERE e.org_id = ?1 AND (?2 = '' OR e.actor_id = ?2) AND (?3 = '' OR e.action = ?3)
+		AND (?4 = '' OR e.secret_id = ?4 OR lower(e.secret_name) LIKE ?9 ESCAPE '\'
+			OR e.secret_id IN (SELECT id FROM secrets WHERE org_id = ?1 AND lower(name) LIKE ?9 ESCAPE '\'))
+		AND (CAST(?5 AS BIGINT) = 0 OR e.at >= ?5) AND (CAST(?6 AS BIGINT) = 0 OR e.at < ?6) AND (CAST(?7 AS BIGINT) = 0 OR e.id < ?7)
+		ORDER BY e.id DESC LIMIT ?8`,
+		orgID, f.ActorID, f.Action, f.Secret, from, to, f.Before, f.Limit, likePattern(f.Secret))
 	if err != nil {
 		return nil, err
 	}
@@ -160,11 +169,13 @@ func (s *Store) listAudit(ctx context.Context, orgID string, f AuditFilter) ([]A
 	for rows.Next() {
 		var e AuditEvent
 		var at int64
+		var first, last string
 		if err := rows.Scan(&e.ID, &at, &e.OrgID, &e.ActorID, &e.ActorEmail, &e.APIKeyID, &e.APIKeyLabel, &e.Source, &e.ClientIP,
-			&e.Action, &e.SecretID, &e.SecretName, &e.TargetKind, &e.TargetID, &e.TargetName, &e.Role, &e.Detail); err != nil {
+			&e.Action, &e.SecretID, &e.SecretName, &e.TargetKind, &e.TargetID, &e.TargetName, &e.Role, &e.Detail, &first, &last); err != nil {
 			return nil, err
 		}
 		e.At = fromMS(at)
+		e.ActorName = displayName(first, last, "")
 		out = append(out, e)
 	}
 	return out, rows.Err()

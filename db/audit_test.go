@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"database/sql"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -487,7 +488,10 @@ func TestStore_Audit_LargeMoveKeepsOrder(t *testing.T) {
 
 // The audit log's secret filter takes an ID or an exact name: a name finds the events of every secret
 // of the organization that had it, deleted ones included, and never another organization's.
-func TestStore_ListAudit_SecretByName(t *testing.T) {
+// The secret filter takes an ID, or a part of a name in any case: LIKE's wildcards in it are plain
+// characters, and another organization's events never match.
+func TestStore_ListAudit_SecretSearch(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t)
 	ada := mustOrg(t, s, "Acme", "ada@example.com")
 	zed := mustOrg(t, s, "Globex", "zed@example.com")
@@ -496,8 +500,11 @@ func TestStore_ListAudit_SecretByName(t *testing.T) {
 		t.Fatal(err)
 	}
 	cur := mustSecret(t, s, ada, "DB_PASSWORD", "v2")
-	mustSecret(t, s, ada, "OTHER", "v")
-	mustSecret(t, s, zed, "DB_PASSWORD", "globex's")
+	under := mustSecret(t, s, ada, "A_B", "v")
+	axb := mustSecret(t, s, ada, "AXB", "v")
+	other := mustSecret(t, s, ada, "OTHER", "v")
+	theirs := mustSecret(t, s, zed, "DB_PASSWORD", "globex's")
+	mustReveal(t, s, zed, theirs.ID)
 	count := func(f db.AuditFilter) map[string]int {
 		t.Helper()
 		evs, err := s.ListAudit(ctx, ada, f)
@@ -506,20 +513,136 @@ func TestStore_ListAudit_SecretByName(t *testing.T) {
 		}
 		by := map[string]int{}
 		for _, e := range evs {
+			if e.OrgID != ada.OrgID {
+				t.Errorf("%+v: event %d of org %s listed", f, e.ID, e.OrgID)
+			}
 			by[e.SecretID]++
 		}
 		return by
 	}
-	if got := count(db.AuditFilter{Secret: "DB_PASSWORD"}); len(got) != 2 || got[old.ID] != 2 || got[cur.ID] != 1 {
-		t.Errorf("by name: %v, want the deleted secret's 2 events and the new one's 1", got)
+	db2 := map[string]int{old.ID: 2, cur.ID: 1} // the deleted secret's create and delete, the new one's create
+	tests := []struct {
+		q    string
+		want map[string]int
+	}{
+		{"DB_PASSWORD", db2},
+		{"db_password", db2},
+		{"_pass", db2},
+		{"Word", db2},
+		{cur.ID, map[string]int{cur.ID: 1}},
+		{theirs.ID, map[string]int{}}, // another organization's secret, by its ID
+		{"A_B", map[string]int{under.ID: 1}},
+		{"a_", map[string]int{under.ID: 1}}, // "_" is a plain character, not any one
+		{"x", map[string]int{axb.ID: 1}},
+		{"%", map[string]int{}},
+		{`\`, map[string]int{}},
+		{"-", map[string]int{}},
+		{"NOPE", map[string]int{}},
+		{"OTHER", map[string]int{other.ID: 1}},
 	}
-	if got := count(db.AuditFilter{Secret: cur.ID}); len(got) != 1 || got[cur.ID] != 1 {
-		t.Errorf("by ID: %v", got)
-	}
-	for _, q := range []string{"db_password", "DB_PASS", "NOPE"} {
-		if got := count(db.AuditFilter{Secret: q}); len(got) != 0 {
-			t.Errorf("%q: %v, want nothing (exact names only)", q, got)
+	for _, tt := range tests {
+		if got := count(db.AuditFilter{Secret: tt.q}); !maps.Equal(got, tt.want) {
+			t.Errorf("secret %q: %v, want %v", tt.q, got, tt.want)
 		}
+	}
+	// With the other filters.
+	if got := count(db.AuditFilter{Secret: "password", Action: db.ActionSecretDelete}); !maps.Equal(got, map[string]int{old.ID: 1}) {
+		t.Errorf("deletions of *password*: %v", got)
+	}
+	// A secret restored under a new name: its earlier events are found by the new name too.
+	if _, err := s.DeleteSecret(ctx, ada, other.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RestoreSecret(ctx, ada, other.ID, "RENAMED_KEY"); err != nil {
+		t.Fatal(err)
+	}
+	if got := count(db.AuditFilter{Secret: "renamed"}); got[other.ID] != 3 || len(got) != 1 {
+		t.Errorf("renamed: %v, want OTHER's create and delete and the restore", got)
+	}
+	if got := count(db.AuditFilter{Secret: "other"}); got[other.ID] < 2 || len(got) != 1 {
+		t.Errorf("other: %v, want the events recorded under that name", got)
+	}
+}
+
+// Events carry their actor's name as it is now, beside the email they recorded; the command line's
+// and the system's have none.
+func TestStore_ListAudit_ActorNames(t *testing.T) {
+	t.Parallel()
+	s := mustOpen(t)
+	ada := mustOrg(t, s, "Acme", "ada@example.com") // Ada Admin
+	bob := mustMember(t, s, ada, "bob@example.com") // bob Member, added by the system
+	mustSecret(t, s, bob, "BOBS", "v")
+	es, err := s.ListAudit(ctx, ada, db.AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, e := range es {
+		got[e.Action] = e.ActorEmail + "|" + e.ActorName
+	}
+	want := map[string]string{
+		db.ActionSecretCreate: "bob@example.com|bob Member",
+		db.ActionMemberAdd:    "|",
+		db.ActionOrgCreate:    "ada@example.com|Ada Admin",
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("actors %v, want %v", got, want)
+	}
+}
+
+// Paging by event ID is stable while events are written: the next page starts right after the last
+// event shown, whatever was recorded since, and the pages of a search walk all its events once.
+func TestStore_ListAudit_PagingStableUnderInserts(t *testing.T) {
+	t.Parallel()
+	s := mustOpen(t)
+	ada := mustOrg(t, s, "Acme", "ada@example.com")
+	for i := range 8 {
+		mustSecret(t, s, ada, fmt.Sprintf("KEEP_%d", i), "v")
+		mustSecret(t, s, ada, fmt.Sprintf("SKIP_%d", i), "v")
+	}
+	ids := func(es []db.AuditEvent) []int64 {
+		var out []int64
+		for _, e := range es {
+			out = append(out, e.ID)
+		}
+		return out
+	}
+	list := func(f db.AuditFilter) []db.AuditEvent {
+		t.Helper()
+		es, err := s.ListAudit(ctx, ada, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return es
+	}
+	before := list(db.AuditFilter{Secret: "keep"})
+	if len(before) != 8 {
+		t.Fatalf("%d events of KEEP_*, want 8", len(before))
+	}
+	var paged []db.AuditEvent
+	f := db.AuditFilter{Secret: "keep", Limit: 3}
+	for page := 0; page < 10; page++ {
+		es := list(f)
+		if len(es) == 0 {
+			break
+		}
+		paged = append(paged, es...)
+		f.Before = es[len(es)-1].ID
+		// New events between two pages, of the search and not.
+		mustSecret(t, s, ada, fmt.Sprintf("KEEP_NEW_%d", page), "v")
+		mustSecret(t, s, ada, fmt.Sprintf("SKIP_NEW_%d", page), "v")
+	}
+	if !slices.Equal(ids(paged), ids(before)) {
+		t.Errorf("paged %v, want %v", ids(paged), ids(before))
+	}
+	for _, e := range paged {
+		if !strings.HasPrefix(e.SecretName, "KEEP_") || strings.HasPrefix(e.SecretName, "KEEP_NEW") {
+			t.Errorf("page holds %s", e.SecretName)
+		}
+	}
+	// The newest page shows what was written since.
+	if es := list(db.AuditFilter{Secret: "keep", Limit: 1}); len(es) != 1 || !strings.HasPrefix(es[0].SecretName, "KEEP_NEW_") {
+		t.Errorf("newest event %+v, want a KEEP_NEW_", es)
 	}
 }
 

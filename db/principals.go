@@ -22,21 +22,26 @@ func (p Principal) Ref() string { return p.Kind + ":" + p.ID }
 
 // principalsSQL lists the members (first, by email) and teams (by name) of organization ?1 in one
 // snapshot whose name (or, for a member, email) matches the LIKE pattern ?2 (likePattern: lower case,
-// as the names are compared).
-const principalsSQL = `SELECT kind, id, first, last, detail FROM (
+// as the names are compared). browsePrincipalsSQL lists them all, teams first: there are few of them.
+const (
+	principalsFrom = `SELECT kind, id, first, last, detail FROM (
 	SELECT 'user' AS kind, 0 AS o, u.email_key AS k, u.id, u.first_name AS first, u.last_name AS last, u.email AS detail
 	FROM memberships m JOIN users u ON u.id = m.user_id
 	WHERE m.org_id = ?1 AND (lower(trim(u.first_name || ' ' || u.last_name)) LIKE ?2 ESCAPE '\' OR lower(u.email) LIKE ?2 ESCAPE '\')
 	UNION ALL
 	SELECT 'team', 1, t.name_key, t.id, t.name, '', t.description
 	FROM teams t WHERE t.org_id = ?1 AND lower(t.name) LIKE ?2 ESCAPE '\'
-) AS found ORDER BY o, k`
+) AS found`
+	principalsSQL       = principalsFrom + ` ORDER BY o, k`
+	browsePrincipalsSQL = principalsFrom + ` ORDER BY o DESC, k`
+)
 
 // SearchPrincipals returns, for the Share dialog of secret secretID, the secret (with the actor's
 // access) and at most limit members and teams of the actor's organization whose name, or (for a
 // member) email, contains query, without those in exclude (refs such as "user:ID"): what the dialog's
 // type-ahead offers. Members come first, by email, then teams by name. Matching is case-insensitive
-// for ASCII letters. It returns CodeNotFound when the actor cannot read the secret.
+// for ASCII letters. An empty query lists every member and team (up to limit), teams first: what the
+// dialog offers before anything is typed. It returns CodeNotFound when the actor cannot read the secret.
 func (s *Store) SearchPrincipals(ctx context.Context, a Actor, secretID, query string, exclude []string, limit int) (*Secret, []Principal, error) {
 	query = strings.TrimSpace(query)
 	skip := map[string]bool{}
@@ -46,10 +51,14 @@ func (s *Store) SearchPrincipals(ctx context.Context, a Actor, secretID, query s
 	var out []Principal
 	sec, err := inReadTx(ctx, s, func(tx *sql.Tx) (*Secret, error) {
 		sec, err := scanLookup(tx.StmtContext(ctx, s.stmts.secretByID).QueryRowContext(ctx, a.UserID, secretID, a.OrgID))
-		if err != nil || query == "" || limit <= 0 {
+		if err != nil || limit <= 0 {
 			return sec, err
 		}
-		rows, err := tx.QueryContext(ctx, principalsSQL, a.OrgID, likePattern(query))
+		sqlText := principalsSQL
+		if query == "" {
+			sqlText = browsePrincipalsSQL
+		}
+		rows, err := tx.QueryContext(ctx, sqlText, a.OrgID, likePattern(query))
 		if err != nil {
 			return nil, err
 		}

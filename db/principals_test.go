@@ -52,10 +52,24 @@ func TestStore_SearchPrincipals(t *testing.T) {
 	if got := search("_x", nil, 8); !slices.Equal(got, []string{"user:" + carol.UserID + " carol_x Member"}) {
 		t.Errorf("_x: %q", got)
 	}
-	for _, q := range []string{"%", "", "  ", "nobody"} {
+	for _, q := range []string{"%", "nobody"} {
 		if got := search(q, nil, 8); len(got) != 0 {
 			t.Errorf("%q: %q, want nothing", q, got)
 		}
+	}
+	// No query: every member and team of the organization, teams first, without those excluded.
+	all := []string{"team:" + ops.ID + " Bobsled ops", "user:" + ada.UserID + " Ada Admin", "user:" + bob.UserID + " bob Member",
+		"user:" + carol.UserID + " carol_x Member"}
+	for _, q := range []string{"", "  "} {
+		if got := search(q, nil, 8); !slices.Equal(got, all) {
+			t.Errorf("%q: %q, want %q", q, got, all)
+		}
+	}
+	if got := search("", []string{"user:" + ada.UserID, "team:" + ops.ID}, 8); !slices.Equal(got, all[2:]) {
+		t.Errorf("no query, without Ada and the team: %q", got)
+	}
+	if got := search("", nil, 2); !slices.Equal(got, all[:2]) {
+		t.Errorf("no query, limit 2: %q", got)
 	}
 
 	// Only for the dialog of a secret the actor can read: bob cannot read ada's, nobody another

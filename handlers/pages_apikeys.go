@@ -44,7 +44,8 @@ func (p *Pages) APIKeyNew(c echo.Context) error {
 }
 
 // APIKeyCreate handles POST /apikeys from the Create API key dialog. On success the dialog is replaced
-// by one that shows the key: the only time it is ever sent. The key is never logged.
+// by one that shows the key, and code that uses it with this server's address: the only time it is
+// ever sent. The key is never logged.
 func (p *Pages) APIKeyCreate(c echo.Context) error {
 	form := views.APIKeyForm{Label: strings.TrimSpace(c.FormValue("label")), Expires: strings.TrimSpace(c.FormValue("expires")), MinDate: today()}
 	expires, err := endOfDay(form.Expires)
@@ -60,7 +61,8 @@ func (p *Pages) APIKeyCreate(c echo.Context) error {
 		return err
 	}
 	c.Response().Header().Set("HX-Trigger", "apikeys-changed")
-	return render(c, http.StatusOK, views.APIKeyCreatedDialog(views.APIKeyCreated{Label: rec.Label, Key: key, ExpiresAt: rec.ExpiresAt}))
+	return render(c, http.StatusOK, views.APIKeyCreatedDialog(views.APIKeyCreated{Label: rec.Label, Key: key, ExpiresAt: rec.ExpiresAt,
+		BaseURL: p.link(c, "")}))
 }
 
 // endOfDay turns a date from the expiry field into the last millisecond of that day, UTC; "" is

@@ -77,7 +77,7 @@ func roleTitle(role string) string {
 func auditItem(e db.AuditEvent) views.AuditItem {
 	it := views.AuditItem{ID: e.ID, At: e.At, ActorEmail: e.ActorEmail, APIKeyLabel: e.APIKeyLabel, Source: e.Source,
 		ClientIP: e.ClientIP, Action: e.Action, ActionLabel: actionLabel(e.Action), SecretID: e.SecretID, SecretName: e.SecretName,
-		TargetKind: e.TargetKind, TargetName: e.TargetName, Role: roleTitle(e.Role), Detail: e.Detail}
+		TargetKind: e.TargetKind, TargetName: e.TargetName, Role: roleTitle(e.Role), Detail: e.Detail, ActorName: e.ActorName}
 	if it.ActorEmail == "" {
 		it.ActorName = "keyhold CLI"
 		if e.Source != "cli" {
@@ -88,7 +88,7 @@ func auditItem(e db.AuditEvent) views.AuditItem {
 }
 
 // AuditPage handles GET /audit (admins only): the organization's audit log, newest first, filtered by
-// person, secret, action and dates, paged by before=ID. With HX-Request it answers with the table
+// person, secret (an ID or a part of a name), action and dates, paged by before=ID. With HX-Request it answers with the table
 // fragment alone.
 func (p *Pages) AuditPage(c echo.Context) error {
 	form := views.AuditFilterForm{
@@ -112,7 +112,7 @@ func (p *Pages) AuditPage(c echo.Context) error {
 	}
 	events := l.Events
 	if len(events) == 0 && form.Secret != "" && f.Before == 0 {
-		props.Note = "No event names a secret “" + form.Secret + "”. Type its exact name or its ID."
+		props.Note = "No event names a secret whose name holds “" + form.Secret + "”."
 	}
 	if len(events) > auditPageSize {
 		events = events[:auditPageSize]

@@ -37,14 +37,15 @@ func (p *Pages) ShareDialog(c echo.Context) error {
 }
 
 // ShareSearch handles GET /secrets/:id/share/search?q=: the members and teams matching q by name or
-// email, leaving out the principals already listed in the dialog (sent along as principal=KIND:ID).
+// email, or with an empty q (the field got the focus) the first of them all, leaving out the
+// principals already listed in the dialog (sent along as principal=KIND:ID).
 func (p *Pages) ShareSearch(c echo.Context) error {
 	q := strings.TrimSpace(c.QueryParam("q"))
 	sec, found, err := p.Store.SearchPrincipals(c.Request().Context(), actor(c), c.Param("id"), q, c.QueryParams()["principal"], shareMatchLimit)
 	if err != nil {
 		return err
 	}
-	res := views.ShareMatches{SecretID: sec.ID, Query: q}
+	res := views.ShareMatches{SecretID: sec.ID, Query: q, Browse: q == "", More: len(found) == shareMatchLimit}
 	for _, m := range found {
 		res.Matches = append(res.Matches, shareMatch(m))
 	}

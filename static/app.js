@@ -132,9 +132,40 @@
     var closer = evt.target.closest("[data-close-dialog]");
     if (closer) {
       var dlg = closer.closest("dialog");
-      if (dlg) dlg.close();
+      if (dlg && (closer.hasAttribute("data-discard-ok") || !askDiscard(dlg))) dlg.close();
+    }
+    var keep = evt.target.closest("[data-discard-cancel]");
+    if (keep) {
+      var box = keep.closest("[data-discard-confirm]");
+      if (box) box.hidden = true;
+      var back = keep.closest("dialog");
+      var first = back ? initialFocus(back) : null;
+      if (first) first.focus();
     }
   });
+
+  // A dialog with staged changes ([data-pending] inside it) and a
+  // [data-discard-confirm] box asks before it closes (Cancel, ×, Escape):
+  // askDiscard shows the box and reports that the close must wait. Its
+  // "Discard changes" button ([data-discard-ok]) closes for good.
+  function askDiscard(dlg) {
+    var box = dlg.querySelector("[data-discard-confirm]");
+    if (!box || !dlg.querySelector("[data-pending]")) return false;
+    box.hidden = false;
+    var keep = box.querySelector("[data-discard-cancel]");
+    if (keep) keep.focus();
+    return true;
+  }
+
+  // Escape fires cancel before close: hold the close while asking.
+  document.addEventListener(
+    "cancel",
+    function (evt) {
+      var dlg = evt.target;
+      if (dlg instanceof HTMLDialogElement && inDialogRoot(dlg) && askDiscard(dlg)) evt.preventDefault();
+    },
+    true
+  );
 
   // ---- Copy to clipboard -------------------------------------------------
 
@@ -190,6 +221,54 @@
       btn.classList.remove("is-copied");
     }, COPIED_MS);
   }
+
+  // ---- Tabs --------------------------------------------------------------
+  // [data-tabs] holds [role=tab] buttons and the [role=tabpanel]s they
+  // control. Without script every panel shows; with it, the selected one.
+  // Arrow keys, Home and End move between the tabs.
+
+  function initTabs() {
+    document.querySelectorAll("[data-tabs]:not([data-tabs-ready])").forEach(function (box) {
+      box.setAttribute("data-tabs-ready", "");
+      var selected = box.querySelector('[role=tab][aria-selected="true"]') || box.querySelector("[role=tab]");
+      if (selected) selectTab(selected, false);
+    });
+  }
+
+  function selectTab(tab, focus) {
+    var box = tab.closest("[data-tabs]");
+    if (!box) return;
+    box.querySelectorAll("[role=tab]").forEach(function (t) {
+      var on = t === tab;
+      t.setAttribute("aria-selected", on ? "true" : "false");
+      t.tabIndex = on ? 0 : -1;
+      var panel = document.getElementById(t.getAttribute("aria-controls"));
+      if (panel) panel.hidden = !on;
+    });
+    if (focus) tab.focus();
+  }
+
+  document.addEventListener("click", function (evt) {
+    var tab = evt.target.closest("[data-tabs] [role=tab]");
+    if (tab) selectTab(tab, false);
+  });
+
+  document.addEventListener("keydown", function (evt) {
+    var tab = evt.target.closest && evt.target.closest("[data-tabs] [role=tab]");
+    if (!tab) return;
+    var tabs = Array.prototype.slice.call(tab.closest("[data-tabs]").querySelectorAll("[role=tab]"));
+    var i = tabs.indexOf(tab);
+    var next = null;
+    if (evt.key === "ArrowRight") next = tabs[(i + 1) % tabs.length];
+    else if (evt.key === "ArrowLeft") next = tabs[(i - 1 + tabs.length) % tabs.length];
+    else if (evt.key === "Home") next = tabs[0];
+    else if (evt.key === "End") next = tabs[tabs.length - 1];
+    if (!next) return;
+    evt.preventDefault();
+    selectTab(next, true);
+  });
+
+  document.addEventListener("htmx:load", initTabs);
 
   // ---- Load from file ----------------------------------------------------
 
@@ -518,6 +597,7 @@
   function init() {
     var bad = document.querySelector('main [aria-invalid="true"]');
     if (bad) bad.focus();
+    initTabs();
     syncDialog();
     scheduleToasts();
   }

@@ -60,6 +60,9 @@ type APIKeyCreated struct {
 	Key string
 	// ExpiresAt is when the key stops working; zero means never.
 	ExpiresAt time.Time
+	// BaseURL is this server's address for the code snippets, e.g.
+	// "https://keyhold.example.com" (no /v1).
+	BaseURL string
 }
 
 // APIKeyRevoke fills the Revoke confirmation dialog.
@@ -85,7 +88,8 @@ type AuditItem struct {
 	At time.Time
 	// ActorEmail is who acted; empty for the command line.
 	ActorEmail string
-	// ActorName is shown when there is no email, e.g. "keyhold CLI".
+	// ActorName is the actor's name beside their email ("" when they gave
+	// none), or, without an email, who acted instead: "keyhold CLI".
 	ActorName string
 	// APIKeyLabel is the label of the API key the actor used, if any.
 	APIKeyLabel string
@@ -116,7 +120,7 @@ type AuditItem struct {
 type AuditFilterForm struct {
 	// Actor is the user ID of the person filter, "" for everyone.
 	Actor string
-	// Secret is the secret filter as typed: a secret ID or an exact name.
+	// Secret is the secret filter as typed: a secret ID or a part of a name.
 	Secret string
 	// Action is the action code, "" for all.
 	Action string

@@ -258,8 +258,13 @@ type ShareMatch struct {
 type ShareMatches struct {
 	// SecretID is the secret being shared, for the pick URLs.
 	SecretID string
-	// Query is the typed text; nothing is listed while it is empty.
+	// Query is the typed text.
 	Query string
+	// Browse marks the list asked for with nothing typed (the field got the
+	// focus): members and teams from the start of the list.
+	Browse bool
 	// Matches lists at most a handful of members and teams.
 	Matches []ShareMatch
+	// More is true when Matches stops at the limit: others may match too.
+	More bool
 }

@@ -13,6 +13,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/a-h/templ"
+
+	"github.com/keyhold/keyhold/static"
 )
 
 var testNow = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
@@ -117,13 +119,18 @@ func TestSecretsTable_Pager(t *testing.T) {
 		`hx-get="/secrets?page=3&amp;q=a+b"`, // Next
 		`hx-get="/secrets?page=2"`,           // the reload keeps the page; q comes from hx-include
 	)
-	mustNotContain(t, out, "disabled")
+	disabledButton := regexp.MustCompile(`<button[^>]*\sdisabled[\s>]`)
+	if disabledButton.MatchString(out) {
+		t.Error("a pager button is disabled on page 2")
+	}
 
 	first := mustRender(t, SecretsTable(SecretsProps{Rows: rows, Page: 1, PageSize: 50, Total: 10000, Now: testNow}))
 	mustContain(t, first, "Showing 1–50 of 10,000")
-	if n := strings.Count(first, "disabled"); n != 1 {
+	if n := len(disabledButton.FindAllString(first, -1)); n != 1 {
 		t.Errorf("disabled buttons on page 1 = %d, want 1 (Previous)", n)
 	}
+	// No filter: its hidden field is disabled, so that no empty only= is sent.
+	mustContain(t, first, `<input type="hidden" id="secret-only" name="only" value="" disabled>`)
 }
 
 func TestSecretsTable_EmptyStates(t *testing.T) {
@@ -261,9 +268,9 @@ func TestLayout_Frame(t *testing.T) {
 	out := mustRender(t, Page(p, templ.Raw("<p>body</p>")))
 	mustContain(t, out,
 		`<html lang="en">`, "<title>Secrets · keyhold</title>",
-		`<link rel="stylesheet" href="/static/app.css">`,
-		`<script src="/static/htmx.min.js" defer></script>`,
-		`<script src="/static/app.js" defer></script>`,
+		`<link rel="stylesheet" href="`+static.URL("app.css")+`">`,
+		`<script src="`+static.URL("htmx.min.js")+`" defer></script>`,
+		`<script src="`+static.URL("app.js")+`" defer></script>`,
 		`<meta name="htmx-config"`,
 		`<a class="nav-link is-active" href="/secrets" aria-current="page">`,
 		`<div id="dialog"></div>`, `id="toast"`, "<p>body</p>",
@@ -271,6 +278,14 @@ func TestLayout_Frame(t *testing.T) {
 	)
 	// One organization: its name, no switcher.
 	mustNotContain(t, out, "/org/switch", "<select")
+	// Every asset by its content-hashed URL, none by its plain name.
+	for _, re := range []string{`href="/static/favicon\.[0-9a-f]{16}\.svg"`, `href="/static/app\.[0-9a-f]{16}\.css"`,
+		`src="/static/htmx\.min\.[0-9a-f]{16}\.js"`, `src="/static/app\.[0-9a-f]{16}\.js"`} {
+		if !regexp.MustCompile(re).MatchString(out) {
+			t.Errorf("the layout has no %s", re)
+		}
+	}
+	mustNotContain(t, out, `"/static/app.css"`, `"/static/app.js"`, `"/static/htmx.min.js"`, `"/static/favicon.svg"`)
 
 	// hx-headers must decode to JSON carrying the exact token.
 	m := regexp.MustCompile(`hx-headers="([^"]*)"`).FindStringSubmatch(out)

@@ -256,7 +256,7 @@ func TestBrowser_PhoneAdminPages(t *testing.T) {
 	b.click(`#dialog button[hx-post$="/reveal"]`)
 	b.waitVisible("#dialog [data-copy-target]")
 	b.wantFits("secret-edit-revealed")
-	b.click(`#dialog button[hx-get$="/value"]`)
+	b.click(`#dialog button[hx-get$="/masked"]`)
 	b.waitVisible("#dialog .masked-value")
 	b.wantFits("secret-edit-hidden")
 	b.closeDialog()
@@ -412,7 +412,7 @@ var (
 		"/secrets/:id/share/search",       // the Share dialog's matches: "share-matches"
 		"/secrets/:id/share/row",          // a staged row of the Share dialog: "share-staged"
 		"/secrets/:id/versions/:n/hidden", // a version's value hidden again in the History dialog
-		"/secrets/:id/value",              // the Edit dialog's value hidden again: "secret-edit-hidden"
+		"/secrets/:id/masked",             // the Edit dialog's value hidden again: "secret-edit-hidden"
 	}
 )
 

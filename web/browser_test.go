@@ -345,6 +345,13 @@ func (b *browserTab) click(css string) {
 	})()`) {
 		b.run("open the menu of "+css, chromedp.Click(chromedp.CSS("summary[data-test-opener]")))
 		evalJS[bool](b, `(document.querySelector("summary[data-test-opener]").removeAttribute("data-test-opener"), true)`)
+		// app.js places the open menu a moment later: click the item once it is where it is shown.
+		b.waitFor("the menu item in place "+css, `(() => {
+			const el = document.querySelector(`+jsString(css)+`);
+			const r = el.getBoundingClientRect();
+			const hit = r.width > 0 && document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+			return !!hit && el.contains(hit);
+		})()`)
 	}
 	b.run("click "+css, chromedp.Click(chromedp.CSS(css)))
 }

@@ -381,14 +381,48 @@ func TestAudit_Filters(t *testing.T) {
 		}
 	}
 
-	// The secret filter takes an ID or an exact name.
+	// The secret filter takes an ID or a part of a name, in any case.
 	byID := portalGet(t, ada, "/audit?secret="+alpha.ID, true, http.StatusOK)
 	mustContain(t, byID, "ALPHA_TOKEN")
 	mustNotContain(t, byID, "BRAVO_TOKEN", "OLD_TOKEN")
 	byName := portalGet(t, ada, "/audit?secret=OLD_TOKEN", true, http.StatusOK)
 	mustContain(t, byName, "OLD_TOKEN", `/audit?secret=`+old.ID)
 	mustNotContain(t, byName, "ALPHA_TOKEN")
-	mustContain(t, portalGet(t, ada, "/audit?secret=NO_SUCH_TOKEN", true, http.StatusOK), "No event names a secret")
+	byPart := portalGet(t, ada, "/audit?secret="+url.QueryEscape(" ld_tok "), false, http.StatusOK)
+	if n := auditRows(byPart); n != 1 {
+		t.Errorf("secret ld_tok: %d rows, want OLD_TOKEN's 1", n)
+	}
+	mustContain(t, byPart, `value="ld_tok"`) // the search, trimmed, stays in its field
+	if n := auditRows(portalGet(t, ada, "/audit?secret=_token", true, http.StatusOK)); n != 4 {
+		t.Errorf("secret _token: %d rows, want 4 (3 creates, 1 read)", n)
+	}
+	for _, q := range []string{"NO_SUCH_TOKEN", "%", "_%_", `\`, "' OR 1=1 --"} {
+		none := portalGet(t, ada, "/audit?secret="+url.QueryEscape(q), true, http.StatusOK)
+		if n := auditRows(none); n != 0 {
+			t.Errorf("secret %q: %d rows, want none", q, n)
+		}
+		mustContain(t, none, "No event names a secret")
+	}
+	// Another organization's events never show, by its secret's ID or name.
+	globex, zedUser, err := env.store.CreateOrg(ctx, "Globex", db.NewUser{Email: "zed@example.com", FirstName: "Zed", LastName: "Other", Password: webtest.Password}, "cli")
+	if err != nil {
+		t.Fatal(err)
+	}
+	zed, err := env.store.ActorFor(ctx, zedUser.ID, globex.ID, "portal", "192.0.2.99")
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs := env.secret(zed, "GLOBEX_TOKEN", "v")
+	for _, q := range []string{theirs.ID, "GLOBEX", "token"} {
+		mustNotContain(t, portalGet(t, ada, "/audit?secret="+q, true, http.StatusOK), "GLOBEX_TOKEN", "zed@example.com", "192.0.2.99")
+	}
+
+	// Who: the name beside the email; when: the date and time in UTC, how long ago on hover.
+	_, row, _ := strings.Cut(portalGet(t, ada, "/audit?actor="+max.UserID+"&action=secret.read", true, http.StatusOK), "<tbody>")
+	mustContain(t, row, `<span class="audit-actor">Max Member</span>`, `<span class="audit-email">max@example.com</span>`)
+	now := env.clock.Now().UTC()
+	mustContain(t, row, `datetime="`+now.Format(time.RFC3339)+`"`, `title="just now"`,
+		`<span class="audit-date">`+now.Format("2006-01-02")+`</span>`, `<span class="audit-clock">`+now.Format("15:04:05")+` UTC</span>`)
 
 	// Filters combine, and the page reflects them in the form.
 	both := portalGet(t, ada, "/audit?actor="+max.UserID+"&action=secret.create", false, http.StatusOK)
@@ -430,9 +464,19 @@ func TestAudit_Paging(t *testing.T) {
 	if n, want := auditRows(second), len(all)-50; n != want {
 		t.Fatalf("second page: %d rows, want %d", n, want)
 	}
-	mustContain(t, second, "Created organization", "Newest")
-	if regexp.MustCompile(`disabled[^>]*hx-get="/audit"[^>]*>\s*Older`).FindString(second) == "" {
-		t.Error("the last page's Older button is not disabled")
+	mustContain(t, second, "Created organization", `href="/audit"`, "Newest events")
+	mustNotContain(t, second, "Older events")
+	// The Older link is a link (it works without script) as well as an htmx request.
+	mustContain(t, first, `href="`+older[1]+`"`, "Older events")
+	mustNotContain(t, first, "Newest events")
+
+	// Events recorded meanwhile do not move the older page: it starts after the last event shown.
+	for i := range 5 {
+		env.secret(env.admin, fmt.Sprintf("LATER_%d", i), "v")
+	}
+	again := portalGet(t, ada, older[1], true, http.StatusOK)
+	if again != second {
+		t.Error("the older page changed when newer events were recorded")
 	}
 
 	// Paging keeps the filter.
@@ -529,4 +573,55 @@ func TestSecretActivity(t *testing.T) {
 	portalGet(t, maxC, "/secrets/"+sec.ID+"/activity", true, http.StatusForbidden)
 	portalGet(t, env.signIn("mia@example.com"), "/secrets/"+sec.ID+"/activity", true, http.StatusNotFound)
 	portalGet(t, ada, "/secrets/00000000-0000-0000-0000-000000000000/activity", true, http.StatusNotFound)
+}
+
+// The dialog that shows a new key once shows code that uses it with this server's address: under the
+// public address when one is configured (whatever Host the request named), else the request's. The
+// curl and environment snippets, run as written, fetch a secret.
+func TestAPIKeys_CreatedSnippets(t *testing.T) {
+	t.Parallel()
+	for _, public := range []string{"", "https://keyhold.example.com"} {
+		ts := webtest.NewConfig(t, web.Config{PublicURL: public})
+		ada := ts.SeedOrg(t, "Acme", "ada@example.com")
+		ts.SeedSecret(t, ada, "DB_PASSWORD", "hunter2-value")
+		c := webtest.SignedInClient(t, ts, "ada@example.com")
+		r := c.Do(http.MethodPost, "/apikeys", url.Values{"label": {"notebook"}},
+			http.Header{"X-CSRF-Token": {c.CSRF()}, "HX-Request": {"true"}, "X-Forwarded-Host": {"evil.example.net"}})
+		wantStatus(t, "POST /apikeys", r, http.StatusOK)
+		key, _ := webtest.InputValue(r.Body, "new-api-key")
+		base := public
+		if base == "" {
+			base = ts.URL
+		}
+		snippets := map[string]string{}
+		for _, id := range []string{"curl", "python", "env"} {
+			v, ok := webtest.TextareaByID(r.Body, "snippet-"+id)
+			if !ok {
+				t.Fatalf("no %s snippet in\n%s", id, r.Body)
+			}
+			snippets[id] = v
+			if !strings.Contains(v, key) || !strings.Contains(v, base) || strings.Contains(v, "evil.example.net") {
+				t.Errorf("public URL %q: the %s snippet is\n%s\nwant key %s and address %s", public, id, v, key, base)
+			}
+		}
+		mustContain(t, snippets["curl"], `-H "Authorization: Bearer `+key+`"`, `"`+base+`/v1/secrets?name=SECRET_NAME"`)
+		mustContain(t, snippets["python"], "import singlestoredb as s2", "s2.manage_workspaces(", `"`+key+`",`, `base_url="`+base+`",`)
+		mustContain(t, snippets["env"], "SINGLESTOREDB_MANAGEMENT_TOKEN="+key+"\n", "SINGLESTOREDB_MANAGEMENT_BASE_URL="+base+"\n",
+			"KEYHOLD_URL="+base+"\n", "KEYHOLD_API_KEY="+key)
+		mustContain(t, r.Body, `href="/v1/openapi.json"`)
+		if public != "" {
+			continue
+		}
+		// The curl snippet's request, with a real name, answers the secret.
+		u := regexp.MustCompile(`"(http[^"]+)"`).FindStringSubmatch(snippets["curl"])
+		auth := regexp.MustCompile(`-H "([^:]+): ([^"]+)"`).FindStringSubmatch(snippets["curl"])
+		if u == nil || auth == nil {
+			t.Fatalf("cannot read the curl snippet:\n%s", snippets["curl"])
+		}
+		api := webtest.NewClient(t, ts.URL)
+		got := api.Do(http.MethodGet, strings.TrimPrefix(strings.Replace(u[1], "SECRET_NAME", "DB_PASSWORD", 1), ts.URL), nil,
+			http.Header{auth[1]: {auth[2]}})
+		wantStatus(t, "the curl snippet's request", got, http.StatusOK)
+		mustContain(t, got.Body, `"hunter2-value"`)
+	}
 }

@@ -666,12 +666,24 @@ func TestShare_StagingRowsAndSearch(t *testing.T) {
 	mustNotContain(t, body, "Carol Coder", "Bob Builder", "Olga")
 	body = portalGet(t, bob, base+"/search?q=olga", true, http.StatusOK)
 	mustContain(t, body, "No member or team matches")
+	// Nothing typed (the field got the focus): the organization's teams and members, without who is
+	// listed, never another organization's.
+	for _, q := range []string{"", "%20%20"} {
+		body = portalGet(t, bob, base+"/search?q="+q+"&principal=user:"+w.bob.UserID, true, http.StatusOK)
+		mustContain(t, body, "Platform", "Ada Admin", "Carol Coder", "principal=team%3A"+w.team.ID)
+		mustNotContain(t, body, "Bob Builder", "Olga", "Other team", "No member or team matches")
+	}
+	// Nobody who cannot read the secret browses through its dialog: Olga, of another organization.
+	olga := w.signIn("olga@example.com")
+	if r, body := portalDo(olga, http.MethodGet, base+"/search?q=", nil, true); r.Status != http.StatusNotFound || strings.Contains(body, "Carol") {
+		t.Errorf("another organization's member browsing: %d\n%s", r.Status, body)
+	}
 
 	body = portalGet(t, bob, base+"/row?pick=1&new_role=owner&principal=user:"+w.carol.UserID, true, http.StatusOK)
 	mustContain(t, body, `name="principal" value="user:`+w.carol.UserID+`"`, `<option value="owner" selected>`, "New",
 		`id="share-search" class="search share-search" hx-swap-oob="true"`, `id="share-results" class="share-results" aria-live="polite" hx-swap-oob="true"`)
 	body = portalGet(t, bob, base+"/row?principal=user:"+w.bob.UserID+"&orig=owner&role_user:"+w.bob.UserID+"=reader", true, http.StatusOK)
-	mustContain(t, body, `<option value="reader" selected>`, "was Owner", "Remove Access")
+	mustContain(t, body, `<option value="reader" selected>`, "was Owner", "Remove Access", "data-pending")
 	body = portalGet(t, bob, base+"/row?principal=user:"+w.bob.UserID+"&orig=owner&role=remove", true, http.StatusOK)
 	mustContain(t, body, `name="role_user:`+w.bob.UserID+`" value="remove"`, "Access will be removed", "Undo")
 	resp, body := portalDo(bob, http.MethodGet, base+"/row?principal=user:"+w.carol.UserID+"&role=remove", nil, true)
@@ -684,14 +696,20 @@ func TestShare_StagingRowsAndSearch(t *testing.T) {
 	}
 }
 
-// TestShare_ReaderSeesWhoHasAccessReadOnly: a Reader opening Share sees the list, with no Save, no
+// TestShare_ReaderSeesWhoHasAccessReadOnly: a Reader opening Access sees the list, with no Save, no
 // search and no controls.
 func TestShare_ReaderSeesWhoHasAccessReadOnly(t *testing.T) {
 	t.Parallel()
 	w := newSharingWorld(t)
 	w.shGrant(w.bob, w.sec, userGrant(w.carol, db.RoleReader))
-	body := portalGet(t, w.signIn("carol@example.com"), "/secrets/"+w.sec.ID+"/share", true, http.StatusOK)
-	mustContain(t, body, "Share <span class=\"mono\">DEPLOY_TOKEN</span>", "Bob Builder", "bob@example.com", "Carol Coder",
+	carol := w.signIn("carol@example.com")
+	// The Secrets list's action reads "Access" for a Reader, "Share" for an Owner.
+	list := portalGet(t, carol, "/secrets", false, http.StatusOK)
+	mustContain(t, list, `aria-label="Access to DEPLOY_TOKEN">Access (view only)</button>`)
+	mustNotContain(t, list, `aria-label="Share DEPLOY_TOKEN"`, ">Share</button>")
+	mustContain(t, portalGet(t, w.signIn("bob@example.com"), "/secrets", false, http.StatusOK), `aria-label="Share DEPLOY_TOKEN">Share</button>`)
+	body := portalGet(t, carol, "/secrets/"+w.sec.ID+"/share", true, http.StatusOK)
+	mustContain(t, body, "Access to <span class=\"mono\">DEPLOY_TOKEN</span>", "Bob Builder", "bob@example.com", "Carol Coder",
 		`class="badge badge-owner">Owner`, `class="badge badge-reader">Reader`, "You are a Reader")
 	mustNotContain(t, body, `type="submit"`, "Save", `id="share-q"`, "Remove Access", `name="principal"`, "<select")
 }
@@ -816,7 +834,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			check: func(t *testing.T, want authOutcome, sec *db.Secret, resp *webtest.Response, body string) {
 				wantStatus(t, want, resp, body)
 				if want == allowed {
-					mustContain(t, body, "Share <span class=\"mono\">"+sec.Name+"</span>")
+					mustContain(t, body, "<span class=\"mono\">"+sec.Name+"</span>") // "Share NAME" for Owners, "Access to NAME" for Readers
 				}
 			}},
 		{name: "change access", action: actChangeAccess,

@@ -9,7 +9,6 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/keyhold/keyhold/handlers"
-	"github.com/keyhold/keyhold/static"
 )
 
 // routes is the one route table.
@@ -31,7 +30,7 @@ func routes(e *echo.Echo, m *middlewares, p *handlers.Pages, api *handlers.API) 
 		}
 		return c.String(http.StatusOK, "ready\n")
 	})
-	e.StaticFS("/static", static.FS)
+	e.Match([]string{http.MethodGet, http.MethodHead}, "/static/*", staticAsset)
 
 	// A visitor who is not signed in may only send small forms; the signed-in portal sends small
 	// forms too, but for a secret's value (a large body, read only once the session and the CSRF

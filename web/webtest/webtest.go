@@ -488,6 +488,15 @@ func TextareaValue(body string) (v string, ok bool) {
 	return html.UnescapeString(raw), true
 }
 
+// TextareaByID is what a browser shows in the <textarea> with the given id (see TextareaValue).
+func TextareaByID(body, id string) (v string, ok bool) {
+	m := regexp.MustCompile(`(?s)<textarea[^>]*\bid="` + regexp.QuoteMeta(id) + `"[^>]*>(.*?)</textarea>`).FindStringSubmatch(body)
+	if m == nil {
+		return "", false
+	}
+	return html.UnescapeString(strings.TrimPrefix(m[1], "\n")), true
+}
+
 // InputValue returns the value attribute of the <input> with the given id, unescaped.
 func InputValue(body, id string) (v string, ok bool) {
 	tag := regexp.MustCompile(`<input[^>]*\bid="` + regexp.QuoteMeta(id) + `"[^>]*>`).FindString(body)
