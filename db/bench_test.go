@@ -281,3 +281,29 @@ func BenchmarkAuditApply(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*1000), "ns/event")
 }
+
+// BenchmarkSecretByIDNested is BenchmarkSecretByID for a reader who reaches the secret through nested
+// teams: the grant is to "platform", which contains "databases", which contains "postgres", Bob's
+// team (team_closure).
+func BenchmarkSecretByIDNested(b *testing.B) {
+	s := mustOpen(b)
+	ada := mustOrg(b, s, "acme", "ada@example.com")
+	bob := mustMember(b, s, ada, "bob@example.com")
+	platform, databases, postgres := mustTeam(b, s, ada, "platform"), mustTeam(b, s, ada, "databases"), mustTeam(b, s, ada, "postgres", bob)
+	for _, e := range [][2]*db.Team{{platform, databases}, {databases, postgres}} {
+		if _, err := s.UpdateTeam(ctx, ada, e[0].ID, db.TeamChange{AddTeamIDs: []string{e[1].ID}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	target := mustSecret(b, s, ada, "GCP_SERVICE_ACCOUNT_JSON", benchKeyFile)
+	mustShare(b, s, ada, target, db.PrincipalTeam, platform.ID, db.RoleReader)
+	for i := range 1000 {
+		mustSecret(b, s, ada, fmt.Sprintf("BULK_%05d", i), benchValue(60))
+	}
+	for b.Loop() {
+		sec, err := s.SecretByID(ctx, bob, target.ID)
+		if err != nil || sec.Access != db.RoleReader {
+			b.Fatal(err)
+		}
+	}
+}

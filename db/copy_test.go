@@ -99,6 +99,11 @@ func buildCopyDeployment(t *testing.T) (*db.Store, *copyDeployment) {
 	d.dave = mustOrg(t, s, "Globex", "dave@example.com")
 	d.bobInGlobex = mustJoin(t, s, d.dave, d.bob, db.OrgMember)
 	d.ops = mustTeam(t, s, d.ada, "Ops", d.bob, d.carol)
+	// Ops sits in Platform, whose Owner is Carol: nesting, its closure and team Owners are copied too.
+	platform := mustTeam(t, s, d.ada, "Platform")
+	if _, err := s.UpdateTeam(ctx, d.ada, platform.ID, db.TeamChange{AddTeamIDs: []string{d.ops.ID}, AddOwnerIDs: []string{d.carol.UserID}}); err != nil {
+		t.Fatal(err)
+	}
 
 	add := func(owner db.Actor, name, value string) *db.Secret {
 		sec := mustSecret(t, s, owner, name, value)
@@ -372,7 +377,7 @@ func pgTableCount(t testing.TB, loc string) int {
 	return n
 }
 
-var copiedTables = []string{"meta", "orgs", "users", "memberships", "teams", "team_members", "data_keys", "secrets", "secret_versions", "grants",
+var copiedTables = []string{"meta", "orgs", "users", "memberships", "teams", "team_members", "team_nesting", "team_closure", "team_owners", "data_keys", "secrets", "secret_versions", "grants",
 	"api_keys", "sessions", "login_failures", "invitations", "invitation_teams", "password_resets", "audit_events"}
 
 func copyOptions() db.Options { return db.Options{MasterKey: testMasterKey} }

@@ -22,8 +22,9 @@ const (
 
 // TeamRef names a team.
 type TeamRef struct {
-	ID   string
-	Name string
+	ID          string
+	Name        string
+	Description string // where the listing has it
 }
 
 // Invitation asks a person, by email, to join an organization. Its link (a random token, shown once
@@ -70,6 +71,8 @@ type NewInvitation struct {
 type InvitationFilter struct {
 	State InvitationState
 	Email string
+	// EmailMatch keeps the invitations whose email passes it (a value or a regular expression).
+	EmailMatch *TextMatch
 }
 
 // CreateInvitation invites a person to the actor's organization and returns the link's token (shown
@@ -322,6 +325,9 @@ func listInvitationsTx(ctx context.Context, tx *sql.Tx, orgID string, f Invitati
 		if err != nil {
 			rows.Close()
 			return nil, err
+		}
+		if !f.EmailMatch.Matches(inv.Email) {
+			continue
 		}
 		invs = append(invs, inv)
 	}

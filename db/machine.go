@@ -36,7 +36,9 @@ package db
 //     declared it touches. So no answer read before a change is served once the change is
 //     acknowledged, and a lookup that raced the change files its answer under a stamp already stale.
 //   - The fetch cache (SecretByName) holds a secret's row with its value sealed, or "cannot read": it
-//     depends on the secret's name in its organization and on access in that organization.
+//     depends on the secret's name in its organization and on access in that organization. Access
+//     includes team membership, team nesting and team_closure (nesting.go): every change of those
+//     declares touchesAccess, so taking a team out of another stops its members' fetches at once.
 //   - The API key cache (AuthenticateAPIKey) holds the actor a key acts as: it depends on API keys
 //     (member changes declare them too: a key acts with its user's role), for at most KeyCacheTTL.
 //   - The keyring (crypto.go) holds unwrapped data keys and each organization's data key ID for as

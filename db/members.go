@@ -117,6 +117,7 @@ func (s *Store) removeMember(ctx context.Context, a Actor, userID string, previe
 		for _, q := range []string{
 			`DELETE FROM memberships WHERE org_id = ?1 AND user_id = ?2`,
 			`DELETE FROM team_members WHERE user_id = ?2 AND team_id IN (SELECT id FROM teams WHERE org_id = ?1)`,
+			`DELETE FROM team_owners WHERE user_id = ?2 AND team_id IN (SELECT id FROM teams WHERE org_id = ?1)`,
 			`DELETE FROM grants WHERE principal_kind = 'user' AND principal_id = ?2 AND secret_id IN (SELECT id FROM secrets WHERE org_id = ?1)`,
 			revokeKeys,
 			`DELETE FROM sessions WHERE org_id = ?1 AND user_id = ?2`,

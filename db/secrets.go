@@ -42,11 +42,12 @@ type Secret struct {
 }
 
 // heldBy is the permission rule, written once: grant g reaches the user whose ID is the SQL parameter
-// user (such as ?1) when it is granted to that user, or to a team the user is in. Every query that asks
-// what a user may reach (accessExpr, countSecretsSQL, ownedSecretIDs) is built from it.
+// user (such as ?1) when it is granted to that user, or to a team the user is in, or to a team that
+// contains one of those at any depth (teamsReaching, db/nesting.go). Every query that asks what a user
+// may reach (accessExpr, countSecretsSQL, ownedSecretIDs) is built from it.
 func heldBy(user string) string {
 	return `((g.principal_kind = 'user' AND g.principal_id = ` + user + `)
-	OR (g.principal_kind = 'team' AND g.principal_id IN (SELECT tm.team_id FROM team_members tm WHERE tm.user_id = ` + user + `)))`
+	OR (g.principal_kind = 'team' AND g.principal_id IN (` + teamsReaching(user) + `)))`
 }
 
 // accessExpr is the actor's effective role on secret s as a rank (2 Owner, 1 Reader, NULL none): the

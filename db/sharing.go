@@ -200,22 +200,27 @@ func principalInOrg(ctx context.Context, q queryer, orgID, kind, id string) (str
 	return name, err
 }
 
-// ownerUserCount counts the distinct users holding Owner on a secret, directly or through a team.
+// ownerUserCount counts the distinct users holding Owner on a secret, directly or through a team
+// (including the teams nested in a granted team: team_closure).
 func ownerUserCount(ctx context.Context, q queryer, secretID string) (int, error) {
 	var n int
 	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM (
 		SELECT g.principal_id AS uid FROM grants g WHERE g.secret_id = ?1 AND g.role = 'owner' AND g.principal_kind = 'user'
 		UNION
 		SELECT tm.user_id FROM grants g JOIN team_members tm ON tm.team_id = g.principal_id
+		WHERE g.secret_id = ?1 AND g.role = 'owner' AND g.principal_kind = 'team'
+		UNION
+		SELECT tm.user_id FROM grants g JOIN team_closure c ON c.outer_id = g.principal_id JOIN team_members tm ON tm.team_id = c.inner_id
 		WHERE g.secret_id = ?1 AND g.role = 'owner' AND g.principal_kind = 'team') AS owners`, secretID).Scan(&n)
 	return n, err
 }
 
-// ownedSecretIDs lists the live secrets of org on which the user or team holds Owner, the candidates
-// for deletion when that principal goes away.
+// ownedSecretIDs lists the live secrets of org on which the user or team holds Owner (a team also
+// through the teams that contain it), the candidates for deletion when that principal goes away.
 func ownedSecretIDs(ctx context.Context, q queryer, orgID, kind, id string) ([]string, error) {
 	query := `SELECT DISTINCT s.id FROM secrets s JOIN grants g ON g.secret_id = s.id
-		WHERE s.org_id = ?1 AND s.deleted_at IS NULL AND g.role = 'owner' AND g.principal_kind = 'team' AND g.principal_id = ?2`
+		WHERE s.org_id = ?1 AND s.deleted_at IS NULL AND g.role = 'owner' AND g.principal_kind = 'team'
+		AND (g.principal_id = ?2 OR g.principal_id IN (SELECT c.outer_id FROM team_closure c WHERE c.inner_id = ?2))`
 	if kind == PrincipalUser {
 		query = `SELECT DISTINCT s.id FROM secrets s JOIN grants g ON g.secret_id = s.id
 			WHERE s.org_id = ?1 AND s.deleted_at IS NULL AND g.role = 'owner' AND ` + heldBy("?2")

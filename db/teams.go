@@ -9,7 +9,8 @@ import (
 	"time"
 )
 
-// Team is a named group of members of an organization; a grant to a team reaches all its members.
+// Team is a named group of members of an organization; a grant to a team reaches all its members,
+// and the members of the teams it contains (db/nesting.go).
 type Team struct {
 	ID          string
 	OrgID       string
@@ -17,6 +18,8 @@ type Team struct {
 	Description string
 	CreatedAt   time.Time
 	Members     []UserRef
+	MemberTeams []TeamRef // the teams it contains directly, by name
+	InTeams     []TeamRef // the teams that contain it directly, by name
 }
 
 // TeamChange describes an update to a team. Nil fields are left alone.
@@ -27,6 +30,12 @@ type TeamChange struct {
 	AddEmails     []string
 	RemoveUserIDs []string
 	RemoveEmails  []string
+	// AddTeamIDs and RemoveTeamIDs nest teams in the team and take them out (a cycle is CodeInvalid).
+	AddTeamIDs    []string
+	RemoveTeamIDs []string
+	// AddOwnerIDs and RemoveOwnerIDs make members of the organization Owners of the team, or not.
+	AddOwnerIDs    []string
+	RemoveOwnerIDs []string
 	// NonMembers asks for the organization's members not in the team in the answer (TeamView), for
 	// a dialog that offers them; without it that list is not read.
 	NonMembers bool
@@ -151,6 +160,9 @@ func listTeamsTx(ctx context.Context, q queryer, orgID, id string) ([]Team, erro
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
+	if err := memberTeamsTx(ctx, q, orgID, out); err != nil {
+		return nil, err
+	}
 	rows, err = q.QueryContext(ctx, `SELECT tm.team_id, u.id, u.email, u.first_name, u.last_name FROM team_members tm
 		JOIN teams t ON t.id = tm.team_id JOIN users u ON u.id = tm.user_id
 		WHERE t.org_id = ? AND (CAST(? AS TEXT) = '' OR t.id = ?) ORDER BY u.email_key`, orgID, id, id)
@@ -176,8 +188,9 @@ func listTeamsTx(ctx context.Context, q queryer, orgID, id string) ([]Team, erro
 // UpdateTeam renames a team, changes its description, and adds and removes members (by user ID or
 // email; each must be a member of the organization). Removing members may leave secrets with no Owner
 // user: those are deleted. It returns the team as the change left it, with the organization's other
-// members, the members it removed and the secrets it deleted. Admins only. It returns CodeForbidden,
-// CodeNotFound, CodeInvalid or CodeConflict (name taken).
+// members, the members it removed and the secrets it deleted. It also nests teams in it and takes them
+// out (a cycle is CodeInvalid), and names its Owners. Admins and the team's Owners (CanManageTeam)
+// only. It returns CodeForbidden, CodeNotFound, CodeInvalid or CodeConflict (name taken).
 func (s *Store) UpdateTeam(ctx context.Context, a Actor, id string, ch TeamChange) (*TeamView, error) {
 	return s.updateTeam(ctx, a, id, ch, false)
 }
@@ -189,16 +202,21 @@ func (s *Store) PreviewUpdateTeam(ctx context.Context, a Actor, id string, ch Te
 }
 
 func (s *Store) updateTeam(ctx context.Context, a Actor, id string, ch TeamChange, preview bool) (*TeamView, error) {
-	if !a.IsAdmin() {
-		return nil, Errorf(CodeForbidden, "Only organization admins can manage teams.")
-	}
 	now := s.now()
 	return change(ctx, s, preview, touchesAccess(a.OrgID), func(tx *sql.Tx) (*TeamView, error) {
 		var name string
 		if err := tx.QueryRowContext(ctx, `SELECT name FROM teams WHERE id = ? AND org_id = ?`, id, a.OrgID).Scan(&name); errors.Is(err, sql.ErrNoRows) {
+			if !a.IsAdmin() {
+				return nil, Errorf(CodeForbidden, "Only organization admins and the team's Owners can manage a team.")
+			}
 			return nil, Errorf(CodeNotFound, "No such team.")
 		} else if err != nil {
 			return nil, err
+		}
+		if ok, err := canManageTeamTx(ctx, tx, a, id); err != nil {
+			return nil, err
+		} else if !ok {
+			return nil, Errorf(CodeForbidden, "Only organization admins and the team's Owners can manage %s.", name)
 		}
 		if ch.Name != nil || ch.Description != nil {
 			if err := s.renameTeamTx(ctx, tx, a, id, &name, ch, now); err != nil {
@@ -218,13 +236,24 @@ func (s *Store) updateTeam(ctx context.Context, a Actor, id string, ch TeamChang
 				return nil, err
 			}
 		}
+		if err := s.teamOwnersTx(ctx, tx, a, now, TeamRef{ID: id, Name: name}, ch.AddOwnerIDs, ch.RemoveOwnerIDs); err != nil {
+			return nil, err
+		}
 		var removed []UserRef
 		var deleted []Secret
-		if len(remove) > 0 {
-			candidates, err := ownedSecretIDs(ctx, tx, a.OrgID, PrincipalTeam, id)
-			if err != nil {
+		// The candidates are read before any member or member team leaves: the secrets the team's
+		// grants (and those of the teams around it) reached.
+		var candidates []string
+		if len(remove) > 0 || len(ch.RemoveTeamIDs) > 0 {
+			if candidates, err = ownedSecretIDs(ctx, tx, a.OrgID, PrincipalTeam, id); err != nil {
 				return nil, err
 			}
+		}
+		unnested, err := s.nestTeamsTx(ctx, tx, a, now, TeamRef{ID: id, Name: name}, ch.AddTeamIDs, ch.RemoveTeamIDs)
+		if err != nil {
+			return nil, err
+		}
+		if len(remove) > 0 {
 			for _, m := range remove {
 				res, err := tx.ExecContext(ctx, `DELETE FROM team_members WHERE team_id = ? AND user_id = ?`, id, m.ID)
 				if err != nil {
@@ -237,10 +266,14 @@ func (s *Store) updateTeam(ctx context.Context, a Actor, id string, ch TeamChang
 					}
 				}
 			}
-			if len(removed) > 0 { // when nobody left the team, every Owner is still there
-				if deleted, err = s.deleteOrphansTx(ctx, tx, a, now, candidates, fmt.Sprintf("no Owner left after members left team %s", name)); err != nil {
-					return nil, err
-				}
+		}
+		if len(removed) > 0 || unnested { // when nobody left the team, every Owner is still there
+			why := fmt.Sprintf("no Owner left after members left team %s", name)
+			if len(removed) == 0 {
+				why = fmt.Sprintf("no Owner left after a team left team %s", name)
+			}
+			if deleted, err = s.deleteOrphansTx(ctx, tx, a, now, candidates, why); err != nil {
+				return nil, err
 			}
 		}
 		v, err := teamViewTx(ctx, tx, a.OrgID, id, ch.NonMembers)
@@ -389,13 +422,20 @@ func (s *Store) deleteTeam(ctx context.Context, a Actor, id string, preview bool
 			return nil, err
 		}
 		for _, q := range []string{
-			`DELETE FROM grants WHERE principal_kind = 'team' AND principal_id = ?`,
-			`DELETE FROM team_members WHERE team_id = ?`,
-			`DELETE FROM teams WHERE id = ?`,
+			`DELETE FROM grants WHERE principal_kind = 'team' AND principal_id = ?1`,
+			`DELETE FROM team_members WHERE team_id = ?1`,
+			`DELETE FROM team_owners WHERE team_id = ?1`,
+			`DELETE FROM invitation_teams WHERE team_id = ?1`,
+			`DELETE FROM team_nesting WHERE outer_id = ?1 OR inner_id = ?1`,
+			`DELETE FROM team_closure WHERE outer_id = ?1 OR inner_id = ?1`,
+			`DELETE FROM teams WHERE id = ?1`,
 		} {
 			if _, err := tx.ExecContext(ctx, q, id); err != nil {
 				return nil, err
 			}
+		}
+		if err := rebuildClosureTx(ctx, tx, a.OrgID); err != nil { // its member teams leave the teams around it
+			return nil, err
 		}
 		if err := s.recordTx(ctx, tx, a, now, Event{Action: ActionTeamDelete, TargetKind: "team", TargetID: id, TargetName: name}); err != nil {
 			return nil, err

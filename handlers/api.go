@@ -15,6 +15,17 @@ import (
 // limits the body and the rate, and checks the Content-Type before a handler runs.
 type API struct {
 	Store *db.Store
+	// PublicURL is where people reach keyhold, for the invitation links the API hands out; empty: the
+	// address of the request.
+	PublicURL string
+}
+
+// link makes path (such as /invite/TOKEN) an absolute URL for people, as the portal's links are.
+func (a *API) link(c echo.Context, path string) string {
+	if a.PublicURL != "" {
+		return strings.TrimSuffix(a.PublicURL, "/") + path
+	}
+	return c.Scheme() + "://" + c.Request().Host + path
 }
 
 // decodeJSON decodes the request body, one JSON object, into dst with encoding/json (jsonbody.Decode).

@@ -93,7 +93,9 @@ func (a *API) SecretVersionRestore(c echo.Context) error {
 		return err
 	}
 	sec, err := a.Store.RestoreVersion(c.Request().Context(), actor(c), pathID(c, "secretID"), n, expect)
-	if err != nil {
+	if db.ErrorCode(err) == db.CodeConflict && expect != 0 {
+		return staleVersion(expect) // db's message speaks to the portal's editor
+	} else if err != nil {
 		return err
 	}
 	setETag(c, sec)

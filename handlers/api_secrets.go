@@ -68,18 +68,25 @@ func (a *API) SecretGet(c echo.Context) error {
 }
 
 // SecretUpdate handles PATCH /v1/secrets/{secretID}: a new value, Owners only. An If-Match header
-// naming a version (the ETag of an earlier response) makes the change conditional on it.
+// naming a version (the ETag of an earlier response) makes the change conditional on it. A body
+// without "value" changes nothing and answers the secret (the value is optional in the contract).
 func (a *API) SecretUpdate(c echo.Context) error {
 	version, err := ifMatchVersion(c.Request().Header.Get("If-Match"))
 	if err != nil {
 		return err
 	}
-	in, err := decodeSecretRequest(c, false)
+	req := c.Request()
+	in, err := jsonbody.DecodeSecret(req.Body, req.ContentLength, false, db.MaxValueBytes)
 	if err != nil {
 		return err
 	}
-	sec, err := a.Store.UpdateSecret(c.Request().Context(), actor(c), pathID(c, "secretID"), in.Value, version)
-	if err != nil {
+	if in.Value == nil {
+		return a.secretUnchanged(c, version)
+	}
+	sec, err := a.Store.UpdateSecret(req.Context(), actor(c), pathID(c, "secretID"), in.Value, version)
+	if db.ErrorCode(err) == db.CodeConflict && version != 0 {
+		return staleVersion(version) // db's message speaks to the portal's editor
+	} else if err != nil {
 		return err
 	}
 	setETag(c, sec)
@@ -96,13 +103,13 @@ func (a *API) SecretDelete(c echo.Context) error {
 }
 
 // SecretAccessList handles GET /v1/secrets/{secretID}/accessControls: one entry per role that has
-// grants, for Owners and Readers.
+// grants, for Owners and Readers; teams inside a granted team are listed with inheritedFrom.
 func (a *API) SecretAccessList(c echo.Context) error {
-	grants, err := a.Store.AccessList(c.Request().Context(), actor(c), pathID(c, "secretID"))
+	_, grants, nested, err := a.Store.SecretNestedAccess(c.Request().Context(), actor(c), pathID(c, "secretID"))
 	if err != nil {
 		return err
 	}
-	return sendJSON(c, newResourceRolesJSON(grants))
+	return sendJSON(c, newResourceRolesJSON(grants, nested))
 }
 
 // SecretAccessChange handles PATCH /v1/secrets/{secretID}/accessControls: grants and revokes applied
@@ -176,4 +183,26 @@ func ifMatchVersion(h string) (int64, error) {
 		return 0, db.Errorf(db.CodeInvalid, `If-Match must name one version of the secret, as its ETag does: "3".`)
 	}
 	return n, nil
+}
+
+// secretUnchanged answers a PATCH without a value: the secret as it is, for its Owners, under the same
+// If-Match check as a change.
+func (a *API) secretUnchanged(c echo.Context, version int64) error {
+	sec, err := a.Store.SecretByID(c.Request().Context(), actor(c), pathID(c, "secretID"))
+	if err != nil {
+		return err
+	}
+	if !sec.Access.CanEdit() {
+		return db.Errorf(db.CodeForbidden, "Only Owners can change %s.", sec.Name)
+	}
+	if version != 0 && version != sec.Version {
+		return staleVersion(version)
+	}
+	setETag(c, sec)
+	return sendJSON(c, newSecretJSON(sec, false))
+}
+
+// staleVersion is the API's 409 for an If-Match naming a version that is no longer current.
+func staleVersion(version int64) error {
+	return db.Errorf(db.CodeConflict, "The secret changed since version %d; fetch it again (its ETag names the current version).", version)
 }

@@ -6,9 +6,18 @@ import (
 	"github.com/keyhold/keyhold/db"
 )
 
-// TeamList handles GET /v1/teams: the organization's teams with their members.
+// TeamList handles GET /v1/teams: the organization's teams with their members and member teams;
+// ?name= and ?description= (a value or a regular expression) filter.
 func (a *API) TeamList(c echo.Context) error {
-	teams, err := a.Store.ListTeams(c.Request().Context(), actor(c))
+	var f db.TeamFilter
+	var err error
+	if f.Name, err = db.ParseTextMatch("name", c.QueryParam("name")); err != nil {
+		return err
+	}
+	if f.Description, err = db.ParseTextMatch("description", c.QueryParam("description")); err != nil {
+		return err
+	}
+	teams, err := a.Store.FindTeams(c.Request().Context(), actor(c), f)
 	if err != nil {
 		return err
 	}
@@ -41,7 +50,8 @@ func (a *API) TeamGet(c echo.Context) error {
 	return sendJSON(c, newTeamJSON(t))
 }
 
-// TeamUpdate handles PATCH /v1/teams/{teamID}: rename, describe, add and remove members, admins only.
+// TeamUpdate handles PATCH /v1/teams/{teamID}: rename, describe, add and remove members and member
+// teams (a cycle is 400), admins and the team's Owners only.
 // Secrets left with no Owner by a removal are deleted, as the last-Owner rule says.
 func (a *API) TeamUpdate(c echo.Context) error {
 	var in updateTeamRequest
@@ -50,7 +60,8 @@ func (a *API) TeamUpdate(c echo.Context) error {
 	}
 	id := pathID(c, "teamID")
 	ch := db.TeamChange{Name: in.Name, Description: in.Description, AddUserIDs: lowerAll(in.AddMemberUserIDs),
-		AddEmails: in.AddMemberUserEmails, RemoveUserIDs: lowerAll(in.RemoveMemberUserIDs), RemoveEmails: in.RemoveMemberUserEmails}
+		AddEmails: in.AddMemberUserEmails, RemoveUserIDs: lowerAll(in.RemoveMemberUserIDs), RemoveEmails: in.RemoveMemberUserEmails,
+		AddTeamIDs: lowerAll(in.AddMemberTeamIDs), RemoveTeamIDs: lowerAll(in.RemoveMemberTeamIDs)}
 	if _, err := a.Store.UpdateTeam(c.Request().Context(), actor(c), id, ch); err != nil {
 		return err
 	}

@@ -87,6 +87,8 @@ type updateTeamRequest struct {
 	AddMemberUserEmails    []string `json:"addMemberUserEmails"`
 	RemoveMemberUserIDs    []string `json:"removeMemberUserIDs"`
 	RemoveMemberUserEmails []string `json:"removeMemberUserEmails"`
+	AddMemberTeamIDs       []string `json:"addMemberTeamIDs"`
+	RemoveMemberTeamIDs    []string `json:"removeMemberTeamIDs"`
 }
 
 type orgJSON struct {
@@ -102,11 +104,13 @@ type resourceRoleJSON struct {
 	Grants      []grantJSON `json:"grants"`
 }
 
-// grantJSON is one grant; Identity is a userInfoJSON or a teamInfoJSON.
+// grantJSON is one grant; Identity is a userInfoJSON or a teamInfoJSON. A secret's grants always carry
+// CreatedAt and CreatedBy; InheritedFrom is set on access held through something else (a nested team).
 type grantJSON struct {
-	Identity  any          `json:"identity"`
-	CreatedAt string       `json:"createdAt"`
-	CreatedBy userInfoJSON `json:"createdBy"`
+	Identity      any                `json:"identity"`
+	CreatedAt     string             `json:"createdAt,omitempty"`
+	CreatedBy     *userInfoJSON      `json:"createdBy,omitempty"`
+	InheritedFrom *inheritedFromJSON `json:"inheritedFrom,omitempty"`
 }
 
 // controlAccessRequest is ControlAccessAction, the PATCH …/accessControls body.
@@ -168,11 +172,15 @@ func newTeamJSON(t *db.Team) teamJSON {
 	for _, m := range t.Members {
 		out.MemberUsers = append(out.MemberUsers, newUserInfoJSON(m))
 	}
+	for _, mt := range t.MemberTeams {
+		out.MemberTeams = append(out.MemberTeams, teamInfoJSON{TeamID: mt.ID, Name: mt.Name, Description: mt.Description})
+	}
 	return out
 }
 
-// newResourceRolesJSON groups an access list by role, Owners first, one entry per role with grants.
-func newResourceRolesJSON(grants []db.Grant) []resourceRoleJSON {
+// newResourceRolesJSON groups an access list by role, Owners first, one entry per role with grants;
+// the teams that hold a role through a granted team follow, with inheritedFrom.
+func newResourceRolesJSON(grants []db.Grant, nested []db.NestedGrant) []resourceRoleJSON {
 	out := []resourceRoleJSON{}
 	for _, role := range []db.Role{db.RoleOwner, db.RoleReader} {
 		rr := resourceRoleJSON{Role: role.Title(), Description: roleDescriptions[role]}
@@ -184,11 +192,57 @@ func newResourceRolesJSON(grants []db.Grant) []resourceRoleJSON {
 			if g.Kind == db.PrincipalTeam {
 				identity = teamInfoJSON{TeamID: g.ID, Name: g.Name, Description: g.Description}
 			}
-			rr.Grants = append(rr.Grants, grantJSON{Identity: identity, CreatedAt: apiTime(g.CreatedAt), CreatedBy: newUserInfoJSON(g.CreatedBy)})
+			by := newUserInfoJSON(g.CreatedBy)
+			rr.Grants = append(rr.Grants, grantJSON{Identity: identity, CreatedAt: apiTime(g.CreatedAt), CreatedBy: &by})
+		}
+		for _, n := range nested {
+			if n.Role == role {
+				rr.Grants = append(rr.Grants, grantJSON{Identity: teamInfoJSON{TeamID: n.Team.ID, Name: n.Team.Name, Description: n.Team.Description},
+					InheritedFrom: &inheritedFromJSON{ResourceType: n.Via.ResourceType, ResourceID: n.Via.ResourceID, Role: n.Via.Role}})
+			}
 		}
 		if len(rr.Grants) > 0 {
 			out = append(out, rr)
 		}
 	}
 	return out
+}
+
+// invitationJSON is UserInvitation. Link, the invitation's link, is in the answer that creates it
+// only: keyhold stores its hash, never the link.
+type invitationJSON struct {
+	InvitationID string   `json:"invitationID"`
+	Email        string   `json:"email"`
+	State        string   `json:"state"`
+	TeamIDs      []string `json:"teamIDs"`
+	Message      string   `json:"message"`
+	CreatedAt    string   `json:"createdAt"`
+	ActedAt      string   `json:"actedAt,omitempty"`
+	ExpiresAt    string   `json:"expiresAt"`
+	Link         string   `json:"link,omitempty"`
+}
+
+type invitationIDJSON struct {
+	InvitationID string `json:"invitationID"`
+}
+
+// createInvitationRequest is the body of POST /v1/invitations and POST /v1/users.
+type createInvitationRequest struct {
+	Email   *string  `json:"email"`
+	TeamIDs []string `json:"teamIDs"`
+	Message string   `json:"message"`
+}
+
+// identityRoleJSON is IdentityRole.
+type identityRoleJSON struct {
+	ResourceType string `json:"resourceType"`
+	ResourceID   string `json:"resourceID"`
+	Role         string `json:"role"`
+}
+
+// inheritedFromJSON says through what a grant's identity holds its role.
+type inheritedFromJSON struct {
+	ResourceType string `json:"resourceType"`
+	ResourceID   string `json:"resourceID"`
+	Role         string `json:"role"`
 }

@@ -16,10 +16,14 @@ func (a *API) OrgCurrent(c echo.Context) error {
 	return sendJSON(c, orgJSON{OrgID: org.ID, Name: org.Name, FirewallRanges: []string{}})
 }
 
-// UserList handles GET /v1/users: the organization's members, or with ?email= the one with that
-// address (an empty list when there is none).
+// UserList handles GET /v1/users: the organization's members; ?email= (a value or a regular
+// expression) filters, ?fields= trims.
 func (a *API) UserList(c echo.Context) error {
-	ms, err := a.Store.ListMembers(c.Request().Context(), actor(c), c.QueryParam("email"))
+	email, err := db.ParseTextMatch("email", c.QueryParam("email"))
+	if err != nil {
+		return err
+	}
+	ms, err := a.Store.FindMembers(c.Request().Context(), actor(c), email)
 	if err != nil {
 		return err
 	}
@@ -27,7 +31,7 @@ func (a *API) UserList(c echo.Context) error {
 	for _, m := range ms {
 		out = append(out, newUserJSON(m.User))
 	}
-	return sendJSON(c, out)
+	return sendFields(c, out)
 }
 
 // UserCurrent handles GET /v1/users/current: the user the key acts as.
@@ -39,7 +43,7 @@ func (a *API) UserCurrent(c echo.Context) error {
 	} else if err != nil {
 		return err
 	}
-	return sendJSON(c, newUserJSON(m.User))
+	return sendFields(c, newUserJSON(m.User))
 }
 
 // UserRemove handles DELETE /v1/users/{userID}: the user leaves the organization, admins only. Secrets

@@ -14,11 +14,12 @@ import (
 const shareMatchLimit = 8
 
 // ShareDialog handles GET /secrets/:id/share: who has access, with the controls for Owners and
-// read-only for Readers. Anyone else gets 404 from db.
+// read-only for Readers, and the teams that have it through a granted team ("via Platform ›
+// Databases"). Anyone else gets 404 from db.
 func (p *Pages) ShareDialog(c echo.Context) error {
 	ctx := c.Request().Context()
 	a := actor(c)
-	sec, grants, err := p.Store.SecretAccess(ctx, a, c.Param("id"))
+	sec, grants, nested, err := p.Store.SecretNestedAccess(ctx, a, c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -27,6 +28,10 @@ func (p *Pages) ShareDialog(c echo.Context) error {
 		role := string(g.Role)
 		props.Rows = append(props.Rows, views.ShareRow{SecretID: sec.ID, Kind: g.Kind, ID: g.ID, Name: g.Name,
 			Detail: grantDetail(g), Role: role, Orig: role, You: g.Kind == db.PrincipalUser && g.ID == a.UserID, Editable: props.Owner})
+	}
+	for _, n := range nested {
+		path := n.Via.Path[:len(n.Via.Path)-1] // the granted team inwards to the one it is in
+		props.Nested = append(props.Nested, views.ShareNested{TeamID: n.Team.ID, Name: n.Team.Name, Path: path, Owner: n.Role == db.RoleOwner})
 	}
 	return render(c, http.StatusOK, views.ShareDialog(props))
 }

@@ -12,17 +12,26 @@ import (
 	"github.com/keyhold/keyhold/web/request"
 )
 
-// TeamsPage handles GET /teams: the organization's teams, or with HX-Request the list fragment.
-// Admins get the controls; db refuses changes from anyone else.
+// TeamsPage handles GET /teams: the organization's teams with their nesting, or with HX-Request the
+// list fragment. Admins get the controls, a team's Owners those of their team; db refuses changes
+// from anyone else.
 func (p *Pages) TeamsPage(c echo.Context) error {
 	a := actor(c)
-	ts, err := p.Store.ListTeams(c.Request().Context(), a)
+	o, err := p.Store.TeamsOverview(c.Request().Context(), a)
 	if err != nil {
 		return err
 	}
-	props := views.TeamsProps{CanManage: a.IsAdmin()}
-	for _, t := range ts {
-		props.Rows = append(props.Rows, views.TeamItem{ID: t.ID, Name: t.Name, Description: t.Description, Members: people(t.Members)})
+	props := views.TeamsProps{CanManage: a.IsAdmin(), Actions: a.IsAdmin()}
+	for _, t := range o.Teams {
+		row := views.TeamItem{ID: t.ID, Name: t.Name, Description: t.Description, Members: people(t.Members), Manage: o.Managed[t.ID]}
+		for _, mt := range t.MemberTeams {
+			row.MemberTeams = append(row.MemberTeams, mt.Name)
+		}
+		for _, path := range o.Paths[t.ID] {
+			row.Inside = append(row.Inside, path[:len(path)-1])
+		}
+		props.Actions = props.Actions || row.Manage
+		props.Rows = append(props.Rows, row)
 	}
 	if request.IsFragment(c) {
 		return render(c, http.StatusOK, views.TeamsList(props))

@@ -117,14 +117,24 @@ type TeamItem struct {
 	Description string
 	// Members lists the team's members, by email.
 	Members []Person
+	// MemberTeams names the teams nested directly in this one.
+	MemberTeams []string
+	// Inside lists where the team sits, each as the path of team names from the outermost inwards
+	// to the team that contains it directly ("Platform", "Databases").
+	Inside [][]string
+	// Manage shows Members and Edit: an admin, or an Owner of this team.
+	Manage bool
 }
 
 // TeamsProps fills the Teams page and its #teams-list fragment.
 type TeamsProps struct {
 	// Rows lists the organization's teams by name.
 	Rows []TeamItem
-	// CanManage shows New team, Edit, Members and Delete (admins).
+	// CanManage shows New team and Delete, and the actions column (admins); an Owner of a team gets
+	// Members and Edit on its row (TeamItem.Manage).
 	CanManage bool
+	// Actions shows the actions column: CanManage, or a row the viewer manages.
+	Actions bool
 }
 
 // TeamForm fills the New team and Edit team dialogs.
@@ -207,6 +217,17 @@ type ShareRow struct {
 	Editable bool
 }
 
+// ShareNested is a team that has access to a secret because it is inside a granted team.
+type ShareNested struct {
+	TeamID string
+	Name   string
+	// Path names the teams from the granted one inwards to the one this team is in ("Platform",
+	// "Databases" for Postgres inside Databases inside Platform).
+	Path []string
+	// Owner is the role it holds through the path (else Reader).
+	Owner bool
+}
+
 // ShareProps fills the Share dialog.
 type ShareProps struct {
 	// SecretID and SecretName identify the secret.
@@ -217,6 +238,8 @@ type ShareProps struct {
 	Owner bool
 	// Rows is the access list, with any staged changes.
 	Rows []ShareRow
+	// Nested lists the teams that have access through a granted team, read-only.
+	Nested []ShareNested
 	// Err is shown in the dialog's error box when not empty.
 	Err string
 }

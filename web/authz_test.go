@@ -21,14 +21,20 @@ const (
 	pTeamOwner  = "Owner through a team"
 	pReader     = "Reader directly"
 	pTeamReader = "Reader through a team"
-	pMember     = "member without a grant"
-	pAdmin      = "admin without a grant"
-	pOtherOrg   = "user of another organization"
-	pAnonymous  = "anonymous"
+	// The nested principals are members of a team inside the granted team (Owners › Platform).
+	pNestedOwner  = "Owner through a nested team"
+	pNestedReader = "Reader through a nested team"
+	// pTeamManager is an Owner of the team of Owners (one who manages it) without being in it: managing
+	// a team gives no access to what the team holds.
+	pTeamManager = "Owner of the Owners team, not in it"
+	pMember      = "member without a grant"
+	pAdmin       = "admin without a grant"
+	pOtherOrg    = "user of another organization"
+	pAnonymous   = "anonymous"
 )
 
 // matrixPrincipals lists the principals in the order the tests run them.
-var matrixPrincipals = []string{pOwner, pTeamOwner, pReader, pTeamReader, pMember, pAdmin, pOtherOrg, pAnonymous}
+var matrixPrincipals = []string{pOwner, pTeamOwner, pNestedOwner, pReader, pTeamReader, pNestedReader, pTeamManager, pMember, pAdmin, pOtherOrg, pAnonymous}
 
 // The actions of the matrix; each surface maps its requests onto them.
 const (
@@ -43,9 +49,9 @@ const (
 // matrixWant is the contract: what principal gets for action.
 func matrixWant(principal, action string) authOutcome {
 	switch principal {
-	case pOwner, pTeamOwner:
+	case pOwner, pTeamOwner, pNestedOwner:
 		return allowed
-	case pReader, pTeamReader:
+	case pReader, pTeamReader, pNestedReader:
 		if action == actEdit || action == actDelete || action == actChangeAccess {
 			return forbidden
 		}

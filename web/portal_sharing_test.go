@@ -733,14 +733,26 @@ func TestAuthorizationMatrix(t *testing.T) {
 	readerDirect := w.member("rita@example.com", "Rita", "Reader")
 	readerTeamUser := w.member("ray@example.com", "Ray", "Teamreader")
 	noGrant := w.member("nora@example.com", "Nora", "Nogrant")
+	ownerNestedUser := w.member("nell@example.com", "Nell", "Nestedowner")
+	readerNestedUser := w.member("nick@example.com", "Nick", "Nestedreader")
+	teamManager := w.member("mona@example.com", "Mona", "Manager")
 	owners := w.shTeam("Owners", ownerTeamUser)
+	if _, err := w.store.ChangeTeamAccess(shCtx, w.admin, owners.ID, []db.RoleGrant{{Role: db.RoleNameOwner, UserIDs: []string{teamManager.UserID}}}, nil); err != nil {
+		t.Fatal(err)
+	}
 	readers := w.shTeam("Readers", readerTeamUser)
+	for outer, inner := range map[*db.Team]*db.Team{owners: w.shTeam("Owners inner", ownerNestedUser), readers: w.shTeam("Readers inner", readerNestedUser)} {
+		if _, err := w.store.UpdateTeam(shCtx, w.admin, outer.ID, db.TeamChange{AddTeamIDs: []string{inner.ID}}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	creator := w.bob
 
 	clients := map[string]*webtest.Client{
 		pOwner: w.signIn("olive@example.com"), pTeamOwner: w.signIn("otto@example.com"), pReader: w.signIn("rita@example.com"),
 		pTeamReader: w.signIn("ray@example.com"), pMember: w.signIn("nora@example.com"), pAdmin: w.signIn("ada@example.com"),
 		pOtherOrg: w.signIn("olga@example.com"), pAnonymous: w.shAnonymous(),
+		pNestedOwner: w.signIn("nell@example.com"), pNestedReader: w.signIn("nick@example.com"), pTeamManager: w.signIn("mona@example.com"),
 	}
 
 	status := map[authOutcome]int{allowed: http.StatusOK, forbidden: http.StatusForbidden, hidden: http.StatusNotFound}

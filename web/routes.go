@@ -2,6 +2,8 @@ package web
 
 import (
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -137,12 +139,57 @@ func routes(e *echo.Echo, m *middlewares, p *handlers.Pages, api *handlers.API) 
 	v1.GET("/trash", api.TrashList, small)
 	v1.POST("/trash/:secretID/restore", api.TrashRestore, small)
 	v1.DELETE("/trash/:secretID", api.TrashDestroy, small)
+	v1.GET("/organizations/:organizationID/accessControls", api.OrgAccessList, small)
+	v1.PATCH("/organizations/:organizationID/accessControls", api.OrgAccessChange, small)
 	v1.GET("/users", api.UserList, small)
+	v1.POST("/users", api.UserAdd, small)
 	v1.GET("/users/current", api.UserCurrent, small)
+	v1.GET("/users/:userID", api.UserGet, small)
 	v1.DELETE("/users/:userID", api.UserRemove, small)
+	v1.GET("/users/:userID/identityRoles", api.UserIdentityRoles, small)
+	v1.GET("/invitations", api.InvitationList, small)
+	v1.POST("/invitations", api.InvitationCreate, small)
+	v1.GET("/invitations/:invitationID", api.InvitationGet, small)
+	v1.DELETE("/invitations/:invitationID", api.InvitationRevoke, small)
 	v1.GET("/teams", api.TeamList, small)
 	v1.POST("/teams", api.TeamCreate, small)
 	v1.GET("/teams/:teamID", api.TeamGet, small)
 	v1.PATCH("/teams/:teamID", api.TeamUpdate, small)
 	v1.DELETE("/teams/:teamID", api.TeamDelete, small)
+	v1.GET("/teams/:teamID/identityRoles", api.TeamIdentityRoles, small)
+	v1.GET("/teams/:teamID/accessControls", api.TeamAccessList, small)
+	v1.PATCH("/teams/:teamID/accessControls", api.TeamAccessChange, small)
+	methodNotAllowed(e, v1, "/v1")
+}
+
+// methodNotAllowed answers, on every path of the group (prefix), the methods it does not route with
+// 405 and an Allow header naming those it does, rather than the group's catch-all 404.
+func methodNotAllowed(e *echo.Echo, g *echo.Group, prefix string) {
+	allowed := map[string][]string{}
+	var paths []string
+	for _, r := range e.Routes() {
+		if !strings.HasPrefix(r.Path, prefix+"/") || r.Method == echo.RouteNotFound {
+			continue
+		}
+		if _, ok := allowed[r.Path]; !ok {
+			paths = append(paths, r.Path)
+		}
+		allowed[r.Path] = append(allowed[r.Path], r.Method)
+	}
+	all := []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions}
+	for _, p := range paths {
+		methods := allowed[p]
+		slices.Sort(methods)
+		var others []string
+		for _, m := range all {
+			if !slices.Contains(methods, m) {
+				others = append(others, m)
+			}
+		}
+		allow := strings.Join(methods, ", ")
+		g.Match(others, strings.TrimPrefix(p, prefix), func(c echo.Context) error {
+			c.Response().Header().Set("Allow", allow)
+			return echo.NewHTTPError(http.StatusMethodNotAllowed, "This path does not answer "+c.Request().Method+": use "+allow+".")
+		})
+	}
 }

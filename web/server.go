@@ -97,7 +97,7 @@ func New(store *db.Store, cfg Config) *echo.Echo {
 	m := &middlewares{store: store, cfg: cfg, sessions: sess, csrfKey: store.DeriveKey("csrf"), bodies: newBodyBudget(cfg.BodyMemory, cfg.BodyWait),
 		attempts: newAttemptPacer(cfg)}
 	pages := &handlers.Pages{Store: store, Sessions: sess, PublicURL: cfg.PublicURL}
-	api := &handlers.API{Store: store}
+	api := &handlers.API{Store: store, PublicURL: cfg.PublicURL}
 	routes(e, m, pages, api)
 	patterns.add(e)
 	return e
