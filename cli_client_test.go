@@ -39,22 +39,22 @@ type clientFixture struct {
 	key string
 }
 
-func newClientFixture(t *testing.T, cfg web.Config) *clientFixture {
-	t.Helper()
-	return newClientFixtureOn(t, webtest.NewConfig(t, cfg))
-}
-
 // eachBackend runs body as a subtest against a fixture on each database backend: SQLite, and
 // PostgreSQL when KEYHOLD_TEST_DATABASE_URL names a server (scripts/pg-test-server.sh). The root
 // package's tests run once, on SQLite, otherwise.
 func eachBackend(t *testing.T, body func(t *testing.T, f *clientFixture)) {
+	eachBackendWith(t, web.Config{}, body)
+}
+
+// eachBackendWith is eachBackend with the server configured by cfg.
+func eachBackendWith(t *testing.T, cfg web.Config, body func(t *testing.T, f *clientFixture)) {
 	for _, b := range dbtest.Backends() {
 		t.Run(string(b), func(t *testing.T) {
 			loc := filepath.Join(t.TempDir(), db.FileName)
 			if b == dbtest.Postgres {
 				loc = dbtest.PostgresDatabase(t)
 			}
-			body(t, newClientFixtureOn(t, webtest.NewAt(t, loc, web.Config{}, db.Options{})))
+			body(t, newClientFixtureOn(t, webtest.NewAt(t, loc, cfg, db.Options{})))
 		})
 	}
 }
@@ -221,111 +221,113 @@ func wantOneLine(t *testing.T, stderr, want string, values ...string) {
 const multiLine = "-----BEGIN KEY-----\nline two with 'quotes' and \"doubles\" \\ and a tab\t\r\n  indented <&> é ✓\n\n-----END KEY-----\n"
 
 func TestClient_Get(t *testing.T) {
-	f := newClientFixture(t, web.Config{})
-	f.ts.SeedSecret(t, f.ada, "PEM", multiLine)
-	f.ts.SeedSecret(t, f.ada, "API_TOKEN", "s3cr3t")
+	eachBackendWith(t, web.Config{}, func(t *testing.T, f *clientFixture) {
+		f.ts.SeedSecret(t, f.ada, "PEM", multiLine)
+		f.ts.SeedSecret(t, f.ada, "API_TOKEN", "s3cr3t")
 
-	code, out, errOut := kh(t, "", "get", "PEM")
-	if code != 0 || out != multiLine || errOut != "" {
-		t.Fatalf("get: code=%d out=%q err=%q", code, out, errOut)
-	}
-	if code, out, _ := kh(t, "", "get", "API_TOKEN"); code != 0 || out != "s3cr3t" {
-		t.Fatalf("get: %d %q, want the value without a newline", code, out)
-	}
-	if code, out, _ := kh(t, "", "get", "API_TOKEN", "--newline"); code != 0 || out != "s3cr3t\n" {
-		t.Fatalf("get --newline after the name: %d %q", code, out)
-	}
-	code, out, _ = kh(t, "", "get", "--json", "PEM")
-	var obj map[string]any
-	if err := json.Unmarshal([]byte(out), &obj); code != 0 || err != nil || obj["name"] != "PEM" || obj["value"] != multiLine || obj["secretID"] == "" || !strings.HasSuffix(out, "}\n") {
-		t.Fatalf("get --json: %d %q (%v)", code, out, err)
-	}
-
-	// Missing, and not shared: the same clear line, exit 1, nothing on stdout.
-	bob := f.ts.SeedMember(t, f.ada, "bob@example.com", "Bob", "Builder")
-	f.ts.SeedSecret(t, bob, "BOBS", "bobs-value")
-	for _, name := range []string{"NOPE", "BOBS", "not a name"} {
-		code, out, errOut := kh(t, "", "get", name)
-		if code != 1 || out != "" {
-			t.Fatalf("get %s: code=%d out=%q", name, code, out)
+		code, out, errOut := kh(t, "", "get", "PEM")
+		if code != 0 || out != multiLine || errOut != "" {
+			t.Fatalf("get: code=%d out=%q err=%q", code, out, errOut)
 		}
-		wantOneLine(t, errOut, "secret "+name+": no such secret, or it is not shared with this key's user", "bobs-value")
-	}
-	if code, _, errOut := kh(t, "", "get"); code != 1 || !strings.Contains(errOut, "get needs one secret name") {
-		t.Fatalf("get without a name: %d %q", code, errOut)
-	}
+		if code, out, _ := kh(t, "", "get", "API_TOKEN"); code != 0 || out != "s3cr3t" {
+			t.Fatalf("get: %d %q, want the value without a newline", code, out)
+		}
+		if code, out, _ := kh(t, "", "get", "API_TOKEN", "--newline"); code != 0 || out != "s3cr3t\n" {
+			t.Fatalf("get --newline after the name: %d %q", code, out)
+		}
+		code, out, _ = kh(t, "", "get", "--json", "PEM")
+		var obj map[string]any
+		if err := json.Unmarshal([]byte(out), &obj); code != 0 || err != nil || obj["name"] != "PEM" || obj["value"] != multiLine || obj["secretID"] == "" || !strings.HasSuffix(out, "}\n") {
+			t.Fatalf("get --json: %d %q (%v)", code, out, err)
+		}
+
+		// Missing, and not shared: the same clear line, exit 1, nothing on stdout.
+		bob := f.ts.SeedMember(t, f.ada, "bob@example.com", "Bob", "Builder")
+		f.ts.SeedSecret(t, bob, "BOBS", "bobs-value")
+		for _, name := range []string{"NOPE", "BOBS", "not a name"} {
+			code, out, errOut := kh(t, "", "get", name)
+			if code != 1 || out != "" {
+				t.Fatalf("get %s: code=%d out=%q", name, code, out)
+			}
+			wantOneLine(t, errOut, "secret "+name+": no such secret, or it is not shared with this key's user", "bobs-value")
+		}
+		if code, _, errOut := kh(t, "", "get"); code != 1 || !strings.Contains(errOut, "get needs one secret name") {
+			t.Fatalf("get without a name: %d %q", code, errOut)
+		}
+	})
 }
 
 // TestClient_Configuration: where the address and the key come from, and how each mistake reads.
 func TestClient_Configuration(t *testing.T) {
-	f := newClientFixture(t, web.Config{})
-	f.ts.SeedSecret(t, f.ada, "API_TOKEN", "s3cr3t")
+	eachBackendWith(t, web.Config{}, func(t *testing.T, f *clientFixture) {
+		f.ts.SeedSecret(t, f.ada, "API_TOKEN", "s3cr3t")
 
-	t.Run("key in KEYHOLD_API_KEY", func(t *testing.T) {
-		unsetenv(t, "KEYHOLD_API_KEY_FILE")
-		t.Setenv("KEYHOLD_API_KEY", f.key)
-		if code, out, errOut := kh(t, "", "get", "API_TOKEN"); code != 0 || out != "s3cr3t" {
-			t.Fatalf("%d %q %q", code, out, errOut)
-		}
-	})
-	t.Run("flags win", func(t *testing.T) {
-		file := filepath.Join(t.TempDir(), "key")
-		os.WriteFile(file, []byte(f.key), 0o600)
-		t.Setenv("KEYHOLD_URL", "http://127.0.0.1:1")
-		t.Setenv("KEYHOLD_API_KEY_FILE", "/nonexistent")
-		if code, out, errOut := kh(t, "", "get", "--url", f.ts.URL+"/", "--api-key-file", file, "API_TOKEN"); code != 0 || out != "s3cr3t" {
-			t.Fatalf("%d %q %q", code, out, errOut)
-		}
-	})
-	t.Run("--api-key warns", func(t *testing.T) {
-		code, out, errOut := kh(t, "", "get", "--api-key", f.key, "API_TOKEN")
-		if code != 0 || out != "s3cr3t" || !strings.Contains(errOut, "shell's history") || strings.Contains(errOut, f.key) {
-			t.Fatalf("%d %q %q", code, out, errOut)
-		}
-	})
-
-	bad := []struct {
-		name string
-		env  map[string]string
-		args []string
-		want string
-	}{
-		{"no address", map[string]string{"KEYHOLD_URL": ""}, nil, "Set KEYHOLD_URL"},
-		{"address with /v1", map[string]string{"KEYHOLD_URL": f.ts.URL + "/v1"}, nil, "KEYHOLD_URL " + strconv.Quote(f.ts.URL+"/v1") + " ends in /v1"},
-		{"not an address", nil, []string{"--url", "keyhold.example.com"}, "--url \"keyhold.example.com\" is not an http or https address"},
-		{"no key", map[string]string{"KEYHOLD_API_KEY_FILE": ""}, nil, "no API key: set KEYHOLD_API_KEY_FILE"},
-		{"unreadable key file", map[string]string{"KEYHOLD_API_KEY_FILE": "/nonexistent/key"}, nil, "KEYHOLD_API_KEY_FILE: open /nonexistent/key"},
-		{"both key flags", nil, []string{"--api-key", "kh_x", "--api-key-file", "/x"}, "not both"},
-		{"unreachable", map[string]string{"KEYHOLD_URL": "http://127.0.0.1:" + closedPort(t)}, nil, "cannot reach keyhold at http://127.0.0.1:"},
-		{"not keyhold", map[string]string{"KEYHOLD_URL": notKeyhold(t)}, nil, "is it keyhold's address?"},
-	}
-	for _, tc := range bad {
-		t.Run(tc.name, func(t *testing.T) {
-			for k, v := range tc.env {
-				if v == "" {
-					unsetenv(t, k)
-				} else {
-					t.Setenv(k, v)
-				}
-			}
-			code, out, errOut := kh(t, "", append([]string{"get"}, append(tc.args, "API_TOKEN")...)...)
-			if code != 1 || out != "" {
-				t.Fatalf("code=%d out=%q err=%q", code, out, errOut)
-			}
-			lines := strings.Split(strings.TrimSuffix(errOut, "\n"), "\n")
-			last := lines[len(lines)-1]
-			if !strings.Contains(last, tc.want) || strings.Contains(errOut, "s3cr3t") {
-				t.Fatalf("stderr=%q, want its last line to hold %q", errOut, tc.want)
+		t.Run("key in KEYHOLD_API_KEY", func(t *testing.T) {
+			unsetenv(t, "KEYHOLD_API_KEY_FILE")
+			t.Setenv("KEYHOLD_API_KEY", f.key)
+			if code, out, errOut := kh(t, "", "get", "API_TOKEN"); code != 0 || out != "s3cr3t" {
+				t.Fatalf("%d %q %q", code, out, errOut)
 			}
 		})
-	}
-	// A refused key names where it came from and why.
-	file := tempFile(t, "kh_not_a_key")
-	_, _, errOut := kh(t, "", "get", "--api-key-file", file, "API_TOKEN")
-	wantOneLine(t, errOut, "secret API_TOKEN: the API key from "+file+" was refused: it is unknown, revoked or expired")
-	t.Setenv("KEYHOLD_API_KEY_FILE", file)
-	_, _, errOut = kh(t, "", "get", "API_TOKEN")
-	wantOneLine(t, errOut, "the API key from KEYHOLD_API_KEY_FILE ("+file+") was refused")
+		t.Run("flags win", func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "key")
+			os.WriteFile(file, []byte(f.key), 0o600)
+			t.Setenv("KEYHOLD_URL", "http://127.0.0.1:1")
+			t.Setenv("KEYHOLD_API_KEY_FILE", "/nonexistent")
+			if code, out, errOut := kh(t, "", "get", "--url", f.ts.URL+"/", "--api-key-file", file, "API_TOKEN"); code != 0 || out != "s3cr3t" {
+				t.Fatalf("%d %q %q", code, out, errOut)
+			}
+		})
+		t.Run("--api-key warns", func(t *testing.T) {
+			code, out, errOut := kh(t, "", "get", "--api-key", f.key, "API_TOKEN")
+			if code != 0 || out != "s3cr3t" || !strings.Contains(errOut, "shell's history") || strings.Contains(errOut, f.key) {
+				t.Fatalf("%d %q %q", code, out, errOut)
+			}
+		})
+
+		bad := []struct {
+			name string
+			env  map[string]string
+			args []string
+			want string
+		}{
+			{"no address", map[string]string{"KEYHOLD_URL": ""}, nil, "Set KEYHOLD_URL"},
+			{"address with /v1", map[string]string{"KEYHOLD_URL": f.ts.URL + "/v1"}, nil, "KEYHOLD_URL " + strconv.Quote(f.ts.URL+"/v1") + " ends in /v1"},
+			{"not an address", nil, []string{"--url", "keyhold.example.com"}, "--url \"keyhold.example.com\" is not an http or https address"},
+			{"no key", map[string]string{"KEYHOLD_API_KEY_FILE": ""}, nil, "no API key: set KEYHOLD_API_KEY_FILE"},
+			{"unreadable key file", map[string]string{"KEYHOLD_API_KEY_FILE": "/nonexistent/key"}, nil, "KEYHOLD_API_KEY_FILE: open /nonexistent/key"},
+			{"both key flags", nil, []string{"--api-key", "kh_x", "--api-key-file", "/x"}, "not both"},
+			{"unreachable", map[string]string{"KEYHOLD_URL": "http://127.0.0.1:" + closedPort(t)}, nil, "cannot reach keyhold at http://127.0.0.1:"},
+			{"not keyhold", map[string]string{"KEYHOLD_URL": notKeyhold(t)}, nil, "is it keyhold's address?"},
+		}
+		for _, tc := range bad {
+			t.Run(tc.name, func(t *testing.T) {
+				for k, v := range tc.env {
+					if v == "" {
+						unsetenv(t, k)
+					} else {
+						t.Setenv(k, v)
+					}
+				}
+				code, out, errOut := kh(t, "", append([]string{"get"}, append(tc.args, "API_TOKEN")...)...)
+				if code != 1 || out != "" {
+					t.Fatalf("code=%d out=%q err=%q", code, out, errOut)
+				}
+				lines := strings.Split(strings.TrimSuffix(errOut, "\n"), "\n")
+				last := lines[len(lines)-1]
+				if !strings.Contains(last, tc.want) || strings.Contains(errOut, "s3cr3t") {
+					t.Fatalf("stderr=%q, want its last line to hold %q", errOut, tc.want)
+				}
+			})
+		}
+		// A refused key names where it came from and why.
+		file := tempFile(t, "kh_not_a_key")
+		_, _, errOut := kh(t, "", "get", "--api-key-file", file, "API_TOKEN")
+		wantOneLine(t, errOut, "secret API_TOKEN: the API key from "+file+" was refused: it is unknown, revoked or expired")
+		t.Setenv("KEYHOLD_API_KEY_FILE", file)
+		_, _, errOut = kh(t, "", "get", "API_TOKEN")
+		wantOneLine(t, errOut, "the API key from KEYHOLD_API_KEY_FILE ("+file+") was refused")
+	})
 }
 
 func tempFile(t *testing.T, content string) string {
@@ -362,378 +364,386 @@ func notKeyhold(t *testing.T) string {
 // TestClient_GetRetriesRateLimit: a 429 is waited out as Retry-After says, and the wait is said on
 // stderr; a connection refused is retried, then reported.
 func TestClient_GetRetriesRateLimit(t *testing.T) {
-	f := newClientFixture(t, web.Config{APIRate: 2, APIBurst: 1})
-	f.ts.SeedSecret(t, f.ada, "API_TOKEN", "s3cr3t")
-	if code, out, errOut := kh(t, "", "get", "API_TOKEN"); code != 0 || out != "s3cr3t" || errOut != "" { // the bucket's one token
-		t.Fatalf("%d %q %q", code, out, errOut)
-	}
-	start := time.Now()
-	code, out, errOut := kh(t, "", "get", "API_TOKEN")
-	if code != 0 || out != "s3cr3t" || !strings.Contains(errOut, "keyhold: rate limited by "+f.ts.URL+": retrying in 1s (attempt 2 of 5)\n") {
-		t.Fatalf("after a 429: %d %q %q", code, out, errOut)
-	}
-	if d := time.Since(start); d < 900*time.Millisecond {
-		t.Fatalf("retried after %s, before Retry-After", d)
-	}
+	eachBackendWith(t, web.Config{APIRate: 2, APIBurst: 1}, func(t *testing.T, f *clientFixture) {
+		f.ts.SeedSecret(t, f.ada, "API_TOKEN", "s3cr3t")
+		if code, out, errOut := kh(t, "", "get", "API_TOKEN"); code != 0 || out != "s3cr3t" || errOut != "" { // the bucket's one token
+			t.Fatalf("%d %q %q", code, out, errOut)
+		}
+		start := time.Now()
+		code, out, errOut := kh(t, "", "get", "API_TOKEN")
+		if code != 0 || out != "s3cr3t" || !strings.Contains(errOut, "keyhold: rate limited by "+f.ts.URL+": retrying in 1s (attempt 2 of 5)\n") {
+			t.Fatalf("after a 429: %d %q %q", code, out, errOut)
+		}
+		if d := time.Since(start); d < 900*time.Millisecond {
+			t.Fatalf("retried after %s, before Retry-After", d)
+		}
+	})
 }
 
 // TestClient_Ls: the names the key can read, each with the key's role: Owner directly or through a
 // team, Reader otherwise; nothing it cannot read.
 func TestClient_Ls(t *testing.T) {
-	f := newClientFixture(t, web.Config{})
-	ctx := context.Background()
-	bob := f.ts.SeedMember(t, f.ada, "bob@example.com", "Bob", "Builder")
-	f.ts.SeedSecret(t, f.ada, "ADAS", "v")
-	read := f.ts.SeedSecret(t, bob, "SHARED_READ", "v")
-	f.ts.SeedShare(t, bob, read, f.ada, db.RoleReader)
-	viaTeam := f.ts.SeedSecret(t, bob, "TEAM_OWNED", "v")
-	f.ts.SeedSecret(t, bob, "BOBS_ONLY", "v")
-	team, err := f.ts.Store.CreateTeam(ctx, f.ada, "Platform", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.ts.Store.UpdateTeam(ctx, f.ada, team.ID, db.TeamChange{AddUserIDs: []string{f.ada.UserID, bob.UserID}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.ts.Store.ChangeAccess(ctx, bob, viaTeam.ID, []db.AccessChange{{Kind: db.PrincipalTeam, ID: team.ID, Role: db.RoleOwner}}); err != nil {
-		t.Fatal(err)
-	}
+	eachBackendWith(t, web.Config{}, func(t *testing.T, f *clientFixture) {
+		ctx := context.Background()
+		bob := f.ts.SeedMember(t, f.ada, "bob@example.com", "Bob", "Builder")
+		f.ts.SeedSecret(t, f.ada, "ADAS", "v")
+		read := f.ts.SeedSecret(t, bob, "SHARED_READ", "v")
+		f.ts.SeedShare(t, bob, read, f.ada, db.RoleReader)
+		viaTeam := f.ts.SeedSecret(t, bob, "TEAM_OWNED", "v")
+		f.ts.SeedSecret(t, bob, "BOBS_ONLY", "v")
+		team, err := f.ts.Store.CreateTeam(ctx, f.ada, "Platform", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.ts.Store.UpdateTeam(ctx, f.ada, team.ID, db.TeamChange{AddUserIDs: []string{f.ada.UserID, bob.UserID}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.ts.Store.ChangeAccess(ctx, bob, viaTeam.ID, []db.AccessChange{{Kind: db.PrincipalTeam, ID: team.ID, Role: db.RoleOwner}}); err != nil {
+			t.Fatal(err)
+		}
 
-	code, out, errOut := kh(t, "", "ls")
-	want := "ADAS         Owner\nSHARED_READ  Reader\nTEAM_OWNED   Owner\n"
-	if code != 0 || out != want {
-		t.Fatalf("ls: %d %q %q, want %q", code, out, errOut, want)
-	}
-	code, out, _ = kh(t, "", "ls", "--json")
-	var got struct {
-		Secrets []lsEntry `json:"secrets"`
-	}
-	if err := json.Unmarshal([]byte(out), &got); code != 0 || err != nil || len(got.Secrets) != 3 ||
-		got.Secrets[1] != (lsEntry{SecretID: read.ID, Name: "SHARED_READ", Role: "Reader"}) {
-		t.Fatalf("ls --json: %d %q %v", code, out, err)
-	}
-	// Bob's key: he owns his three, and reads none of Ada's.
-	f.use(t, f.ts.URL, f.apiKey(t, bob))
-	if code, out, _ := kh(t, "", "ls"); code != 0 || out != "BOBS_ONLY    Owner\nSHARED_READ  Owner\nTEAM_OWNED   Owner\n" {
-		t.Fatalf("ls as Bob: %d %q", code, out)
-	}
+		code, out, errOut := kh(t, "", "ls")
+		want := "ADAS         Owner\nSHARED_READ  Reader\nTEAM_OWNED   Owner\n"
+		if code != 0 || out != want {
+			t.Fatalf("ls: %d %q %q, want %q", code, out, errOut, want)
+		}
+		code, out, _ = kh(t, "", "ls", "--json")
+		var got struct {
+			Secrets []lsEntry `json:"secrets"`
+		}
+		if err := json.Unmarshal([]byte(out), &got); code != 0 || err != nil || len(got.Secrets) != 3 ||
+			got.Secrets[1] != (lsEntry{SecretID: read.ID, Name: "SHARED_READ", Role: "Reader"}) {
+			t.Fatalf("ls --json: %d %q %v", code, out, err)
+		}
+		// Bob's key: he owns his three, and reads none of Ada's.
+		f.use(t, f.ts.URL, f.apiKey(t, bob))
+		if code, out, _ := kh(t, "", "ls"); code != 0 || out != "BOBS_ONLY    Owner\nSHARED_READ  Owner\nTEAM_OWNED   Owner\n" {
+			t.Fatalf("ls as Bob: %d %q", code, out)
+		}
+	})
 }
 
 func TestRun_PassesSecretsAndExitCode(t *testing.T) {
-	f := newClientFixture(t, web.Config{})
-	f.ts.SeedSecret(t, f.ada, "PEM", multiLine)
-	f.ts.SeedSecret(t, f.ada, "API_TOKEN", "s3cr3t")
-	t.Setenv("API_TOKEN", "stale")   // the secret wins
-	t.Setenv("KEEP_ME", "inherited") // the rest of the environment passes
+	eachBackendWith(t, web.Config{}, func(t *testing.T, f *clientFixture) {
+		f.ts.SeedSecret(t, f.ada, "PEM", multiLine)
+		f.ts.SeedSecret(t, f.ada, "API_TOKEN", "s3cr3t")
+		t.Setenv("API_TOKEN", "stale")   // the secret wins
+		t.Setenv("KEEP_ME", "inherited") // the rest of the environment passes
 
-	for _, tc := range []struct {
-		args     []string
-		stdin    string
-		code     int
-		out      string
-		noStderr bool
-	}{
-		{helper("env", "PEM"), "", 0, multiLine, true},
-		{helper("env", "API_TOKEN"), "", 0, "s3cr3t", true},
-		{helper("env", "KEEP_ME"), "", 0, "inherited", true},
-		{helper("exit", "7"), "", 7, "", true},
-		{helper("cat"), "stdin passes through\n", 0, "stdin passes through\n", true},
-		{append([]string{"--only", "API_TOKEN", "--"}, helper("env", "PEM")...), "", 3, "", true},
-		{append([]string{"--prefix", "APP_", "--"}, helper("env", "APP_PEM")...), "", 0, multiLine, true},
-		{helper("env", "APP_PEM"), "", 3, "", true},
-		{append([]string{"--only", "API_TOKEN"}, helper("env", "API_TOKEN")...), "", 0, "s3cr3t", true}, // no "--" needed
-		{[]string{"/nonexistent/command"}, "", 127, "", false},
-		{[]string{"no-such-command-anywhere"}, "", 127, "", false},
-	} {
-		args := tc.args
-		if !slices.Contains(args, "--only") && !slices.Contains(args, "--prefix") {
-			args = append([]string{"--"}, args...)
+		for _, tc := range []struct {
+			args     []string
+			stdin    string
+			code     int
+			out      string
+			noStderr bool
+		}{
+			{helper("env", "PEM"), "", 0, multiLine, true},
+			{helper("env", "API_TOKEN"), "", 0, "s3cr3t", true},
+			{helper("env", "KEEP_ME"), "", 0, "inherited", true},
+			{helper("exit", "7"), "", 7, "", true},
+			{helper("cat"), "stdin passes through\n", 0, "stdin passes through\n", true},
+			{append([]string{"--only", "API_TOKEN", "--"}, helper("env", "PEM")...), "", 3, "", true},
+			{append([]string{"--prefix", "APP_", "--"}, helper("env", "APP_PEM")...), "", 0, multiLine, true},
+			{helper("env", "APP_PEM"), "", 3, "", true},
+			{append([]string{"--only", "API_TOKEN"}, helper("env", "API_TOKEN")...), "", 0, "s3cr3t", true}, // no "--" needed
+			{[]string{"/nonexistent/command"}, "", 127, "", false},
+			{[]string{"no-such-command-anywhere"}, "", 127, "", false},
+		} {
+			args := tc.args
+			if !slices.Contains(args, "--only") && !slices.Contains(args, "--prefix") {
+				args = append([]string{"--"}, args...)
+			}
+			code, out, errOut := kh(t, tc.stdin, append([]string{"run"}, args...)...)
+			if code != tc.code || out != tc.out || tc.noStderr && errOut != "" {
+				t.Errorf("run %q: code=%d out=%q err=%q, want %d %q", tc.args, code, out, errOut, tc.code, tc.out)
+			}
+			if strings.Contains(errOut, "s3cr3t") {
+				t.Errorf("a value on stderr: %q", errOut)
+			}
 		}
-		code, out, errOut := kh(t, tc.stdin, append([]string{"run"}, args...)...)
-		if code != tc.code || out != tc.out || tc.noStderr && errOut != "" {
-			t.Errorf("run %q: code=%d out=%q err=%q, want %d %q", tc.args, code, out, errOut, tc.code, tc.out)
+		if _, _, errOut := kh(t, "", "run", "no-such-command-anywhere"); errOut != "keyhold: no-such-command-anywhere: command not found\n" {
+			t.Errorf("not found: %q", errOut)
 		}
-		if strings.Contains(errOut, "s3cr3t") {
-			t.Errorf("a value on stderr: %q", errOut)
+		if code, _, errOut := kh(t, "", "run", "--only", "API_TOKEN,NOPE", "--", "true"); code != 1 {
+			t.Errorf("--only with a missing secret: %d", code)
+		} else {
+			wantOneLine(t, errOut, "secret NOPE: no such secret, or it is not shared")
 		}
-	}
-	if _, _, errOut := kh(t, "", "run", "no-such-command-anywhere"); errOut != "keyhold: no-such-command-anywhere: command not found\n" {
-		t.Errorf("not found: %q", errOut)
-	}
-	if code, _, errOut := kh(t, "", "run", "--only", "API_TOKEN,NOPE", "--", "true"); code != 1 {
-		t.Errorf("--only with a missing secret: %d", code)
-	} else {
-		wantOneLine(t, errOut, "secret NOPE: no such secret, or it is not shared")
-	}
-	if code, _, errOut := kh(t, "", "run"); code != 1 || !strings.Contains(errOut, "run needs a command") {
-		t.Errorf("run without a command: %d %q", code, errOut)
-	}
+		if code, _, errOut := kh(t, "", "run"); code != 1 || !strings.Contains(errOut, "run needs a command") {
+			t.Errorf("run without a command: %d %q", code, errOut)
+		}
+	})
 }
 
 // TestRun_RefusesWhatTheEnvironmentCannotCarry: a name that is not a variable name, a value over
 // the size of one variable, secrets over the total: each refused, naming the secret and the size,
 // before anything starts.
 func TestRun_RefusesWhatTheEnvironmentCannotCarry(t *testing.T) {
-	f := newClientFixture(t, web.Config{})
-	f.ts.SeedSecret(t, f.ada, "OK", "fine")
-	f.ts.SeedSecret(t, f.ada, "1PASSWORD", "digit-first")
-	big := strings.Repeat("b", maxEnvString)
-	f.ts.SeedSecret(t, f.ada, "BIG", big)
-	var many []string
-	for i := range 9 {
-		name := fmt.Sprintf("PART_%d", i)
-		f.ts.SeedSecret(t, f.ada, name, strings.Repeat("p", 120<<10))
-		many = append(many, name)
-	}
-	marker := filepath.Join(t.TempDir(), "started")
-	cmd := []string{"--", "/bin/sh", "-c", "touch " + marker}
-	for _, tc := range []struct {
-		flags []string
-		want  string
-	}{
-		{nil, "secret 1PASSWORD cannot be an environment variable: 1PASSWORD is not a variable name"},
-		{[]string{"--only", "1PASSWORD"}, "add a --prefix"},
-		{[]string{"--only", "BIG"}, fmt.Sprintf("secret BIG is %d bytes: too large for an environment variable, which holds at most %d bytes with its name (BIG)", maxEnvString, maxEnvString-5)},
-		{[]string{"--only", strings.Join(many, ",")}, fmt.Sprintf("the 9 secrets come to %d bytes of environment, over the 1048576 keyhold passes to a command (the largest: PART_", 9*(6+120<<10+2))},
-		{[]string{"--prefix", "9"}, `--prefix "9": use letters, digits and _`},
-	} {
-		code, out, errOut := kh(t, "", append(append([]string{"run"}, tc.flags...), cmd...)...)
-		if code != 1 || out != "" {
-			t.Fatalf("run %q: code=%d out=%q", tc.flags, code, out)
+	eachBackendWith(t, web.Config{}, func(t *testing.T, f *clientFixture) {
+		f.ts.SeedSecret(t, f.ada, "OK", "fine")
+		f.ts.SeedSecret(t, f.ada, "1PASSWORD", "digit-first")
+		big := strings.Repeat("b", maxEnvString)
+		f.ts.SeedSecret(t, f.ada, "BIG", big)
+		var many []string
+		for i := range 9 {
+			name := fmt.Sprintf("PART_%d", i)
+			f.ts.SeedSecret(t, f.ada, name, strings.Repeat("p", 120<<10))
+			many = append(many, name)
 		}
-		wantOneLine(t, errOut, tc.want, "digit-first", "bbbb", "pppp")
-		if _, err := os.Stat(marker); err == nil {
-			t.Fatalf("run %q started the command", tc.flags)
+		marker := filepath.Join(t.TempDir(), "started")
+		cmd := []string{"--", "/bin/sh", "-c", "touch " + marker}
+		for _, tc := range []struct {
+			flags []string
+			want  string
+		}{
+			{nil, "secret 1PASSWORD cannot be an environment variable: 1PASSWORD is not a variable name"},
+			{[]string{"--only", "1PASSWORD"}, "add a --prefix"},
+			{[]string{"--only", "BIG"}, fmt.Sprintf("secret BIG is %d bytes: too large for an environment variable, which holds at most %d bytes with its name (BIG)", maxEnvString, maxEnvString-5)},
+			{[]string{"--only", strings.Join(many, ",")}, fmt.Sprintf("the 9 secrets come to %d bytes of environment, over the 1048576 keyhold passes to a command (the largest: PART_", 9*(6+120<<10+2))},
+			{[]string{"--prefix", "9"}, `--prefix "9": use letters, digits and _`},
+		} {
+			code, out, errOut := kh(t, "", append(append([]string{"run"}, tc.flags...), cmd...)...)
+			if code != 1 || out != "" {
+				t.Fatalf("run %q: code=%d out=%q", tc.flags, code, out)
+			}
+			wantOneLine(t, errOut, tc.want, "digit-first", "bbbb", "pppp")
+			if _, err := os.Stat(marker); err == nil {
+				t.Fatalf("run %q started the command", tc.flags)
+			}
 		}
-	}
-	// With a prefix the digit-first name is a variable name.
-	if code, out, errOut := kh(t, "", "run", "--only", "1PASSWORD,OK", "--prefix", "S_", "--", "/bin/sh", "-c", `printf %s "$S_1PASSWORD"`); code != 0 || out != "digit-first" {
-		t.Fatalf("--prefix S_: %d %q %q", code, out, errOut)
-	}
+		// With a prefix the digit-first name is a variable name.
+		if code, out, errOut := kh(t, "", "run", "--only", "1PASSWORD,OK", "--prefix", "S_", "--", "/bin/sh", "-c", `printf %s "$S_1PASSWORD"`); code != 0 || out != "digit-first" {
+			t.Fatalf("--prefix S_: %d %q %q", code, out, errOut)
+		}
+	})
 }
 
 // TestRun_SDKEnv: with --sdk-env the command reads a secret as the SDK's get_secret does, from
 // SINGLESTOREDB_MANAGEMENT_TOKEN and SINGLESTOREDB_MANAGEMENT_BASE_URL, also through a proxy that
 // serves keyhold under a path.
 func TestRun_SDKEnv(t *testing.T) {
-	f := newClientFixture(t, web.Config{})
-	f.ts.SeedSecret(t, f.ada, "PEM", multiLine)
-	t.Setenv(sdkOrgEnv, "someone-elses-org") // would make keyhold refuse the SDK's requests
+	eachBackendWith(t, web.Config{}, func(t *testing.T, f *clientFixture) {
+		f.ts.SeedSecret(t, f.ada, "PEM", multiLine)
+		t.Setenv(sdkOrgEnv, "someone-elses-org") // would make keyhold refuse the SDK's requests
 
-	target, _ := url.Parse(f.ts.URL)
-	proxy := httptest.NewServer(http.StripPrefix("/keyhold", httputil.NewSingleHostReverseProxy(target)))
-	t.Cleanup(proxy.Close)
+		target, _ := url.Parse(f.ts.URL)
+		proxy := httptest.NewServer(http.StripPrefix("/keyhold", httputil.NewSingleHostReverseProxy(target)))
+		t.Cleanup(proxy.Close)
 
-	for _, base := range []string{f.ts.URL, f.ts.URL + "/", proxy.URL + "/keyhold", proxy.URL + "/keyhold/"} {
-		f.use(t, base, f.key)
-		want := strings.TrimSuffix(base, "/") + "/"
-		if code, out, errOut := kh(t, "", "run", "--sdk-env", "--", "/bin/sh", "-c", `printf '%s|%s' "$SINGLESTOREDB_MANAGEMENT_BASE_URL" "$SINGLESTOREDB_MANAGEMENT_TOKEN"`); code != 0 || out != want+"|"+f.key {
-			t.Fatalf("KEYHOLD_URL=%s: %d %q %q, want base %q", base, code, out, errOut, want)
+		for _, base := range []string{f.ts.URL, f.ts.URL + "/", proxy.URL + "/keyhold", proxy.URL + "/keyhold/"} {
+			f.use(t, base, f.key)
+			want := strings.TrimSuffix(base, "/") + "/"
+			if code, out, errOut := kh(t, "", "run", "--sdk-env", "--", "/bin/sh", "-c", `printf '%s|%s' "$SINGLESTOREDB_MANAGEMENT_BASE_URL" "$SINGLESTOREDB_MANAGEMENT_TOKEN"`); code != 0 || out != want+"|"+f.key {
+				t.Fatalf("KEYHOLD_URL=%s: %d %q %q, want base %q", base, code, out, errOut, want)
+			}
+			if code, out, errOut := kh(t, "", append([]string{"run", "--sdk-env", "--only", "PEM", "--"}, helper("sdk", "PEM")...)...); code != 0 || out != multiLine {
+				t.Fatalf("KEYHOLD_URL=%s: get_secret as the SDK does: %d %q %q", base, code, out, errOut)
+			}
 		}
-		if code, out, errOut := kh(t, "", append([]string{"run", "--sdk-env", "--only", "PEM", "--"}, helper("sdk", "PEM")...)...); code != 0 || out != multiLine {
-			t.Fatalf("KEYHOLD_URL=%s: get_secret as the SDK does: %d %q %q", base, code, out, errOut)
+		if code, _, _ := kh(t, "", append([]string{"run", "--sdk-env", "--"}, helper("env", sdkOrgEnv)...)...); code != 3 {
+			t.Fatalf("%s passed with --sdk-env: %d", sdkOrgEnv, code)
 		}
-	}
-	if code, _, _ := kh(t, "", append([]string{"run", "--sdk-env", "--"}, helper("env", sdkOrgEnv)...)...); code != 3 {
-		t.Fatalf("%s passed with --sdk-env: %d", sdkOrgEnv, code)
-	}
-	// Without --sdk-env the command gets no key.
-	if code, _, _ := kh(t, "", append([]string{"run", "--"}, helper("env", sdkTokenEnv)...)...); code != 3 {
-		t.Fatalf("%s set without --sdk-env: %d", sdkTokenEnv, code)
-	}
+		// Without --sdk-env the command gets no key.
+		if code, _, _ := kh(t, "", append([]string{"run", "--"}, helper("env", sdkTokenEnv)...)...); code != 3 {
+			t.Fatalf("%s set without --sdk-env: %d", sdkTokenEnv, code)
+		}
+	})
 }
 
 // TestRun_ForwardsSIGTERM: keyhold run as its own process, its command this test binary: SIGTERM sent
 // to keyhold reaches the command, and keyhold exits with the command's code, or 128+15 when the
 // signal ended it.
 func TestRun_ForwardsSIGTERM(t *testing.T) {
-	f := newClientFixture(t, web.Config{})
-	f.ts.SeedSecret(t, f.ada, "API_TOKEN", "s3cr3t")
-	for _, tc := range []struct {
-		mode string
-		code int
-		out  string
-	}{
-		{"signals", 42, "ready\nSIGTERM\n"},
-		{"sleep", 128 + int(syscall.SIGTERM), "ready\n"},
-	} {
-		t.Run(tc.mode, func(t *testing.T) {
-			cmd := exec.Command(os.Args[0], helper(append([]string{"keyhold", "run", "--"}, helper(tc.mode)...)...)[1:]...)
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			stdout, err := cmd.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			defer cmd.Process.Kill()
-			r := bufio.NewReader(stdout)
-			if line, err := r.ReadString('\n'); line != "ready\n" {
-				t.Fatalf("%q %v; stderr %s", line, err, stderr.String())
-			}
-			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-				t.Fatal(err)
-			}
-			rest, _ := io.ReadAll(r)
-			cmd.Wait()
-			if got := cmd.ProcessState.ExitCode(); got != tc.code || "ready\n"+string(rest) != tc.out {
-				t.Fatalf("exit %d, stdout %q, want %d %q; stderr %s", got, "ready\n"+string(rest), tc.code, tc.out, stderr.String())
-			}
-		})
-	}
+	eachBackendWith(t, web.Config{}, func(t *testing.T, f *clientFixture) {
+		f.ts.SeedSecret(t, f.ada, "API_TOKEN", "s3cr3t")
+		for _, tc := range []struct {
+			mode string
+			code int
+			out  string
+		}{
+			{"signals", 42, "ready\nSIGTERM\n"},
+			{"sleep", 128 + int(syscall.SIGTERM), "ready\n"},
+		} {
+			t.Run(tc.mode, func(t *testing.T) {
+				cmd := exec.Command(os.Args[0], helper(append([]string{"keyhold", "run", "--"}, helper(tc.mode)...)...)[1:]...)
+				var stderr bytes.Buffer
+				cmd.Stderr = &stderr
+				stdout, err := cmd.StdoutPipe()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				defer cmd.Process.Kill()
+				r := bufio.NewReader(stdout)
+				if line, err := r.ReadString('\n'); line != "ready\n" {
+					t.Fatalf("%q %v; stderr %s", line, err, stderr.String())
+				}
+				if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+					t.Fatal(err)
+				}
+				rest, _ := io.ReadAll(r)
+				cmd.Wait()
+				if got := cmd.ProcessState.ExitCode(); got != tc.code || "ready\n"+string(rest) != tc.out {
+					t.Fatalf("exit %d, stdout %q, want %d %q; stderr %s", got, "ready\n"+string(rest), tc.code, tc.out, stderr.String())
+				}
+			})
+		}
+	})
 }
 
 // TestRun_CtrlCFromTheTerminalIsNotDoubled: a SIGINT that the terminal sent the command's process
 // group too is not passed on again; one aimed at keyhold is.
 func TestRun_CtrlCFromTheTerminalIsNotDoubled(t *testing.T) {
-	f := newClientFixture(t, web.Config{})
-	f.ts.SeedSecret(t, f.ada, "API_TOKEN", "s3cr3t")
-	sigs := make(chan os.Signal)
-	defer func(old func(chan<- os.Signal) func()) { notifyRun = old }(notifyRun)
-	notifyRun = func(c chan<- os.Signal) func() {
-		done := make(chan struct{})
-		go func() {
-			for {
-				select {
-				case s := <-sigs:
-					c <- s
-				case <-done:
-					return
+	eachBackendWith(t, web.Config{}, func(t *testing.T, f *clientFixture) {
+		f.ts.SeedSecret(t, f.ada, "API_TOKEN", "s3cr3t")
+		sigs := make(chan os.Signal)
+		defer func(old func(chan<- os.Signal) func()) { notifyRun = old }(notifyRun)
+		notifyRun = func(c chan<- os.Signal) func() {
+			done := make(chan struct{})
+			go func() {
+				for {
+					select {
+					case s := <-sigs:
+						c <- s
+					case <-done:
+						return
+					}
+				}
+			}()
+			return func() { close(done) }
+		}
+		defer func(old func(os.Signal, int) bool) { signaledByTerminal = old }(signaledByTerminal)
+		for _, fromTerminal := range []bool{true, false} {
+			signaledByTerminal = func(sig os.Signal, pid int) bool { return fromTerminal && sig == os.Interrupt }
+			pr, pw := io.Pipe()
+			lines := make(chan string, 8)
+			go func() {
+				s := bufio.NewScanner(pr)
+				for s.Scan() {
+					lines <- s.Text()
+				}
+				close(lines)
+			}()
+			codec := make(chan int, 1)
+			go func() {
+				codec <- run(context.Background(), append([]string{"run", "--"}, helper("signals")...), strings.NewReader(""), pw, io.Discard)
+				pw.Close()
+			}()
+			if l := <-lines; l != "ready" {
+				t.Fatalf("%q", l)
+			}
+			sigs <- os.Interrupt
+			if !fromTerminal {
+				if l := <-lines; l != "SIGINT" {
+					t.Fatalf("SIGINT aimed at keyhold: the command printed %q", l)
 				}
 			}
-		}()
-		return func() { close(done) }
-	}
-	defer func(old func(os.Signal, int) bool) { signaledByTerminal = old }(signaledByTerminal)
-	for _, fromTerminal := range []bool{true, false} {
-		signaledByTerminal = func(sig os.Signal, pid int) bool { return fromTerminal && sig == os.Interrupt }
-		pr, pw := io.Pipe()
-		lines := make(chan string, 8)
-		go func() {
-			s := bufio.NewScanner(pr)
-			for s.Scan() {
-				lines <- s.Text()
+			sigs <- syscall.SIGTERM
+			if l := <-lines; l != "SIGTERM" {
+				t.Fatalf("fromTerminal=%v: the command printed %q, want SIGTERM", fromTerminal, l)
 			}
-			close(lines)
-		}()
-		codec := make(chan int, 1)
-		go func() {
-			codec <- run(context.Background(), append([]string{"run", "--"}, helper("signals")...), strings.NewReader(""), pw, io.Discard)
-			pw.Close()
-		}()
-		if l := <-lines; l != "ready" {
-			t.Fatalf("%q", l)
-		}
-		sigs <- os.Interrupt
-		if !fromTerminal {
-			if l := <-lines; l != "SIGINT" {
-				t.Fatalf("SIGINT aimed at keyhold: the command printed %q", l)
+			if code := <-codec; code != 42 {
+				t.Fatalf("exit %d", code)
 			}
 		}
-		sigs <- syscall.SIGTERM
-		if l := <-lines; l != "SIGTERM" {
-			t.Fatalf("fromTerminal=%v: the command printed %q, want SIGTERM", fromTerminal, l)
-		}
-		if code := <-codec; code != 42 {
-			t.Fatalf("exit %d", code)
-		}
-	}
+	})
 }
 
 // TestExportImport_RoundTrip: export writes a .env file that import reads back into another
 // organization byte for byte, multi-line values and all; import is all or nothing, and --dry-run
 // changes nothing.
 func TestExportImport_RoundTrip(t *testing.T) {
-	f := newClientFixture(t, web.Config{})
-	values := map[string]string{
-		"PEM":     multiLine,
-		"PLAIN":   "abc-123.def/ghi@example.com",
-		"SPACES":  "  padded  ",
-		"HASH":    "a #b",
-		"QUOTES":  `it's "both"`,
-		"CRLF":    "x\r\ny\r\n",
-		"UNICODE": "héllo ✓ 🔑",
-		"HTML":    "<a href='x'>&amp;</a>",
-	}
-	for name, v := range values {
-		f.ts.SeedSecret(t, f.ada, name, v)
-	}
-	code, exported, errOut := kh(t, "", "export")
-	if code != 0 || errOut != "" {
-		t.Fatalf("export: %d %q", code, errOut)
-	}
-	code, asJSON, _ := kh(t, "", "export", "--format", "json")
-	var got map[string]string
-	if err := json.Unmarshal([]byte(asJSON), &got); code != 0 || err != nil || fmt.Sprint(got) != fmt.Sprint(values) || !strings.Contains(asJSON, "<a href") {
-		t.Fatalf("export --format json: %d %q %v", code, asJSON, err)
-	}
-	if code, out, _ := kh(t, "", "export", "--only", "PLAIN,HASH"); code != 0 || !strings.HasPrefix(out, "HASH=") || strings.Count(out, "\n") != 2 {
-		t.Fatalf("export --only: %d %q", code, out)
-	}
-
-	// Into another organization, through a file.
-	carl := f.ts.SeedOrg(t, "Globex", "carl@example.com")
-	f.use(t, f.ts.URL, f.apiKey(t, carl))
-	file := tempFile(t, exported)
-	code, out, errOut := kh(t, "", "import", file)
-	if code != 0 || !strings.HasSuffix(out, "created 8, updated 0, unchanged 0, skipped 0\n") {
-		t.Fatalf("import: %d %q %q", code, out, errOut)
-	}
-	if code, again, _ := kh(t, "", "export"); code != 0 || again != exported {
-		t.Fatalf("exported again:\n%q\nwant\n%q", again, exported)
-	}
-	for name, v := range values {
-		if code, out, _ := kh(t, "", "get", name); code != 0 || out != v {
-			t.Fatalf("get %s: %q, want %q", name, out, v)
+	eachBackendWith(t, web.Config{}, func(t *testing.T, f *clientFixture) {
+		values := map[string]string{
+			"PEM":     multiLine,
+			"PLAIN":   "abc-123.def/ghi@example.com",
+			"SPACES":  "  padded  ",
+			"HASH":    "a #b",
+			"QUOTES":  `it's "both"`,
+			"CRLF":    "x\r\ny\r\n",
+			"UNICODE": "héllo ✓ 🔑",
+			"HTML":    "<a href='x'>&amp;</a>",
 		}
-	}
-	if code, out, _ := kh(t, exported, "import", "-"); code != 0 || !strings.HasSuffix(out, "created 0, updated 0, unchanged 8, skipped 0\n") {
-		t.Fatalf("import from stdin again: %d %q", code, out)
-	}
+		for name, v := range values {
+			f.ts.SeedSecret(t, f.ada, name, v)
+		}
+		code, exported, errOut := kh(t, "", "export")
+		if code != 0 || errOut != "" {
+			t.Fatalf("export: %d %q", code, errOut)
+		}
+		code, asJSON, _ := kh(t, "", "export", "--format", "json")
+		var got map[string]string
+		if err := json.Unmarshal([]byte(asJSON), &got); code != 0 || err != nil || fmt.Sprint(got) != fmt.Sprint(values) || !strings.Contains(asJSON, "<a href") {
+			t.Fatalf("export --format json: %d %q %v", code, asJSON, err)
+		}
+		if code, out, _ := kh(t, "", "export", "--only", "PLAIN,HASH"); code != 0 || !strings.HasPrefix(out, "HASH=") || strings.Count(out, "\n") != 2 {
+			t.Fatalf("export --only: %d %q", code, out)
+		}
 
-	// --dry-run shows, changes nothing.
-	changed := "PLAIN=new-value\nNEW_ONE=x\n"
-	code, out, _ = kh(t, changed, "import", "--overwrite", "--dry-run", "-")
-	if code != 0 || !strings.Contains(out, "dry run, nothing changed: would create 1, update 1, leave 0 unchanged, skip 0\n") {
-		t.Fatalf("dry run: %d %q", code, out)
-	}
-	if _, out, _ := kh(t, "", "get", "PLAIN"); out != values["PLAIN"] {
-		t.Fatalf("dry run changed PLAIN to %q", out)
-	}
-	if code, _, errOut := kh(t, "", "get", "NEW_ONE"); code != 1 || !strings.Contains(errOut, "no such secret") {
-		t.Fatalf("dry run created NEW_ONE: %d", code)
-	}
-	// Without --overwrite an existing secret is skipped, and said so.
-	code, out, _ = kh(t, changed, "import", "-")
-	if code != 0 || !strings.Contains(out, "created 1, updated 0, unchanged 0, skipped 1 (--overwrite") {
-		t.Fatalf("import without --overwrite: %d %q", code, out)
-	}
+		// Into another organization, through a file.
+		carl := f.ts.SeedOrg(t, "Globex", "carl@example.com")
+		f.use(t, f.ts.URL, f.apiKey(t, carl))
+		file := tempFile(t, exported)
+		code, out, errOut := kh(t, "", "import", file)
+		if code != 0 || !strings.HasSuffix(out, "created 8, updated 0, unchanged 0, skipped 0\n") {
+			t.Fatalf("import: %d %q %q", code, out, errOut)
+		}
+		if code, again, _ := kh(t, "", "export"); code != 0 || again != exported {
+			t.Fatalf("exported again:\n%q\nwant\n%q", again, exported)
+		}
+		for name, v := range values {
+			if code, out, _ := kh(t, "", "get", name); code != 0 || out != v {
+				t.Fatalf("get %s: %q, want %q", name, out, v)
+			}
+		}
+		if code, out, _ := kh(t, exported, "import", "-"); code != 0 || !strings.HasSuffix(out, "created 0, updated 0, unchanged 8, skipped 0\n") {
+			t.Fatalf("import from stdin again: %d %q", code, out)
+		}
 
-	// A file with a problem is refused whole, naming the line; nothing is sent.
-	broken := "GOOD=1\nBAD NAME=2\nEMPTY=\n"
-	code, out, errOut = kh(t, broken, "import", "-")
-	if code != 1 || out != "" || !strings.Contains(errOut, "keyhold: stdin:2: BAD NAME: ") || !strings.Contains(errOut, "keyhold: stdin:3: EMPTY: ") ||
-		!strings.HasSuffix(errOut, "keyhold: stdin: 2 problems (above): nothing was imported\n") {
-		t.Fatalf("import of a broken file: %d %q %q", code, out, errOut)
-	}
-	if code, _, _ := kh(t, "", "get", "GOOD"); code != 1 {
-		t.Fatal("a refused import created GOOD")
-	}
-	code, _, errOut = kh(t, "A='never closed\n", "import", "-")
-	wantOneLine(t, errOut, "stdin: Unterminated quote on line 1")
-	if code != 1 {
-		t.Fatalf("unterminated quote: %d", code)
-	}
-	// An entry set twice: the later wins, and the earlier is reported.
-	code, out, _ = kh(t, "TWICE=first\nTWICE=second\n", "import", "-")
-	if code != 0 || !strings.HasPrefix(out, "stdin:1: TWICE is set again on line 2, which wins\n") {
-		t.Fatalf("overridden: %d %q", code, out)
-	}
-	if _, out, _ := kh(t, "", "get", "TWICE"); out != "second" {
-		t.Fatalf("TWICE=%q", out)
-	}
+		// --dry-run shows, changes nothing.
+		changed := "PLAIN=new-value\nNEW_ONE=x\n"
+		code, out, _ = kh(t, changed, "import", "--overwrite", "--dry-run", "-")
+		if code != 0 || !strings.Contains(out, "dry run, nothing changed: would create 1, update 1, leave 0 unchanged, skip 0\n") {
+			t.Fatalf("dry run: %d %q", code, out)
+		}
+		if _, out, _ := kh(t, "", "get", "PLAIN"); out != values["PLAIN"] {
+			t.Fatalf("dry run changed PLAIN to %q", out)
+		}
+		if code, _, errOut := kh(t, "", "get", "NEW_ONE"); code != 1 || !strings.Contains(errOut, "no such secret") {
+			t.Fatalf("dry run created NEW_ONE: %d", code)
+		}
+		// Without --overwrite an existing secret is skipped, and said so.
+		code, out, _ = kh(t, changed, "import", "-")
+		if code != 0 || !strings.Contains(out, "created 1, updated 0, unchanged 0, skipped 1 (--overwrite") {
+			t.Fatalf("import without --overwrite: %d %q", code, out)
+		}
+
+		// A file with a problem is refused whole, naming the line; nothing is sent.
+		broken := "GOOD=1\nBAD NAME=2\nEMPTY=\n"
+		code, out, errOut = kh(t, broken, "import", "-")
+		if code != 1 || out != "" || !strings.Contains(errOut, "keyhold: stdin:2: BAD NAME: ") || !strings.Contains(errOut, "keyhold: stdin:3: EMPTY: ") ||
+			!strings.HasSuffix(errOut, "keyhold: stdin: 2 problems (above): nothing was imported\n") {
+			t.Fatalf("import of a broken file: %d %q %q", code, out, errOut)
+		}
+		if code, _, _ := kh(t, "", "get", "GOOD"); code != 1 {
+			t.Fatal("a refused import created GOOD")
+		}
+		code, _, errOut = kh(t, "A='never closed\n", "import", "-")
+		wantOneLine(t, errOut, "stdin: Unterminated quote on line 1")
+		if code != 1 {
+			t.Fatalf("unterminated quote: %d", code)
+		}
+		// An entry set twice: the later wins, and the earlier is reported.
+		code, out, _ = kh(t, "TWICE=first\nTWICE=second\n", "import", "-")
+		if code != 0 || !strings.HasPrefix(out, "stdin:1: TWICE is set again on line 2, which wins\n") {
+			t.Fatalf("overridden: %d %q", code, out)
+		}
+		if _, out, _ := kh(t, "", "get", "TWICE"); out != "second" {
+			t.Fatalf("TWICE=%q", out)
+		}
+	})
 }
 
 func TestClient_HelpNamesTheCommands(t *testing.T) {
