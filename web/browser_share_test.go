@@ -78,8 +78,7 @@ func TestBrowser_ShareDialogStaysAnchored(t *testing.T) {
 		b.click(`#share-results .share-match`)
 		b.waitFor("the new row", `document.querySelectorAll("#share-rows .share-row.is-new").length === `+strconv.Itoa(i+1))
 		if i < 2 {
-			b.run("focus the role", chromedp.Focus(chromedp.CSS("#share-new-role")))
-			b.run("focus the field", chromedp.Focus(chromedp.CSS("#share-q")))
+			// After a pick the field has the focus again and lists who is left, by itself.
 			b.waitFor("the list again", matchNames+`.length === `+strconv.Itoa(2-i))
 		}
 		if got := top(); math.Abs(got-first) > 1 {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -203,9 +204,28 @@ func (b *browserTab) listen(ev any) {
 func (b *browserTab) checkConsole() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for _, msg := range b.errs {
+	for _, msg := range withoutSupersededRequests(b.errs) {
 		b.t.Errorf("the page%s reported an error: %s", b.labelled(), msg)
 	}
+}
+
+// withoutSupersededRequests drops what htmx logs when hx-sync="this:replace" aborts a request a newer
+// one from the same element replaces (a search typed on while the last one was still out; the Share
+// field focused again): "htmx:afterRequest, T" then "htmx:sendAbort, T". That is the point of
+// replace, not a fault of the page; any other error stays.
+func withoutSupersededRequests(errs []string) []string {
+	const abort, after = "console.error: htmx:sendAbort", "console.error: htmx:afterRequest"
+	var out []string
+	for _, msg := range errs {
+		if target, ok := strings.CutPrefix(msg, abort); ok {
+			if n := len(out); n > 0 && out[n-1] == after+target {
+				out = out[:n-1]
+			}
+			continue
+		}
+		out = append(out, msg)
+	}
+	return out
 }
 
 func (b *browserTab) screenshotOnFailure() {
@@ -950,4 +970,18 @@ func accessOf(t testing.TB, ts *webtest.Server, a db.Actor, secretID, userID str
 		}
 	}
 	return ""
+}
+
+func TestWithoutSupersededRequests(t *testing.T) {
+	errs := []string{
+		"console.error: htmx:afterRequest, [object HTMLDivElement]",
+		"console.error: htmx:sendAbort, [object HTMLDivElement]",
+		"console.error: htmx:afterRequest, [object HTMLTableElement]",
+		"uncaught exception: boom",
+	}
+	got := withoutSupersededRequests(errs)
+	want := []string{"console.error: htmx:afterRequest, [object HTMLTableElement]", "uncaught exception: boom"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("got %q, want %q", got, want)
+	}
 }
