@@ -560,6 +560,16 @@ func parseClientArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// clientArgs is parseClientArgs for a command that takes exactly want arguments: any other count is
+// a usage error saying usage.
+func clientArgs(fs *flag.FlagSet, args []string, want int, usage string) ([]string, error) {
+	pos, err := parseClientArgs(fs, args)
+	if err == nil && len(pos) != want {
+		err = usageError{usage}
+	}
+	return pos, err
+}
+
 // getOptions are keyhold get's flags; register puts them on the command's flag set and on help's.
 type getOptions struct {
 	cc              clientConfig
@@ -584,12 +594,9 @@ func clientGet(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var o getOptions
 	fs := flag.NewFlagSet("get", flag.ContinueOnError)
 	o.register(fs)
-	pos, err := parseClientArgs(fs, args)
+	pos, err := clientArgs(fs, args, 1, "get needs one secret name: keyhold get NAME")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return usageError{"get needs one secret name: keyhold get NAME"}
 	}
 	c, err := o.cc.newClient(stderr)
 	if err != nil {
@@ -856,12 +863,9 @@ func clientImport(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	var o importOptions
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
 	o.register(fs)
-	pos, err := parseClientArgs(fs, args)
+	pos, err := clientArgs(fs, args, 1, "import needs one file: keyhold import FILE.env (or - for stdin)")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return usageError{"import needs one file: keyhold import FILE.env (or - for stdin)"}
 	}
 	file := pos[0]
 	c, err := o.cc.newClient(stderr)

@@ -146,12 +146,9 @@ func clientHistory(ctx context.Context, args []string, stdout, stderr io.Writer)
 	var o historyOptions
 	fs := flag.NewFlagSet("history", flag.ContinueOnError)
 	o.register(fs)
-	pos, err := parseClientArgs(fs, args)
+	pos, err := clientArgs(fs, args, 1, "history needs one secret name: keyhold history NAME")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return usageError{"history needs one secret name: keyhold history NAME"}
 	}
 	c, err := o.cc.newClient(stderr)
 	if err != nil {
@@ -201,12 +198,9 @@ func clientHistoryRestore(ctx context.Context, args []string, stdout, stderr io.
 	var o historyRestoreOptions
 	fs := flag.NewFlagSet("history restore", flag.ContinueOnError)
 	o.register(fs)
-	pos, err := parseClientArgs(fs, args)
+	pos, err := clientArgs(fs, args, 2, "history restore needs a secret name and a version: keyhold history restore NAME N")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 2 {
-		return usageError{"history restore needs a secret name and a version: keyhold history restore NAME N"}
 	}
 	n, err := parseVersion(pos[1])
 	if err != nil {
@@ -359,12 +353,9 @@ func clientTrashRestore(ctx context.Context, args []string, stdout, stderr io.Wr
 	var o trashRestoreOptions
 	fs := flag.NewFlagSet("trash restore", flag.ContinueOnError)
 	o.register(fs)
-	pos, err := parseClientArgs(fs, args)
+	pos, err := clientArgs(fs, args, 1, "trash restore needs one deleted secret: keyhold trash restore NAME (or its ID) [--as NEW_NAME]")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return usageError{"trash restore needs one deleted secret: keyhold trash restore NAME (or its ID) [--as NEW_NAME]"}
 	}
 	if o.as == "" && flagGiven(fs, "as") {
 		return usageError{"--as needs a name: leave it out to restore the secret under its own"}
@@ -420,12 +411,9 @@ func clientTrashRm(ctx context.Context, args []string, stdout, stderr io.Writer)
 	var o trashRmOptions
 	fs := flag.NewFlagSet("trash rm", flag.ContinueOnError)
 	o.register(fs)
-	pos, err := parseClientArgs(fs, args)
+	pos, err := clientArgs(fs, args, 1, "trash rm needs one deleted secret: keyhold trash rm NAME (or its ID) --yes")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return usageError{"trash rm needs one deleted secret: keyhold trash rm NAME (or its ID) --yes"}
 	}
 	if !o.yes {
 		return usageError{fmt.Sprintf("trash rm destroys %s for good: it cannot be restored after. Add --yes to destroy it", pos[0])}

@@ -144,20 +144,7 @@ func (s *Store) recordUserEvent(ctx context.Context, tx *sql.Tx, userID string, 
 
 // userOrgIDs lists the organizations userID belongs to.
 func userOrgIDs(ctx context.Context, q queryer, userID string) ([]string, error) {
-	rows, err := q.QueryContext(ctx, `SELECT org_id FROM memberships WHERE user_id = ? ORDER BY org_id`, userID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return idList(ctx, q, `SELECT org_id FROM memberships WHERE user_id = ? ORDER BY org_id`, userID)
 }
 
 // PasswordReset is a pending password-reset link, as its page shows it.

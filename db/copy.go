@@ -396,20 +396,7 @@ func copyTables(ctx context.Context, from string, pg *sql.DB, log *slog.Logger) 
 // left behind.
 func sameSchema(ctx context.Context, src *sql.Tx, pg *sql.DB) error {
 	versions := func(q queryer) ([]int64, error) {
-		rows, err := q.QueryContext(ctx, `SELECT version FROM schema_migrations ORDER BY version`)
-		if err != nil {
-			return nil, err
-		}
-		defer rows.Close()
-		var out []int64
-		for rows.Next() {
-			var v int64
-			if err := rows.Scan(&v); err != nil {
-				return nil, err
-			}
-			out = append(out, v)
-		}
-		return out, rows.Err()
+		return queryColumn[int64](ctx, q, `SELECT version FROM schema_migrations ORDER BY version`)
 	}
 	sv, err := versions(src)
 	if err != nil {

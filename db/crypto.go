@@ -260,20 +260,8 @@ func (s *Store) resealLegacyValues(ctx context.Context) error {
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM meta WHERE key = ?`, valueADMeta).Scan(&done); err != nil || done > 0 {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT id FROM secrets`)
+		ids, err := idList(ctx, tx, `SELECT id FROM secrets`)
 		if err != nil {
-			return err
-		}
-		var ids []string
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			ids = append(ids, id)
-		}
-		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 			return err
 		}
 		for _, id := range ids {

@@ -162,21 +162,5 @@ func (s *Store) RestoreVersion(ctx context.Context, a Actor, id string, n, expec
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
-	return inTxTouching(ctx, s, touchedSecret, func(tx *sql.Tx) (*Secret, error) {
-		sec, err := s.secretForActor(ctx, tx, a, id)
-		if err != nil {
-			return nil, err
-		}
-		if !sec.Access.CanEdit() {
-			return nil, Errorf(CodeForbidden, "Only Owners can restore a version of %s.", sec.Name)
-		}
-		if expect != 0 && expect != sec.Version {
-			return nil, staleVersion(sec)
-		}
-		if err := s.updateValueTx(ctx, tx, a, sec, v, now, fmt.Sprintf("restored from version %d", n)); err != nil {
-			return nil, err
-		}
-		return sec, nil
-	})
+	return s.replaceValue(ctx, a, id, v, expect, s.now(), "Only Owners can restore a version of %s.", fmt.Sprintf("restored from version %d", n))
 }

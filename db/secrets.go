@@ -260,18 +260,26 @@ func (s *Store) UpdateSecret(ctx context.Context, a Actor, id string, value []by
 	if err != nil {
 		return nil, err
 	}
+	return s.replaceValue(ctx, a, id, v, version, now, "Only Owners can change %s.", "")
+}
+
+// replaceValue is the change of UpdateSecret and RestoreVersion: v, sealed beforehand, becomes the
+// secret's next version, if the actor is an Owner (else CodeForbidden, with forbidden naming the
+// secret) and, when expect is not 0, the secret is still at version expect (else CodeConflict).
+// detail goes into the event after the version.
+func (s *Store) replaceValue(ctx context.Context, a Actor, id string, v sealedValue, expect int64, now time.Time, forbidden, detail string) (*Secret, error) {
 	return inTxTouching(ctx, s, touchedSecret, func(tx *sql.Tx) (*Secret, error) {
 		sec, err := s.secretForActor(ctx, tx, a, id)
 		if err != nil {
 			return nil, err
 		}
 		if !sec.Access.CanEdit() {
-			return nil, Errorf(CodeForbidden, "Only Owners can change %s.", sec.Name)
+			return nil, Errorf(CodeForbidden, forbidden, sec.Name)
 		}
-		if version != 0 && version != sec.Version {
+		if expect != 0 && expect != sec.Version {
 			return nil, staleVersion(sec)
 		}
-		if err := s.updateValueTx(ctx, tx, a, sec, v, now, ""); err != nil {
+		if err := s.updateValueTx(ctx, tx, a, sec, v, now, detail); err != nil {
 			return nil, err
 		}
 		return sec, nil

@@ -225,20 +225,7 @@ func ownedSecretIDs(ctx context.Context, q queryer, orgID, kind, id string) ([]s
 		query = `SELECT DISTINCT s.id FROM secrets s JOIN grants g ON g.secret_id = s.id
 			WHERE s.org_id = ?1 AND s.deleted_at IS NULL AND g.role = 'owner' AND ` + heldBy("?2")
 	}
-	rows, err := q.QueryContext(ctx, query, orgID, id)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var sid string
-		if err := rows.Scan(&sid); err != nil {
-			return nil, err
-		}
-		ids = append(ids, sid)
-	}
-	return ids, rows.Err()
+	return idList(ctx, q, query, orgID, id)
 }
 
 // deleteOrphansTx soft-deletes those of candidates that have no Owner user left, recording cause, and

@@ -103,6 +103,14 @@ func (s *Store) trashTx(ctx context.Context, tx *sql.Tx, a Actor, id string) ([]
 	return slices.Clip(out), nil
 }
 
+// DeletedSecret returns one deleted secret of the trash, as Trash would list it, for the actor: the
+// "Delete now" confirmation. It returns CodeNotFound unless Trash would list it to the actor.
+func (s *Store) DeletedSecret(ctx context.Context, a Actor, id string) (*DeletedSecret, error) {
+	return inReadTx(ctx, s, func(tx *sql.Tx) (*DeletedSecret, error) {
+		return s.deletedForActor(ctx, tx, a, id)
+	})
+}
+
 // deletedForActor is the deleted secret id as the actor may act on it in the trash, inside tx:
 // CodeNotFound unless the actor may see it there (Trash's rule).
 func (s *Store) deletedForActor(ctx context.Context, tx *sql.Tx, a Actor, id string) (*DeletedSecret, error) {

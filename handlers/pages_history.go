@@ -139,16 +139,11 @@ func (p *Pages) TrashRestore(c echo.Context) error {
 
 // TrashDestroyConfirm handles GET /secrets/trash/:id/destroy: the "Delete now" confirmation.
 func (p *Pages) TrashDestroyConfirm(c echo.Context) error {
-	trash, err := p.Store.Trash(c.Request().Context(), actor(c))
+	d, err := p.Store.DeletedSecret(c.Request().Context(), actor(c), c.Param("id"))
 	if err != nil {
 		return err
 	}
-	for _, d := range trash {
-		if d.ID == c.Param("id") {
-			return render(c, http.StatusOK, views.TrashDestroyDialog(views.TrashDestroy{ID: d.ID, Name: d.Name}))
-		}
-	}
-	return db.Errorf(db.CodeNotFound, "No such deleted secret: it was restored, destroyed, or is not yours to restore.")
+	return render(c, http.StatusOK, views.TrashDestroyDialog(views.TrashDestroy{ID: d.ID, Name: d.Name}))
 }
 
 // TrashDestroy handles DELETE /secrets/trash/:id: destroyed at once, for good.

@@ -890,7 +890,7 @@ func SecretValueField(p SecretEdit) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		if p.Owner || (p.Revealed && !isLarge(p)) {
+		if p.Owner || valueInBox(p) {
 			{
 				templ_7745c5c3_ElementWriter := templ_7745c5c3_Buffer
 				templ_7745c5c3_Buffer := templ.GetBuffer()
@@ -899,7 +899,7 @@ func SecretValueField(p SecretEdit) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				if p.Owner && !(p.Revealed && !isLarge(p)) {
+				if p.Owner && !valueInBox(p) {
 					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 76, " placeholder=\"Type or load a new value to replace it.\"")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err

@@ -194,3 +194,40 @@ func avatarTone(email string) string {
 	h.Write([]byte(strings.ToLower(strings.TrimSpace(email))))
 	return "avatar-tone-" + strconv.Itoa(int(h.Sum32()%avatarTones))
 }
+
+// sizeText is a value's size for people: "12 bytes", "4.0 KiB", "5.0 MiB".
+func sizeText(n int) string {
+	switch {
+	case n == 1:
+		return "1 byte"
+	case n < 1024:
+		return strconv.Itoa(n) + " bytes"
+	case n < 1024*1024:
+		return fmt.Sprintf("%.1f KiB", float64(n)/1024)
+	}
+	return fmt.Sprintf("%.1f MiB", float64(n)/(1024*1024))
+}
+
+// A revealed value longer than largeValue shows its first previewLimit bytes
+// (cut at a character boundary) with Download, instead of the whole of it.
+const (
+	largeValue   = 256 << 10
+	previewLimit = 64 << 10
+)
+
+// isLarge reports whether a revealed value is shown as a preview.
+func isLarge(p SecretEdit) bool { return len(p.Value) > largeValue }
+
+// valueInBox reports whether the value field's text box holds the stored value (revealed, and not
+// too large to show), rather than being empty for a new one.
+func valueInBox(p SecretEdit) bool { return p.Revealed && !isLarge(p) }
+
+// previewBytes is how much of value the preview shows: previewLimit bytes, less the tail of a
+// character cut in two.
+func previewBytes(value string) int {
+	n := min(len(value), previewLimit)
+	for n > 0 && n < len(value) && !utf8.RuneStart(value[n]) {
+		n--
+	}
+	return n
+}
