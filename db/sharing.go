@@ -200,18 +200,26 @@ func principalInOrg(ctx context.Context, q queryer, orgID, kind, id string) (str
 	return name, err
 }
 
-// ownerUserCount counts the distinct users holding Owner on a secret, directly or through a team
-// (including the teams nested in a granted team: team_closure).
-func ownerUserCount(ctx context.Context, q queryer, secretID string) (int, error) {
-	var n int
-	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM (
-		SELECT g.principal_id AS uid FROM grants g WHERE g.secret_id = ?1 AND g.role = 'owner' AND g.principal_kind = 'user'
+// ownerUsersSQL selects the users holding Owner on secret (an SQL expression: ?1, s.id), directly or
+// through a team, including the teams nested in a granted team (team_closure): the Owners the
+// last-Owner rule counts, written once.
+func ownerUsersSQL(secret string) string {
+	return `SELECT g.principal_id AS uid FROM grants g WHERE g.secret_id = ` + secret + ` AND g.role = 'owner' AND g.principal_kind = 'user'
 		UNION
 		SELECT tm.user_id FROM grants g JOIN team_members tm ON tm.team_id = g.principal_id
-		WHERE g.secret_id = ?1 AND g.role = 'owner' AND g.principal_kind = 'team'
+		WHERE g.secret_id = ` + secret + ` AND g.role = 'owner' AND g.principal_kind = 'team'
 		UNION
 		SELECT tm.user_id FROM grants g JOIN team_closure c ON c.outer_id = g.principal_id JOIN team_members tm ON tm.team_id = c.inner_id
-		WHERE g.secret_id = ?1 AND g.role = 'owner' AND g.principal_kind = 'team') AS owners`, secretID).Scan(&n)
+		WHERE g.secret_id = ` + secret + ` AND g.role = 'owner' AND g.principal_kind = 'team'`
+}
+
+// ownerUserCountSQL counts the Owner users of secret ?1 (ownerUsersSQL).
+var ownerUserCountSQL = `SELECT COUNT(*) FROM (` + ownerUsersSQL("?1") + `) AS owners`
+
+// ownerUserCount counts the distinct users holding Owner on a secret (ownerUsersSQL).
+func ownerUserCount(ctx context.Context, q queryer, secretID string) (int, error) {
+	var n int
+	err := q.QueryRowContext(ctx, ownerUserCountSQL, secretID).Scan(&n)
 	return n, err
 }
 

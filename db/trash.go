@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 )
 
@@ -32,9 +31,11 @@ type DeletedSecret struct {
 	Orphan bool
 }
 
-// trashSQL lists the deleted secrets of organization ?2 with user ?1's access, newest deletion first.
+// trashSQL lists the deleted secrets of organization ?2 with user ?1's access and whether no Owner user
+// is left on each.
 var trashSQL = `SELECT s.id, s.org_id, s.name, s.version, s.value_size, s.created_by, s.created_at, s.updated_by, s.updated_at, s.deleted_at,
-	COALESCE(du.id, ''), COALESCE(du.email, ''), COALESCE(du.first_name, ''), COALESCE(du.last_name, ''), ` + accessExpr + `
+	COALESCE(du.id, ''), COALESCE(du.email, ''), COALESCE(du.first_name, ''), COALESCE(du.last_name, ''), ` + accessExpr + `,
+	NOT EXISTS (` + ownerUsersSQL("s.id") + `)
 	FROM secrets s LEFT JOIN users du ON du.id = s.deleted_by
 	WHERE s.org_id = ?2 AND s.deleted_at IS NOT NULL`
 
@@ -49,9 +50,7 @@ func (s *Store) Trash(ctx context.Context, a Actor) ([]DeletedSecret, error) {
 	})
 }
 
-// trashTx is Trash inside tx, limited to the secret with ID id when id is set. It reads every
-// deleted secret's row first, then, for an admin, counts the Owners of those the admin does not own
-// (a connection runs one query at a time).
+// trashTx is Trash inside tx, limited to the secret with ID id when id is set: one query.
 func (s *Store) trashTx(ctx context.Context, tx *sql.Tx, a Actor, id string) ([]DeletedSecret, error) {
 	query, args := trashSQL, []any{a.UserID, a.OrgID}
 	if id != "" {
@@ -62,7 +61,8 @@ func (s *Store) trashTx(ctx context.Context, tx *sql.Tx, a Actor, id string) ([]
 	if err != nil {
 		return nil, err
 	}
-	var all []DeletedSecret
+	defer rows.Close()
+	var out []DeletedSecret
 	for rows.Next() {
 		var (
 			d                               DeletedSecret
@@ -72,35 +72,21 @@ func (s *Store) trashTx(ctx context.Context, tx *sql.Tx, a Actor, id string) ([]
 			deletedBy, byEmail              string
 		)
 		if err := rows.Scan(&d.ID, &d.OrgID, &d.Name, &d.Version, &d.Size, &d.CreatedBy.ID, &createdAt, &d.UpdatedBy.ID, &updatedAt,
-			&deletedAt, &deletedBy, &byEmail, &first, &last, &rank); err != nil {
-			rows.Close()
+			&deletedAt, &deletedBy, &byEmail, &first, &last, &rank, &d.Orphan); err != nil {
 			return nil, err
+		}
+		d.Access = roleFromRank(int(rank.Int64))
+		if !d.Access.CanEdit() && !(d.Orphan && a.IsAdmin()) {
+			continue
 		}
 		d.CreatedAt, d.UpdatedAt, d.DeletedAt, d.DeletedBy = fromMS(createdAt), fromMS(updatedAt), fromMS(deletedAt), deletedBy
 		if deletedBy != "" {
 			d.DeletedByUser = UserRef{ID: deletedBy, Email: byEmail, FirstName: first, LastName: last, Name: displayName(first, last, byEmail)}
 		}
 		d.PurgeAt = d.DeletedAt.Add(s.trashWindow)
-		d.Access = roleFromRank(int(rank.Int64))
-		all = append(all, d)
+		out = append(out, d)
 	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-		return nil, err
-	}
-	out := all[:0]
-	for _, d := range all {
-		if !d.Access.CanEdit() && a.IsAdmin() {
-			n, err := ownerUserCount(ctx, tx, d.ID)
-			if err != nil {
-				return nil, err
-			}
-			d.Orphan = n == 0
-		}
-		if d.Access.CanEdit() || d.Orphan {
-			out = append(out, d)
-		}
-	}
-	return slices.Clip(out), nil
+	return out, rows.Err()
 }
 
 // DeletedSecret returns one deleted secret of the trash, as Trash would list it, for the actor: the
